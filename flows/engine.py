@@ -1,0 +1,185 @@
+"""A small declarative state machine for keypad conversations.
+
+Why not a general state-machine library: every webhook is one event applied to a state read
+from the database, and what we need beyond transitions (prompts, input shapes, retry and
+silence limits shared by every step) is the bulk of the logic. A step is a class with a
+``name``, a :meth:`Step.prompt` and an :meth:`Step.on_input`; the engine owns the rest, so
+every prompt gets the same timeout path (repeat once, then goodbye) and junk-input path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from flows.context import Context
+from ivr.models import CallSession
+from prompts import Prompt
+
+DONE = "done"
+_KEYPAD = re.compile(r"[0-9*#]{1,32}")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The input a step waits for."""
+
+    max_digits: int = 1
+    finish_on_key: str = ""
+    timeout: int = 6
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Connect the caller to a person at ``number``."""
+
+    number: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """End the call."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the channel does next: say ``say``, then either wait for ``ask`` or ``end``."""
+
+    say: tuple[Prompt, ...]
+    ask: Ask | None = None
+    end: Transfer | Hangup | None = None
+
+
+@dataclass(frozen=True)
+class Digits:
+    """The caller keyed something."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The caller stayed silent until the step's timeout."""
+
+
+Event = Digits | NoInput
+
+
+@dataclass(frozen=True)
+class Go:
+    """Move to ``state``, saying ``say`` first."""
+
+    state: str
+    say: tuple[Prompt, ...] = ()
+
+
+@dataclass(frozen=True)
+class Retry:
+    """The input was not acceptable: say ``reason``, then ask the same step again."""
+
+    reason: Prompt
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Say ``say``, then ask the same step again without counting a failed try."""
+
+    say: tuple[Prompt, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End the conversation with ``turn``."""
+
+    turn: Turn
+
+
+Outcome = Go | Retry | Repeat | Finish
+
+
+def goodbye(*say: Prompt) -> Finish:
+    return Finish(Turn(say, end=Hangup()))
+
+
+class Step:
+    """One state of a flow. Subclasses set ``name`` and override what they need."""
+
+    name: ClassVar[str]
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        """What to say on entering; a :class:`Go` passes straight through (a decision step)."""
+        raise NotImplementedError
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Outcome:
+        raise NotImplementedError
+
+    def on_no_input(self, conv: CallSession, ctx: Context) -> Outcome | None:
+        """Override to treat silence as an answer; ``None`` means the standard timeout path."""
+        return None
+
+
+@dataclass(frozen=True)
+class Limits:
+    silences: int = 1
+    retries: int = 2
+
+
+class Flow:
+    """A set of steps and the rules every step shares."""
+
+    def __init__(self, steps: Iterable[Step], start: str, limits: Limits | None = None) -> None:
+        self.steps = {step.name: step for step in steps}
+        self.start_state = start
+        self.limits = limits or Limits()
+
+    def start(self, conv: CallSession, ctx: Context) -> Turn:
+        return self._apply(conv, ctx, Go(self.start_state))
+
+    def handle(self, conv: CallSession, ctx: Context, event: Event) -> Turn:
+        if conv.state == DONE or conv.state not in self.steps:
+            return self._apply(conv, ctx, goodbye(Prompt("goodbye")))
+        step = self.steps[conv.state]
+        if isinstance(event, NoInput):
+            outcome = step.on_no_input(conv, ctx) or self._silence(conv)
+        elif _KEYPAD.fullmatch(event.value):
+            outcome = step.on_input(conv, ctx, event.value)
+        else:
+            outcome = Retry(Prompt("invalid_choice"))
+        return self._apply(conv, ctx, outcome)
+
+    def _silence(self, conv: CallSession) -> Outcome:
+        count = conv.data.get("_silences", 0) + 1
+        conv.data["_silences"] = count
+        if count > self.limits.silences:
+            return goodbye(Prompt("goodbye_no_input"))
+        return Repeat((Prompt("no_input"),))
+
+    def _apply(self, conv: CallSession, ctx: Context, outcome: Outcome) -> Turn:
+        said: tuple[Prompt, ...] = ()
+        while True:
+            if isinstance(outcome, Finish):
+                conv.state = DONE
+                return Turn(said + outcome.turn.say, end=outcome.turn.end)
+            if isinstance(outcome, Retry):
+                tries = conv.data.get("_tries", 0) + 1
+                conv.data["_tries"] = tries
+                if tries > self.limits.retries:
+                    outcome = goodbye(Prompt("goodbye_too_many_attempts"))
+                    continue
+                said += (outcome.reason,)
+            elif isinstance(outcome, Repeat):
+                said += outcome.say
+            else:
+                conv.state = outcome.state
+                conv.data.pop("_tries", None)
+                conv.data.pop("_silences", None)
+                said += outcome.say
+            entered = self.steps[conv.state].prompt(conv, ctx)
+            if isinstance(entered, Go):
+                outcome = entered
+                continue
+            if entered.end is not None:
+                conv.state = DONE
+            return Turn(said + entered.say, entered.ask, entered.end)

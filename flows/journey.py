@@ -1,0 +1,258 @@
+"""The caller journey: greeting, identification, verification, main menu (DESIGN.md steps 1-3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from zoneinfo import ZoneInfo
+
+from flows.context import Context
+from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
+from ivr import audit
+from ivr.models import Account, CallSession
+from payments.ledger import last_approved_payment
+from prompts import Digits, Money, Prompt, SpokenDate
+from verification import accounts_for_caller
+from verification.verifier import DetailKind
+
+ACCOUNT_DIGITS = (4, 16)
+PIN_DIGITS = (4, 8)
+SPANISH = "es-US"
+ENGLISH = "en-US"
+
+
+def _p(key: str, **params: object) -> Prompt:
+    return Prompt(key, dict(params))
+
+
+def _menu_turn() -> Turn:
+    return Turn((_p("main_menu"),), Ask(max_digits=1))
+
+
+class Greeting(Step):
+    """Welcome, with the offer of the other language."""
+
+    name = "greeting"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        other = ENGLISH if conv.language == SPANISH else SPANISH
+        offer = Prompt("language_offer", language=other)
+        return Turn((_p("welcome", company=ctx.settings.COMPANY_NAME), offer), Ask(timeout=3))
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go:
+        if digits == "9" and conv.language != SPANISH:
+            conv.language = SPANISH
+        elif digits == "1" and conv.language == SPANISH:
+            conv.language = ENGLISH
+        return Go("identify")
+
+    def on_no_input(self, conv: CallSession, ctx: Context) -> Go:
+        return Go("identify")
+
+
+class Identify(Step):
+    """Decide how to identify: by caller ID when it matches exactly one account."""
+
+    name = "identify"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        matches = accounts_for_caller(ctx.session, ctx.caller)
+        if len(matches) == 1:
+            conv.data["account_number"] = matches[0].number
+            return Go("confirm_caller_account")
+        return Go("enter_account")
+
+
+class ConfirmCallerAccount(Step):
+    name = "confirm_caller_account"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        last4 = Digits(conv.data["account_number"][-4:])
+        return Turn((_p("confirm_caller_account", last4=last4),), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            conv.data["identified_by"] = "caller_id"
+            return Go("enter_pin")
+        if digits == "2":
+            conv.data.pop("account_number")
+            return Go("enter_account")
+        return Retry(_p("invalid_choice"))
+
+
+class EnterAccount(Step):
+    name = "enter_account"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        key = "enter_account_again" if conv.data.get("failed_attempts") else "enter_account"
+        return Turn(
+            (_p(key),), Ask(max_digits=ACCOUNT_DIGITS[1] + 1, finish_on_key="#", timeout=10)
+        )
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        low, high = ACCOUNT_DIGITS
+        if not (digits.isdigit() and low <= len(digits) <= high):
+            return Retry(_p("invalid_account_format", min=low, max=high))
+        conv.data["account_number"] = digits
+        conv.data["identified_by"] = "keypad"
+        return Go("enter_pin")
+
+
+class EnterPin(Step):
+    name = "enter_pin"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        if ctx.verifier.locked_until(conv.data["account_number"]):
+            return Go("locked")
+        return Turn((_p("enter_pin"),), Ask(max_digits=PIN_DIGITS[1] + 1, finish_on_key="#"))
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        low, high = PIN_DIGITS
+        if not (digits.isdigit() and low <= len(digits) <= high):
+            return Retry(_p("invalid_pin_format"))
+        number = conv.data["account_number"]
+        # Only the verdict is kept between webhooks, never the PIN; it is revealed to nobody
+        # until the account detail has been asked too.
+        conv.data["pin_ok"] = ctx.verifier.pin_matches(number, digits)
+        conv.data["detail_kind"] = ctx.verifier.detail_kind(number).value
+        return Go("enter_detail")
+
+
+class EnterDetail(Step):
+    name = "enter_detail"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        zip_code = conv.data["detail_kind"] == DetailKind.SERVICE_ZIP
+        key = "enter_zip" if zip_code else "enter_ssn4"
+        return Turn((_p(key),), Ask(max_digits=5 if zip_code else 4, timeout=8))
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        kind = DetailKind(conv.data["detail_kind"])
+        size = 5 if kind is DetailKind.SERVICE_ZIP else 4
+        if not (digits.isdigit() and len(digits) == size):
+            key = "invalid_zip_format" if size == 5 else "invalid_ssn4_format"
+            return Retry(_p(key))
+        number = conv.data["account_number"]
+        outcome = ctx.verifier.conclude(
+            number, pin_ok=conv.data.pop("pin_ok", False), kind=kind, detail=digits
+        )
+        if outcome.account is not None:
+            conv.account_id = outcome.account.id
+            conv.verified = True
+            return Go("main_menu", (_p("verified"),))
+        conv.data["failed_attempts"] = conv.data.get("failed_attempts", 0) + 1
+        if outcome.locked_until is not None:
+            return Go("locked")
+        restart = "enter_pin" if conv.data.get("identified_by") == "caller_id" else "enter_account"
+        return Go(restart, (_p("verify_failed"),))
+
+
+class Locked(Step):
+    """Tell the caller the account is locked, for how long, and offer a person."""
+
+    name = "locked"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        until = ctx.verifier.locked_until(conv.data["account_number"]) or ctx.now
+        minutes = max(1, math.ceil((until - ctx.now).total_seconds() / 60))
+        return Turn((_p("locked", minutes=minutes),), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Finish:
+        return Go("agent") if digits == "0" else goodbye(_p("goodbye"))
+
+    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+        return goodbye(_p("goodbye"))
+
+
+def _local_date(moment: dt.datetime, account: Account) -> dt.date:
+    return moment.astimezone(ZoneInfo(account.time_zone)).date()
+
+
+def balance_prompts(account: Account) -> tuple[Prompt, ...]:
+    if account.balance_cents <= 0:
+        return (_p("no_balance"),)
+    amount = Money(account.balance_cents)
+    said = (
+        _p("balance", amount=amount, date=SpokenDate(account.due_date))
+        if account.due_date
+        else _p("balance_no_date", amount=amount)
+    )
+    if 0 < account.minimum_due_cents < account.balance_cents:
+        return (said, _p("minimum_due", amount=Money(account.minimum_due_cents)))
+    return (said,)
+
+
+def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
+    payment = last_approved_payment(ctx.session, account.id)
+    if payment is None or payment.confirmation_number is None:
+        return (_p("no_payments"),)
+    return (
+        _p(
+            "last_payment",
+            amount=Money(payment.amount_cents),
+            date=SpokenDate(_local_date(payment.created_at, account)),
+            number=Digits(payment.confirmation_number, (3, 3, 4)),
+        ),
+    )
+
+
+class MainMenu(Step):
+    name = "main_menu"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return _menu_turn()
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        account = conv.account
+        assert account is not None, "main menu reached without a verified account"
+        if digits == "1":
+            return Go(self.name, balance_prompts(account))
+        if digits in {"2", "3"}:
+            return Go(self.name, (_p("option_unavailable"),))
+        if digits == "4":
+            return Go(self.name, last_payment_prompts(ctx, account))
+        if digits == "0":
+            return Go("agent")
+        if digits == "*":
+            return Go(self.name)
+        return Retry(_p("invalid_choice"))
+
+
+class Agent(Step):
+    """Hand the call to a representative; the verified context stays on the session."""
+
+    name = "agent"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        audit.record(
+            ctx.session,
+            "call.transfer",
+            actor=f"caller:{ctx.caller or 'unknown'}",
+            outcome="verified" if conv.verified else "unverified",
+            resource=f"account:{conv.account.number}" if conv.account else None,
+            origin=ctx.origin,
+        )
+        return Turn((_p("transferring"),), end=Transfer(ctx.settings.AGENT_NUMBER))
+
+
+def agent_whisper(conv: CallSession) -> tuple[Prompt, ...]:
+    """What the representative hears before the caller is connected."""
+    if conv.verified and conv.account is not None:
+        return (_p("agent_whisper_verified", last4=Digits(conv.account.last4)),)
+    return (_p("agent_whisper_unverified"),)
+
+
+CALL_FLOW = Flow(
+    [
+        Greeting(),
+        Identify(),
+        ConfirmCallerAccount(),
+        EnterAccount(),
+        EnterPin(),
+        EnterDetail(),
+        Locked(),
+        MainMenu(),
+        Agent(),
+    ],
+    start="greeting",
+)

@@ -1,0 +1,129 @@
+"""``ivr accounts``: load and inspect customer accounts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO
+
+import click
+from sqlalchemy import delete
+
+from ivr import audit
+from ivr.cli.common import Runtime, pass_runtime
+from ivr.importer import HeaderError, ImportReport, import_accounts
+from ivr.models import LockoutCounter
+from payments.ledger import last_approved_payment
+from verification import find_account
+from verification.lockout import account_subject
+
+MAX_ERRORS_SHOWN = 50
+
+
+@click.group()
+def accounts() -> None:
+    """Load accounts from the billing system and look them up."""
+
+
+def run_import(runtime: Runtime, stream: IO[str], total_lines: int) -> ImportReport:
+    """Import with a progress bar on stderr (shown when stderr is a terminal)."""
+    with click.progressbar(
+        length=total_lines,
+        label="Importing accounts",
+        file=sys.stderr,
+        show_pos=True,
+        hidden=not sys.stderr.isatty(),
+    ) as bar:
+        return import_accounts(runtime.transaction, stream, runtime.settings, bar.update)
+
+
+@accounts.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_runtime
+def import_(runtime: Runtime, csv_file: Path) -> None:
+    """Upsert accounts from CSV_FILE, matching on account_number.
+
+    \b
+    Columns (header row required, any order; * = required):
+      account_number*  4-16 digits
+      name*            account holder
+      phone            one or more numbers, separated by ';' (stored as E.164)
+      email            receipt address
+      service_zip      5 digits (ZIP+4 accepted)
+      ssn_last4        4 digits (stored only as a keyed hash)
+      pin*             4-8 digits (stored only as a keyed hash)
+      balance*         dollars, e.g. 142.50 or $1,042.50
+      minimum_due      dollars (default 0)
+      due_date         2026-12-19 or 12/19/2026
+      status           active, past_due, disconnected, closed (default active)
+      language         en-US or es-US (default en-US)
+
+    Good rows are written even when others are bad; each bad row is reported with its line
+    number and the reason, and the exit status is then 1. Fix the rows and import the file
+    again: rows already loaded are simply updated.
+    """
+    total = max(0, sum(1 for _ in csv_file.open("rb")) - 1)
+    try:
+        with csv_file.open(newline="", encoding="utf-8-sig") as stream:
+            report = run_import(runtime, stream, total)
+    except HeaderError as error:
+        raise click.UsageError(f"{csv_file}: {error}") from None
+    except UnicodeDecodeError:
+        raise click.UsageError(f"{csv_file} is not UTF-8 text; export it as UTF-8 CSV.") from None
+    click.echo(f"Imported {report.imported} accounts from {csv_file}.")
+    if report.errors:
+        click.echo(f"{len(report.errors)} rows were rejected:", err=True)
+        for line, message in report.errors[:MAX_ERRORS_SHOWN]:
+            click.echo(f"  {csv_file}:{line}: {message}", err=True)
+        if len(report.errors) > MAX_ERRORS_SHOWN:
+            click.echo(f"  ... and {len(report.errors) - MAX_ERRORS_SHOWN} more.", err=True)
+        sys.exit(1)
+
+
+def _money(cents: int) -> str:
+    return f"-${-cents / 100:,.2f}" if cents < 0 else f"${cents / 100:,.2f}"
+
+
+@accounts.command()
+@click.argument("number")
+@pass_runtime
+def show(runtime: Runtime, number: str) -> None:
+    """Show account NUMBER with personal data masked (no PIN, no SSN, partial phones)."""
+    with runtime.transaction() as session:
+        account = find_account(session, number)
+        if account is None:
+            click.echo(f"No account {number}. Check the number, or import it first.", err=True)
+            sys.exit(1)
+        payment = last_approved_payment(session, account.id)
+        email = account.email or ""
+        masked_email = (email[0] + "***" + email[email.index("@") :]) if "@" in email else "-"
+        lines = [
+            ("Account", account.number),
+            ("Name", account.name),
+            ("Status", account.status.value),
+            ("Balance", _money(account.balance_cents)),
+            ("Minimum due", _money(account.minimum_due_cents)),
+            ("Due date", account.due_date.isoformat() if account.due_date else "-"),
+            ("Phones", ", ".join("***" + p.e164[-4:] for p in account.phones) or "-"),
+            ("Email", masked_email),
+            ("Service ZIP", (account.service_zip or "")[:3] + "**" if account.service_zip else "-"),
+            ("Language", account.language),
+            ("Last payment", f"{_money(payment.amount_cents)} #{payment.confirmation_number}"
+             if payment else "-"),
+        ]  # fmt: skip
+        for label, value in lines:
+            click.echo(f"{label + ':':<14}{value}")
+
+
+@accounts.command()
+@click.argument("number")
+@pass_runtime
+def unlock(runtime: Runtime, number: str) -> None:
+    """Lift a verification lockout on account NUMBER (after checking the caller's identity)."""
+    with runtime.transaction() as session:
+        subject = account_subject(number)
+        session.execute(delete(LockoutCounter).where(LockoutCounter.subject == subject))
+        audit.record(
+            session, "lockout.reset", actor="operator", outcome="success", resource=subject
+        )
+    click.echo(f"Account {number} can verify by phone again.")

@@ -1,0 +1,153 @@
+"""``ivr demo``, ``ivr serve``, ``ivr call`` and ``ivr sessions``: running and trying the IVR."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+
+import click
+from sqlalchemy import delete
+
+from ivr import migrate
+from ivr.cli.accounts import run_import
+from ivr.cli.common import Runtime, pass_runtime
+from ivr.demo import DEMO_PHONE, demo_csv, demo_rows
+from ivr.models import CallSession, utcnow
+from ivr.simulator import Simulator, WebhookRefusedError, flask_transport, http_transport, keys_from
+
+CALL_EXAMPLES = """
+\b
+Examples (demo accounts from `ivr demo`):
+  ivr call --press 9                             hear the greeting in Spanish, then hang up
+  ivr call --press ,1,1234#,94105,1,0            verify by caller ID, balance, then an agent
+  ivr call --from +15005550001 --press ,70000003#,2468#,6789,1
+"""
+
+
+@click.command()
+@pass_runtime
+def demo(runtime: Runtime) -> None:
+    """Migrate the database, load the demo accounts, and print how to call as each.
+
+    Safe to run again: accounts are upserted, balances and due dates reset.
+    """
+    migrate.upgrade(runtime.settings.DATABASE_URL)
+    today = dt.date.today()
+    text = demo_csv(today)
+    report = run_import(runtime, io.StringIO(text), text.count("\n") - 1)
+    click.echo(f"Loaded {report.imported} demo accounts:\n")
+    click.echo(f"  {'account':<10}{'PIN':<6}{'detail':<10}{'caller ID':<14}{'balance':>9}  name")
+    for row in demo_rows(today):
+        detail = row["service_zip"] or f"SSN {row['ssn_last4']}"
+        click.echo(
+            f"  {row['account_number']:<10}{row['pin']:<6}{detail:<10}{row['phone'] or '-':<14}"
+            f"{'$' + row['balance']:>9}  {row['name']}"
+        )
+    click.echo(
+        "\nCall as the first one (caller ID matches):  ivr call --press ,1,1234#,94105,1"
+        "\nOr just `ivr call` and answer at the keypad prompt."
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    """Run the development web server (for production use gunicorn; see README).
+
+    Webhooks: POST /voice/incoming, /voice/status. Twilio signs against PUBLIC_BASE_URL, so
+    keep it equal to the URL callers' requests arrive on.
+    """
+    from ivr.web.factory import create_app
+
+    app = create_app()
+    click.echo(
+        f"Serving on http://{host}:{port} (database {runtime.settings.DATABASE_URL}).\n"
+        f"Call it from another terminal:  ivr call --url http://{host}:{port}"
+    )
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@click.command(epilog=CALL_EXAMPLES)
+@click.option("--from", "caller", default=DEMO_PHONE, show_default=True, help="Caller ID.")
+@click.option("--to", "called", default="+15005550000", show_default=True, help="Number dialled.")
+@click.option(
+    "--press",
+    help="Comma-separated answers to each prompt, e.g. 1,1234#; an empty item waits out the "
+    "prompt in silence; when they run out, the caller hangs up. Without it, keys are read "
+    "from the keyboard.",
+)
+@click.option(
+    "--url",
+    help="Base URL of a running server (it must equal the server's PUBLIC_BASE_URL). "
+    "Without it, the app runs inside this command against the same database.",
+)
+@pass_runtime
+def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str | None) -> None:
+    """Place a simulated phone call, playing Twilio's part.
+
+    Requests are signed with TWILIO_AUTH_TOKEN exactly as Twilio signs them. What the IVR says
+    is printed; answer each prompt with keys (add # where the prompt asks for it). Transfers to
+    an agent and hang-ups are reported.
+    """
+    settings = runtime.settings
+    if url:
+        transport = http_transport(url)
+        public = url
+    else:
+        from ivr.web.factory import create_app
+
+        transport = flask_transport(create_app().test_client())
+        public = settings.PUBLIC_BASE_URL
+    if press is not None:
+        keys = keys_from(press.split(","))
+    elif sys.stdin.isatty():
+        keys = _keyboard
+    else:
+        keys = keys_from([line.strip() for line in sys.stdin])
+    simulator = Simulator(
+        transport,
+        public_base_url=public,
+        auth_token=settings.TWILIO_AUTH_TOKEN,
+        account_sid=settings.TWILIO_ACCOUNT_SID,
+        echo=click.echo,
+    )
+    click.echo(f"Calling {called} from {caller}...")
+    try:
+        record = simulator.call(keys, caller=caller, called=called)
+    except WebhookRefusedError as error:
+        raise click.ClickException(
+            f"{error}\nIf it is 403, the signature did not match: --url must equal the server's "
+            "PUBLIC_BASE_URL and both sides must share TWILIO_AUTH_TOKEN."
+        ) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot reach {url}: {error}. Is `ivr serve` running?"
+        ) from None
+    ending = f"transferred to {', '.join(record.transfers)}" if record.transfers else "call ended"
+    click.echo(f"({ending}; hung up by {record.hung_up_by or 'nobody'}; call {record.call_sid})")
+
+
+def _keyboard(_prompt: str) -> str | None:
+    try:
+        return input("  keys (Enter = silence, q = hang up)> ").strip()
+    except EOFError:
+        return None
+
+
+@click.group()
+def sessions() -> None:
+    """Housekeeping for call sessions."""
+
+
+@sessions.command()
+@click.option("--older-than", default=24, show_default=True, help="Hours since expiry.")
+@pass_runtime
+def purge(runtime: Runtime, older_than: int) -> None:
+    """Delete sessions that expired more than --older-than hours ago (run it from cron)."""
+    cutoff = utcnow() - dt.timedelta(hours=older_than)
+    with runtime.transaction() as session:
+        deleted = session.execute(delete(CallSession).where(CallSession.expires_at < cutoff))
+    click.echo(f"Purged {deleted.rowcount} expired sessions.")  # type: ignore[attr-defined]

@@ -1,0 +1,115 @@
+"""Settings, read once from the environment at start-up.
+
+Every knob an operator can turn is a field of :class:`Settings`, named exactly like its
+environment variable. Development mode ships working defaults (SQLite, sandbox gateway, a dev
+auth token the simulator also knows); production mode refuses to start without real secrets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEV_AUTH_TOKEN = "dev-auth-token-not-secret"  # noqa: S105 - documented development default
+DEV_ACCOUNT_SID = "AC" + "0" * 32
+
+_DEV_SECRETS = {
+    "TWILIO_AUTH_TOKEN": DEV_AUTH_TOKEN,
+    "PIN_PEPPER": "dev-pin-pepper-not-secret",
+    "CAPTURE_KEY": "ZGV2LWNhcHR1cmUta2V5LTMyLWJ5dGVzLW5vdC1zZWM=",
+    "SECRET_KEY": "dev-secret-key-not-secret",
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run; the message says what to set."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'instance' / 'ivr.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field names are the environment variable names."""
+
+    IVR_ENV: str = "development"
+    DATABASE_URL: str = field(default_factory=_default_database_url)
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
+    TWILIO_ACCOUNT_SID: str = DEV_ACCOUNT_SID
+    TWILIO_AUTH_TOKEN: str = ""
+    VERIFY_SIGNATURES: bool = True
+    PAYMENT_GATEWAY: str = "sandbox"
+    PIN_PEPPER: str = ""
+    CAPTURE_KEY: str = ""
+    SECRET_KEY: str = ""
+    COMPANY_NAME: str = "Riverside Utilities"
+    AGENT_NUMBER: str = "+15005550100"
+    DEFAULT_REGION: str = "US"
+    DEFAULT_TIME_ZONE: str = "America/New_York"
+    DEFAULT_LANGUAGE: str = "en-US"
+    MAX_ACCOUNT_FAILURES: int = 3
+    MAX_CALLER_FAILURES: int = 5
+    LOCKOUT_MINUTES: int = 30
+    SESSION_TTL_MINUTES: int = 30
+    LOG_LEVEL: str = "INFO"
+
+    @property
+    def production(self) -> bool:
+        return self.IVR_ENV == "production"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(kind: type | str, raw: str, name: str) -> Any:
+    kind_name = kind if isinstance(kind, str) else kind.__name__
+    if kind_name == "bool":
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean; use true or false.")
+    if kind_name == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a whole number.") from None
+    return raw
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build settings from the environment, then ``overrides`` (used by tests and the CLI).
+
+    Missing secrets fall back to documented development values, except in production,
+    where every missing secret is reported at once so the operator can fix them in one go.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name in environ and environ[f.name] != "":
+            values[f.name] = _coerce(f.type, environ[f.name], f.name)
+    values.update(overrides or {})
+    settings = Settings(**values)
+
+    missing = [name for name in _DEV_SECRETS if not getattr(settings, name)]
+    if settings.production:
+        if "PUBLIC_BASE_URL" not in values:
+            missing.append("PUBLIC_BASE_URL")
+        if missing:
+            raise ConfigError(
+                "IVR_ENV=production needs these settings: "
+                + ", ".join(missing)
+                + ". Set them in the environment (see the configuration table in README.md)."
+            )
+        if not settings.VERIFY_SIGNATURES:
+            raise ConfigError("VERIFY_SIGNATURES=false is refused in production.")
+        return settings
+    return settings.replace(**{name: _DEV_SECRETS[name] for name in missing})

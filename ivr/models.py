@@ -1,0 +1,266 @@
+"""The data model: accounts, call sessions, payments, arrangements, lockouts, audit.
+
+Money is integer cents. Times are stored as naive UTC and handed back timezone-aware
+(:class:`UTCDateTime`), so SQLite and PostgreSQL behave alike. Secrets are never stored:
+PINs and SSN last-4 are keyed hashes, and ``__repr__`` shows none of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.mutable import MutableDict
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column storing the values (not names) as short strings."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    DISCONNECTED = "disconnected"
+    CLOSED = "closed"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    service_zip: Mapped[str | None] = mapped_column(String(10))
+    ssn_last4_hash: Mapped[str | None] = mapped_column(String(100))
+    pin_hash: Mapped[str] = mapped_column(String(100))
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    minimum_due_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[AccountStatus] = mapped_column(
+        _enum(AccountStatus, "account_status"), default=AccountStatus.ACTIVE
+    )
+    language: Mapped[str] = mapped_column(String(10), default="en-US")
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    phones: Mapped[list[AccountPhone]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="AccountPhone.id"
+    )
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    def __repr__(self) -> str:
+        return f"<Account ...{self.last4} status={self.status.value}>"
+
+
+class AccountPhone(Base):
+    """A phone number on an account, in E.164, indexed for caller-ID lookup."""
+
+    __tablename__ = "account_phones"
+    __table_args__ = (UniqueConstraint("account_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+
+    account: Mapped[Account] = relationship(back_populates="phones")
+
+    def __repr__(self) -> str:
+        return f"<AccountPhone ...{self.e164[-4:]}>"
+
+
+class SessionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class CallSession(Base):
+    """The state of one conversation between webhooks (voice: keyed by CallSid).
+
+    ``turn`` numbers the prompt the caller is answering; it rides in every action URL so a
+    replayed or out-of-date webhook is recognised and answered with ``last_response``.
+    """
+
+    __tablename__ = "call_sessions"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), default="voice")
+    caller: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(10), default="en-US")
+    state: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(JSON), default=dict)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    verified: Mapped[bool] = mapped_column(default=False)
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    last_response: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[SessionStatus] = mapped_column(
+        _enum(SessionStatus, "session_status"), default=SessionStatus.ACTIVE
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+    account: Mapped[Account | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CallSession {self.sid} state={self.state} turn={self.turn}>"
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class Payment(Base):
+    """One attempt to move money. Written before the gateway is called (see payments/)."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[PaymentStatus] = mapped_column(
+        _enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    confirmation_number: Mapped[str | None] = mapped_column(String(10), unique=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    session_sid: Mapped[str | None] = mapped_column(String(64))
+    brand: Mapped[str | None] = mapped_column(String(20))
+    last4: Mapped[str | None] = mapped_column(String(4))
+    exp_month: Mapped[int | None] = mapped_column(Integer)
+    exp_year: Mapped[int | None] = mapped_column(Integer)
+    gateway: Mapped[str] = mapped_column(String(20))
+    gateway_token: Mapped[str | None] = mapped_column(String(200))
+    gateway_reference: Mapped[str | None] = mapped_column(String(200))
+    decline_reason: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Payment {self.id} {self.amount_cents}c {self.status.value}>"
+
+
+class ArrangementKind(enum.StrEnum):
+    EXTENSION = "extension"
+    INSTALLMENTS = "installments"
+
+
+class ArrangementStatus(enum.StrEnum):
+    ACTIVE = "active"
+    KEPT = "kept"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+
+
+class Arrangement(Base):
+    """A promise to pay later: a moved due date or a plan of installments."""
+
+    __tablename__ = "arrangements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[ArrangementKind] = mapped_column(_enum(ArrangementKind, "arrangement_kind"))
+    status: Mapped[ArrangementStatus] = mapped_column(
+        _enum(ArrangementStatus, "arrangement_status"), default=ArrangementStatus.ACTIVE
+    )
+    confirmation_number: Mapped[str] = mapped_column(String(10), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Arrangement {self.id} {self.kind.value} {self.status.value}>"
+
+
+class LockoutCounter(Base):
+    """Failed verifications for one subject (an account number as entered, or a caller ID).
+
+    Subjects are keyed by what the caller typed, whether or not such an account exists, so
+    lockout behaves the same for real and invented account numbers.
+    """
+
+    __tablename__ = "lockout_counters"
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<LockoutCounter {self.subject} failures={self.failures}>"
+
+
+class AuditEvent(Base):
+    """Append-only record of who did what, when, from where, with what outcome. No secrets."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    resource: Mapped[str | None] = mapped_column(String(120))
+    origin: Mapped[str | None] = mapped_column(String(120))
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.id} {self.action} {self.outcome}>"

@@ -1,0 +1,202 @@
+"""Playing Twilio's part: the engine of ``ivr call`` and of the end-to-end tests.
+
+It signs each request exactly like Twilio (``X-Twilio-Signature`` over the public URL and
+form), reads the TwiML that comes back, prints what would be said, answers ``<Gather>`` with
+key presses, follows ``action`` and ``<Redirect>``, plays the agent's side of ``<Dial>``,
+and posts the final status callback when the call ends.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from twilio.request_validator import RequestValidator
+
+SILENCE = ""
+HANG_UP = None
+MAX_REQUESTS = 200
+
+
+class Transport(Protocol):
+    def __call__(self, path: str, form: dict[str, str], signature: str) -> tuple[int, str]: ...
+
+
+def http_transport(base_url: str) -> Transport:
+    """Send requests to a running server."""
+
+    def send(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+        request = urllib.request.Request(  # noqa: S310 - the operator chose the URL
+            base_url.rstrip("/") + path,
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"X-Twilio-Signature": signature},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=20) as reply:  # noqa: S310
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+    return send
+
+
+def flask_transport(client: object) -> Transport:
+    """Send requests to an app in this process through its Flask test client."""
+
+    def send(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+        reply = client.post(path, data=form, headers={"X-Twilio-Signature": signature})  # type: ignore[attr-defined]
+        return reply.status_code, reply.get_data(as_text=True)
+
+    return send
+
+
+class WebhookRefusedError(RuntimeError):
+    """The app answered a webhook with something other than TwiML (a 403, a 500...)."""
+
+
+@dataclass
+class CallRecord:
+    """What happened on one simulated call."""
+
+    call_sid: str
+    said: list[str] = field(default_factory=list)
+    transfers: list[str] = field(default_factory=list)
+    agent_heard: list[str] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)
+    hung_up_by: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.said)
+
+
+def keys_from(presses: list[str]) -> Callable[[str], str | None]:
+    """A key source that answers from a list; ``""`` is silence, the end of the list hangs up."""
+    queue: Iterator[str] = iter(presses)
+    return lambda _prompt: next(queue, HANG_UP)
+
+
+class Simulator:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        public_base_url: str,
+        auth_token: str,
+        account_sid: str,
+        echo: Callable[[str], None] = lambda _line: None,
+    ) -> None:
+        self.transport = transport
+        self.public_base_url = public_base_url.rstrip("/")
+        self.validator = RequestValidator(auth_token)
+        self.account_sid = account_sid
+        self.echo = echo
+
+    def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
+        signature = self.validator.compute_signature(self.public_base_url + path, form)
+        return self.transport(path, form, signature)
+
+    def call(
+        self,
+        keys: Callable[[str], str | None],
+        *,
+        caller: str,
+        called: str = "+15005550000",
+        call_sid: str | None = None,
+    ) -> CallRecord:
+        """Place one call; ``keys(prompt_text)`` answers each ``<Gather>``."""
+        record = CallRecord(call_sid or "CA" + uuid.uuid4().hex)
+        base = {
+            "CallSid": record.call_sid,
+            "AccountSid": self.account_sid,
+            "From": caller,
+            "To": called,
+            "Direction": "inbound",
+        }
+        path, form = "/voice/incoming", {**base, "CallStatus": "ringing"}
+        for _ in range(MAX_REQUESTS):
+            status, body = self.post(path, form)
+            if status != 200:
+                raise WebhookRefusedError(f"POST {path} answered {status}: {body[:200]}")
+            record.responses.append(body)
+            following = self._play(body, record, keys, base)
+            if following is None:
+                break
+            path, extra = following
+            form = {**base, "CallStatus": "in-progress", **extra}
+        self.post("/voice/status", {**base, "CallStatus": "completed", "CallDuration": "60"})
+        return record
+
+    def _say(self, record: CallRecord, element: ET.Element) -> str:
+        text = (element.text or "").strip()
+        record.said.append(text)
+        self.echo(f"  IVR: {text}")
+        return text
+
+    def _play(
+        self,
+        body: str,
+        record: CallRecord,
+        keys: Callable[[str], str | None],
+        base: dict[str, str],
+    ) -> tuple[str, dict[str, str]] | None:
+        """Run one TwiML document; returns the next request, or ``None`` when the call ends."""
+        for verb in ET.fromstring(body):  # noqa: S314 - our own app's TwiML
+            if verb.tag == "Say":
+                self._say(record, verb)
+            elif verb.tag == "Gather":
+                prompt = " ".join(self._say(record, say) for say in verb.iter("Say"))
+                pressed = keys(prompt)
+                if pressed is HANG_UP:
+                    record.hung_up_by = "caller"
+                    self.echo("  (caller hangs up)")
+                    return None
+                digits = _gathered(pressed, verb)
+                self.echo(f"  caller presses: {pressed or '(nothing)'}")
+                if digits:
+                    return verb.get("action", "/voice/step"), {"Digits": digits}
+            elif verb.tag == "Redirect":
+                return (verb.text or "").strip(), {}
+            elif verb.tag == "Dial":
+                self._dial(verb, record, base)
+            elif verb.tag == "Hangup":
+                record.hung_up_by = "ivr"
+                self.echo("  (IVR hangs up)")
+                return None
+        record.hung_up_by = record.hung_up_by or "ivr"
+        return None
+
+    def _dial(self, verb: ET.Element, record: CallRecord, base: dict[str, str]) -> None:
+        for number in verb.iter("Number"):
+            target = (number.text or "").strip()
+            record.transfers.append(target)
+            self.echo(f"  (transferred to {target})")
+            whisper = number.get("url")
+            if whisper:
+                child = {
+                    **base,
+                    "CallSid": "CA" + uuid.uuid4().hex,
+                    "ParentCallSid": base["CallSid"],
+                }
+                status, body = self.post(whisper, child)
+                if status != 200:
+                    raise WebhookRefusedError(f"POST {whisper} answered {status}")
+                for say in ET.fromstring(body).iter("Say"):  # noqa: S314
+                    text = (say.text or "").strip()
+                    record.agent_heard.append(text)
+                    self.echo(f"  agent hears: {text}")
+
+
+def _gathered(pressed: str, gather: ET.Element) -> str:
+    """What Twilio would post for these key presses: up to ``finishOnKey`` or ``numDigits``."""
+    finish = gather.get("finishOnKey", "#")
+    limit = int(gather.get("numDigits", "0") or 0)
+    digits = pressed.split(finish)[0] if finish and finish in pressed else pressed
+    return digits[:limit] if limit else digits

@@ -1,0 +1,72 @@
+"""Voice webhooks: ``/voice/incoming`` (Voice URL), ``/voice/status`` (status callback),
+``/voice/step`` (every Gather action and Redirect), ``/voice/whisper`` (agent-side message)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr import logs
+from ivr.models import utcnow
+from ivr.twiml import voice_message
+from ivr.voice_calls import VoiceCalls, event_from
+from ivr.web.signature import twilio_webhook
+from prompts import Prompt
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+log = logging.getLogger("ivr.voice")
+
+
+def _calls() -> VoiceCalls:
+    return current_app.extensions["ivr"].voice  # type: ignore[no-any-return]
+
+
+def _twiml(xml: str) -> Response:
+    return Response(xml, mimetype="application/xml")
+
+
+def _call_sid() -> str:
+    return request.form.get("CallSid", "").strip()[:64]
+
+
+def _turn_number() -> int | None:
+    raw = request.args.get("turn", "")
+    return int(raw) if raw.isdigit() and len(raw) < 9 else None
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_unavailable(error: SQLAlchemyError) -> Response:
+    """The database failed mid-call: the transaction rolled back, so say so and hang up."""
+    logs.event(log, "call.db_error", logging.ERROR, call=_call_sid(), error=type(error).__name__)
+    language = current_app.config["IVR_SETTINGS"].DEFAULT_LANGUAGE
+    return _twiml(voice_message((Prompt("system_error"),), language))
+
+
+@bp.post("/incoming")
+@twilio_webhook
+def incoming() -> Response:
+    if not _call_sid():
+        return _twiml(voice_message((Prompt("system_error"),), "en-US"))
+    return _twiml(_calls().answer(_call_sid(), request.form.get("From"), utcnow()))
+
+
+@bp.post("/step")
+@twilio_webhook
+def step() -> Response:
+    event = event_from(request.form.get("Digits"), request.args.get("silence") == "1")
+    return _twiml(_calls().advance(_call_sid(), _turn_number(), event, utcnow()))
+
+
+@bp.post("/whisper")
+@twilio_webhook
+def whisper() -> Response:
+    return _twiml(_calls().whisper(request.args.get("call", "")[:64]))
+
+
+@bp.post("/status")
+@twilio_webhook
+def status() -> Response:
+    _calls().status(_call_sid(), request.form.get("CallStatus", ""), utcnow())
+    return Response(status=204)

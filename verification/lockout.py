@@ -1,0 +1,67 @@
+"""Counting failed verifications and locking subjects out.
+
+Counters are bumped with one atomic upsert, so concurrent calls against one account cannot
+lose a failure. A window starts at the first failure; failures older than the lockout period
+stop counting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ivr.models import LockoutCounter
+
+
+def account_subject(number: str) -> str:
+    return f"account:{number}"
+
+
+def caller_subject(e164: str) -> str:
+    return f"caller:{e164}"
+
+
+def locked_until(session: Session, subjects: list[str], now: dt.datetime) -> dt.datetime | None:
+    """The latest lock in force on any of ``subjects``, or ``None``."""
+    query = select(LockoutCounter.locked_until).where(
+        LockoutCounter.subject.in_(subjects), LockoutCounter.locked_until > now
+    )
+    ends = [end for end in session.scalars(query) if end is not None]
+    return max(ends, default=None)
+
+
+def record_failure(
+    session: Session, subject: str, limit: int, period: dt.timedelta, now: dt.datetime
+) -> dt.datetime | None:
+    """Count one failure; when it reaches ``limit``, lock for ``period`` and return the end."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stale = LockoutCounter.window_started_at < now - period
+    statement = insert(LockoutCounter).values(subject=subject, failures=1, window_started_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LockoutCounter.subject],
+        set_={
+            "failures": case((stale, 1), else_=LockoutCounter.failures + 1),
+            "window_started_at": case((stale, now), else_=LockoutCounter.window_started_at),
+        },
+    ).returning(LockoutCounter.failures)
+    failures = session.execute(statement).scalar_one()
+    if failures < limit:
+        return None
+    until = now + period
+    session.execute(
+        update(LockoutCounter)
+        .where(LockoutCounter.subject == subject)
+        .values(failures=0, locked_until=until, window_started_at=now)
+    )
+    return until
+
+
+def clear(session: Session, subject: str) -> None:
+    """Forget failures after a success (the lock, if any, has already been checked)."""
+    session.execute(
+        update(LockoutCounter).where(LockoutCounter.subject == subject).values(failures=0)
+    )

@@ -1,0 +1,41 @@
+"""Finding accounts by number or by caller ID."""
+
+from __future__ import annotations
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.models import Account, AccountPhone
+
+
+def normalize_phone(raw: str | None, region: str = "US") -> str | None:
+    """E.164 for a usable number; ``None`` for blocked, anonymous or malformed caller IDs."""
+    if not raw:
+        return None
+    try:
+        parsed = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def find_account(session: Session, number: str) -> Account | None:
+    return session.scalars(select(Account).where(Account.number == number)).one_or_none()
+
+
+def accounts_for_caller(session: Session, e164: str | None, limit: int = 2) -> list[Account]:
+    """Accounts carrying this phone number (at most ``limit``: the flow only needs to know
+    whether exactly one matches)."""
+    if e164 is None:
+        return []
+    query = (
+        select(Account)
+        .join(AccountPhone)
+        .where(AccountPhone.e164 == e164)
+        .order_by(Account.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

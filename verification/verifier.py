@@ -1,0 +1,139 @@
+"""Checking a caller's answers and keeping the lockout and audit trail straight.
+
+The flow asks for the PIN first and one account detail second, but only :meth:`Verifier.conclude`
+says whether the pair passed, so the caller never learns which answer was wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from ivr import audit
+from ivr.config import Settings
+from ivr.models import Account
+from verification import lockout
+from verification.credentials import matches
+from verification.lookup import find_account
+
+
+class DetailKind(StrEnum):
+    """The account detail asked after the PIN."""
+
+    SERVICE_ZIP = "zip"
+    SSN_LAST4 = "ssn4"
+
+
+@dataclass(frozen=True)
+class VerifierPolicy:
+    pepper: str
+    max_account_failures: int
+    max_caller_failures: int
+    lockout: dt.timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VerifierPolicy:
+        return cls(
+            pepper=settings.PIN_PEPPER,
+            max_account_failures=settings.MAX_ACCOUNT_FAILURES,
+            max_caller_failures=settings.MAX_CALLER_FAILURES,
+            lockout=dt.timedelta(minutes=settings.LOCKOUT_MINUTES),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    account: Account | None
+    locked_until: dt.datetime | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.account is not None
+
+
+class Verifier:
+    """Verification for one conversation: who calls (``caller``), from where (``origin``)."""
+
+    def __init__(
+        self,
+        session: Session,
+        policy: VerifierPolicy,
+        *,
+        caller: str | None,
+        origin: str,
+        now: dt.datetime,
+    ) -> None:
+        self.session = session
+        self.policy = policy
+        self.caller = caller
+        self.origin = origin
+        self.now = now
+
+    def _subjects(self, number: str) -> list[str]:
+        subjects = [lockout.account_subject(number)]
+        if self.caller:
+            subjects.append(lockout.caller_subject(self.caller))
+        return subjects
+
+    def locked_until(self, number: str) -> dt.datetime | None:
+        return lockout.locked_until(self.session, self._subjects(number), self.now)
+
+    def detail_kind(self, number: str) -> DetailKind:
+        account = find_account(self.session, number)
+        if account is not None and not account.service_zip and account.ssn_last4_hash:
+            return DetailKind.SSN_LAST4
+        return DetailKind.SERVICE_ZIP
+
+    def pin_matches(self, number: str, pin: str) -> bool:
+        account = find_account(self.session, number)
+        stored = account.pin_hash if account else None
+        return matches(stored, self.policy.pepper, "pin", number, pin)
+
+    def _detail_matches(
+        self, account: Account | None, number: str, kind: DetailKind, value: str
+    ) -> bool:
+        if kind is DetailKind.SSN_LAST4:
+            stored = account.ssn_last4_hash if account else None
+            return matches(stored, self.policy.pepper, "ssn4", number, value)
+        return account is not None and account.service_zip == value
+
+    def conclude(self, number: str, *, pin_ok: bool, kind: DetailKind, detail: str) -> Outcome:
+        """Check the detail, record the attempt, and on failure count it against the account
+        and the caller ID."""
+        account = find_account(self.session, number)
+        detail_ok = self._detail_matches(account, number, kind, detail)
+        actor = f"caller:{self.caller or 'unknown'}"
+        resource = f"account:{number}"
+        locked = self.locked_until(number)
+        if locked is None and account is not None and pin_ok and detail_ok:
+            for subject in self._subjects(number):
+                lockout.clear(self.session, subject)
+            audit.record(
+                self.session,
+                "verification.attempt",
+                actor=actor,
+                outcome="success",
+                resource=resource,
+                origin=self.origin,
+            )
+            return Outcome(account)
+
+        limits = [self.policy.max_account_failures, self.policy.max_caller_failures]
+        for subject, limit in zip(self._subjects(number), limits, strict=False):
+            until = lockout.record_failure(
+                self.session, subject, limit, self.policy.lockout, self.now
+            )
+            locked = max(filter(None, (locked, until)), default=None)
+        audit.record(
+            self.session,
+            "verification.attempt",
+            actor=actor,
+            outcome="locked" if locked else "failure",
+            resource=resource,
+            origin=self.origin,
+            account_exists=account is not None,
+        )
+        return Outcome(None, locked_until=locked)
