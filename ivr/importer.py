@@ -167,7 +167,10 @@ def write_batch(session: Session, records: Iterable[AccountRecord]) -> int:
     statement = upsert.values(rows).on_conflict_do_update(
         index_elements=[Account.number], set_=updated
     )
-    ids = dict(session.execute(statement.returning(Account.number, Account.id)).tuples().all())
+    ids = {
+        number: id_
+        for number, id_ in session.execute(statement.returning(Account.number, Account.id))
+    }
     session.execute(delete(AccountPhone).where(AccountPhone.account_id.in_(ids.values())))
     phones = [
         {"account_id": ids[number], "e164": e164}

@@ -40,8 +40,8 @@ def record_failure(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stale = LockoutCounter.window_started_at < now - period
-    statement = insert(LockoutCounter).values(subject=subject, failures=1, window_started_at=now)
-    statement = statement.on_conflict_do_update(
+    upsert = insert(LockoutCounter).values(subject=subject, failures=1, window_started_at=now)
+    statement = upsert.on_conflict_do_update(
         index_elements=[LockoutCounter.subject],
         set_={
             "failures": case((stale, 1), else_=LockoutCounter.failures + 1),

@@ -99,7 +99,8 @@ def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str
     else:
         from ivr.web.factory import create_app
 
-        transport = flask_transport(create_app().test_client())
+        # The app's own logs would interleave with the conversation; keep only warnings.
+        transport = flask_transport(create_app({"LOG_LEVEL": "WARNING"}).test_client())
         public = settings.PUBLIC_BASE_URL
     if press is not None:
         keys = keys_from(press.split(","))

@@ -7,10 +7,11 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, current_app, request
+from flask import abort, request
 from twilio.request_validator import RequestValidator
 
 from ivr import logs
+from ivr.web.services import services
 
 log = logging.getLogger("ivr.web")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,13 +23,13 @@ def public_url() -> str:
     Behind a TLS-terminating proxy the app sees ``http://internal:8000/...`` while Twilio
     signed ``https://pay.example.com/...``; the configured public base is the truth.
     """
-    base = current_app.config["IVR_SETTINGS"].PUBLIC_BASE_URL.rstrip("/")
+    base = services().settings.PUBLIC_BASE_URL.rstrip("/")
     query = request.query_string.decode()
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
 
 def signature_valid() -> bool:
-    settings = current_app.config["IVR_SETTINGS"]
+    settings = services().settings
     signature = request.headers.get("X-Twilio-Signature")
     if not signature:
         return False
@@ -41,7 +42,7 @@ def twilio_webhook(view: F) -> F:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        if current_app.config["IVR_SETTINGS"].VERIFY_SIGNATURES and not signature_valid():
+        if services().settings.VERIFY_SIGNATURES and not signature_valid():
             logs.event(
                 log,
                 "webhook.rejected",

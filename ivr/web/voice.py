@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import logs
 from ivr.models import utcnow
 from ivr.twiml import voice_message
 from ivr.voice_calls import VoiceCalls, event_from
+from ivr.web.services import services
 from ivr.web.signature import twilio_webhook
 from prompts import Prompt
 
@@ -20,7 +21,7 @@ log = logging.getLogger("ivr.voice")
 
 
 def _calls() -> VoiceCalls:
-    return current_app.extensions["ivr"].voice  # type: ignore[no-any-return]
+    return services().voice
 
 
 def _twiml(xml: str) -> Response:
@@ -40,7 +41,7 @@ def _turn_number() -> int | None:
 def database_unavailable(error: SQLAlchemyError) -> Response:
     """The database failed mid-call: the transaction rolled back, so say so and hang up."""
     logs.event(log, "call.db_error", logging.ERROR, call=_call_sid(), error=type(error).__name__)
-    language = current_app.config["IVR_SETTINGS"].DEFAULT_LANGUAGE
+    language = services().settings.DEFAULT_LANGUAGE
     return _twiml(voice_message((Prompt("system_error"),), language))
 
 

@@ -1,0 +1,23 @@
+"""The app's long-lived collaborators, built once by ``create_app`` and shared by views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import Settings
+from ivr.voice_calls import VoiceCalls
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    factory: sessionmaker[Session]
+    voice: VoiceCalls
+
+
+def services() -> Services:
+    """The current app's services."""
+    return current_app.extensions["ivr"]  # type: ignore[no-any-return]

@@ -1,0 +1,167 @@
+"""Shared fixtures. Every database-backed test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``TEST_POSTGRES_URL`` (default: the local server, database ``test``).
+Each test run migrates a private schema once and truncates it between tests; SQLite is
+migrated once to a template file that each test copies. When PostgreSQL is unreachable its
+tests are skipped locally, but fail under CI (``CI=true``) so a green CI always covers both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr import migrate
+from ivr.config import DEV_AUTH_TOKEN, Settings, load_settings
+from ivr.db import make_engine, make_session_factory
+from ivr.models import Base
+from ivr.simulator import Simulator, flask_transport
+from ivr.web.factory import create_app
+
+PUBLIC_BASE_URL = "https://pay.example.com"
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "ivr.sqlite3"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    problem = _postgres_reachable()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable ({problem}); start it to run these tests")
+    schema = f"ivr_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    migrate.upgrade(rendered)
+    yield rendered
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "ivr.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_schema_url")
+    yield url
+    engine = create_engine(url)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def config(database_url: str) -> dict[str, Any]:
+    """Setting overrides for the app under test; tests may change them before ``app``."""
+    return {
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "TWILIO_AUTH_TOKEN": DEV_AUTH_TOKEN,
+        "LOG_LEVEL": "DEBUG",
+    }
+
+
+@pytest.fixture
+def settings(config: dict[str, Any]) -> Settings:
+    return load_settings(environ={}, overrides=config)
+
+
+@pytest.fixture
+def make_app(config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
+    """Build apps with extra setting overrides; their connection pools close after the test."""
+    made: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        made.append(create_app({**config, **overrides}))
+        return made[-1]
+
+    yield build
+    for application in made:
+        application.extensions["ivr"].factory.kw["bind"].dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app: Flask) -> sessionmaker[Session]:
+    return app.extensions["ivr"].factory  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Session]:
+    """A session for arranging and inspecting data; commit what the app must see.
+
+    It uses a plain engine: the app's SQLite engine takes the write lock at BEGIN, and a test
+    holding a read transaction open would then block the app it is testing.
+    """
+    engine = create_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def simulator(client: FlaskClient, settings: Settings) -> Simulator:
+    return Simulator(
+        flask_transport(client),
+        public_base_url=PUBLIC_BASE_URL,
+        auth_token=settings.TWILIO_AUTH_TOKEN,
+        account_sid=settings.TWILIO_ACCOUNT_SID,
+    )
+
+
+@pytest.fixture
+def standalone_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the test database without any Flask app (for domain-level tests)."""
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()

@@ -1,0 +1,43 @@
+"""Test data, made through the same code path as an operator's CSV import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ivr.config import Settings
+from ivr.importer import COLUMNS, parse_row, write_batch
+from ivr.models import Account
+from verification import find_account
+
+ADA = {
+    "account_number": "70000001",
+    "name": "Ada Lovelace",
+    "phone": "+15005550006",
+    "email": "ada@example.com",
+    "service_zip": "94105",
+    "ssn_last4": "",
+    "pin": "1234",
+    "balance": "142.50",
+    "minimum_due": "35.00",
+    "due_date": "2026-12-19",
+    "status": "active",
+    "language": "en-US",
+}
+
+
+def account_row(**overrides: Any) -> dict[str, str]:
+    row = {**ADA, **{key: str(value) for key, value in overrides.items()}}
+    assert set(row) == set(COLUMNS)
+    return row
+
+
+def add_account(session: Session, settings: Settings, **overrides: Any) -> Account:
+    """Insert (or update) an account and commit; returns it loaded from the database."""
+    row = account_row(**overrides)
+    write_batch(session, [parse_row(row, settings)])
+    session.commit()
+    account = find_account(session, row["account_number"])
+    assert account is not None
+    return account

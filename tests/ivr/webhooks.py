@@ -1,0 +1,54 @@
+"""Posting webhooks the way Twilio does, signed or deliberately not."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from ivr.config import DEV_AUTH_TOKEN
+from ivr.models import AuditEvent, CallSession, LockoutCounter
+from tests.conftest import PUBLIC_BASE_URL
+
+
+def sign(url: str, form: dict[str, str], token: str = DEV_AUTH_TOKEN) -> str:
+    return str(RequestValidator(token).compute_signature(url, form))
+
+
+def post(
+    client: FlaskClient,
+    path: str,
+    form: dict[str, str],
+    *,
+    signed_url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    """POST ``form`` to ``path`` signed for ``signed_url`` (default: the public URL of path)."""
+    signature = sign(signed_url or PUBLIC_BASE_URL + path, form)
+    return client.post(
+        path, data=form, headers={"X-Twilio-Signature": signature, **(headers or {})}
+    )
+
+
+def call_form(
+    sid: str = "CA" + "1" * 32, caller: str = "+15005550006", **extra: str
+) -> dict[str, str]:
+    return {
+        "CallSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": caller,
+        "To": "+15005550000",
+        "CallStatus": "in-progress",
+        **extra,
+    }
+
+
+def row_counts(db: Session) -> tuple[int, int, int]:
+    """How many sessions, audit events and lockout counters exist: proof nothing was written."""
+    db.rollback()
+    return tuple(  # type: ignore[return-value]
+        db.scalar(select(func.count()).select_from(model))
+        for model in (CallSession, AuditEvent, LockoutCounter)
+    )
