@@ -9,18 +9,27 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
+from payments.capture import CardVault, RecordingControl
+from payments.policy import PaymentPolicy
+from payments.service import PaymentService
 from verification import Verifier, VerifierPolicy
 
 
 @dataclass
 class Context:
-    """Per-request services: the open transaction, settings, who is calling and when."""
+    """Per-request services: the open transaction, settings, who is calling and when.
+
+    ``payments`` and ``recording`` are wired by the channel; flows that take no payment (and
+    their unit tests) can leave them out.
+    """
 
     session: Session
     settings: Settings
     caller: str | None
     origin: str
     now: dt.datetime
+    payments: PaymentService | None = None
+    recording: RecordingControl | None = None
 
     @cached_property
     def verifier(self) -> Verifier:
@@ -31,3 +40,13 @@ class Context:
             origin=self.origin,
             now=self.now,
         )
+
+    @cached_property
+    def payment_policy(self) -> PaymentPolicy:
+        return PaymentPolicy.from_settings(self.settings)
+
+    @cached_property
+    def vault(self) -> CardVault:
+        if self.payments is None:
+            raise RuntimeError("this channel was not wired with a payment service")
+        return self.payments.vault(self.session, self.now)

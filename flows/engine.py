@@ -9,6 +9,7 @@ every prompt gets the same timeout path (repeat once, then goodbye) and junk-inp
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,12 +45,25 @@ class Hangup:
 
 
 @dataclass(frozen=True)
+class PayRequest:
+    """Hand card capture to the channel's own secure payment step (Twilio's ``<Pay>``)."""
+
+    charge_cents: int
+    description: str
+    connector: str
+
+
+@dataclass(frozen=True)
 class Turn:
-    """What the channel does next: say ``say``, then either wait for ``ask`` or ``end``."""
+    """What the channel does next: say ``say``, then one of: wait for ``ask``; ``end`` the
+    call; come straight back (``resume``: work such as an authorization runs in between);
+    or run a secure payment step (``pay``)."""
 
     say: tuple[Prompt, ...]
     ask: Ask | None = None
     end: Transfer | Hangup | None = None
+    resume: bool = False
+    pay: PayRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,25 @@ class NoInput:
     """The caller stayed silent until the step's timeout."""
 
 
-Event = Digits | NoInput
+@dataclass(frozen=True)
+class Resume:
+    """The channel came back after a ``resume`` turn; the work it asked for is done."""
+
+
+@dataclass(frozen=True)
+class PayResult:
+    """What a secure payment step reported: its outcome and only card facts safe to keep."""
+
+    result: str
+    reference: str = ""
+    token: str = ""
+    brand: str = ""
+    last4: str = ""
+    expiry: str = ""
+    error: str = ""
+
+
+Event = Digits | NoInput | Resume | PayResult
 
 
 @dataclass(frozen=True)
@@ -119,6 +151,10 @@ class Step:
         """Override to treat silence as an answer; ``None`` means the standard timeout path."""
         return None
 
+    def on_event(self, conv: CallSession, ctx: Context, event: Resume | PayResult) -> Outcome:
+        """Events other than keys; a step that expects none just asks its question again."""
+        return Repeat()
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -143,6 +179,8 @@ class Flow:
         step = self.steps[conv.state]
         if isinstance(event, NoInput):
             outcome = step.on_no_input(conv, ctx) or self._silence(conv)
+        elif not isinstance(event, Digits):
+            outcome = step.on_event(conv, ctx, event)
         elif _KEYPAD.fullmatch(event.value):
             outcome = step.on_input(conv, ctx, event.value)
         else:
@@ -182,4 +220,4 @@ class Flow:
                 continue
             if entered.end is not None:
                 conv.state = DONE
-            return Turn(said + entered.say, entered.ask, entered.end)
+            return dataclasses.replace(entered, say=said + entered.say)

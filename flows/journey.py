@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from flows.context import Context
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
+from flows.payment import PAYMENT_STEPS
 from ivr import audit
 from ivr.models import Account, CallSession
 from payments.ledger import last_approved_payment
 from prompts import Digits, Money, Prompt, SpokenDate
 from verification import accounts_for_caller
-from verification.verifier import DetailKind
 
 ACCOUNT_DIGITS = (4, 16)
 PIN_DIGITS = (4, 8)
@@ -114,7 +114,6 @@ class EnterPin(Step):
         # Only the verdict is kept between webhooks, never the PIN; it is revealed to nobody
         # until the account detail has been asked too.
         conv.data["pin_ok"] = ctx.verifier.pin_matches(number, digits)
-        conv.data["detail_kind"] = ctx.verifier.detail_kind(number).value
         return Go("enter_detail")
 
 
@@ -122,19 +121,14 @@ class EnterDetail(Step):
     name = "enter_detail"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        zip_code = conv.data["detail_kind"] == DetailKind.SERVICE_ZIP
-        key = "enter_zip" if zip_code else "enter_ssn4"
-        return Turn((_p(key),), Ask(max_digits=5 if zip_code else 4, timeout=8))
+        return Turn((_p("enter_detail"),), Ask(max_digits=5, finish_on_key="#", timeout=10))
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
-        kind = DetailKind(conv.data["detail_kind"])
-        size = 5 if kind is DetailKind.SERVICE_ZIP else 4
-        if not (digits.isdigit() and len(digits) == size):
-            key = "invalid_zip_format" if size == 5 else "invalid_ssn4_format"
-            return Retry(_p(key))
+        if not (digits.isdigit() and len(digits) in (4, 5)):
+            return Retry(_p("invalid_detail_format"))
         number = conv.data["account_number"]
         outcome = ctx.verifier.conclude(
-            number, pin_ok=conv.data.pop("pin_ok", False), kind=kind, detail=digits
+            number, pin_ok=conv.data.pop("pin_ok", False), detail=digits
         )
         if outcome.account is not None:
             conv.account_id = outcome.account.id
@@ -204,10 +198,13 @@ class MainMenu(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         account = conv.account
-        assert account is not None, "main menu reached without a verified account"
+        if account is None:
+            return Go("identify")
         if digits == "1":
             return Go(self.name, balance_prompts(account))
-        if digits in {"2", "3"}:
+        if digits == "2":
+            return Go("pay_menu")
+        if digits == "3":
             return Go(self.name, (_p("option_unavailable"),))
         if digits == "4":
             return Go(self.name, last_payment_prompts(ctx, account))
@@ -253,6 +250,7 @@ CALL_FLOW = Flow(
         Locked(),
         MainMenu(),
         Agent(),
+        *PAYMENT_STEPS,
     ],
     start="greeting",
 )

@@ -44,6 +44,26 @@ class Settings:
     TWILIO_AUTH_TOKEN: str = ""
     VERIFY_SIGNATURES: bool = True
     PAYMENT_GATEWAY: str = "sandbox"
+    SANDBOX_DELAY_MS: int = 0
+    STRIPE_API_KEY: str = ""
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    GATEWAY_TIMEOUT_SECONDS: int = 10
+    CAPTURE_MODE: str = "dtmf"
+    PAY_CONNECTOR: str = "Default"
+    CAPTURE_TTL_MINUTES: int = 5
+    PAYMENT_MIN_CENTS: int = 100
+    PAYMENT_MAX_CENTS: int = 500_000
+    ALLOW_OVERPAYMENT: bool = False
+    FEE_FLAT_CENTS: int = 0
+    FEE_BASIS_POINTS: int = 0
+    TELEPHONY: str = "local"
+    TWILIO_FROM_NUMBER: str = "+15005550000"
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = 587
+    SMTP_USERNAME: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = True
+    MAIL_FROM: str = "billing@example.com"
     PIN_PEPPER: str = ""
     CAPTURE_KEY: str = ""
     SECRET_KEY: str = ""
@@ -100,6 +120,10 @@ def load_settings(
     settings = Settings(**values)
 
     missing = [name for name in _DEV_SECRETS if not getattr(settings, name)]
+    if settings.TELEPHONY not in ("local", "twilio"):
+        raise ConfigError(f"TELEPHONY={settings.TELEPHONY!r}: use local or twilio.")
+    if settings.DEFAULT_LANGUAGE not in ("en-US", "es-US"):
+        raise ConfigError(f"DEFAULT_LANGUAGE={settings.DEFAULT_LANGUAGE!r}: use en-US or es-US.")
     if settings.production:
         if "PUBLIC_BASE_URL" not in values:
             missing.append("PUBLIC_BASE_URL")
@@ -111,5 +135,10 @@ def load_settings(
             )
         if not settings.VERIFY_SIGNATURES:
             raise ConfigError("VERIFY_SIGNATURES=false is refused in production.")
+        if settings.TELEPHONY != "twilio":
+            raise ConfigError(
+                "IVR_ENV=production needs TELEPHONY=twilio: the local adapter pauses no call "
+                "recording during card capture and sends no texts."
+            )
         return settings
     return settings.replace(**{name: _DEV_SECRETS[name] for name in missing})

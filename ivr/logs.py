@@ -6,22 +6,40 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
+# 13 to 19 digits, optionally split by single spaces or dashes: the shape of a card number.
+CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
-class _UTCFormatter(logging.Formatter):
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a card number, wherever it came from."""
+    return CARD_LIKE.sub("[REDACTED]", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """UTC timestamps, and a second line of defence: the finished line (message, arguments and
+    traceback alike) never carries a card-number-shaped run of digits."""
+
     converter = time.gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure(level: str) -> None:
-    """Send our loggers to stderr in the line format above (idempotent)."""
-    root = logging.getLogger("ivr")
-    root.setLevel(level.upper())
+    """Our line format on the root logger's stderr handler (idempotent), so third-party
+    libraries' lines are redacted too; ``level`` applies to our ``ivr.*`` loggers."""
+    logging.getLogger("ivr").setLevel(level.upper())
+    root = logging.getLogger()
     if not any(getattr(h, "_ivr", False) for h in root.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(
-            _UTCFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+            RedactingFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%SZ"
+            )
         )
         handler._ivr = True  # type: ignore[attr-defined]
         root.addHandler(handler)

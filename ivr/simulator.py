@@ -8,6 +8,7 @@ and posts the final status callback when the call ends.
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +19,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from twilio.request_validator import RequestValidator
+
+from ivr.logs import redact
+from payments.cards import FieldError, check_code, check_number, check_zip, parse_expiry
+from payments.gateways.sandbox import TEST_DECLINES
 
 SILENCE = ""
 HANG_UP = None
@@ -159,13 +164,15 @@ class Simulator:
                     self.echo("  (caller hangs up)")
                     return None
                 digits = _gathered(pressed, verb)
-                self.echo(f"  caller presses: {pressed or '(nothing)'}")
+                self.echo(f"  caller presses: {redact(pressed) or '(nothing)'}")
                 if digits:
                     return verb.get("action", "/voice/step"), {"Digits": digits}
             elif verb.tag == "Redirect":
                 return (verb.text or "").strip(), {}
             elif verb.tag == "Dial":
                 self._dial(verb, record, base)
+            elif verb.tag == "Pay":
+                return self._pay(verb, record, keys)
             elif verb.tag == "Hangup":
                 record.hung_up_by = "ivr"
                 self.echo("  (IVR hangs up)")
@@ -192,6 +199,73 @@ class Simulator:
                     text = (say.text or "").strip()
                     record.agent_heard.append(text)
                     self.echo(f"  agent hears: {text}")
+
+    def _pay(
+        self, verb: ET.Element, record: CallRecord, keys: Callable[[str], str | None]
+    ) -> tuple[str, dict[str, str]] | None:
+        """Play Twilio's ``<Pay>`` and its connector: ask each field with the app's prompts,
+        check it as Twilio would, then charge by the sandbox's test-card rules. The digits stay
+        here, as they stay at Twilio: the app only receives the result."""
+        action = verb.get("action", "/voice/step")
+        prompts = {
+            (prompt.get("for"), prompt.get("errorType")): " ".join(
+                (say.text or "").strip() for say in prompt.iter("Say")
+            )
+            for prompt in verb.iter("Prompt")
+        }
+        values: dict[str, str] = {}
+        for pay_field in PAY_FIELDS:
+            error: str | None = None
+            for _ in range(int(verb.get("maxAttempts", "1"))):
+                text = prompts.get((pay_field, error)) or prompts.get((pay_field, None), pay_field)
+                record.said.append(text)
+                self.echo(f"  IVR (Pay): {text}")
+                pressed = keys(text)
+                if pressed is HANG_UP:
+                    record.hung_up_by = "caller"
+                    return None
+                self.echo(f"  caller presses: {redact(pressed)}")
+                if "*" in pressed:
+                    return action, {"Result": "caller-interrupted-with-star"}
+                error = _pay_field_error(pay_field, pressed.rstrip("#"), values)
+                if error is None:
+                    values[pay_field] = pressed.rstrip("#")
+                    break
+            else:
+                return action, {"Result": "too-many-failed-attempts"}
+        record.said.append(prompts.get(("payment-processing", None), ""))
+        return action, _pay_outcome(values)
+
+
+PAY_FIELDS = ("payment-card-number", "expiration-date", "security-code", "postal-code")
+
+
+def _pay_field_error(field: str, value: str, entered: dict[str, str]) -> str | None:
+    if field == "payment-card-number":
+        return "invalid-card-number" if check_number(value).error else None
+    if field == "expiration-date":
+        expiry = parse_expiry(value, dt.date.today())
+        return "invalid-date" if isinstance(expiry, FieldError) else None
+    if field == "security-code":
+        brand = check_number(entered["payment-card-number"]).brand
+        return "invalid-security-code" if brand is None or check_code(value, brand) else None
+    return "invalid-postal-code" if check_zip(value) else None
+
+
+def _pay_outcome(values: dict[str, str]) -> dict[str, str]:
+    number = values["payment-card-number"]
+    decline = TEST_DECLINES.get(number)
+    if decline is not None:
+        return {"Result": "payment-connector-error", "PaymentError": decline.value}
+    return {
+        "Result": "success",
+        "PaymentConfirmationCode": "ch_sim_" + uuid.uuid4().hex[:12],
+        "PaymentToken": "tok_sim_" + uuid.uuid4().hex[:12],
+        "PaymentCardNumber": "xxxx-xxxx-xxxx-" + number[-4:],
+        "PaymentCardType": str(check_number(number).brand),
+        "ExpirationDate": values["expiration-date"],
+        "PaymentCardPostalCode": values["postal-code"],
+    }
 
 
 def _gathered(pressed: str, gather: ET.Element) -> str:

@@ -2,19 +2,59 @@
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Pay, VoiceResponse
 
 from flows import Transfer, Turn
+from flows.engine import PayRequest
 from prompts import Prompt, render, voice_for
 
 STEP_URL = "/voice/step"
 WHISPER_URL = "/voice/whisper"
+PAY_STATUS_URL = "/voice/pay-status"
+
+# <Pay> asks for each field itself; these are our words for each field and error type.
+_PAY_PROMPTS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    ("payment-card-number", None, ("capture_intro", "enter_card_number")),
+    ("payment-card-number", "invalid-card-number", ("card_number_invalid", "enter_card_number")),
+    ("payment-card-number", "invalid-card-type", ("card_brand_unsupported", "enter_card_number")),
+    ("payment-card-number", "timeout", ("no_input", "enter_card_number")),
+    ("expiration-date", None, ("enter_card_expiry",)),
+    ("expiration-date", "invalid-date", ("card_expiry_invalid", "enter_card_expiry")),
+    ("expiration-date", "timeout", ("no_input", "enter_card_expiry")),
+    ("security-code", None, ("enter_card_code",)),
+    ("security-code", "invalid-security-code", ("card_code_invalid", "enter_card_code")),
+    ("security-code", "timeout", ("no_input", "enter_card_code")),
+    ("postal-code", None, ("enter_card_zip",)),
+    ("postal-code", "invalid-postal-code", ("card_zip_invalid", "enter_card_zip")),
+    ("postal-code", "timeout", ("no_input", "enter_card_zip")),
+    ("payment-processing", None, ("processing",)),
+)
 
 
 def _say(target: VoiceResponse, prompts: tuple[Prompt, ...], language: str) -> None:
     for prompt in prompts:
         voice = voice_for(prompt.language or language)
         target.say(render(prompt, language), voice=voice.name, language=voice.language)
+
+
+def _pay(response: VoiceResponse, pay: PayRequest, language: str, turn_number: int) -> None:
+    verb: Pay = response.pay(
+        input="dtmf",
+        payment_connector=pay.connector,
+        charge_amount=f"{pay.charge_cents // 100}.{pay.charge_cents % 100:02d}",
+        currency="usd",
+        description=pay.description,
+        action=f"{STEP_URL}?turn={turn_number}&pay=1",
+        status_callback=PAY_STATUS_URL,
+        timeout=10,
+        max_attempts=3,
+        security_code=True,
+        postal_code=True,
+        language=voice_for(language).language,
+    )
+    for field, error_type, keys in _PAY_PROMPTS:
+        prompt = verb.prompt(for_=field, error_type=error_type)
+        _say(prompt, tuple(Prompt(key) for key in keys), language)
 
 
 def voice_turn(turn: Turn, language: str, turn_number: int, call_sid: str) -> str:
@@ -38,6 +78,12 @@ def voice_turn(turn: Turn, language: str, turn_number: int, call_sid: str) -> st
         response.redirect(f"{STEP_URL}?turn={turn_number}&silence=1", method="POST")
         return str(response.to_xml())
     _say(response, turn.say, language)
+    if turn.resume:
+        response.redirect(f"{STEP_URL}?turn={turn_number}&resume=1", method="POST")
+        return str(response.to_xml())
+    if turn.pay is not None:
+        _pay(response, turn.pay, language, turn_number)
+        return str(response.to_xml())
     if isinstance(turn.end, Transfer):
         dial = response.dial()
         dial.number(turn.end.number, url=f"{WHISPER_URL}?call={call_sid}", method="POST")

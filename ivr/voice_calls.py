@@ -1,26 +1,34 @@
-"""Voice calls: one webhook in, one flow event applied, TwiML out, all in one transaction.
+"""Voice calls: one webhook in, one flow event applied, TwiML out.
 
 Replays are answered from the session: each response's action URLs carry the turn number it
 asks about, so a webhook whose turn is not the session's current turn (Twilio's retry, a
 double submit, a request racing another worker) gets the stored last response, unchanged.
 The session row is locked for the transaction, so two workers never apply one turn twice.
+
+Authorizing a payment takes two transactions with the gateway call between them: the turn
+that asked for it is re-checked after the charge, so a racing duplicate only ever replays.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows import Context, Digits, Flow, NoInput, Turn
-from flows.engine import Event
+from flows.engine import Event, PayResult, Resume
 from flows.journey import CALL_FLOW, agent_whisper
+from flows.payment import AUTHORIZE
 from ivr import audit, logs
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import CallSession, SessionStatus
 from ivr.twiml import voice_message, voice_turn
+from payments.capture import RecordingControl
+from payments.service import PaymentService
 from prompts import Prompt
 from verification import normalize_phone
 
@@ -29,21 +37,50 @@ log = logging.getLogger("ivr.voice")
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
-def event_from(digits: str | None, silence: bool) -> Event:
-    """Map a webhook's ``Digits`` to a flow event (no digits at all means silence)."""
-    if silence or not digits:
+def event_from(query: Mapping[str, str], form: Mapping[str, str]) -> Event:
+    """The flow event a ``/voice/step`` request carries.
+
+    ``resume=1`` marks the redirect after a "one moment" turn, ``pay=1`` the ``<Pay>`` action,
+    ``silence=1`` the fall-through of a ``<Gather>``; otherwise ``Digits`` (none means silence).
+    Only the last four digits of ``<Pay>``'s masked card number are kept.
+    """
+    if query.get("resume") == "1":
+        return Resume()
+    if query.get("pay") == "1":
+        return PayResult(
+            result=form.get("Result", ""),
+            reference=form.get("PaymentConfirmationCode", "")[:200],
+            token=form.get("PaymentToken", "")[:200],
+            brand=form.get("PaymentCardType", "")[:20],
+            last4=re.sub(r"\D", "", form.get("PaymentCardNumber", ""))[-4:],
+            expiry=re.sub(r"\D", "", form.get("ExpirationDate", ""))[:4],
+            error=(form.get("PaymentError") or form.get("ConnectorError") or "")[:100],
+        )
+    digits = form.get("Digits")
+    if query.get("silence") == "1" or not digits:
         return NoInput()
     return Digits(digits.strip())
 
 
 class VoiceCalls:
-    def __init__(self, factory: sessionmaker[Session], settings: Settings, flow: Flow = CALL_FLOW):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        payments: PaymentService,
+        recording: RecordingControl,
+        flow: Flow = CALL_FLOW,
+    ):
         self.factory = factory
         self.settings = settings
+        self.payments = payments
+        self.recording = recording
         self.flow = flow
 
     def _context(self, db: Session, conv: CallSession, now: dt.datetime) -> Context:
-        return Context(db, self.settings, conv.caller, f"call:{conv.sid}", now)
+        return Context(
+            db, self.settings, conv.caller, f"call:{conv.sid}", now, self.payments, self.recording
+        )
 
     def _expiry(self, now: dt.datetime) -> dt.datetime:
         return now + dt.timedelta(minutes=self.settings.SESSION_TTL_MINUTES)
@@ -68,29 +105,48 @@ class VoiceCalls:
             db.add(conv)
             turn = self.flow.start(conv, self._context(db, conv, now))
             logs.event(log, "call.start", call=sid, caller_known=conv.caller is not None)
-            return self._respond(conv, turn, now)
+            return self._respond(db, conv, turn, now)
+
+    def _current(
+        self, db: Session, sid: str, turn_number: int | None, now: dt.datetime
+    ) -> CallSession | str:
+        """The locked session if this request answers its current turn, else the response."""
+        conv = db.get(CallSession, sid, with_for_update=True, populate_existing=True)
+        if conv is None or conv.expires_at <= now:
+            if conv is not None:
+                self._end(db, conv, "expired", now)
+            logs.event(log, "call.expired", call=sid)
+            language = conv.language if conv else self.settings.DEFAULT_LANGUAGE
+            return voice_message((Prompt("session_expired"),), language)
+        if turn_number != conv.turn:
+            logs.event(log, "call.replay", call=sid, turn=turn_number, current=conv.turn)
+            return conv.last_response or ""
+        return conv
 
     def advance(self, sid: str, turn_number: int | None, event: Event, now: dt.datetime) -> str:
         """``/voice/step``: apply the caller's answer to the turn it answers."""
         with transaction(self.factory) as db:
-            conv = db.get(CallSession, sid, with_for_update=True)
-            if conv is None or conv.expires_at <= now:
-                if conv is not None:
-                    self._end(db, conv, "expired")
-                logs.event(log, "call.expired", call=sid)
-                return voice_message(
-                    (Prompt("session_expired"),),
-                    conv.language if conv else self.settings.DEFAULT_LANGUAGE,
-                )
-            if turn_number != conv.turn:
-                logs.event(log, "call.replay", call=sid, turn=turn_number, current=conv.turn)
-                return conv.last_response or ""
-            turn = self.flow.handle(conv, self._context(db, conv, now), event)
-            return self._respond(conv, turn, now)
+            conv = self._current(db, sid, turn_number, now)
+            if isinstance(conv, str):
+                return conv
+            payment_id = conv.data.get(AUTHORIZE) if isinstance(event, Resume) else None
+            if payment_id is None:
+                return self._respond(db, conv, self._handle(db, conv, event, now), now)
+        self.payments.execute(payment_id, now)
+        with transaction(self.factory) as db:
+            conv = self._current(db, sid, turn_number, now)
+            if isinstance(conv, str):
+                return conv
+            return self._respond(db, conv, self._handle(db, conv, event, now), now)
 
-    def _respond(self, conv: CallSession, turn: Turn, now: dt.datetime) -> str:
+    def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:
+        return self.flow.handle(conv, self._context(db, conv, now), event)
+
+    def _respond(self, db: Session, conv: CallSession, turn: Turn, now: dt.datetime) -> str:
         conv.turn += 1
         conv.expires_at = self._expiry(now)
+        if turn.end is not None:
+            self.payments.vault(db, now).wipe(conv.sid)
         conv.last_response = voice_turn(turn, conv.language, conv.turn, conv.sid)
         logs.event(log, "call.turn", call=conv.sid, state=conv.state, turn=conv.turn)
         return conv.last_response
@@ -109,9 +165,11 @@ class VoiceCalls:
         with transaction(self.factory) as db:
             conv = db.get(CallSession, sid, with_for_update=True)
             if conv is not None and conv.status is SessionStatus.ACTIVE:
-                self._end(db, conv, call_status)
+                self._end(db, conv, call_status, now)
 
-    def _end(self, db: Session, conv: CallSession, reason: str) -> None:
+    def _end(self, db: Session, conv: CallSession, reason: str, now: dt.datetime) -> None:
+        """The call is over: wipe any card fields still waiting, forget the working data."""
+        self.payments.vault(db, now).wipe(conv.sid)
         conv.status = SessionStatus.ENDED
         conv.data = {}
         audit.record(

@@ -1,11 +1,26 @@
-"""Reading the payment ledger."""
+"""The payment ledger: rows written before money moves, settled exactly once after.
+
+``begin`` writes a pending row (with its idempotency key) in its own committed transaction
+before the gateway is called. ``settle`` locks the row and the account, and is a no-op for a
+row already settled, so a replayed webhook, a second worker or ``ivr reconcile`` can all call
+it safely. Balance, payment and audit entry change in one transaction.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.models import Payment, PaymentStatus
+from ivr import audit
+from ivr.models import Account, Payment, PaymentStatus
+from payments.confirmation import new_confirmation_number
+from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
+
+IN_FLIGHT = (PaymentStatus.PENDING, PaymentStatus.UNKNOWN)
+SETTLED = (PaymentStatus.APPROVED, PaymentStatus.DECLINED, PaymentStatus.FAILED)
 
 
 def last_approved_payment(session: Session, account_id: int) -> Payment | None:
@@ -16,3 +31,151 @@ def last_approved_payment(session: Session, account_id: int) -> Payment | None:
         .limit(1)
     )
     return session.scalars(query).first()
+
+
+def lock_account(session: Session, account_id: int) -> Account:
+    """The account row, locked until commit (PostgreSQL; SQLite's write lock covers it)."""
+    account = session.get(Account, account_id, with_for_update=True, populate_existing=True)
+    assert account is not None
+    return account
+
+
+def in_flight_cents(session: Session, account_id: int) -> int:
+    query = select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+        Payment.account_id == account_id, Payment.status.in_(IN_FLIGHT)
+    )
+    return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    """What is known before the gateway is asked."""
+
+    account_id: int
+    amount_cents: int
+    fee_cents: int
+    idempotency_key: str
+    channel: str
+    session_sid: str | None
+    gateway: str
+    brand: str | None = None
+    last4: str | None = None
+
+
+class PaymentRefusedError(Exception):
+    """Other payments in flight already cover the balance (two calls paying at once)."""
+
+
+def begin(session: Session, new: NewPayment, *, allow_overpayment: bool) -> Payment:
+    """The pending row for ``new``; the existing row if this key was seen before.
+
+    The account row is locked while payments in flight are counted, so of two calls paying the
+    whole balance at the same moment, the second is refused instead of charged.
+    """
+    existing = session.scalars(
+        select(Payment).where(Payment.idempotency_key == new.idempotency_key)
+    ).one_or_none()
+    if existing is not None:
+        return existing
+    account = lock_account(session, new.account_id)
+    payable = account.balance_cents - in_flight_cents(session, account.id)
+    if not allow_overpayment and new.amount_cents > payable:
+        raise PaymentRefusedError(f"account {account.last4}: {payable} cents payable")
+    payment = Payment(
+        account_id=new.account_id,
+        amount_cents=new.amount_cents,
+        fee_cents=new.fee_cents,
+        idempotency_key=new.idempotency_key,
+        channel=new.channel,
+        session_sid=new.session_sid,
+        gateway=new.gateway,
+        brand=new.brand,
+        last4=new.last4,
+        status=PaymentStatus.PENDING,
+    )
+    session.add(payment)
+    session.flush()
+    audit.record(
+        session,
+        "payment.started",
+        actor=f"{new.channel}:{new.session_sid or '-'}",
+        outcome="pending",
+        resource=f"payment:{payment.id}",
+        amount_cents=new.amount_cents,
+        fee_cents=new.fee_cents,
+    )
+    return payment
+
+
+OnApproved = Callable[[Session, Account, Payment], None]
+"""Called inside the settling transaction after an approval (receipts go to the outbox here)."""
+
+
+def _number_taken(session: Session) -> Callable[[str], bool]:
+    def taken(number: str) -> bool:
+        query = select(Payment.id).where(Payment.confirmation_number == number)
+        return session.scalar(query) is not None
+
+    return taken
+
+
+def settle(
+    session: Session,
+    payment_id: int,
+    result: ChargeResult,
+    *,
+    exp: tuple[int, int] | None = None,
+    actor: str = "system",
+    on_approved: OnApproved | None = None,
+) -> Payment:
+    """Record the gateway's answer once; later calls return the row unchanged."""
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    assert payment is not None
+    if payment.status in SETTLED:
+        return payment
+    account = lock_account(session, payment.account_id)
+    payment.gateway_reference = result.reference or payment.gateway_reference
+    if result.status is ChargeStatus.APPROVED:
+        payment.status = PaymentStatus.APPROVED
+        payment.gateway_token = result.token
+        if exp is not None:
+            payment.exp_month, payment.exp_year = exp
+        payment.confirmation_number = new_confirmation_number(_number_taken(session))
+        account.balance_cents -= payment.amount_cents
+        account.minimum_due_cents = max(0, account.minimum_due_cents - payment.amount_cents)
+        if on_approved is not None:
+            on_approved(session, account, payment)
+    else:
+        payment.status = (
+            PaymentStatus.DECLINED
+            if result.status is ChargeStatus.DECLINED
+            else PaymentStatus.FAILED
+        )
+        payment.decline_reason = (result.decline_reason or DeclineReason.PROCESSING_ERROR).value
+    audit.record(
+        session,
+        f"payment.{payment.status.value}",
+        actor=actor,
+        outcome=payment.status.value,
+        resource=f"payment:{payment.id}",
+        account=account.number,
+        amount_cents=payment.amount_cents,
+        reason=payment.decline_reason,
+    )
+    return payment
+
+
+def mark_unknown(session: Session, payment_id: int) -> Payment:
+    """The gateway did not answer: leave the row for ``reconcile``, never retry with a new key."""
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    assert payment is not None
+    if payment.status is PaymentStatus.PENDING:
+        payment.status = PaymentStatus.UNKNOWN
+        audit.record(
+            session,
+            "payment.unknown",
+            actor="system",
+            outcome="unknown",
+            resource=f"payment:{payment.id}",
+        )
+    return payment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from prompts.catalog import messages
+from prompts.catalog import LANGUAGES, messages
 from prompts.speech import Digits, Money, SpokenDate
 
 
@@ -22,12 +22,23 @@ class Prompt:
     language: str | None = None
 
 
-def render(prompt: Prompt, language: str) -> str:
-    """The words of ``prompt`` in ``prompt.language`` or else ``language``."""
+def _value(value: Any, language: str, medium: str) -> Any:
+    if isinstance(value, Prompt):
+        return render(value, language, medium)
+    if isinstance(value, Money | SpokenDate | Digits):
+        return value.write(language) if medium == "text" else value.speak(language)
+    return value
+
+
+def render(prompt: Prompt, language: str, medium: str = "voice") -> str:
+    """The words of ``prompt`` in ``prompt.language`` or else ``language``.
+
+    ``medium`` is ``"voice"`` (values written out for speech: "142 dollars and 50 cents") or
+    ``"text"`` (values as people read them: "$142.50"). A parameter may itself be a prompt.
+    """
     lang = prompt.language or language
+    if lang not in LANGUAGES:
+        lang = LANGUAGES[0]
     template = messages(lang)[prompt.key]
-    values = {
-        name: value.speak(lang) if isinstance(value, Money | SpokenDate | Digits) else value
-        for name, value in prompt.params.items()
-    }
+    values = {name: _value(value, lang, medium) for name, value in prompt.params.items()}
     return template.format(**values)

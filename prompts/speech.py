@@ -69,6 +69,10 @@ class Money:
             return sign + part_text
         return f"{sign}{whole_text} {joiner} {part_text}"
 
+    def write(self, language: str) -> str:
+        sign = "-" if self.cents < 0 else ""
+        return f"{sign}${abs(self.cents) / 100:,.2f}"
+
 
 @dataclass(frozen=True)
 class SpokenDate:
@@ -83,6 +87,11 @@ class SpokenDate:
             return f"{weekday} {self.date.day} de {month} de {self.date.year}"
         return f"{weekday}, {month} {self.date.day}, {self.date.year}"
 
+    def write(self, language: str) -> str:
+        if language == "es-US":
+            return f"{self.date.day:02d}/{self.date.month:02d}/{self.date.year}"
+        return f"{self.date.month:02d}/{self.date.day:02d}/{self.date.year}"
+
 
 @dataclass(frozen=True)
 class Digits:
@@ -91,15 +100,20 @@ class Digits:
     value: str
     groups: tuple[int, ...] = ()
 
-    def speak(self, language: str) -> str:
+    def _chunks(self) -> list[str]:
         chunks: list[str] = []
         rest = self.value
         for size in self.groups:
             chunks.append(rest[:size])
             rest = rest[size:]
-        if rest or not chunks:
-            chunks.append(rest)
-        return ", ".join(" ".join(chunk) for chunk in chunks if chunk)
+        chunks.append(rest)
+        return [chunk for chunk in chunks if chunk]
+
+    def speak(self, language: str) -> str:
+        return ", ".join(" ".join(chunk) for chunk in self._chunks())
+
+    def write(self, language: str) -> str:
+        return "-".join(self._chunks())
 
 
 Spoken = Money | SpokenDate | Digits

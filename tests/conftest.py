@@ -112,8 +112,8 @@ def make_app(config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
     """Build apps with extra setting overrides; their connection pools close after the test."""
     made: list[Flask] = []
 
-    def build(**overrides: Any) -> Flask:
-        made.append(create_app({**config, **overrides}))
+    def build(*, gateway: Any = None, **overrides: Any) -> Flask:
+        made.append(create_app({**config, **overrides}, gateway=gateway))
         return made[-1]
 
     yield build

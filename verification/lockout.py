@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ivr.models import LockoutCounter
+from ivr.models import LockoutCounter, UTCDateTime
 
 
 def account_subject(number: str) -> str:
@@ -45,7 +45,10 @@ def record_failure(
         index_elements=[LockoutCounter.subject],
         set_={
             "failures": case((stale, 1), else_=LockoutCounter.failures + 1),
-            "window_started_at": case((stale, now), else_=LockoutCounter.window_started_at),
+            # Typed, so ``now`` is stored as naive UTC like every other time in the database.
+            "window_started_at": case(
+                (stale, literal(now, UTCDateTime())), else_=LockoutCounter.window_started_at
+            ),
         },
     ).returning(LockoutCounter.failures)
     failures = session.execute(statement).scalar_one()

@@ -21,7 +21,8 @@ from verification.lookup import find_account
 
 
 class DetailKind(StrEnum):
-    """The account detail asked after the PIN."""
+    """The account detail given after the PIN. The caller chooses by its length, so the
+    question is the same for every account number, real or not."""
 
     SERVICE_ZIP = "zip"
     SSN_LAST4 = "ssn4"
@@ -81,12 +82,6 @@ class Verifier:
     def locked_until(self, number: str) -> dt.datetime | None:
         return lockout.locked_until(self.session, self._subjects(number), self.now)
 
-    def detail_kind(self, number: str) -> DetailKind:
-        account = find_account(self.session, number)
-        if account is not None and not account.service_zip and account.ssn_last4_hash:
-            return DetailKind.SSN_LAST4
-        return DetailKind.SERVICE_ZIP
-
     def pin_matches(self, number: str, pin: str) -> bool:
         account = find_account(self.session, number)
         stored = account.pin_hash if account else None
@@ -100,10 +95,11 @@ class Verifier:
             return matches(stored, self.policy.pepper, "ssn4", number, value)
         return account is not None and account.service_zip == value
 
-    def conclude(self, number: str, *, pin_ok: bool, kind: DetailKind, detail: str) -> Outcome:
-        """Check the detail, record the attempt, and on failure count it against the account
-        and the caller ID."""
+    def conclude(self, number: str, *, pin_ok: bool, detail: str) -> Outcome:
+        """Check the detail (5 digits: service ZIP; 4 digits: SSN last 4), record the attempt,
+        and on failure count it against the account and the caller ID."""
         account = find_account(self.session, number)
+        kind = DetailKind.SERVICE_ZIP if len(detail) == 5 else DetailKind.SSN_LAST4
         detail_ok = self._detail_matches(account, number, kind, detail)
         actor = f"caller:{self.caller or 'unknown'}"
         resource = f"account:{number}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import accounts, calls, database
+from ivr.cli import accounts, calls, database, payments, worker
 from ivr.cli.common import Runtime
 
 
@@ -30,6 +30,7 @@ def main(ctx: click.Context) -> None:
     unknown account), and 2 on bad usage or configuration.
     """
     ctx.obj = Runtime()
+    ctx.call_on_close(ctx.obj.close)
 
 
 main.add_command(database.db)
@@ -38,3 +39,6 @@ main.add_command(calls.demo)
 main.add_command(calls.serve)
 main.add_command(calls.call)
 main.add_command(calls.sessions)
+main.add_command(payments.payments)
+main.add_command(payments.reconcile)
+main.add_command(worker.worker)

@@ -27,6 +27,11 @@ class Runtime:
     def factory(self) -> sessionmaker[Session]:
         return make_session_factory(make_engine(self.settings.DATABASE_URL))
 
+    def close(self) -> None:
+        """Release pooled connections (only if a command opened the database)."""
+        if "factory" in self.__dict__:
+            self.factory.kw["bind"].dispose()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with transaction(self.factory) as session:

@@ -1,4 +1,4 @@
-"""``create_app``: settings, logging, database and blueprints wired once per process."""
+"""``create_app``: settings, logging, database, adapters and blueprints, wired once per process."""
 
 from __future__ import annotations
 
@@ -10,18 +10,33 @@ from flask import Flask
 from ivr import logs
 from ivr.config import load_settings
 from ivr.db import make_engine, make_session_factory
+from ivr.telephony import Telephony, telephony_from_settings
 from ivr.voice_calls import VoiceCalls
 from ivr.web import voice
 from ivr.web.services import Services
+from ivr.wiring import build_payments
+from payments.gateways import PaymentGateway
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app from the environment; ``config`` overrides settings (tests, CLI)."""
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    gateway: PaymentGateway | None = None,
+    telephony: Telephony | None = None,
+) -> Flask:
+    """Build the app from the environment; ``config`` overrides settings (tests, CLI).
+
+    ``gateway`` and ``telephony`` replace the configured adapters: tests pass fakes that stand
+    where the network would be, never inside our own logic.
+    """
     settings = load_settings(overrides=config)
     logs.configure(settings.LOG_LEVEL)
     app = Flask("ivr")
     app.config.update(SECRET_KEY=settings.SECRET_KEY)
     factory = make_session_factory(make_engine(settings.DATABASE_URL))
-    app.extensions["ivr"] = Services(settings, factory, VoiceCalls(factory, settings))
+    payments = build_payments(settings, factory, gateway)
+    phone = telephony or telephony_from_settings(settings)
+    calls = VoiceCalls(factory, settings, payments, phone)
+    app.extensions["ivr"] = Services(settings, factory, payments, phone, calls)
     app.register_blueprint(voice.bp)
     return app

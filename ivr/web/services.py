@@ -8,13 +8,17 @@ from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
+from ivr.telephony import Telephony
 from ivr.voice_calls import VoiceCalls
+from payments.service import PaymentService
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     factory: sessionmaker[Session]
+    payments: PaymentService
+    telephony: Telephony
     voice: VoiceCalls
 
 

@@ -1,5 +1,6 @@
 """Voice webhooks: ``/voice/incoming`` (Voice URL), ``/voice/status`` (status callback),
-``/voice/step`` (every Gather action and Redirect), ``/voice/whisper`` (agent-side message)."""
+``/voice/step`` (every Gather action, Redirect and ``<Pay>`` action), ``/voice/whisper``
+(agent-side message) and ``/voice/pay-status`` (``<Pay>`` progress)."""
 
 from __future__ import annotations
 
@@ -56,8 +57,22 @@ def incoming() -> Response:
 @bp.post("/step")
 @twilio_webhook
 def step() -> Response:
-    event = event_from(request.form.get("Digits"), request.args.get("silence") == "1")
+    event = event_from(request.args, request.form)
     return _twiml(_calls().advance(_call_sid(), _turn_number(), event, utcnow()))
+
+
+@bp.post("/pay-status")
+@twilio_webhook
+def pay_status() -> Response:
+    """``<Pay>`` progress: logged for operators (field and error type only, never values)."""
+    logs.event(
+        log,
+        "pay.progress",
+        call=_call_sid(),
+        capture=request.form.get("Capture", "-"),
+        error=request.form.get("ErrorType", "-"),
+    )
+    return Response(status=204)
 
 
 @bp.post("/whisper")

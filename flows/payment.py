@@ -1,0 +1,447 @@
+"""Paying by phone (DESIGN.md steps 4-5): amount, card capture, read-back, authorization,
+confirmation number, and what to do after a decline.
+
+The flow never holds card data: each card field goes straight to the capture vault in
+``payments/``, and the flow keeps only the verdict, brand and last four. Authorization is split
+from the caller's "1 to confirm": that webhook commits a pending payment and answers "one
+moment" with a redirect; the redirected request runs the charge outside any transaction
+(``Turn.resume``) and then the ``authorizing`` step reads the settled row.
+"""
+
+from __future__ import annotations
+
+from flows.context import Context
+from flows.engine import (
+    Ask,
+    Finish,
+    Go,
+    PayRequest,
+    PayResult,
+    Repeat,
+    Resume,
+    Retry,
+    Step,
+    Turn,
+    goodbye,
+)
+from ivr import outbox
+from ivr.models import Account, CallSession, Payment, PaymentStatus
+from payments import ledger
+from payments.capture import FieldVerdict
+from payments.cards import Brand, code_length
+from payments.confirmation import SPOKEN_GROUPS
+from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
+from payments.policy import AmountError, parse_amount
+from prompts import Digits, Money, Prompt, render
+
+AUTHORIZE = "authorize_payment"
+TWILIO_PAY = "twilio-pay"
+
+
+def _p(key: str, **params: object) -> Prompt:
+    return Prompt(key, dict(params))
+
+
+def _account(conv: CallSession) -> Account:
+    if conv.account is None:
+        raise RuntimeError("payment flow reached without a verified account")
+    return conv.account
+
+
+def payable_cents(ctx: Context, account: Account) -> int:
+    """The balance less payments already in flight, so two calls cannot both pay it in full."""
+    return account.balance_cents - ledger.in_flight_cents(ctx.session, account.id)
+
+
+def _amount_refusal(ctx: Context, error: AmountError, payable: int) -> Prompt:
+    policy = ctx.payment_policy
+    limit = {
+        AmountError.TOO_SMALL: policy.min_cents,
+        AmountError.TOO_LARGE: policy.max_cents,
+        AmountError.OVER_BALANCE: max(payable, 0),
+    }[error]
+    return _p(error.value, amount=Money(limit))
+
+
+def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
+    """Accept ``amount`` if policy allows, announce any fee, and move on to capture."""
+    account = _account(conv)
+    payable = payable_cents(ctx, account)
+    error = ctx.payment_policy.check(amount, payable)
+    if error is not None:
+        return Retry(_amount_refusal(ctx, error, payable))
+    fee = ctx.payment_policy.fee(amount)
+    conv.data["pay"] = {"amount": amount, "fee": fee}
+    said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
+    capture = "pay_verb" if ctx.settings.CAPTURE_MODE == TWILIO_PAY else "card_number"
+    return Go(capture, said)
+
+
+class PayMenu(Step):
+    name = "pay_menu"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        account = _account(conv)
+        if account.balance_cents <= 0:
+            return Go("main_menu", (_p("no_balance"),))
+        say = [_p("pay_menu_full", amount=Money(account.balance_cents))]
+        if 0 < account.minimum_due_cents < account.balance_cents:
+            say.append(_p("pay_menu_minimum", amount=Money(account.minimum_due_cents)))
+        say.append(_p("pay_menu_other"))
+        return Turn(tuple(say), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        account = _account(conv)
+        if digits == "1":
+            return _choose(conv, ctx, account.balance_cents)
+        if digits == "2" and 0 < account.minimum_due_cents < account.balance_cents:
+            return _choose(conv, ctx, account.minimum_due_cents)
+        if digits == "3":
+            return Go("enter_amount")
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+
+class EnterAmount(Step):
+    name = "enter_amount"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return Turn((_p("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        amount = parse_amount(digits)
+        if amount is None:
+            return Retry(_p("amount_invalid"))
+        return _choose(conv, ctx, amount)
+
+
+def _field_retry(verdict: FieldVerdict) -> Retry:
+    assert verdict.error is not None
+    return Retry(_p(f"card_{verdict.error.value}"))
+
+
+class CaptureStep(Step):
+    """A card field. ``*`` anywhere wipes what was entered and starts over at the number."""
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if "*" in digits:
+            ctx.vault.wipe(conv.sid)
+            return Go("card_number", (_p("capture_restart"),))
+        verdict = self.accept(conv, ctx, digits)
+        return Go(self.next_state) if verdict.ok else _field_retry(verdict)
+
+    next_state: str
+
+    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+        raise NotImplementedError
+
+
+class CardNumber(CaptureStep):
+    name = "card_number"
+    next_state = "card_expiry"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        say = [_p("enter_card_number")]
+        if not conv.data.get("recording_paused"):
+            if ctx.recording is not None:
+                ctx.recording.pause_recording(conv.sid)
+            conv.data["recording_paused"] = True
+            say.insert(0, _p("capture_intro"))
+        return Turn(tuple(say), Ask(max_digits=20, finish_on_key="#", timeout=15))
+
+    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+        verdict = ctx.vault.enter_number(conv.sid, digits)
+        if verdict.ok and verdict.brand is not None:
+            conv.data["card"] = {"brand": verdict.brand.value, "last4": verdict.last4}
+        return verdict
+
+
+class CardExpiry(CaptureStep):
+    name = "card_expiry"
+    next_state = "card_code"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return Turn((_p("enter_card_expiry"),), Ask(max_digits=4, timeout=10))
+
+    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+        return ctx.vault.enter_expiry(conv.sid, digits)
+
+
+class CardCode(CaptureStep):
+    name = "card_code"
+    next_state = "card_zip"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        brand = Brand(conv.data["card"]["brand"])
+        key = "enter_card_code_front" if brand is Brand.AMEX else "enter_card_code_back"
+        return Turn((_p(key),), Ask(max_digits=code_length(brand), timeout=10))
+
+    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+        return ctx.vault.enter_code(conv.sid, digits)
+
+
+class CardZip(CaptureStep):
+    name = "card_zip"
+    next_state = "pay_confirm"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return Turn((_p("enter_card_zip"),), Ask(max_digits=5, timeout=10))
+
+    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+        return ctx.vault.enter_zip(conv.sid, digits)
+
+
+def _resume_recording(conv: CallSession, ctx: Context) -> None:
+    if conv.data.pop("recording_paused", False) and ctx.recording is not None:
+        ctx.recording.resume_recording(conv.sid)
+
+
+def _abandon_capture(conv: CallSession, ctx: Context, reason: str) -> Go:
+    """Nothing will be charged: wipe the card fields, resume recording, back to the menu."""
+    ctx.vault.wipe(conv.sid)
+    _resume_recording(conv, ctx)
+    return Go("main_menu", (_p(reason),))
+
+
+def _idempotency_key(conv: CallSession) -> str:
+    """One key per call and attempt: a replayed webhook maps to the same payment."""
+    return f"{conv.sid}:{conv.data.get('pay_attempt', 1)}"
+
+
+def _begin(conv: CallSession, ctx: Context, brand: str | None, last4: str | None) -> Payment:
+    pay = conv.data["pay"]
+    return ledger.begin(
+        ctx.session,
+        ledger.NewPayment(
+            account_id=_account(conv).id,
+            amount_cents=pay["amount"],
+            fee_cents=pay["fee"],
+            idempotency_key=_idempotency_key(conv),
+            channel=conv.channel,
+            session_sid=conv.sid,
+            gateway=ctx.settings.PAYMENT_GATEWAY
+            if ctx.settings.CAPTURE_MODE != TWILIO_PAY
+            else TWILIO_PAY,
+            brand=brand,
+            last4=last4,
+        ),
+        allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
+    )
+
+
+class PayConfirm(Step):
+    """Read back card and amount; 1 confirms, 2 cancels."""
+
+    name = "pay_confirm"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        pay, card = conv.data["pay"], conv.data["card"]
+        params = {
+            "brand": _p(f"brand_{card['brand']}"),
+            "last4": Digits(card["last4"]),
+            "amount": Money(pay["amount"]),
+        }
+        if pay["fee"]:
+            readback = _p(
+                "pay_readback_with_fee",
+                **params,
+                fee=Money(pay["fee"]),
+                total=Money(pay["amount"] + pay["fee"]),
+            )
+        else:
+            readback = _p("pay_readback", **params)
+        return Turn((readback,), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            card = conv.data["card"]
+            try:
+                payment = _begin(conv, ctx, card["brand"], card["last4"])
+            except ledger.PaymentRefusedError:
+                return _abandon_capture(conv, ctx, "payment_in_progress")
+            conv.data[AUTHORIZE] = payment.id
+            return Go("authorizing")
+        if digits == "2":
+            return _abandon_capture(conv, ctx, "pay_cancelled")
+        return Retry(_p("invalid_choice"))
+
+
+def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
+    _resume_recording(conv, ctx)
+    conv.data["payment_id"] = payment.id
+    if payment.status is PaymentStatus.APPROVED:
+        return Go("payment_receipt", (_p("payment_approved", amount=Money(payment.amount_cents)),))
+    if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+        return Go("payment_declined")
+    return Go("main_menu", (_p("payment_unknown"),))
+
+
+class Authorizing(Step):
+    """Says "one moment" and comes straight back once the channel has run the charge."""
+
+    name = "authorizing"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return Turn((_p("processing"),), resume=True)
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
+        return Repeat()
+
+    def on_event(self, conv: CallSession, ctx: Context, event: Resume | PayResult) -> Go | Repeat:
+        payment = ctx.session.get(Payment, conv.data.get(AUTHORIZE), populate_existing=True)
+        if payment is None or payment.status is PaymentStatus.PENDING:
+            return Repeat()
+        del conv.data[AUTHORIZE]
+        return _after_settlement(conv, ctx, payment)
+
+
+_PAY_DECLINES = {
+    "insufficient": DeclineReason.INSUFFICIENT_FUNDS,
+    "expired": DeclineReason.EXPIRED_CARD,
+    "processing": DeclineReason.PROCESSING_ERROR,
+}
+
+
+def pay_charge_result(event: PayResult) -> ChargeResult:
+    """Translate what ``<Pay>`` posted into the gateway vocabulary the ledger records."""
+    if event.result == "success":
+        return ChargeResult(ChargeStatus.APPROVED, event.reference or None, event.token or None)
+    if event.result == "payment-connector-error":
+        reason = next(
+            (r for word, r in _PAY_DECLINES.items() if word in event.error.lower()),
+            DeclineReason.DECLINED,
+        )
+        return ChargeResult(ChargeStatus.DECLINED, event.reference or None, decline_reason=reason)
+    if event.result in {"caller-interrupted-with-star", "caller-hung-up"}:
+        return ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.CANCELLED)
+    return ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.PROCESSING_ERROR)
+
+
+class PayVerb(Step):
+    """``CAPTURE_MODE=twilio-pay``: Twilio's ``<Pay>`` captures and charges; we record it."""
+
+    name = "pay_verb"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        pay = conv.data["pay"]
+        try:
+            payment = _begin(conv, ctx, None, None)
+        except ledger.PaymentRefusedError:
+            return Go("main_menu", (_p("payment_in_progress"),))
+        conv.data[AUTHORIZE] = payment.id
+        description = f"Account {_account(conv).last4} payment {payment.id}"
+        charge = PayRequest(pay["amount"] + pay["fee"], description, ctx.settings.PAY_CONNECTOR)
+        return Turn((), pay=charge)
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
+        return Repeat()
+
+    def on_event(self, conv: CallSession, ctx: Context, event: Resume | PayResult) -> Go | Repeat:
+        if not isinstance(event, PayResult):
+            return Repeat()
+        payment = ctx.session.get(Payment, conv.data.pop(AUTHORIZE))
+        assert payment is not None
+        payment.brand = event.brand.lower() or None
+        payment.last4 = event.last4 or None
+        exp = (
+            (int(event.expiry[:2]), 2000 + int(event.expiry[2:]))
+            if len(event.expiry) == 4
+            else None
+        )
+        result = pay_charge_result(event)
+        ctx.session.flush()
+        on_approved = ctx.payments.on_approved if ctx.payments else None
+        settled = ledger.settle(ctx.session, payment.id, result, exp=exp, on_approved=on_approved)
+        if result.decline_reason is DeclineReason.CANCELLED:
+            return Go("main_menu", (_p("pay_cancelled"),))
+        return _after_settlement(conv, ctx, settled)
+
+
+class PaymentReceipt(Step):
+    """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
+
+    name = "payment_receipt"
+
+    def _payment(self, conv: CallSession, ctx: Context) -> Payment:
+        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        assert payment is not None and payment.confirmation_number is not None
+        return payment
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        payment = self._payment(conv, ctx)
+        number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
+        return Turn(
+            (
+                _p("confirmation_number", number=number),
+                _p("new_balance", amount=Money(_account(conv).balance_cents)),
+                _p("receipt_options"),
+            ),
+            Ask(timeout=8),
+        )
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            return Go(self.name)
+        if digits == "2":
+            return Go("main_menu", (self._text_receipt(conv, ctx),))
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+        return goodbye(_p("thanks_goodbye"))
+
+    def _text_receipt(self, conv: CallSession, ctx: Context) -> Prompt:
+        account = _account(conv)
+        phones = [conv.caller] if conv.caller else [p.e164 for p in account.phones]
+        if not phones:
+            return _p("receipt_no_phone")
+        payment = self._payment(conv, ctx)
+        text = render(
+            _p(
+                "receipt_sms",
+                company=ctx.settings.COMPANY_NAME,
+                amount=Money(payment.amount_cents),
+                last4=account.last4,
+                number=Digits(payment.confirmation_number or "", SPOKEN_GROUPS),
+                balance=Money(account.balance_cents),
+            ),
+            conv.language,
+            medium="text",
+        )
+        outbox.enqueue(ctx.session, "sms", phones[0], text)
+        return _p("receipt_texted", last4=Digits(phones[0][-4:]))
+
+
+class PaymentDeclined(Step):
+    name = "payment_declined"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        reason = (payment.decline_reason if payment else None) or DeclineReason.DECLINED.value
+        return Turn((_p(f"declined_{reason}"), _p("declined_options")), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
+            capture = "pay_verb" if ctx.settings.CAPTURE_MODE == TWILIO_PAY else "card_number"
+            return Go(capture)
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+
+PAYMENT_STEPS: tuple[Step, ...] = (
+    PayMenu(),
+    EnterAmount(),
+    CardNumber(),
+    CardExpiry(),
+    CardCode(),
+    CardZip(),
+    PayConfirm(),
+    Authorizing(),
+    PayVerb(),
+    PaymentReceipt(),
+    PaymentDeclined(),
+)

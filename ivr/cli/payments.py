@@ -1,0 +1,114 @@
+"""``ivr payments`` and ``ivr reconcile``: reading and settling the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from sqlalchemy import select
+
+from ivr.cli.common import Runtime, pass_runtime
+from ivr.models import Account, Payment, PaymentStatus, utcnow
+from ivr.wiring import build_payments
+from payments.service import RECONCILE_AFTER
+
+
+def money(cents: int) -> str:
+    return f"-${-cents / 100:,.2f}" if cents < 0 else f"${cents / 100:,.2f}"
+
+
+@click.group()
+def payments() -> None:
+    """Read the payment ledger."""
+
+
+@payments.command("list")
+@click.option("--account", "account_number", help="Only this account number.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only payments created on or after this UTC date (YYYY-MM-DD).",
+)
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in PaymentStatus]),
+    help="Only payments in this state.",
+)
+@click.option("--limit", default=50, show_default=True, help="Newest N payments.")
+@pass_runtime
+def list_(
+    runtime: Runtime,
+    account_number: str | None,
+    since: dt.datetime | None,
+    status: str | None,
+    limit: int,
+) -> None:
+    """List payments, newest first, with cards masked to brand and last four.
+
+    \b
+    Columns: id, created (UTC), account, amount, fee, status (with the decline reason),
+    card, confirmation number. Amounts are what the account was credited; the fee is
+    charged on top.
+    """
+    query = (
+        select(Payment, Account.number)
+        .join(Account)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(limit)
+    )
+    if account_number:
+        query = query.where(Account.number == account_number)
+    if since:
+        query = query.where(Payment.created_at >= since.replace(tzinfo=dt.UTC))
+    if status:
+        query = query.where(Payment.status == PaymentStatus(status))
+    with runtime.transaction() as session:
+        rows = session.execute(query).all()
+        if not rows:
+            click.echo("No payments match.")
+            return
+        click.echo(
+            f"{'id':>6}  {'created (UTC)':<16}  {'account':<10} {'amount':>11} {'fee':>8}  "
+            f"{'status':<28} {'card':<20} confirmation"
+        )
+        for payment, number in rows:
+            state = payment.status.value
+            if payment.decline_reason:
+                state += f" ({payment.decline_reason})"
+            card = f"{payment.brand or 'card'} ...{payment.last4}" if payment.last4 else "-"
+            click.echo(
+                f"{payment.id:>6}  {payment.created_at:%Y-%m-%d %H:%M}  {number:<10} "
+                f"{money(payment.amount_cents):>11} {money(payment.fee_cents):>8}  "
+                f"{state:<28} {card:<20} {payment.confirmation_number or '-'}"
+            )
+
+
+@click.command()
+@click.option(
+    "--older-than",
+    default=int(RECONCILE_AFTER.total_seconds() // 60),
+    show_default=True,
+    help="Minutes a payment must have waited before it is settled from the gateway's books.",
+)
+@pass_runtime
+def reconcile(runtime: Runtime, older_than: int) -> None:
+    """Settle payments whose outcome we do not know, by asking the gateway.
+
+    A payment is written as pending before the gateway is called. If the process died, the
+    gateway timed out (status unknown) or the caller hung up at the wrong moment, the row
+    stays unsettled. This command asks the gateway what happened to each such payment by its
+    idempotency key (never charging anything) and records the answer: approved payments get
+    their confirmation number and reduce the balance; payments the gateway never saw are
+    marked failed. Run it every few minutes from cron; running it twice changes nothing.
+
+    Exit status 0 when every payment was settled, 1 when some are still unknown (the gateway
+    could not be reached: run it again later).
+    """
+    service = build_payments(runtime.settings, runtime.factory)
+    results = service.reconcile(utcnow(), dt.timedelta(minutes=older_than))
+    for item in results:
+        click.echo(f"payment {item.payment_id}: {item.before.value} -> {item.after.value}")
+    unsettled = [r for r in results if r.after in (PaymentStatus.UNKNOWN, PaymentStatus.PENDING)]
+    click.echo(f"Reconciled {len(results)} payments; {len(unsettled)} still unsettled.")
+    if unsettled:
+        raise SystemExit(1)

@@ -1,0 +1,174 @@
+"""The Twilio REST adapter: the one place our code calls Twilio's API from.
+
+Webhooks are Twilio calling us; this is the other direction (pausing the call recording around
+card capture, sending texts). Everything goes through :class:`Telephony`, so tests replace the
+network with a fake and the embedded default runs with no Twilio account at all:
+
+- ``TELEPHONY=local`` (default): :class:`LocalTelephony` logs what it would do and keeps the last
+  messages in memory. Nothing leaves the machine.
+- ``TELEPHONY=twilio``: :class:`TwilioTelephony` on the official SDK, whose client is passed in
+  (tests give it an HTTP client that answers like Twilio).
+
+Failures raise :class:`TelephonyError`, whose message names what failed and Twilio's error
+code, never an SMS body.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from ivr import logs
+from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
+
+log = logging.getLogger("ivr.telephony")
+
+ADAPTERS: Final = ("local", "twilio")
+CURRENT_RECORDING: Final = "Twilio.CURRENT"  # Twilio's name for the call's active recording
+TWILIO_TIMEOUT_SECONDS: Final = 10.0  # a webhook waits on pause_recording: never hang on it
+
+
+class TelephonyError(Exception):
+    """Twilio refused the request or could not be reached; the message says which and why."""
+
+
+class Telephony(Protocol):
+    def pause_recording(self, call_sid: str) -> None:
+        """Stop recording the call (before card capture). Not recording is not an error."""
+
+    def resume_recording(self, call_sid: str) -> None:
+        """Start recording the call again (after card capture)."""
+
+    def send_sms(self, to: str, body: str) -> str:
+        """Send a text message; returns its message id (a Twilio ``SM...`` sid)."""
+
+
+def mask_phone(number: str) -> str:
+    """A phone number as logs may show it: the last four digits only."""
+    return "***" + number[-4:]
+
+
+def _twilio_problem(error: Exception) -> str:
+    """What went wrong, from Twilio's status and error code (its text can echo parameters)."""
+    status = getattr(error, "status", None)
+    if status is None:
+        return f"Twilio could not be reached ({type(error).__name__}); check the network"
+    code = getattr(error, "code", None) or status
+    hint = "; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" if status in (401, 403) else ""
+    return f"Twilio answered HTTP {status}, error {code} (https://www.twilio.com/docs/errors/{code}){hint}"
+
+
+class TwilioTelephony:
+    """:class:`Telephony` through Twilio's REST API (the SDK ``client`` is passed in)."""
+
+    def __init__(self, client: Client, from_number: str) -> None:
+        self._client = client
+        self._from = from_number
+
+    def pause_recording(self, call_sid: str) -> None:
+        self._set_recording(call_sid, "paused")
+
+    def resume_recording(self, call_sid: str) -> None:
+        self._set_recording(call_sid, "in-progress")
+
+    def _set_recording(self, call_sid: str, status: str) -> None:
+        recording = self._client.calls(call_sid).recordings(CURRENT_RECORDING)
+        try:
+            recording.update(status=status)
+        except (TwilioException, OSError) as error:
+            if getattr(error, "status", None) == 404:
+                # No active recording (recording is off, or the call has ended): nothing to do.
+                logs.event(log, "telephony.not_recording", call=call_sid, wanted=status)
+                return
+            raise TelephonyError(
+                f"Could not set the recording of call {call_sid} to {status}: "
+                f"{_twilio_problem(error)}."
+            ) from error
+        logs.event(log, _RECORDING_EVENTS[status], call=call_sid)
+
+    def send_sms(self, to: str, body: str) -> str:
+        try:
+            message = self._client.messages.create(to=to, from_=self._from, body=body)
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not send the SMS to {mask_phone(to)}: {_twilio_problem(error)}."
+            ) from error
+        logs.event(log, "sms.sent", to=mask_phone(to), sid=message.sid)
+        return str(message.sid)
+
+
+_RECORDING_EVENTS: Final = {
+    "paused": "telephony.recording_paused",
+    "in-progress": "telephony.recording_resumed",
+}
+
+
+@dataclass(frozen=True, repr=False)
+class LocalSms:
+    """A text :class:`LocalTelephony` would have sent. Its repr leaves the body out."""
+
+    sid: str
+    to: str
+    body: str
+
+    def __repr__(self) -> str:
+        return f"<LocalSms {self.sid} to {mask_phone(self.to)}>"
+
+
+class LocalTelephony:
+    """:class:`Telephony` for the embedded default and development: no network at all.
+
+    It logs each action (an SMS body only at DEBUG, since receipts carry account details) and
+    keeps the last ``keep`` texts in :attr:`sent` and recording changes in :attr:`recordings`,
+    so the simulator and tests can see what a caller would have received.
+    """
+
+    def __init__(self, keep: int = 100) -> None:
+        self.sent: deque[LocalSms] = deque(maxlen=keep)
+        self.recordings: deque[tuple[str, str]] = deque(maxlen=keep)
+
+    def pause_recording(self, call_sid: str) -> None:
+        self.recordings.append((call_sid, "paused"))
+        logs.event(log, "telephony.recording_paused", call=call_sid, local=True)
+
+    def resume_recording(self, call_sid: str) -> None:
+        self.recordings.append((call_sid, "in-progress"))
+        logs.event(log, "telephony.recording_resumed", call=call_sid, local=True)
+
+    def send_sms(self, to: str, body: str) -> str:
+        sms = LocalSms(sid="SM" + uuid.uuid4().hex, to=to, body=body)
+        self.sent.append(sms)
+        logs.event(log, "sms.local", to=mask_phone(to), sid=sms.sid, chars=len(body))
+        logs.event(log, "sms.local_body", logging.DEBUG, sid=sms.sid, body=body)
+        return sms.sid
+
+
+def telephony_from_settings(settings: Settings) -> Telephony:
+    """The adapter ``TELEPHONY`` names. Build it once per process: the SDK pools connections."""
+    if settings.TELEPHONY == "local":
+        return LocalTelephony()
+    if settings.TELEPHONY == "twilio":
+        if (
+            settings.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID
+            or settings.TWILIO_AUTH_TOKEN == DEV_AUTH_TOKEN
+        ):
+            raise ConfigError(
+                "TELEPHONY=twilio needs your account's TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
+                "(from the Twilio console); the development values only sign simulated calls."
+            )
+        client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS),
+        )
+        return TwilioTelephony(client, settings.TWILIO_FROM_NUMBER)
+    raise ConfigError(
+        f"TELEPHONY={settings.TELEPHONY!r} is unknown; use one of: {', '.join(ADAPTERS)}."
+    )

@@ -1,0 +1,156 @@
+"""The capture step: card fields entered one webhook at a time, kept encrypted in between.
+
+This module is the only code that holds a card number or security code. Each field is
+validated as it arrives; what goes back to the flow is a safe verdict (brand, last four, or a
+reason code). Between webhooks the fields sit in ``card_captures`` as one AES-GCM blob,
+bound to the call by the associated data, expiring after a few minutes, and deleted as soon as
+the charge is authorized, the caller cancels or starts over, or the call ends.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from ivr.models import CardCapture
+from payments.cards import (
+    Brand,
+    CardNumberCheck,
+    FieldError,
+    check_code,
+    check_number,
+    check_zip,
+    parse_expiry,
+)
+from payments.gateways import Card
+
+
+class RecordingControl(Protocol):
+    """Pausing the call recording around capture (the Twilio adapter provides it)."""
+
+    def pause_recording(self, call_sid: str) -> None: ...
+
+    def resume_recording(self, call_sid: str) -> None: ...
+
+
+class KeyRing:
+    """AES-256 keys from ``CAPTURE_KEY``: comma-separated base64, the first one encrypts.
+
+    Older keys stay listed during a rotation so blobs written under them (which live only a
+    few minutes) remain readable.
+    """
+
+    def __init__(self, setting: str) -> None:
+        keys = [base64.b64decode(part.strip()) for part in setting.split(",") if part.strip()]
+        if not keys or any(len(key) != 32 for key in keys):
+            raise ValueError("CAPTURE_KEY must be base64 of 32 random bytes (comma-separated)")
+        self._keys = {hashlib.sha256(key).hexdigest()[:16]: key for key in keys}
+        self.current_id = next(iter(self._keys))
+
+    def cipher(self, key_id: str) -> AESGCM | None:
+        key = self._keys.get(key_id)
+        return AESGCM(key) if key else None
+
+
+@dataclass(frozen=True)
+class FieldVerdict:
+    """What the flow learns about a field: whether it was accepted, and why not."""
+
+    error: FieldError | None = None
+    brand: Brand | None = None
+    last4: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class CardVault:
+    """Encrypted card fields for one call (keyed by its session id)."""
+
+    def __init__(self, session: Session, keys: KeyRing, ttl: dt.timedelta, now: dt.datetime):
+        self.session = session
+        self.keys = keys
+        self.ttl = ttl
+        self.now = now
+
+    def _load(self, sid: str) -> dict[str, str]:
+        row = self.session.get(CardCapture, sid)
+        if row is None:
+            return {}
+        cipher = self.keys.cipher(row.key_id)
+        if row.expires_at <= self.now or cipher is None:
+            self.wipe(sid)
+            return {}
+        plain = cipher.decrypt(row.nonce, row.ciphertext, sid.encode())
+        return dict(json.loads(plain))
+
+    def _store(self, sid: str, fields: dict[str, str]) -> None:
+        nonce = os.urandom(12)
+        cipher = self.keys.cipher(self.keys.current_id)
+        assert cipher is not None
+        blob = cipher.encrypt(nonce, json.dumps(fields).encode(), sid.encode())
+        row = self.session.get(CardCapture, sid)
+        if row is None:
+            row = CardCapture(session_sid=sid)
+            self.session.add(row)
+        row.key_id, row.nonce, row.ciphertext = self.keys.current_id, nonce, blob
+        row.expires_at = self.now + self.ttl
+
+    def wipe(self, sid: str) -> None:
+        self.session.execute(delete(CardCapture).where(CardCapture.session_sid == sid))
+
+    def enter_number(self, sid: str, digits: str) -> FieldVerdict:
+        """Start a capture with a card number (any earlier fields are discarded)."""
+        check: CardNumberCheck = check_number(digits)
+        if check.error is not None:
+            return FieldVerdict(check.error, check.brand)
+        self._store(sid, {"number": digits})
+        return FieldVerdict(brand=check.brand, last4=check.last4)
+
+    def enter_expiry(self, sid: str, digits: str) -> FieldVerdict:
+        parsed = parse_expiry(digits, self.now.date())
+        if isinstance(parsed, FieldError):
+            return FieldVerdict(parsed)
+        return self._add(sid, exp_month=str(parsed[0]), exp_year=str(parsed[1]))
+
+    def enter_code(self, sid: str, digits: str) -> FieldVerdict:
+        fields = self._load(sid)
+        brand = check_number(fields.get("number", "")).brand
+        if brand is None:
+            return FieldVerdict(FieldError.NUMBER_INVALID)
+        error = check_code(digits, brand)
+        return FieldVerdict(error) if error else self._add(sid, code=digits)
+
+    def enter_zip(self, sid: str, digits: str) -> FieldVerdict:
+        error = check_zip(digits)
+        return FieldVerdict(error) if error else self._add(sid, postal=digits)
+
+    def _add(self, sid: str, **values: str) -> FieldVerdict:
+        fields = self._load(sid)
+        if "number" not in fields:
+            return FieldVerdict(FieldError.NUMBER_INVALID)
+        self._store(sid, {**fields, **values})
+        return FieldVerdict()
+
+    def card(self, sid: str) -> Card | None:
+        """The complete card, or ``None`` if a field is missing or the capture expired."""
+        fields = self._load(sid)
+        if not {"number", "exp_month", "exp_year", "code", "postal"} <= fields.keys():
+            return None
+        return Card(
+            number=fields["number"],
+            exp_month=int(fields["exp_month"]),
+            exp_year=int(fields["exp_year"]),
+            security_code=fields["code"],
+            postal_code=fields["postal"],
+        )

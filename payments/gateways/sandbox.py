@@ -1,0 +1,72 @@
+"""The embedded sandbox gateway: deterministic on the well-known test card numbers.
+
+It keeps its own books (``sandbox_charges``) in its own transaction, like a remote processor,
+so ``find`` answers after a crash exactly as a real gateway would, and a repeated key never
+charges twice, even when two requests race (one atomic insert decides).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.db import transaction
+from ivr.models import SandboxCharge
+from payments.gateways import ChargeRequest, ChargeResult, ChargeStatus, DeclineReason
+
+TEST_DECLINES = {
+    "4000000000000002": DeclineReason.DECLINED,
+    "4000000000009995": DeclineReason.INSUFFICIENT_FUNDS,
+    "4000000000000069": DeclineReason.EXPIRED_CARD,
+    "4000000000000119": DeclineReason.PROCESSING_ERROR,
+}
+
+
+def _result(row: SandboxCharge) -> ChargeResult:
+    return ChargeResult(
+        status=ChargeStatus(row.status),
+        reference=row.reference,
+        token=row.token,
+        decline_reason=DeclineReason(row.decline_reason) if row.decline_reason else None,
+    )
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    def __init__(self, factory: sessionmaker[Session], delay_ms: int = 0) -> None:
+        self.factory = factory
+        self.delay = delay_ms / 1000
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        if self.delay:
+            time.sleep(self.delay)
+        reason = TEST_DECLINES.get(request.card.number)
+        approved = reason is None
+        values = {
+            "idempotency_key": request.idempotency_key,
+            "amount_cents": request.amount_cents,
+            "status": (ChargeStatus.APPROVED if approved else ChargeStatus.DECLINED).value,
+            "decline_reason": reason.value if reason else None,
+            "reference": "sbx_" + secrets.token_hex(8),
+            "token": "tok_sbx_" + secrets.token_hex(8) if approved else None,
+        }
+        with transaction(self.factory) as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            session.execute(insert(SandboxCharge).values(values).on_conflict_do_nothing())
+            row = session.scalars(
+                select(SandboxCharge).where(
+                    SandboxCharge.idempotency_key == request.idempotency_key
+                )
+            ).one()
+            return _result(row)
+
+    def find(self, idempotency_key: str) -> ChargeResult | None:
+        with transaction(self.factory) as session:
+            row = session.get(SandboxCharge, idempotency_key)
+            return _result(row) if row else None

@@ -1,0 +1,132 @@
+"""Taking a payment: prepare (write the pending row), execute (ask the gateway), settle.
+
+``execute`` runs outside any webhook transaction, because the gateway call must never hold a
+database lock, and because the pending row must be committed before money can move. Every
+path is safe to repeat: the gateway sees the same idempotency key, ``settle`` is a no-op on a
+settled row, and a payment whose outcome is unknown is only ever asked about, never re-charged
+under a new key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.db import transaction
+from ivr.models import Payment, PaymentStatus
+from payments import ledger
+from payments.capture import CardVault, KeyRing
+from payments.gateways import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    DeclineReason,
+    GatewayError,
+    GatewayTimeout,
+    PaymentGateway,
+)
+
+RECONCILE_AFTER = dt.timedelta(minutes=10)
+NEVER_CHARGED = ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.PROCESSING_ERROR)
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    payment_id: int
+    before: PaymentStatus
+    after: PaymentStatus
+
+
+class PaymentService:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        gateway: PaymentGateway,
+        keys: KeyRing,
+        capture_ttl: dt.timedelta,
+        on_approved: ledger.OnApproved | None = None,
+    ) -> None:
+        self.factory = factory
+        self.gateway = gateway
+        self.keys = keys
+        self.capture_ttl = capture_ttl
+        self.on_approved = on_approved
+
+    def vault(self, session: Session, now: dt.datetime) -> CardVault:
+        return CardVault(session, self.keys, self.capture_ttl, now)
+
+    def execute(self, payment_id: int, now: dt.datetime) -> Payment:
+        """Charge a pending payment with the card captured for its call, once."""
+        with transaction(self.factory) as session:
+            payment = session.get(Payment, payment_id)
+            assert payment is not None
+            if payment.status in ledger.SETTLED:
+                return payment
+            sid = payment.session_sid or ""
+            card = self.vault(session, now).card(sid)
+            request = (
+                ChargeRequest(
+                    payment.idempotency_key,
+                    payment.amount_cents + payment.fee_cents,
+                    card,
+                    metadata={"payment_id": str(payment.id)},
+                )
+                if card
+                else None
+            )
+        if request is None:
+            # The card is gone (capture expired): the gateway can only know of an earlier try.
+            return self.reconcile_one(payment_id)
+        try:
+            result = self.gateway.charge(request)
+        except GatewayTimeout:
+            with transaction(self.factory) as session:
+                self.vault(session, now).wipe(sid)
+                return ledger.mark_unknown(session, payment_id)
+        except GatewayError:
+            result = NEVER_CHARGED
+        with transaction(self.factory) as session:
+            card_exp = (request.card.exp_month, request.card.exp_year)
+            settled = ledger.settle(
+                session, payment_id, result, exp=card_exp, on_approved=self.on_approved
+            )
+            self.vault(session, now).wipe(sid)
+            return settled
+
+    def reconcile_one(self, payment_id: int) -> Payment:
+        """Settle an unsettled payment from the gateway's books (read-only at the gateway)."""
+        with transaction(self.factory) as session:
+            payment = session.get(Payment, payment_id)
+            assert payment is not None
+            key = payment.idempotency_key
+        try:
+            result = self.gateway.find(key)
+        except GatewayError:
+            with transaction(self.factory) as session:
+                return ledger.mark_unknown(session, payment_id)
+        with transaction(self.factory) as session:
+            return ledger.settle(
+                session,
+                payment_id,
+                result or NEVER_CHARGED,
+                actor="reconcile",
+                on_approved=self.on_approved,
+            )
+
+    def reconcile(
+        self, now: dt.datetime, stale_after: dt.timedelta = RECONCILE_AFTER
+    ) -> list[Reconciled]:
+        """Settle every ``pending`` or ``unknown`` payment older than ``stale_after``: younger
+        ones may still be in flight, and some gateways' search lags their charges."""
+        with transaction(self.factory) as session:
+            query = select(Payment.id, Payment.status).where(
+                Payment.status.in_(ledger.IN_FLIGHT), Payment.created_at < now - stale_after
+            )
+            open_payments = [(row.id, row.status) for row in session.execute(query)]
+        return [
+            Reconciled(payment_id, before, self.reconcile_one(payment_id).status)
+            for payment_id, before in open_payments
+        ]

@@ -1,0 +1,47 @@
+"""Looking for card data where it must never be: database rows, logs, TwiML, outbox."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from ivr.models import CardCapture
+
+TEST_CARDS = (
+    "4242424242424242",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000119",
+    "4000000000000069",
+    "378282246310005",
+)
+# Security codes chosen to be unmistakable as standalone tokens.
+CODE = "739"
+AMEX_CODE = "7391"
+
+
+def leaks(haystack: str) -> list[str]:
+    """Card numbers and security codes found in ``haystack`` (codes as standalone tokens)."""
+    found = [number for number in TEST_CARDS if number in haystack]
+    for code in (CODE, AMEX_CODE):
+        if re.search(rf"(?<![0-9A-Za-z]){code}(?![0-9A-Za-z])", haystack):
+            found.append(code)
+    return found
+
+
+def database_dump(session: Session) -> str:
+    """Every row of every table, as text (what a copied database would reveal)."""
+    session.rollback()
+    lines = []
+    for table in inspect(session.get_bind()).get_table_names():
+        for row in session.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608 - our tables
+            # str(), not repr(): a datetime's repr shows microseconds as a bare number.
+            lines.append(f"{table}: " + " | ".join(str(value) for value in row))
+    return "\n".join(lines)
+
+
+def captures_left(session: Session) -> int:
+    session.rollback()
+    return len(session.scalars(select(CardCapture)).all())

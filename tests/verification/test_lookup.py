@@ -1,0 +1,93 @@
+"""Finding accounts by number and by caller ID."""
+
+import pytest
+from sqlalchemy.orm import Session
+
+from ivr.config import Settings
+from ivr.models import Account
+from tests.factories import add_account
+from tests.verification.conftest import ADA_PHONE, STRANGER
+from verification import accounts_for_caller, find_account, normalize_phone
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+12025550123",
+        "2025550123",
+        "(202) 555-0123",
+        "202-555-0123",
+        "202.555.0123",
+        "1-202-555-0123",
+        "+1 202 555 0123",
+        "  +1 (202) 555-0123  ",
+    ],
+)
+def test_us_numbers_normalize_to_e164(raw: str) -> None:
+    assert normalize_phone(raw) == "+12025550123"
+
+
+def test_other_countries_keep_their_code() -> None:
+    assert normalize_phone("+44 20 7183 8750") == "+442071838750"
+    assert normalize_phone("020 7183 8750", "GB") == "+442071838750"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "",
+        "   ",
+        "anonymous",
+        "Anonymous",
+        "Restricted",
+        "Unknown",
+        "+266696687",  # Twilio's stand-in for a withheld number
+        "client:alice",
+        "abc",
+        "123",
+        "+1",
+        "555-0123",
+        "+1 202 555 01234",
+        "12345678901234567890",
+    ],
+)
+def test_unusable_caller_ids_are_none(raw: str | None) -> None:
+    assert normalize_phone(raw) is None
+
+
+def test_find_account_by_number(db: Session, ada: Account) -> None:
+    found = find_account(db, "70000001")
+    assert found is not None
+    assert found.id == ada.id
+    assert find_account(db, "70000002") is None
+    assert find_account(db, "0000001") is None
+
+
+def test_one_account_on_a_phone(db: Session, ada: Account) -> None:
+    assert [account.id for account in accounts_for_caller(db, ADA_PHONE)] == [ada.id]
+
+
+def test_every_phone_of_an_account_finds_it(db: Session, settings: Settings) -> None:
+    account = add_account(db, settings, phone="(202) 555-0123; +1 415 555 2671")
+    assert [a.id for a in accounts_for_caller(db, "+12025550123")] == [account.id]
+    assert [a.id for a in accounts_for_caller(db, "+14155552671")] == [account.id]
+    assert accounts_for_caller(db, ADA_PHONE) == []
+
+
+def test_two_accounts_sharing_a_phone(db: Session, settings: Settings, ada: Account) -> None:
+    other = add_account(db, settings, account_number="70000002")
+    assert [account.id for account in accounts_for_caller(db, ADA_PHONE)] == [ada.id, other.id]
+
+
+def test_at_most_limit_accounts_are_returned(db: Session, settings: Settings) -> None:
+    ids = [add_account(db, settings, account_number=f"7000000{n}").id for n in range(1, 5)]
+    assert [account.id for account in accounts_for_caller(db, ADA_PHONE)] == ids[:2]
+    assert [account.id for account in accounts_for_caller(db, ADA_PHONE, limit=10)] == ids
+
+
+@pytest.mark.parametrize("caller", [STRANGER, None])
+def test_unknown_or_withheld_caller_matches_nothing(
+    db: Session, ada: Account, caller: str | None
+) -> None:
+    assert accounts_for_caller(db, caller) == []
