@@ -121,7 +121,9 @@ def load_settings(
 
     missing = [name for name in _DEV_SECRETS if not getattr(settings, name)]
     if settings.TELEPHONY not in ("local", "twilio"):
-        raise ConfigError(f"TELEPHONY={settings.TELEPHONY!r}: use local or twilio.")
+        raise ConfigError(
+            f"TELEPHONY={settings.TELEPHONY!r} is unknown; use one of: local, twilio."
+        )
     if settings.DEFAULT_LANGUAGE not in ("en-US", "es-US"):
         raise ConfigError(f"DEFAULT_LANGUAGE={settings.DEFAULT_LANGUAGE!r}: use en-US or es-US.")
     if settings.production:

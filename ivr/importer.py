@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +42,7 @@ COLUMNS = (
 )
 REQUIRED = ("account_number", "name", "pin", "balance")
 BATCH = 2000
+PARSE_AHEAD = 4  # chunks parsed ahead of the writer: bounded memory on million-row files
 _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
     "es": "es-US",
     "es-us": "es-US",
@@ -70,9 +74,12 @@ class AccountRecord:
     phones: tuple[str, ...]
 
 
+MAX_CENTS = 10**13  # $100 billion: anything larger is a corrupt export, not a bill
+
+
 def parse_cents(raw: str, column: str) -> int:
     text = raw.strip()
-    if not text or not _MONEY.fullmatch(text):
+    if not text or not _MONEY.fullmatch(text) or text.count("-") > 1:
         raise RowError(f"{column} {raw!r} is not an amount like 142.50")
     negative = text.count("-") == 1
     try:
@@ -80,6 +87,8 @@ def parse_cents(raw: str, column: str) -> int:
     except InvalidOperation:
         raise RowError(f"{column} {raw!r} is not an amount like 142.50") from None
     cents = int(amount * 100)
+    if cents > MAX_CENTS:
+        raise RowError(f"{column} {raw!r} is larger than any bill")
     return -cents if negative else cents
 
 
@@ -118,13 +127,13 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     ssn4 = _digits(cell["ssn_last4"], "ssn_last4", (4, 4), required=False)
     zip_code = _digits(cell["service_zip"].split("-")[0], "service_zip", (5, 5), required=False)
     phones = []
-    for raw in filter(None, re.split(r"[;|]", cell["phone"])):
+    for raw in filter(None, (part.strip() for part in re.split(r"[;|]", cell["phone"]))):
         e164 = normalize_phone(raw, settings.DEFAULT_REGION)
         if e164 is None:
-            raise RowError(f"phone {raw.strip()!r} is not a valid phone number")
+            raise RowError(f"phone {raw!r} is not a valid phone number")
         phones.append(e164)
-    if cell["email"] and "@" not in cell["email"]:
-        raise RowError(f"email {cell['email']!r} is not an email address")
+    if cell["email"] and ("@" not in cell["email"] or len(cell["email"]) > 320):
+        raise RowError(f"email {cell['email'][:60]!r} is not an email address")
     status = (cell["status"] or "active").lower().replace(" ", "_").replace("-", "_")
     if status not in AccountStatus._value2member_map_:
         allowed = ", ".join(s.value for s in AccountStatus)
@@ -152,6 +161,18 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     )
 
 
+def _upsert(dialect: str) -> Any:
+    """One reusable ``INSERT ... ON CONFLICT (number) DO UPDATE`` for executemany: SQLAlchemy
+    compiles it once and batches the rows, instead of building a giant statement per batch."""
+    table = Account.__table__
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    kept = {"id", "number", "created_at"}
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.number],
+        set_={c.name: upsert.excluded[c.name] for c in table.c if c.name not in kept},
+    )
+
+
 def write_batch(session: Session, records: Iterable[AccountRecord]) -> int:
     """Upsert ``records`` by account number and replace their phones; returns rows written."""
     latest = {record.values["number"]: record for record in records}  # last row wins
@@ -159,43 +180,87 @@ def write_batch(session: Session, records: Iterable[AccountRecord]) -> int:
         return 0
     now = utcnow()
     rows = [{**r.values, "created_at": now, "updated_at": now} for r in latest.values()]
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Account)
-    updated = {
-        column: upsert.excluded[column] for column in rows[0] if column not in {"created_at"}
-    }
-    statement = upsert.values(rows).on_conflict_do_update(
-        index_elements=[Account.number], set_=updated
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+    accounts = Account.__table__
+    ids = dict(
+        session.execute(
+            select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(list(latest)))
+        ).all()
     )
-    ids = {
-        number: id_
-        for number, id_ in session.execute(statement.returning(Account.number, Account.id))
-    }
-    session.execute(delete(AccountPhone).where(AccountPhone.account_id.in_(ids.values())))
-    phones = [
+    phones = AccountPhone.__table__
+    session.execute(delete(phones).where(phones.c.account_id.in_(list(ids.values()))))
+    new_phones = [
         {"account_id": ids[number], "e164": e164}
         for number, record in latest.items()
         for e164 in record.phones
     ]
-    if phones:
-        session.execute(insert(AccountPhone), phones)
+    if new_phones:
+        session.execute(insert(phones), new_phones)
     return len(rows)
 
 
 def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with the file line number each starts on (the header is line 1)."""
-    reader = csv.DictReader(stream)
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    """Rows with the file line number each starts on (the header is line 1; blank lines are
+    skipped but still counted, and a quoted field may span lines)."""
+    reader = csv.reader(stream)
+    header = [name.strip().lower() for name in next(reader, [])]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise HeaderError(
             f"the header lacks {', '.join(missing)}; expected columns: {', '.join(COLUMNS)}"
         )
-    reader.fieldnames = header
-    line = reader.line_num + 1
-    for row in reader:
-        yield line, row
-        line = reader.line_num + 1
+    start = reader.line_num + 1
+    for cells in reader:
+        if cells:
+            yield start, dict(zip(header, cells, strict=False))
+        start = reader.line_num + 1
+
+
+@dataclass
+class ParsedChunk:
+    records: list[AccountRecord]
+    errors: list[tuple[int, str]]
+    rows: int
+
+
+def parse_chunk(chunk: list[tuple[int, dict[str, str]]], settings: Settings) -> ParsedChunk:
+    """Validate a chunk of rows (runs in a worker process for large files)."""
+    parsed = ParsedChunk([], [], len(chunk))
+    for line, row in chunk:
+        try:
+            parsed.records.append(parse_row(row, settings))
+        except RowError as error:
+            parsed.errors.append((line, str(error)))
+    return parsed
+
+
+def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for item in read_rows(stream):
+        chunk.append(item)
+        if len(chunk) >= BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
+    """Parsed chunks in file order. After the first chunk, parsing moves to worker processes,
+    so validation (phone numbers, keyed hashes) overlaps with the database writes."""
+    chunks = _chunks(stream)
+    first = next(chunks, None)
+    if first is None:
+        return
+    yield parse_chunk(first, settings)
+    window: deque[Future[ParsedChunk]] = deque()
+    with ProcessPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1)) as pool:
+        for chunk in chunks:
+            window.append(pool.submit(parse_chunk, chunk, settings))
+            if len(window) >= PARSE_AHEAD:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def import_accounts(
@@ -207,22 +272,9 @@ def import_accounts(
     """Import every good row of ``stream``; each batch commits on its own, so a failure late in
     a huge file keeps what was already loaded."""
     report = ImportReport()
-    batch: list[AccountRecord] = []
-
-    def flush() -> None:
+    for parsed in _parsed(stream, settings):
+        report.errors += parsed.errors
         with session_scope() as session:
-            report.imported += write_batch(session, batch)
-        progress(len(batch))
-        batch.clear()
-
-    for line, row in read_rows(stream):
-        try:
-            batch.append(parse_row(row, settings))
-        except RowError as error:
-            report.errors.append((line, str(error)))
-            progress(1)
-            continue
-        if len(batch) >= BATCH:
-            flush()
-    flush()
+            report.imported += write_batch(session, parsed.records)
+        progress(parsed.rows)
     return report

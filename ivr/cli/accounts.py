@@ -62,7 +62,8 @@ def import_(runtime: Runtime, csv_file: Path) -> None:
     number and the reason, and the exit status is then 1. Fix the rows and import the file
     again: rows already loaded are simply updated.
     """
-    total = max(0, sum(1 for _ in csv_file.open("rb")) - 1)
+    with csv_file.open("rb") as counting:
+        total = max(0, sum(1 for _ in counting) - 1)
     try:
         with csv_file.open(newline="", encoding="utf-8-sig") as stream:
             report = run_import(runtime, stream, total)

@@ -7,11 +7,13 @@ import io
 import sys
 
 import click
+from flask import Flask
 from sqlalchemy import delete
 
 from ivr import migrate
 from ivr.cli.accounts import run_import
 from ivr.cli.common import Runtime, pass_runtime
+from ivr.config import ConfigError
 from ivr.demo import DEMO_PHONE, demo_csv, demo_rows
 from ivr.models import CallSession, utcnow
 from ivr.simulator import Simulator, WebhookRefusedError, flask_transport, http_transport, keys_from
@@ -60,9 +62,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     Webhooks: POST /voice/incoming, /voice/status. Twilio signs against PUBLIC_BASE_URL, so
     keep it equal to the URL callers' requests arrive on.
     """
-    from ivr.web.factory import create_app
-
-    app = create_app()
+    app = build_app(runtime)
     click.echo(
         f"Serving on http://{host}:{port} (database {runtime.settings.DATABASE_URL}).\n"
         f"Call it from another terminal:  ivr call --url http://{host}:{port}"
@@ -97,10 +97,8 @@ def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str
         transport = http_transport(url)
         public = url
     else:
-        from ivr.web.factory import create_app
-
         # The app's own logs would interleave with the conversation; keep only warnings.
-        transport = flask_transport(create_app({"LOG_LEVEL": "WARNING"}).test_client())
+        transport = flask_transport(build_app(runtime, LOG_LEVEL="WARNING").test_client())
         public = settings.PUBLIC_BASE_URL
     if press is not None:
         keys = keys_from(press.split(","))
@@ -129,6 +127,17 @@ def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str
         ) from None
     ending = f"transferred to {', '.join(record.transfers)}" if record.transfers else "call ended"
     click.echo(f"({ending}; hung up by {record.hung_up_by or 'nobody'}; call {record.call_sid})")
+
+
+def build_app(runtime: Runtime, **overrides: str) -> Flask:
+    """The web app on the runtime's settings; configuration problems become usage errors."""
+    from ivr.web.factory import create_app
+
+    runtime.settings  # noqa: B018 - reports a bad environment before anything starts
+    try:
+        return create_app(overrides)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def _keyboard(_prompt: str) -> str | None:

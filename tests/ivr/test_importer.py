@@ -1,0 +1,509 @@
+"""Importing accounts from the billing system's CSV export (ivr/importer.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr import importer
+from ivr.config import Settings, load_settings
+from ivr.db import transaction
+from ivr.importer import (
+    COLUMNS,
+    REQUIRED,
+    HeaderError,
+    ImportReport,
+    RowError,
+    import_accounts,
+    parse_cents,
+    parse_row,
+    read_rows,
+)
+from ivr.models import Account, AccountPhone, AccountStatus
+from tests.factories import account_row
+from tests.ivr.cli_helpers import cli_env, csv_text, run_ivr, write_csv
+from verification import find_account, keyed_hash
+
+DEV = load_settings(environ={})  # for checks that need no database
+
+
+def load(factory: sessionmaker[Session], settings: Settings, text: str) -> ImportReport:
+    return import_accounts(lambda: transaction(factory), io.StringIO(text), settings)
+
+
+def load_rows(
+    factory: sessionmaker[Session], settings: Settings, rows: Sequence[Mapping[str, str]]
+) -> ImportReport:
+    return load(factory, settings, csv_text(rows))
+
+
+def stored(db: Session, number: str) -> Account | None:
+    db.rollback()  # end the session's snapshot so it sees what the import committed
+    return find_account(db, number)
+
+
+def phones_of(account: Account) -> list[str]:
+    return [phone.e164 for phone in account.phones]
+
+
+def account_count(db: Session) -> int:
+    db.rollback()
+    return db.scalar(select(func.count()).select_from(Account)) or 0
+
+
+# --- amounts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "cents"),
+    [
+        ("142.50", 14250),
+        ("$1,042.50", 104250),
+        ("0.1", 10),  # one decimal place means dimes
+        (".5", 50),
+        ("7", 700),
+        ("7.", 700),
+        ("0.00", 0),
+        ("-5.00", -500),  # a credit
+        ("$-5.00", -500),
+        ("-$5.00", -500),
+        (" 12.34 ", 1234),
+        ("1,234,567.89", 123456789),
+    ],
+)
+def test_amounts_become_integer_cents(raw: str, cents: int) -> None:
+    assert parse_cents(raw, "balance") == cents
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        *("", "  ", "abc", "12.345", "1e3", "$", "-", ".", "12.3.4", "12 50", "€5", "5-"),
+        *("--5.00", "-$-5.00"),  # two minus signs once cancelled out into +5.00
+    ],
+)
+def test_malformed_amounts_are_refused(raw: str) -> None:
+    with pytest.raises(RowError, match=r"^balance .* is not an amount like 142\.50$"):
+        parse_cents(raw, "balance")
+
+
+# --- good rows -----------------------------------------------------------------------------
+
+
+def test_good_rows_land_with_every_field_converted(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    rows = [
+        account_row(),
+        account_row(
+            account_number="70000002",
+            name="Benito Juárez",
+            phone="(415) 555-0123; 415.555.0199|+1 212 555 0100",
+            email="",
+            service_zip="94105-1234",
+            balance="$1,042.50",
+            minimum_due="",
+            due_date="12/19/2026",
+            status="Past Due",
+            language="es",
+        ),
+        account_row(
+            account_number="0000000003",
+            phone="",
+            service_zip="",
+            ssn_last4="6789",
+            balance="-5.00",
+            minimum_due="0.1",
+            due_date="",
+            status="",
+            language="",
+        ),
+    ]
+    report = load_rows(standalone_factory, settings, rows)
+    assert (report.imported, report.errors) == (3, [])
+
+    expected: dict[str, dict[str, Any]] = {
+        "70000001": {
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "service_zip": "94105",
+            "balance_cents": 14250,
+            "minimum_due_cents": 3500,
+            "due_date": dt.date(2026, 12, 19),
+            "status": AccountStatus.ACTIVE,
+            "language": "en-US",
+            "time_zone": "America/New_York",
+            "phones": ["+15005550006"],
+        },
+        "70000002": {
+            "name": "Benito Juárez",
+            "email": None,
+            "service_zip": "94105",
+            "balance_cents": 104250,
+            "minimum_due_cents": 0,
+            "due_date": dt.date(2026, 12, 19),
+            "status": AccountStatus.PAST_DUE,
+            "language": "es-US",
+            "time_zone": "America/New_York",
+            "phones": ["+14155550123", "+14155550199", "+12125550100"],
+        },
+        "0000000003": {  # leading zeros are part of the number
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "service_zip": None,
+            "balance_cents": -500,
+            "minimum_due_cents": 10,
+            "due_date": None,
+            "status": AccountStatus.ACTIVE,
+            "language": "en-US",
+            "time_zone": "America/New_York",
+            "phones": [],
+        },
+    }
+    for number, fields in expected.items():
+        account = stored(db, number)
+        assert account is not None, number
+        actual = {name: getattr(account, name) for name in fields if name != "phones"}
+        actual["phones"] = phones_of(account)
+        assert actual == fields, number
+    assert account_count(db) == 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "phones"),
+    [
+        ("+15005550006", ("+15005550006",)),
+        ("4155550123", ("+14155550123",)),
+        ("1-800-FLOWERS", ("+18003569377",)),
+        ("+44 20 7946 0958", ("+442079460958",)),
+        ("415-555-0123;(415) 555 0123", ("+14155550123",)),  # the same number once
+        ("415-555-0123;;415-555-0199;", ("+14155550123", "+14155550199")),
+        ("415-555-0123 ; ; 415-555-0199", ("+14155550123", "+14155550199")),
+        ("", ()),
+    ],
+)
+def test_phones_are_stored_as_e164(raw: str, phones: tuple[str, ...]) -> None:
+    assert parse_row(account_row(phone=raw), DEV).phones == phones
+
+
+@pytest.mark.parametrize(
+    ("raw", "language"),
+    [
+        ("en-US", "en-US"),
+        ("EN", "en-US"),
+        ("English", "en-US"),
+        ("es-us", "es-US"),
+        ("Spanish", "es-US"),
+        ("español", "es-US"),
+        ("", "en-US"),
+    ],
+)
+def test_language_names_are_normalized(raw: str, language: str) -> None:
+    assert parse_row(account_row(language=raw), DEV).values["language"] == language
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("active", "active"),
+        ("PAST_DUE", "past_due"),
+        ("past-due", "past_due"),
+        ("Disconnected", "disconnected"),
+        (" closed ", "closed"),
+        ("", "active"),
+    ],
+)
+def test_statuses_are_normalized(raw: str, status: str) -> None:
+    assert parse_row(account_row(status=raw), DEV).values["status"] == AccountStatus(status)
+
+
+def test_pin_and_ssn_are_stored_only_as_keyed_hashes(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    pin, ssn4 = "90417263", "3388"
+    rows = [
+        account_row(pin=pin, ssn_last4=ssn4, service_zip=""),
+        account_row(account_number="70000002", pin=pin, ssn_last4=ssn4, service_zip=""),
+    ]
+    assert load_rows(standalone_factory, settings, rows).errors == []
+
+    account = stored(db, "70000001")
+    assert account is not None
+    pepper = settings.PIN_PEPPER
+    assert account.pin_hash == keyed_hash(pepper, "pin", "70000001", pin)
+    assert account.ssn_last4_hash == keyed_hash(pepper, "ssn4", "70000001", ssn4)
+    other = stored(db, "70000002")
+    assert other is not None
+    assert other.pin_hash != account.pin_hash  # the account number is mixed in
+    assert keyed_hash("another pepper", "pin", "70000001", pin) != account.pin_hash
+
+    for table in (Account.__table__, AccountPhone.__table__):
+        for row in db.execute(select(table)).mappings():
+            for column, value in row.items():
+                assert pin not in str(value), f"{table.name}.{column} holds the PIN"
+                assert ssn4 not in str(value), f"{table.name}.{column} holds the SSN digits"
+    assert pin not in repr(account) and ssn4 not in repr(account)
+
+
+def test_an_account_without_ssn_has_no_ssn_hash() -> None:
+    assert parse_row(account_row(ssn_last4=""), DEV).values["ssn_last4_hash"] is None
+
+
+# --- upserts -------------------------------------------------------------------------------
+
+
+def test_importing_again_updates_the_account_and_replaces_its_phones(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    first = account_row(phone="+15005550006;415-555-0123")
+    load_rows(standalone_factory, settings, [first, account_row(account_number="70000002")])
+    before = stored(db, "70000001")
+    assert before is not None
+    original_id, created_at = before.id, before.created_at
+
+    again = account_row(balance="10.00", phone="212 555 0100", status="closed", pin="4321")
+    report = load_rows(standalone_factory, settings, [again])
+
+    assert (report.imported, report.errors) == (1, [])
+    after = stored(db, "70000001")
+    assert after is not None
+    assert (after.id, after.created_at) == (original_id, created_at)
+    assert after.updated_at >= created_at
+    assert after.balance_cents == 1000
+    assert after.status is AccountStatus.CLOSED
+    assert after.pin_hash == keyed_hash(settings.PIN_PEPPER, "pin", "70000001", "4321")
+    assert phones_of(after) == ["+12125550100"]
+    assert account_count(db) == 2
+    untouched = stored(db, "70000002")
+    assert untouched is not None and phones_of(untouched) == ["+15005550006"]
+
+
+def test_the_last_row_wins_when_a_file_repeats_an_account_number(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    rows = [
+        account_row(balance="1.00", phone="415-555-0123"),
+        account_row(account_number="70000002"),
+        account_row(balance="2.00", phone="212-555-0100"),
+    ]
+    report = load_rows(standalone_factory, settings, rows)
+
+    assert report.errors == []
+    assert account_count(db) == 2
+    account = stored(db, "70000001")
+    assert account is not None
+    assert (account.balance_cents, phones_of(account)) == (200, ["+12125550100"])
+
+
+def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
+    standalone_factory: sessionmaker[Session],
+    db: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer, "BATCH", 2)
+    rows = [account_row(account_number=f"7000000{n}", balance=f"{n}.00") for n in range(1, 6)]
+    rows.append(account_row(account_number="70000001", balance="99.00"))  # a later batch
+    progress: list[int] = []
+
+    report = import_accounts(
+        lambda: transaction(standalone_factory),
+        io.StringIO(csv_text(rows)),
+        settings,
+        progress.append,
+    )
+
+    assert report.errors == []
+    assert sum(progress) == 6  # every row read is counted once
+    assert account_count(db) == 5
+    balances = {n: stored(db, f"7000000{n}").balance_cents for n in range(1, 6)}  # type: ignore[union-attr]
+    assert balances == {1: 9900, 2: 200, 3: 300, 4: 400, 5: 500}
+
+
+# --- bad rows ------------------------------------------------------------------------------
+
+BAD_NUMBER = "70000009"
+BAD_ROWS = [
+    pytest.param({"account_number": ""}, "account_number is empty", id="no-account-number"),
+    pytest.param({"name": "  "}, "name is empty", id="no-name"),
+    pytest.param({"pin": ""}, "pin is empty", id="no-pin"),
+    pytest.param({"balance": ""}, "balance is empty", id="no-balance"),
+    pytest.param(
+        {"account_number": "7000A009"}, "account_number must be 4 to 16 digits", id="number-letters"
+    ),
+    pytest.param({"account_number": "700"}, "account_number must be 4 to 16 digits", id="short"),
+    pytest.param({"account_number": "7" * 17}, "account_number must be 4 to 16 digits", id="long"),
+    pytest.param({"pin": "123"}, "pin must be 4 to 8 digits", id="pin-short"),
+    pytest.param({"pin": "123456789"}, "pin must be 4 to 8 digits", id="pin-long"),
+    pytest.param({"pin": "12a4"}, "pin must be 4 to 8 digits", id="pin-letters"),
+    pytest.param({"service_zip": "9410"}, "service_zip must be 5 digits", id="zip-short"),
+    pytest.param({"service_zip": "ABCDE"}, "service_zip must be 5 digits", id="zip-letters"),
+    pytest.param({"ssn_last4": "123"}, "ssn_last4 must be 4 digits", id="ssn-short"),
+    pytest.param({"ssn_last4": "12345"}, "ssn_last4 must be 4 digits", id="ssn-long"),
+    pytest.param({"phone": "12345"}, "phone '12345' is not a valid phone number", id="phone"),
+    pytest.param(
+        {"phone": "+15005550006; 555"}, "phone '555' is not a valid phone number", id="2nd-phone"
+    ),
+    pytest.param(
+        {"email": "ada.example.com"}, "email 'ada.example.com' is not an email address", id="email"
+    ),
+    pytest.param(
+        {"status": "suspended"},
+        "status 'suspended' is not one of: active, past_due, disconnected, closed",
+        id="status",
+    ),
+    pytest.param({"language": "fr"}, "language 'fr' is not en-US or es-US", id="language"),
+    pytest.param(
+        {"balance": "12.345"}, "balance '12.345' is not an amount like 142.50", id="balance"
+    ),
+    pytest.param(
+        {"minimum_due": "ten"}, "minimum_due 'ten' is not an amount like 142.50", id="minimum"
+    ),
+    # too large for BIGINT: these once aborted the whole import with a database error
+    pytest.param(
+        {"balance": "9" * 20}, f"balance '{'9' * 20}' is larger than any bill", id="huge-balance"
+    ),
+    pytest.param(
+        {"minimum_due": "-$" + "9" * 20},
+        f"minimum_due '-${'9' * 20}' is larger than any bill",
+        id="huge-credit",
+    ),
+    # longer than the column: this once aborted the whole import on PostgreSQL
+    pytest.param(
+        {"email": "a" * 320 + "@x.com"}, f"email '{'a' * 60}' is not an email address", id="long"
+    ),
+    pytest.param(
+        {"due_date": "2026-13-01"},
+        "due_date '2026-13-01' is not a date like 2026-12-19",
+        id="month",
+    ),
+    pytest.param(
+        {"due_date": "19/12/2026"}, "due_date '19/12/2026' is not a date like 2026-12-19", id="dmy"
+    ),
+    pytest.param(
+        {"due_date": "2026/12/19"}, "due_date '2026/12/19' is not a date like 2026-12-19", id="ymd"
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_ROWS)
+def test_a_bad_row_is_reported_by_line_and_the_good_rows_still_land(
+    standalone_factory: sessionmaker[Session],
+    db: Session,
+    settings: Settings,
+    overrides: dict[str, str],
+    message: str,
+) -> None:
+    rows = [
+        account_row(),  # line 2
+        account_row(account_number="70000002", name="Benito\nJuárez"),  # lines 3 and 4
+        account_row(**{"account_number": BAD_NUMBER, **overrides}),  # line 5
+        account_row(account_number="70000003"),  # line 6
+    ]
+    report = load_rows(standalone_factory, settings, rows)
+
+    assert report.errors == [(5, message)]
+    assert report.imported == 3
+    assert account_count(db) == 3
+    for number in ("70000001", "70000002", "70000003"):
+        assert stored(db, number) is not None
+    assert stored(db, overrides.get("account_number", BAD_NUMBER)) is None
+
+
+def test_long_names_are_cut_to_the_column_size() -> None:
+    assert parse_row(account_row(name="x" * 250), DEV).values["name"] == "x" * 200
+
+
+# --- header and line numbers ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("column", REQUIRED)
+def test_a_missing_required_column_raises_header_error_naming_it(column: str) -> None:
+    text = csv_text([account_row()], columns=[c for c in COLUMNS if c != column])
+    with pytest.raises(HeaderError) as raised:
+        next(read_rows(io.StringIO(text)))
+    assert str(raised.value) == (
+        f"the header lacks {column}; expected columns: {', '.join(COLUMNS)}"
+    )
+
+
+def test_every_missing_column_is_named_and_nothing_is_written() -> None:
+    def no_session() -> Any:
+        raise AssertionError("a file with a bad header must not reach the database")
+
+    text = "account_number,name,phone\n70000001,Ada,+15005550006\n"
+    with pytest.raises(HeaderError, match=r"^the header lacks pin, balance; expected columns: "):
+        import_accounts(no_session, io.StringIO(text), DEV)
+
+
+def test_an_empty_file_lacks_every_required_column() -> None:
+    with pytest.raises(HeaderError, match=r"^the header lacks account_number, name, pin, balance;"):
+        next(read_rows(io.StringIO("")))
+
+
+def test_header_names_ignore_case_spaces_order_and_unknown_columns() -> None:
+    text = " Balance ,PIN,Name,Account_Number,Notes\n142.50,1234,Ada,70000001,VIP\n"
+    [(line, row)] = list(read_rows(io.StringIO(text)))
+    assert line == 2
+    record = parse_row(row, DEV)
+    assert (record.values["number"], record.values["balance_cents"]) == ("70000001", 14250)
+    assert (record.values["email"], record.phones) == (None, ())
+
+
+def test_short_rows_leave_the_missing_cells_blank() -> None:
+    text = "account_number,name,pin,balance,phone,email\n70000001,Ada,1234,1.00\n"
+    [(_, row)] = list(read_rows(io.StringIO(text)))
+    assert parse_row(row, DEV).values["email"] is None
+
+
+def test_line_numbers_count_the_lines_inside_quoted_fields() -> None:
+    text = csv_text(
+        [
+            account_row(),
+            account_row(account_number="70000002", name="Benito\nPablo\nJuárez"),
+            account_row(account_number="70000003"),
+        ]
+    )
+    assert [line for line, _ in read_rows(io.StringIO(text))] == [2, 3, 6]
+
+
+def test_line_numbers_count_blank_lines() -> None:
+    text = "account_number,name,pin,balance\n70000001,A,1234,1\n\n\n70000002,B,1234,1\n"
+    assert [line for line, _ in read_rows(io.StringIO(text))] == [2, 5]
+
+
+# --- through the command line --------------------------------------------------------------
+
+
+def test_quoted_fields_and_a_utf8_bom_file_import_through_the_cli(
+    database_url: str, db: Session, tmp_path: Path
+) -> None:
+    rows = [
+        account_row(
+            name='Lovelace, Ada "Countess"',
+            balance="$1,042.50",
+            phone="+15005550006;(415) 555-0123",
+        ),
+        account_row(account_number="70000002", name="Juárez, Benito", phone=""),
+    ]
+    path = write_csv(tmp_path / "export.csv", rows, encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfaccount_number,")
+
+    result = run_ivr(["accounts", "import", str(path)], cli_env(database_url))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Imported 2 accounts from {path}.\n"
+    assert result.stderr == ""
+    ada = stored(db, "70000001")
+    assert ada is not None
+    assert (ada.name, ada.balance_cents) == ('Lovelace, Ada "Countess"', 104250)
+    assert phones_of(ada) == ["+15005550006", "+14155550123"]
+    benito = stored(db, "70000002")
+    assert benito is not None and benito.name == "Juárez, Benito"

@@ -1,0 +1,121 @@
+"""Alembic migrations (ivr/migrations, ivr/migrate.py) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from ivr import migrate
+from ivr.models import Base
+from tests.conftest import BACKENDS
+from tests.ivr.cli_helpers import empty_database, head_revision
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with empty_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+def schema_of(url: str) -> dict[str, Any]:
+    """Tables with their columns, indexes, unique and foreign keys, comparable with ==."""
+    engine = create_engine(url)
+    try:
+        inspector = inspect(engine)
+        schema = {}
+        for table in sorted(inspector.get_table_names()):
+            columns = inspector.get_columns(table)
+            indexes = inspector.get_indexes(table)
+            uniques = inspector.get_unique_constraints(table)
+            foreign = inspector.get_foreign_keys(table)
+            schema[table] = {
+                "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in columns],
+                "indexes": sorted((i["name"], tuple(i["column_names"])) for i in indexes),
+                "unique": sorted(tuple(u["column_names"]) for u in uniques),
+                "foreign": sorted(
+                    (f["referred_table"], tuple(f["constrained_columns"])) for f in foreign
+                ),
+            }
+        return schema
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_form_one_line() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    revisions = list(script.walk_revisions())
+    assert revisions[-1].down_revision is None
+    assert revisions[0].revision == head_revision()
+    # newest first, each one revising the next
+    for newer, older in itertools.pairwise(revisions):
+        assert newer.down_revision == older.revision
+    # revision ids are the numbered file names, so the head is the highest number
+    versions = Path(migrate.__file__).parent / "migrations" / "versions"
+    assert head_revision() == max(path.name[:4] for path in versions.glob("[0-9]*.py"))
+
+
+def test_upgrading_an_empty_database_reaches_head_with_every_table(empty_url: str) -> None:
+    assert migrate.current_revision(empty_url) is None
+
+    migrate.upgrade(empty_url)
+
+    assert migrate.current_revision(empty_url) == head_revision()
+    assert set(schema_of(empty_url)) == {*Base.metadata.tables, "alembic_version"}
+
+
+def test_upgrading_twice_changes_nothing(empty_url: str) -> None:
+    migrate.upgrade(empty_url)
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO lockout_counters (subject, failures, window_started_at)"
+                " VALUES ('account:1', 2, '2026-01-01 00:00:00')"
+            )
+        )
+    before = schema_of(empty_url)
+
+    migrate.upgrade(empty_url)
+
+    assert migrate.current_revision(empty_url) == head_revision()
+    assert schema_of(empty_url) == before
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT subject, failures FROM lockout_counters")).all() == [
+            ("account:1", 2)
+        ]
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
+def test_downgrading_to_base_and_upgrading_again_rebuilds_the_same_schema(empty_url: str) -> None:
+    migrate.upgrade(empty_url)
+    built = schema_of(empty_url)
+
+    command.downgrade(migrate.alembic_config(empty_url), "base")
+    assert set(schema_of(empty_url)) == {"alembic_version"}
+    assert migrate.current_revision(empty_url) is None
+
+    migrate.upgrade(empty_url)
+    assert schema_of(empty_url) == built
+
+
+def test_the_models_match_the_migrations(database_url: str) -> None:
+    """What ``alembic revision --autogenerate`` would find: nothing."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
