@@ -149,14 +149,20 @@ def db(database_url: str) -> Iterator[Session]:
     engine.dispose()
 
 
-@pytest.fixture
-def simulator(client: FlaskClient, settings: Settings) -> Simulator:
+def simulator_for(app: Flask) -> Simulator:
+    """A simulator playing Twilio against ``app``, signing with the app's own settings."""
+    settings = app.extensions["ivr"].settings
     return Simulator(
-        flask_transport(client),
+        flask_transport(app.test_client()),
         public_base_url=PUBLIC_BASE_URL,
         auth_token=settings.TWILIO_AUTH_TOKEN,
         account_sid=settings.TWILIO_ACCOUNT_SID,
     )
+
+
+@pytest.fixture
+def simulator(app: Flask) -> Simulator:
+    return simulator_for(app)
 
 
 @pytest.fixture

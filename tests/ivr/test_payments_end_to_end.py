@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ivr.models import Account, AuditEvent, OutboxMessage, Payment, PaymentStatus, SandboxCharge
 from ivr.simulator import Simulator, flask_transport, keys_from
 from payments.confirmation import is_valid
-from tests.conftest import PUBLIC_BASE_URL
+from tests.conftest import PUBLIC_BASE_URL, simulator_for
 from tests.factories import add_account
 from tests.ivr.card_scan import AMEX_CODE, CODE, captures_left, database_dump, leaks
 
@@ -24,15 +24,6 @@ def card(number=VISA, expiry="1230", code=CODE, postal="94105"):
 
 def call(simulator, presses, caller="+15005550006"):
     return simulator.call(keys_from(presses), caller=caller)
-
-
-def simulator_for(app, settings):
-    return Simulator(
-        flask_transport(app.test_client()),
-        public_base_url=PUBLIC_BASE_URL,
-        auth_token=settings.TWILIO_AUTH_TOKEN,
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-    )
 
 
 @pytest.fixture
@@ -188,7 +179,7 @@ def test_amounts_outside_policy_are_refused(db, simulator, ada, keys, complaint)
 
 def test_ceiling_applies_when_overpayment_is_allowed(make_app, db, settings, ada):
     app = make_app(ALLOW_OVERPAYMENT=True, PAYMENT_MAX_CENTS=20000)
-    record = call(simulator_for(app, settings), [*VERIFY, "2", "3", "250#", "180#", *card(), "1"])
+    record = call(simulator_for(app), [*VERIFY, "2", "3", "250#", "180#", *card(), "1"])
     assert "The largest payment we can take by phone is 200 dollars." in record.said
     assert balance(db, ada) == 14250 - 18000
 
@@ -197,7 +188,7 @@ def test_convenience_fee_is_spoken_before_confirming_and_charged_on_top(
     make_app, db, settings, ada
 ):
     app = make_app(FEE_FLAT_CENTS=250)
-    record = call(simulator_for(app, settings), [*PAY_FULL, *card(), "1", ""])
+    record = call(simulator_for(app), [*PAY_FULL, *card(), "1", ""])
     assert (
         "A convenience fee of 2 dollars and 50 cents applies, for a total of 145 dollars."
         in record.said
@@ -261,7 +252,7 @@ def test_two_calls_paying_one_account_at_once_charge_it_once(app, db, settings, 
                 barrier.wait(timeout=30)
             return next(presses, None)
 
-        records.append(simulator_for(app, settings).call(keys, caller="+15005550006"))
+        records.append(simulator_for(app).call(keys, caller="+15005550006"))
 
     threads = [threading.Thread(target=place) for _ in range(2)]
     for thread in threads:
@@ -297,7 +288,7 @@ def pay_mode_app(make_app):
 
 
 def test_pay_verb_mode_records_what_twilio_reports(pay_mode_app, db, settings, ada):
-    record = call(simulator_for(pay_mode_app, settings), [*PAY_FULL, *card(), ""])
+    record = call(simulator_for(pay_mode_app), [*PAY_FULL, *card(), ""])
     pay_twiml = next(r for r in record.responses if "<Pay " in r)
     assert 'chargeAmount="142.50"' in pay_twiml and 'paymentConnector="Default"' in pay_twiml
     assert 'action="/voice/step?turn=' in pay_twiml
@@ -310,7 +301,7 @@ def test_pay_verb_mode_records_what_twilio_reports(pay_mode_app, db, settings, a
 
 
 def test_pay_verb_mode_decline_and_star(pay_mode_app, db, settings, ada):
-    simulator = simulator_for(pay_mode_app, settings)
+    simulator = simulator_for(pay_mode_app)
     declined = call(simulator, [*PAY_FULL, *card("4000000000009995"), "*"])
     assert any("insufficient funds" in line for line in declined.said)
     cancelled = call(simulator, [*PAY_FULL, "*"])
@@ -324,7 +315,7 @@ def test_no_card_data_anywhere_after_full_calls(make_app, db, settings, caplog, 
     add_account(db, settings)
     add_account(db, settings, account_number="70000009", phone="+15005550011")
     app = make_app(CAPTURE_MODE=mode, LOG_LEVEL="DEBUG")
-    simulator = simulator_for(app, settings)
+    simulator = simulator_for(app)
     caplog.set_level("DEBUG")
     records = [
         call(simulator, [*PAY_FULL, *card("4000000000000002"), "1", "1", *card(), "1", "2"]),

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from ivr.cli import main
 from ivr.models import Account, Payment, PaymentStatus, SandboxCharge
-from ivr.simulator import Simulator, WebhookRefusedError, flask_transport, keys_from
+from ivr.simulator import WebhookRefusedError, keys_from
 from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
-from tests.conftest import PUBLIC_BASE_URL
+from tests.conftest import simulator_for
 from tests.factories import add_account
 
 PAY = ["", "1", "1234#", "94105", "2", "1", "4242424242424242#", "1230", "739", "94105", "1"]
@@ -52,13 +52,7 @@ def app_with(make_app, standalone_factory):
 
 
 def simulate(app, settings, presses):
-    simulator = Simulator(
-        flask_transport(app.test_client()),
-        public_base_url=PUBLIC_BASE_URL,
-        auth_token=settings.TWILIO_AUTH_TOKEN,
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-    )
-    return simulator.call(keys_from(presses), caller="+15005550006")
+    return simulator_for(app).call(keys_from(presses), caller="+15005550006")
 
 
 def reconcile(database_url):

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from ivr.cli import main
 from ivr.models import Account, Payment, PaymentStatus
-from ivr.simulator import Simulator, flask_transport, keys_from
-from tests.conftest import PUBLIC_BASE_URL
+from ivr.simulator import keys_from
+from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.payments.fake_stripe import API_KEY, running_fake_stripe
 
@@ -37,13 +37,7 @@ def stripe_app(make_app, stripe):
 
 
 def place(app, settings, presses):
-    simulator = Simulator(
-        flask_transport(app.test_client()),
-        public_base_url=PUBLIC_BASE_URL,
-        auth_token=settings.TWILIO_AUTH_TOKEN,
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-    )
-    return simulator.call(keys_from(presses), caller="+15005550006")
+    return simulator_for(app).call(keys_from(presses), caller="+15005550006")
 
 
 def ledger(db):
