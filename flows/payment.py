@@ -124,14 +124,14 @@ def _field_retry(verdict: FieldVerdict) -> Retry:
 class CaptureStep(Step):
     """A card field. ``*`` anywhere wipes what was entered and starts over at the number."""
 
+    next_state: str
+
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if "*" in digits:
             ctx.vault.wipe(conv.sid)
             return Go("card_number", (_p("capture_restart"),))
         verdict = self.accept(conv, ctx, digits)
         return Go(self.next_state) if verdict.ok else _field_retry(verdict)
-
-    next_state: str
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
         raise NotImplementedError

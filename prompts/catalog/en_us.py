@@ -87,7 +87,6 @@ MESSAGES = {
     "declined_insufficient_funds": "Sorry, the card was declined for insufficient funds, and nothing was charged.",
     "declined_expired_card": "Sorry, the bank says this card has expired. Nothing was charged.",
     "declined_processing_error": "Sorry, we had a problem processing that card, and nothing was charged.",
-    "declined_cancelled": "The payment was cancelled. Nothing was charged.",
     "declined_options": "To try another card, press 1. For the main menu, press star.",
     "payment_unknown": "We could not confirm your payment with the bank just now. Please do not pay again. We will check it within the hour and send your confirmation; you can also hear your last payment from the main menu.",
     "thanks_goodbye": "Thank you for your payment. Goodbye.",

@@ -89,7 +89,6 @@ MESSAGES = {
     "declined_insufficient_funds": "Lo sentimos, la tarjeta fue rechazada por fondos insuficientes y no se hizo ningún cargo.",
     "declined_expired_card": "Lo sentimos, el banco indica que esta tarjeta está vencida. No se hizo ningún cargo.",
     "declined_processing_error": "Lo sentimos, tuvimos un problema al procesar esa tarjeta y no se hizo ningún cargo.",
-    "declined_cancelled": "El pago fue cancelado. No se hizo ningún cargo.",
     "declined_options": "Para intentar con otra tarjeta, oprima 1. Para el menú principal, oprima asterisco.",
     "payment_unknown": "No pudimos confirmar su pago con el banco en este momento. Por favor no pague de nuevo. Lo verificaremos dentro de una hora y le enviaremos su confirmación; también puede escuchar su último pago desde el menú principal.",
     "thanks_goodbye": "Gracias por su pago. Adiós.",
