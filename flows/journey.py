@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
+from flows.arrangement import ARRANGEMENT_STEPS
 from flows.context import Context
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
@@ -205,7 +206,7 @@ class MainMenu(Step):
         if digits == "2":
             return Go("pay_menu")
         if digits == "3":
-            return Go(self.name, (_p("option_unavailable"),))
+            return Go("arrangement_offer")
         if digits == "4":
             return Go(self.name, last_payment_prompts(ctx, account))
         if digits == "0":
@@ -251,6 +252,7 @@ CALL_FLOW = Flow(
         MainMenu(),
         Agent(),
         *PAYMENT_STEPS,
+        *ARRANGEMENT_STEPS,
     ],
     start="greeting",
 )

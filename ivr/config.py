@@ -56,6 +56,17 @@ class Settings:
     ALLOW_OVERPAYMENT: bool = False
     FEE_FLAT_CENTS: int = 0
     FEE_BASIS_POINTS: int = 0
+    ARRANGEMENT_STATUSES: str = "active,past_due"
+    EXTENSION_MAX_DAYS: int = 14
+    EXTENSION_MAX_DAYS_PAST_DUE: int = 30
+    ARRANGEMENT_WINDOW_DAYS: int = 180
+    MAX_ARRANGEMENTS_IN_WINDOW: int = 1
+    MAX_BROKEN_PROMISES: int = 0
+    INSTALLMENTS_MIN: int = 2
+    INSTALLMENTS_MAX: int = 6
+    INSTALLMENT_MIN_CENTS: int = 2000
+    DOWN_PAYMENT_PERCENT: int = 0
+    RECONNECTION_FEE_CENTS: int = 5000
     TELEPHONY: str = "local"
     TWILIO_FROM_NUMBER: str = "+15005550000"
     SMTP_HOST: str = ""

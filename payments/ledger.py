@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr import audit
-from ivr.models import Account, Payment, PaymentStatus
+from ivr.models import Account, Arrangement, Payment, PaymentStatus
 from payments.confirmation import new_confirmation_number
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 
@@ -111,10 +111,14 @@ OnApproved = Callable[[Session, Account, Payment], None]
 """Called inside the settling transaction after an approval (receipts go to the outbox here)."""
 
 
-def _number_taken(session: Session) -> Callable[[str], bool]:
+def number_taken(session: Session) -> Callable[[str], bool]:
+    """Confirmation numbers are one series across payments and arrangements."""
+
     def taken(number: str) -> bool:
-        query = select(Payment.id).where(Payment.confirmation_number == number)
-        return session.scalar(query) is not None
+        return any(
+            session.scalar(select(model.id).where(model.confirmation_number == number))
+            for model in (Payment, Arrangement)
+        )
 
     return taken
 
@@ -140,7 +144,7 @@ def settle(
         payment.gateway_token = result.token
         if exp is not None:
             payment.exp_month, payment.exp_year = exp
-        payment.confirmation_number = new_confirmation_number(_number_taken(session))
+        payment.confirmation_number = new_confirmation_number(number_taken(session))
         account.balance_cents -= payment.amount_cents
         account.minimum_due_cents = max(0, account.minimum_due_cents - payment.amount_cents)
         if on_approved is not None:

@@ -15,6 +15,7 @@ from ivr.voice_calls import VoiceCalls
 from ivr.web import voice
 from ivr.web.services import Services
 from ivr.wiring import build_payments
+from payments.arrangements import ArrangementPolicy
 from payments.gateways import PaymentGateway
 
 
@@ -30,6 +31,7 @@ def create_app(
     where the network would be, never inside our own logic.
     """
     settings = load_settings(overrides=config)
+    ArrangementPolicy.from_settings(settings)  # bad policy settings stop start-up, not a call
     logs.configure(settings.LOG_LEVEL)
     app = Flask("ivr")
     app.config.update(SECRET_KEY=settings.SECRET_KEY)

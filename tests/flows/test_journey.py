@@ -413,9 +413,13 @@ def test_last_payment_says_the_latest_approved_one(at_menu: Call, ada: Account) 
     )
 
 
-def test_more_time_to_pay_is_not_available_yet(at_menu: Call) -> None:
-    assert at_menu.press("3") == after("option_unavailable", MAIN_MENU)
-    assert at_menu.state == "main_menu"
+def test_3_offers_more_time_to_pay(at_menu: Call) -> None:
+    # Due Saturday, December 19: 14 days later is Saturday, January 2, moved back to the Friday.
+    turn = at_menu.press("3")
+    assert at_menu.state == "arrangement_offer"
+    assert turn.say[0] == Prompt(
+        "arrangement_offer_extension", {"date": SpokenDate(dt.date(2027, 1, 1))}
+    )
 
 
 def test_2_starts_a_payment(at_menu: Call) -> None:

@@ -101,11 +101,10 @@ def test_junk_at_the_menu_is_re_prompted(simulator, ada, junk):
     assert any(line.startswith("Your balance is") for line in record.said)
 
 
-def test_star_repeats_the_menu_and_unbuilt_options_say_so(simulator, ada):
-    record = call(simulator, [*ADA_VERIFY, "*", "3"])
+def test_star_repeats_the_menu(simulator, ada):
+    record = call(simulator, [*ADA_VERIFY, "*", "*"])
     menus = [line for line in record.said if line.startswith("For your balance and due date")]
     assert len(menus) == 3
-    assert record.said.count("Sorry, that option is not available by phone yet.") == 1
 
 
 def test_last_payment_is_read_with_its_confirmation_number(simulator, db, ada):

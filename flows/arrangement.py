@@ -1,0 +1,339 @@
+"""More time to pay (DESIGN.md step 6): offer what policy allows, take the caller's pick, read
+the terms back, confirm, and give a confirmation number.
+
+Every step asks ``payments.arrangements`` afresh rather than trusting what an earlier webhook
+saw, and :func:`payments.arrangements.create` checks once more under the account lock, so a
+caller can never confirm terms that policy no longer allows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from flows.context import Context
+from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
+from ivr import outbox
+from ivr.models import Account, Arrangement, ArrangementKind, CallSession
+from payments import arrangements as policy_rules
+from payments.arrangements import (
+    ArrangementPolicy,
+    ArrangementRefusedError,
+    Choice,
+    DateError,
+    Extension,
+    Offers,
+    OnCreated,
+    Plan,
+    Refusal,
+    Refused,
+    Terms,
+)
+from payments.confirmation import SPOKEN_GROUPS
+from prompts import Digits, Money, Prompt, SpokenDate, render
+
+CHOICE = "arrangement"
+REFUSAL = "arrangement_refusal"
+
+
+def _p(key: str, **params: object) -> Prompt:
+    return Prompt(key, dict(params))
+
+
+def _account(conv: CallSession) -> Account:
+    if conv.account is None:
+        raise RuntimeError("arrangement flow reached without a verified account")
+    return conv.account
+
+
+def _policy(ctx: Context) -> ArrangementPolicy:
+    return ArrangementPolicy.from_settings(ctx.settings)
+
+
+def _today(conv: CallSession, ctx: Context) -> dt.date:
+    return policy_rules.local_today(_account(conv), ctx.now)
+
+
+def _offer(conv: CallSession, ctx: Context) -> Offers | Refused:
+    account = _account(conv)
+    history = policy_rules.history(ctx.session, account.id)
+    return policy_rules.offers(_policy(ctx), account, history, _today(conv, ctx))
+
+
+def _refuse(conv: CallSession, refused: Refused) -> Go:
+    conv.data[REFUSAL] = {"reason": refused.reason.value, "reconnect": refused.reconnect_cents}
+    return Go("arrangement_refused")
+
+
+def _choose(conv: CallSession, choice: Choice) -> Go:
+    if isinstance(choice, Extension):
+        conv.data[CHOICE] = {"date": choice.date.isoformat()}
+    else:
+        conv.data[CHOICE] = {"count": choice.count}
+    return Go("arrangement_terms")
+
+
+def _choice(conv: CallSession) -> Choice:
+    saved = conv.data[CHOICE]
+    if "date" in saved:
+        return Extension(dt.date.fromisoformat(saved["date"]))
+    return Plan(int(saved["count"]))
+
+
+def summary(terms: Terms) -> Prompt:
+    """The terms in one phrase, for the read-back and the receipts alike."""
+    first, last = terms.schedule[0], terms.schedule[-1]
+    if terms.kind is ArrangementKind.EXTENSION:
+        return _p(
+            "arrangement_summary_extension",
+            amount=Money(terms.amount_cents),
+            date=SpokenDate(first.date),
+        )
+    return _p(
+        "arrangement_summary_installments",
+        amount=Money(terms.amount_cents),
+        count=len(terms.schedule),
+        first=Money(first.amount_cents),
+        date=SpokenDate(first.date),
+        rest=Money(last.amount_cents),
+        last_date=SpokenDate(last.date),
+    )
+
+
+class ArrangementOffer(Step):
+    """Says only what policy allows this account: the latest date, plans, or why not."""
+
+    name = "arrangement_offer"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused):
+            return _refuse(conv, offer)
+        say = []
+        if offer.latest is not None:
+            say.append(_p("arrangement_offer_extension", date=SpokenDate(offer.latest)))
+        if offer.plans:
+            say.append(_p("arrangement_offer_installments"))
+        if offer.installments_refusal is Refusal.DOWN_PAYMENT_REQUIRED:
+            say.append(_p("arrangement_down_payment", amount=Money(offer.down_payment_cents)))
+        say.append(_p("arrangement_offer_end"))
+        return Turn(tuple(say), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused):
+            return _refuse(conv, offer)
+        if digits == "1" and offer.latest is not None:
+            return _choose(conv, Extension(offer.latest))
+        if digits == "2" and offer.latest is not None:
+            return Go("arrangement_date")
+        if digits == "3" and offer.plans:
+            return Go("arrangement_installments")
+        if digits == "0":
+            return Go("agent")
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+
+def _date_retry(error: DateError, offer: Offers) -> Retry:
+    params: dict[str, Any] = {}
+    if error is DateError.TOO_LATE and offer.latest is not None:
+        params["date"] = SpokenDate(offer.latest)
+    elif error is DateError.NOT_LATER and offer.earliest is not None:
+        params["date"] = SpokenDate(offer.earliest - dt.timedelta(days=1))
+    return Retry(Prompt(f"arrangement_date_{error.value}", params))
+
+
+class ArrangementDate(Step):
+    """An earlier date than the latest, keyed as MMDD."""
+
+    name = "arrangement_date"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused) or offer.latest is None:
+            return Go("arrangement_offer")
+        return Turn(
+            (_p("arrangement_enter_date", date=SpokenDate(offer.latest)),),
+            Ask(max_digits=4, timeout=10),
+        )
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if "*" in digits:
+            return Go("arrangement_offer")
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused):
+            return _refuse(conv, offer)
+        checked = policy_rules.check_date(digits, offer, _today(conv, ctx))
+        if isinstance(checked, DateError):
+            return _date_retry(checked, offer)
+        return _choose(conv, Extension(checked))
+
+
+def _plan_option(plan: Terms) -> Prompt:
+    count = len(plan.schedule)
+    first, rest = plan.schedule[0].amount_cents, plan.schedule[-1].amount_cents
+    if first == rest:
+        return _p("arrangement_plan_even", count=count, amount=Money(rest))
+    return _p("arrangement_plan_uneven", count=count, first=Money(first), amount=Money(rest))
+
+
+class ArrangementInstallments(Step):
+    """Each allowed plan, keyed by its number of payments."""
+
+    name = "arrangement_installments"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused) or not offer.plans:
+            return Go("arrangement_offer")
+        start = SpokenDate(offer.plans[0].schedule[0].date)
+        options = tuple(_plan_option(plan) for plan in offer.plans)
+        return Turn(
+            (_p("arrangement_plans_intro", date=start), *options, _p("arrangement_plans_back")),
+            Ask(),
+        )
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "*":
+            return Go("arrangement_offer")
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused):
+            return _refuse(conv, offer)
+        if any(str(len(plan.schedule)) == digits for plan in offer.plans):
+            return _choose(conv, Plan(int(digits)))
+        return Retry(_p("invalid_choice"))
+
+
+def _recipients(conv: CallSession, account: Account) -> list[tuple[outbox.Channel, str]]:
+    """Text the account's phone the caller is on (else its first), and email if on file."""
+    phones = [phone.e164 for phone in account.phones]
+    found: list[tuple[outbox.Channel, str]] = []
+    if phones:
+        found.append(("sms", conv.caller if conv.caller in phones else phones[0]))
+    if account.email:
+        found.append(("email", account.email))
+    return found
+
+
+def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
+    """Receipts rendered in the caller's language, queued with the arrangement itself."""
+
+    def queue(session: Session, account: Account, made: Arrangement, terms: Terms) -> None:
+        params = {
+            "company": ctx.settings.COMPANY_NAME,
+            "last4": account.last4,
+            "summary": summary(terms),
+            "number": Digits(made.confirmation_number, SPOKEN_GROUPS),
+        }
+        sent = _recipients(conv, account)
+        for channel, recipient in sent:
+            body = render(_p(f"arrangement_receipt_{channel}", **params), conv.language, "text")
+            subject = None
+            if channel == "email":
+                subject_prompt = _p("arrangement_receipt_subject", number=params["number"])
+                subject = render(subject_prompt, conv.language, "text")
+            outbox.enqueue(session, channel, recipient, body, subject=subject)
+        conv.data["arrangement_receipts"] = len(sent)
+
+    return queue
+
+
+class ArrangementTerms(Step):
+    """The terms once more; 1 writes the arrangement, 2 leaves everything as it was."""
+
+    name = "arrangement_terms"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused):
+            return _refuse(conv, offer)
+        terms = policy_rules.terms_for(_choice(conv), offer)
+        if terms is None:
+            return Go("arrangement_offer")
+        return Turn((_p("arrangement_terms", summary=summary(terms)),), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "2":
+            conv.data.pop(CHOICE, None)
+            return Go("main_menu", (_p("arrangement_cancelled"),))
+        if digits != "1":
+            return Retry(_p("invalid_choice"))
+        by = policy_rules.Origin(f"caller:{ctx.caller or 'unknown'}", ctx.origin)
+        try:
+            made = policy_rules.create(
+                ctx.session,
+                _policy(ctx),
+                _account(conv).id,
+                _choice(conv),
+                now=ctx.now,
+                by=by,
+                on_created=_receipts(conv, ctx),
+            )
+        except ArrangementRefusedError as error:
+            return _refuse(conv, error.refused)
+        conv.data.pop(CHOICE, None)
+        conv.data["arrangement_id"] = made.id
+        return Go("arrangement_confirmed", (_p("arrangement_made"),))
+
+
+class ArrangementConfirmed(Step):
+    """The confirmation number in 3-3-4 groups; 1 repeats it."""
+
+    name = "arrangement_confirmed"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        made = ctx.session.get(Arrangement, conv.data["arrangement_id"])
+        assert made is not None
+        say = [_p("confirmation_number", number=Digits(made.confirmation_number, SPOKEN_GROUPS))]
+        if conv.data.get("arrangement_receipts"):
+            say.append(_p("arrangement_receipt_sent"))
+        say.append(_p("arrangement_confirmed_options"))
+        return Turn(tuple(say), Ask(timeout=8))
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            return Go(self.name)
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+        return goodbye(_p("goodbye"))
+
+
+class ArrangementRefused(Step):
+    """Why not, in plain words, and a person who may be able to help."""
+
+    name = "arrangement_refused"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        refusal = conv.data.get(REFUSAL, {"reason": Refusal.NOTHING_TO_OFFER.value})
+        params: dict[str, Any] = {}
+        if refusal["reason"] == Refusal.DISCONNECTED.value:
+            params = {
+                "amount": Money(refusal["reconnect"]),
+                "fee": Money(_policy(ctx).reconnection_fee_cents),
+            }
+        reason = Prompt(f"arrangement_refused_{refusal['reason']}", params)
+        return Turn((reason, _p("arrangement_refused_options")), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "0":
+            return Go("agent")
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+
+ARRANGEMENT_STEPS: tuple[Step, ...] = (
+    ArrangementOffer(),
+    ArrangementDate(),
+    ArrangementInstallments(),
+    ArrangementTerms(),
+    ArrangementConfirmed(),
+    ArrangementRefused(),
+)
