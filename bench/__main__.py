@@ -1,0 +1,217 @@
+"""``python -m bench [--quick]``: every measurement in one run, a summary table at the end.
+
+Progress goes to stderr, results to stdout, the plot to ``--out``. gunicorn processes and the
+PostgreSQL schemas are cleaned up on errors, Ctrl-C and SIGTERM too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bench import accounts, database, importing, inprocess, load, report, speech
+from bench.plan import FULL, QUICK, SMOKE, Plan
+from bench.server import APP, BASELINE, gunicorn
+from ivr.config import DEV_ACCOUNT_SID, load_settings
+
+LOAD_GRACE_S = 90  # on top of a load run's own duration, before it counts as hung
+
+
+class Progress:
+    """Timestamped progress lines on stderr."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+class AccountRanges:
+    """Hands out disjoint ranges of loaded accounts: each paid journey needs its own."""
+
+    def __init__(self, loaded: int) -> None:
+        self.next, self.loaded = 0, loaded
+
+    def take(self, count: int) -> tuple[int, int]:
+        start, count = self.next, max(0, min(count, self.loaded - self.next))
+        self.next += count
+        return start, count
+
+    def grow(self, loaded: int) -> None:
+        """Accounts were added after the last ones: hand out only those from now on."""
+        self.next, self.loaded = self.loaded, loaded
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small scale, under a minute")
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TEST_POSTGRES_URL", database.DEFAULT_URL),
+        help="PostgreSQL server to create a private schema on (default: TEST_POSTGRES_URL or "
+        "%(default)s)",
+    )
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers (default: 2 x CPUs + 1; 1 with --smoke)"
+    )
+    return parser.parse_args(argv)
+
+
+def load_spec(
+    mode: str, base_url: str, plan: Plan, accounts_range: tuple[int, int], **extra: Any
+) -> dict[str, Any]:
+    settings = load_settings()
+    return {
+        "mode": mode,
+        "base_url": base_url,
+        "auth_token": settings.TWILIO_AUTH_TOKEN,
+        "account_sid": settings.TWILIO_ACCOUNT_SID or DEV_ACCOUNT_SID,
+        "accounts_start": accounts_range[0],
+        "accounts_count": accounts_range[1],
+        "warmup_s": plan.warmup_s,
+        **extra,
+    }
+
+
+def saturate(base_url: str, plan: Plan, ranges: AccountRanges, threads: int) -> dict[str, Any]:
+    spec = load_spec(
+        "saturation", base_url, plan, ranges.take(plan.saturation_journeys),
+        threads=threads, duration_s=plan.saturation_s,
+    )  # fmt: skip
+    return load.run(spec, plan.warmup_s + plan.saturation_s + LOAD_GRACE_S)
+
+
+def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -> dict[str, Any]:
+    """Run every measurement of ``plan``; returns the raw results for :func:`summarize`."""
+    results: dict[str, Any] = {"plan": plan, "workers": workers}
+    threads = 2 * workers  # keeps every worker busy while its last answer is in flight
+    with database.fresh_schema(args.database_url) as url:
+        overrides = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+        say(f"loading {plan.accounts} accounts")
+        accounts.load(overrides, args.out / "accounts.csv", 0, plan.accounts)
+        ranges = AccountRanges(plan.accounts)
+        say("one journey in-process: queries per webhook, time-to-pay")
+        results["journey"] = inprocess.measure(overrides, ranges.take(1)[0])
+        with gunicorn(APP, overrides, workers=workers, log_path=args.out / "app.log") as base:
+            say(f"saturation: app, {workers} workers, {threads} back-to-back callers")
+            results["app"] = saturate(base, plan, ranges, threads)
+            say(f"concurrent calls: steps {', '.join(map(str, plan.steps))}")
+            spec = load_spec(
+                "paced", base, plan, ranges.take(plan.accounts),
+                steps=list(plan.steps), step_s=plan.step_s, limit_ms=report.LIMIT_MS,
+            )  # fmt: skip
+            timeout = plan.step_s * len(plan.steps) + LOAD_GRACE_S
+            results["paced"] = load.run(spec, timeout)
+            if plan.scale_accounts:
+                results["scale"] = scale(plan, overrides, ranges, base, threads, say, args.out)
+        with gunicorn(BASELINE, overrides, workers=workers, log_path=args.out / "base.log") as base:
+            say("saturation: baseline (signature check and a fixed <Gather>)")
+            results["baseline"] = saturate(base, plan, AccountRanges(plan.accounts), threads)
+    with database.fresh_schema(args.database_url) as url:
+        say(f"import: ivr accounts import of {plan.import_rows} rows")
+        results["import"] = importing.rows_per_second(url, plan.import_rows, args.out)
+    return results
+
+
+def scale(
+    plan: Plan,
+    overrides: dict[str, str],
+    ranges: AccountRanges,
+    base: str,
+    threads: int,
+    say: Progress,
+    out: Path,
+) -> dict[str, Any]:
+    """Grow the account table to ``plan.scale_accounts`` and measure again: cost per webhook
+    must not grow with the table."""
+    say(f"scale: loading accounts up to {plan.scale_accounts}")
+    accounts.load(overrides, out / "scale.csv", plan.accounts, plan.scale_accounts - plan.accounts)
+    database.analyze(overrides["DATABASE_URL"])
+    ranges.grow(plan.scale_accounts)
+    say("scale: one journey in-process, then saturation")
+    journey = inprocess.measure(overrides, ranges.take(1)[0])
+    return {"journey": journey, "app": saturate(base, plan, ranges, threads)}
+
+
+def _rate(result: dict[str, Any]) -> str:
+    latency = result["latency_ms"]
+    return (
+        f"{result['webhooks_per_s']:.1f} webhooks/s, {result['calls_per_s']:.2f} calls/s "
+        f"(p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms; {result['journeys']} "
+        f"calls, {result.get('paid', 0)} paid, {result['errors']} errors)"
+    )
+
+
+def summarize(results: dict[str, Any], plot_path: Path) -> str:
+    plan: Plan = results["plan"]
+    app, baseline, journey = results["app"], results["baseline"], results["journey"]
+    steps = results["paced"]["steps"]
+    calls, reached = report.capacity(steps)
+    rows = [
+        ("mode", f"{plan.name}, {results['workers']} gunicorn workers, {plan.accounts} accounts"),
+        ("saturation (app)", _rate(app)),
+        ("saturation (baseline)", _rate(baseline)),
+        ("queries per webhook", f"mean {journey.queries_mean:.1f}, max {journey.queries_max} "
+                                f"(one journey, {journey.webhooks} webhooks)"),
+        ("time-to-pay", f"{journey.speech_s:.0f} s of speech at {speech.WORDS_PER_MINUTE} wpm, "
+                        f"{journey.keys} keys; {journey.time_to_pay_s:.0f} s with keying and "
+                        "timeouts"),
+        ("import", f"{results['import']:.0f} rows/s ({plan.import_rows} rows)"),
+        ("paced-call errors", str(results["paced"]["errors"])),
+    ]  # fmt: skip
+    if "scale" in results:
+        for loaded, run in ((plan.accounts, results), (plan.scale_accounts, results["scale"])):
+            queries = run["journey"].queries_mean
+            rows.append((f"scale, {loaded:,} accounts", f"{_rate(run['app'])}; {queries:.1f} q/wh"))
+    else:
+        rows.append(("scale 10k/1M", "full mode only (python -m bench)"))
+    ratio = app["webhooks_per_s"] / baseline["webhooks_per_s"]
+    note = "" if reached else f" (p99 stayed under {report.LIMIT_MS:.0f} ms at every step tried)"
+    return "\n".join(
+        [
+            report.table(rows),
+            *report.step_lines(steps),
+            f"throughput ratio: {ratio:.2f}",
+            f"concurrent calls at p99<{report.LIMIT_MS:.0f}ms: {calls}{note}",
+            f"plot: {plot_path}",
+        ]
+    )
+
+
+def _terminate(_signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(143)  # unwinds through every cleanup block, as Ctrl-C does
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = SMOKE if args.smoke else QUICK if args.quick else FULL
+    workers = args.workers or (1 if args.smoke else 2 * (os.cpu_count() or 1) + 1)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        database.check_reachable(args.database_url)
+    except database.DatabaseUnavailableError as error:
+        print(error, file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    say = Progress()
+    say(f"benchmark ({plan.name}); results at the end, plot in {args.out}")
+    results = measure(plan, args, workers, say)
+    plot_path = report.plot(
+        results["paced"]["steps"],
+        args.out / "latency_vs_calls.png",
+        f"IVR webhook latency, {workers} gunicorn workers ({plan.name})",
+    )
+    print(summarize(results, plot_path), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""How big each measurement is: full, quick (under a minute) and smoke (the pytest check).
+
+One table of sizes keeps the three modes running the same code, only at different scales.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    accounts: int  # loaded before the load runs; each paid journey uses one up
+    warmup_s: float  # load before measuring, so worker start-up is not measured
+    saturation_s: float
+    saturation_journeys: int  # upper bound: a journey pays one account in full
+    steps: tuple[int, ...]  # simultaneous calls per concurrency step
+    step_s: float
+    import_rows: int
+    scale_accounts: int  # 0: the large-table comparison is skipped
+
+
+FULL = Plan(
+    name="full",
+    accounts=10_000,
+    warmup_s=3,
+    saturation_s=30,
+    saturation_journeys=4_000,
+    steps=(25, 50, 100, 200, 400, 800, 1600),
+    step_s=30,
+    import_rows=100_000,
+    scale_accounts=1_000_000,
+)
+QUICK = Plan(
+    name="quick",
+    accounts=1_500,
+    warmup_s=2,
+    saturation_s=5,
+    saturation_journeys=1_000,
+    steps=(10, 50, 150),
+    step_s=4,
+    import_rows=5_000,
+    scale_accounts=0,
+)
+SMOKE = Plan(
+    name="smoke",
+    accounts=40,
+    warmup_s=0,
+    saturation_s=1,
+    saturation_journeys=2,
+    steps=(2,),
+    step_s=1,
+    import_rows=50,
+    scale_accounts=0,
+)
