@@ -10,6 +10,8 @@ moment" with a redirect; the redirected request runs the charge outside any tran
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flows.context import Context
 from flows.engine import (
     Ask,
@@ -165,7 +167,8 @@ class CardExpiry(CaptureStep):
         return Turn((_p("enter_card_expiry"),), Ask(max_digits=4, timeout=10))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
-        return ctx.vault.enter_expiry(conv.sid, digits)
+        local = ctx.now.astimezone(ZoneInfo(_account(conv).time_zone)).date()
+        return ctx.vault.enter_expiry(conv.sid, digits, today=local)
 
 
 class CardCode(CaptureStep):

@@ -109,7 +109,7 @@ def _digits(raw: str, column: str, sizes: tuple[int, int], *, required: bool) ->
     if not text and not required:
         return None
     low, high = sizes
-    if not (text.isdigit() and low <= len(text) <= high):
+    if not (text.isascii() and text.isdigit() and low <= len(text) <= high):
         size = str(low) if low == high else f"{low} to {high}"
         raise RowError(f"{column} must be {size} digits")
     return text

@@ -10,8 +10,9 @@ import re
 import time
 from typing import Any
 
-# 13 to 19 digits, optionally split by single spaces or dashes: the shape of a card number.
-CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+# 13 or more digits, optionally split by single spaces or dashes: the shape of a card number,
+# alone or run together with an expiry, a security code or a ZIP.
+CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}")
 
 
 def redact(text: str) -> str:

@@ -10,6 +10,7 @@ the charge is authorized, the caller cancels or starts over, or the call ends.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import json
@@ -50,9 +51,17 @@ class KeyRing:
     """
 
     def __init__(self, setting: str) -> None:
-        keys = [base64.b64decode(part.strip()) for part in setting.split(",") if part.strip()]
+        problem = "CAPTURE_KEY must be base64 of 32 random bytes (comma-separated for rotation)"
+        try:
+            keys = [
+                base64.b64decode(part.strip(), validate=True)
+                for part in setting.split(",")
+                if part.strip()
+            ]
+        except binascii.Error:
+            raise ValueError(f"{problem}; generate one with: openssl rand -base64 32") from None
         if not keys or any(len(key) != 32 for key in keys):
-            raise ValueError("CAPTURE_KEY must be base64 of 32 random bytes (comma-separated)")
+            raise ValueError(f"{problem}; generate one with: openssl rand -base64 32")
         self._keys = {hashlib.sha256(key).hexdigest()[:16]: key for key in keys}
         self.current_id = next(iter(self._keys))
 
@@ -117,8 +126,10 @@ class CardVault:
         self._store(sid, {"number": digits})
         return FieldVerdict(brand=check.brand, last4=check.last4)
 
-    def enter_expiry(self, sid: str, digits: str) -> FieldVerdict:
-        parsed = parse_expiry(digits, self.now.date())
+    def enter_expiry(self, sid: str, digits: str, today: dt.date | None = None) -> FieldVerdict:
+        """``today`` is the caller's local date (a card is good through its last day there);
+        without it, the UTC date."""
+        parsed = parse_expiry(digits, today or self.now.date())
         if isinstance(parsed, FieldError):
             return FieldVerdict(parsed)
         return self._add(sid, exp_month=str(parsed[0]), exp_year=str(parsed[1]))

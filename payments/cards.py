@@ -57,6 +57,11 @@ _PREFIXES: tuple[tuple[int, int, Brand], ...] = (
 SUPPORTED = frozenset(Brand)
 
 
+def digits_only(text: str) -> bool:
+    """ASCII 0-9 only: ``str.isdigit`` also accepts superscripts and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def luhn_valid(number: str) -> bool:
     total = 0
     for position, char in enumerate(reversed(number)):
@@ -87,7 +92,7 @@ class CardNumberCheck:
 
 
 def check_number(number: str, supported: frozenset[Brand] = SUPPORTED) -> CardNumberCheck:
-    if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_valid(number):
+    if not digits_only(number) or not 12 <= len(number) <= 19 or not luhn_valid(number):
         return CardNumberCheck(error=FieldError.NUMBER_INVALID)
     brand = brand_of(number)
     if brand is None or len(number) not in _LENGTHS[brand]:
@@ -99,7 +104,7 @@ def check_number(number: str, supported: frozenset[Brand] = SUPPORTED) -> CardNu
 
 def parse_expiry(mmyy: str, today: dt.date) -> tuple[int, int] | FieldError:
     """``(month, four-digit year)`` for a real month not in the past, else the reason."""
-    if len(mmyy) != 4 or not mmyy.isdigit() or not 1 <= int(mmyy[:2]) <= 12:
+    if len(mmyy) != 4 or not digits_only(mmyy) or not 1 <= int(mmyy[:2]) <= 12:
         return FieldError.EXPIRY_INVALID
     month, year = int(mmyy[:2]), 2000 + int(mmyy[2:])
     if (year, month) < (today.year, today.month):
@@ -114,8 +119,10 @@ def code_length(brand: Brand) -> int:
 
 
 def check_code(code: str, brand: Brand) -> FieldError | None:
-    return None if code.isdigit() and len(code) == code_length(brand) else FieldError.CODE_INVALID
+    return (
+        None if digits_only(code) and len(code) == code_length(brand) else FieldError.CODE_INVALID
+    )
 
 
 def check_zip(postal: str) -> FieldError | None:
-    return None if postal.isdigit() and len(postal) == 5 else FieldError.ZIP_INVALID
+    return None if digits_only(postal) and len(postal) == 5 else FieldError.ZIP_INVALID

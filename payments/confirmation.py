@@ -33,7 +33,12 @@ def damm_digit(digits: str) -> str:
 
 
 def is_valid(number: str) -> bool:
-    return len(number) == LENGTH and number.isdigit() and damm_digit(number) == "0"
+    return (
+        len(number) == LENGTH
+        and number.isascii()
+        and number.isdigit()
+        and damm_digit(number) == "0"
+    )
 
 
 def new_confirmation_number(taken: Callable[[str], bool], attempts: int = 20) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ivr.config import Settings
+from payments.cards import digits_only
 
 
 class AmountError(StrEnum):
@@ -50,10 +51,10 @@ class PaymentPolicy:
 def parse_amount(keys: str) -> int | None:
     """Keypad dollars, ``*``, cents: ``25`` is $25.00, ``25*5`` is $25.50, ``25*05`` is $25.05."""
     dollars, star, cents = keys.partition("*")
-    if not dollars.isdigit() or len(dollars) > 7:
+    if not digits_only(dollars) or len(dollars) > 7:
         return None
     if not star:
         return int(dollars) * 100
-    if not cents.isdigit() or len(cents) > 2:
+    if not digits_only(cents) or len(cents) > 2:
         return None
     return int(dollars) * 100 + int(cents.ljust(2, "0"))
