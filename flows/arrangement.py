@@ -53,7 +53,7 @@ def _policy(ctx: Context) -> ArrangementPolicy:
 
 
 def _today(conv: CallSession, ctx: Context) -> dt.date:
-    return policy_rules.local_today(_account(conv), ctx.now)
+    return _account(conv).local_date(ctx.now)
 
 
 def _offer(conv: CallSession, ctx: Context) -> Offers | Refused:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from zoneinfo import ZoneInfo
 
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.context import Context
@@ -159,10 +157,6 @@ class Locked(Step):
         return goodbye(_p("goodbye"))
 
 
-def _local_date(moment: dt.datetime, account: Account) -> dt.date:
-    return moment.astimezone(ZoneInfo(account.time_zone)).date()
-
-
 def balance_prompts(account: Account) -> tuple[Prompt, ...]:
     if account.balance_cents <= 0:
         return (_p("no_balance"),)
@@ -185,7 +179,7 @@ def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
         _p(
             "last_payment",
             amount=Money(payment.amount_cents),
-            date=SpokenDate(_local_date(payment.created_at, account)),
+            date=SpokenDate(account.local_date(payment.created_at)),
             number=Digits(payment.confirmation_number, (3, 3, 4)),
         ),
     )

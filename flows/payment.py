@@ -10,8 +10,6 @@ moment" with a redirect; the redirected request runs the charge outside any tran
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flows.context import Context
 from flows.engine import (
     Ask,
@@ -167,8 +165,8 @@ class CardExpiry(CaptureStep):
         return Turn((_p("enter_card_expiry"),), Ask(max_digits=4, timeout=10))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
-        local = ctx.now.astimezone(ZoneInfo(_account(conv).time_zone)).date()
-        return ctx.vault.enter_expiry(conv.sid, digits, today=local)
+        today = _account(conv).local_date(ctx.now)
+        return ctx.vault.enter_expiry(conv.sid, digits, today=today)
 
 
 class CardCode(CaptureStep):

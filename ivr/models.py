@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -101,6 +102,11 @@ class Account(Base):
     @property
     def last4(self) -> str:
         return self.number[-4:]
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        """The calendar date of ``moment`` where the customer lives: times are stored in UTC,
+        but due dates, card expiry and "paid on" are the customer's days."""
+        return moment.astimezone(ZoneInfo(self.time_zone)).date()
 
     def __repr__(self) -> str:
         return f"<Account ...{self.last4} status={self.status.value}>"

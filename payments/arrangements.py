@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -170,10 +169,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     )
 
 
-def local_today(account: Account, now: dt.datetime) -> dt.date:
-    return now.astimezone(ZoneInfo(account.time_zone)).date()
-
-
 def days_past_due(account: Account, today: dt.date) -> int:
     if account.due_date is None or account.due_date >= today:
         return 0
@@ -182,10 +177,6 @@ def days_past_due(account: Account, today: dt.date) -> int:
 
 def reconnect_cents(policy: ArrangementPolicy, account: Account) -> int:
     return max(account.balance_cents, 0) + policy.reconnection_fee_cents
-
-
-def _created_on(arrangement: Arrangement, account: Account) -> dt.date:
-    return arrangement.created_at.astimezone(ZoneInfo(account.time_zone)).date()
 
 
 def refusal(
@@ -207,7 +198,7 @@ def refusal(
     recent = sum(
         1
         for a in history
-        if a.status is not ArrangementStatus.CANCELLED and _created_on(a, account) > since
+        if a.status is not ArrangementStatus.CANCELLED and account.local_date(a.created_at) > since
     )
     if recent >= policy.max_in_window:
         return Refused(Refusal.RECENT_ARRANGEMENT)
@@ -374,7 +365,7 @@ def create(
     stay as billed. A plan changes nothing on the account; its schedule lives on the row.
     """
     account = lock_account(session, account_id)
-    today = local_today(account, now)
+    today = account.local_date(now)
     offer = offers(policy, account, history(session, account_id), today)
     if isinstance(offer, Refused):
         raise ArrangementRefusedError(offer)
