@@ -14,10 +14,16 @@ from ivr.cli.common import Runtime, pass_runtime
 from ivr.importer import HeaderError, ImportReport, import_accounts
 from ivr.models import LockoutCounter
 from payments.ledger import last_approved_payment
+from prompts import Money
 from verification import find_account
 from verification.lockout import account_subject
 
 MAX_ERRORS_SHOWN = 50
+
+
+def money(cents: int) -> str:
+    """Dollars as operators read them, written the way receipts write them."""
+    return Money(cents).write("en-US")
 
 
 @click.group()
@@ -81,10 +87,6 @@ def import_(runtime: Runtime, csv_file: Path) -> None:
         sys.exit(1)
 
 
-def _money(cents: int) -> str:
-    return f"-${-cents / 100:,.2f}" if cents < 0 else f"${cents / 100:,.2f}"
-
-
 @accounts.command()
 @click.argument("number")
 @pass_runtime
@@ -102,14 +104,14 @@ def show(runtime: Runtime, number: str) -> None:
             ("Account", account.number),
             ("Name", account.name),
             ("Status", account.status.value),
-            ("Balance", _money(account.balance_cents)),
-            ("Minimum due", _money(account.minimum_due_cents)),
+            ("Balance", money(account.balance_cents)),
+            ("Minimum due", money(account.minimum_due_cents)),
             ("Due date", account.due_date.isoformat() if account.due_date else "-"),
             ("Phones", ", ".join("***" + p.e164[-4:] for p in account.phones) or "-"),
             ("Email", masked_email),
             ("Service ZIP", (account.service_zip or "")[:3] + "**" if account.service_zip else "-"),
             ("Language", account.language),
-            ("Last payment", f"{_money(payment.amount_cents)} #{payment.confirmation_number}"
+            ("Last payment", f"{money(payment.amount_cents)} #{payment.confirmation_number}"
              if payment else "-"),
         ]  # fmt: skip
         for label, value in lines:

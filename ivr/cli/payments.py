@@ -7,14 +7,11 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
+from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.models import Account, Payment, PaymentStatus, utcnow
 from ivr.wiring import build_payments
 from payments.service import RECONCILE_AFTER
-
-
-def money(cents: int) -> str:
-    return f"-${-cents / 100:,.2f}" if cents < 0 else f"${cents / 100:,.2f}"
 
 
 @click.group()
