@@ -63,6 +63,15 @@ def _amount_refusal(ctx: Context, error: AmountError, payable: int) -> Prompt:
     return _p(error.value, amount=Money(limit))
 
 
+def _twilio_pay(ctx: Context) -> bool:
+    """Card capture by Twilio's ``<Pay>`` (and its connector) rather than by our own steps."""
+    return ctx.settings.CAPTURE_MODE == TWILIO_PAY
+
+
+def _capture_state(ctx: Context) -> str:
+    return "pay_verb" if _twilio_pay(ctx) else "card_number"
+
+
 def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
     """Accept ``amount`` if policy allows, announce any fee, and move on to capture."""
     account = _account(conv)
@@ -73,8 +82,7 @@ def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
     fee = ctx.payment_policy.fee(amount)
     conv.data["pay"] = {"amount": amount, "fee": fee}
     said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    capture = "pay_verb" if ctx.settings.CAPTURE_MODE == TWILIO_PAY else "card_number"
-    return Go(capture, said)
+    return Go(_capture_state(ctx), said)
 
 
 class PayMenu(Step):
@@ -221,9 +229,7 @@ def _begin(conv: CallSession, ctx: Context, brand: str | None, last4: str | None
             idempotency_key=_idempotency_key(conv),
             channel=conv.channel,
             session_sid=conv.sid,
-            gateway=ctx.settings.PAYMENT_GATEWAY
-            if ctx.settings.CAPTURE_MODE != TWILIO_PAY
-            else TWILIO_PAY,
+            gateway=TWILIO_PAY if _twilio_pay(ctx) else ctx.settings.PAYMENT_GATEWAY,
             brand=brand,
             last4=last4,
         ),
@@ -426,8 +432,7 @@ class PaymentDeclined(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
-            capture = "pay_verb" if ctx.settings.CAPTURE_MODE == TWILIO_PAY else "card_number"
-            return Go(capture)
+            return Go(_capture_state(ctx))
         if digits == "*":
             return Go("main_menu")
         return Retry(_p("invalid_choice"))

@@ -62,7 +62,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     Webhooks: POST /voice/incoming, /voice/status. Twilio signs against PUBLIC_BASE_URL, so
     keep it equal to the URL callers' requests arrive on.
     """
-    app = build_app(runtime)
+    app = build_app()
     click.echo(
         f"Serving on http://{host}:{port} (database {runtime.settings.DATABASE_URL}).\n"
         f"Call it from another terminal:  ivr call --url http://{host}:{port}"
@@ -98,7 +98,7 @@ def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str
         public = url
     else:
         # The app's own logs would interleave with the conversation; keep only warnings.
-        transport = flask_transport(build_app(runtime, LOG_LEVEL="WARNING").test_client())
+        transport = flask_transport(build_app(LOG_LEVEL="WARNING").test_client())
         public = settings.PUBLIC_BASE_URL
     if press is not None:
         keys = keys_from(press.split(","))
@@ -129,11 +129,10 @@ def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str
     click.echo(f"({ending}; hung up by {record.hung_up_by or 'nobody'}; call {record.call_sid})")
 
 
-def build_app(runtime: Runtime, **overrides: str) -> Flask:
-    """The web app on the runtime's settings; configuration problems become usage errors."""
+def build_app(**overrides: str) -> Flask:
+    """The web app from the environment; configuration problems become usage errors."""
     from ivr.web.factory import create_app
 
-    runtime.settings  # noqa: B018 - reports a bad environment before anything starts
     try:
         return create_app(overrides)
     except ConfigError as error:
