@@ -133,15 +133,15 @@ def test_approved_charge_is_one_confirmed_payment_intent(
     assert fake.requests[-1].idempotency_key == request.idempotency_key
 
 
-@pytest.mark.parametrize(
-    ("number", "reason"),
-    [
-        (GENERIC_DECLINE, DeclineReason.DECLINED),
-        (INSUFFICIENT_FUNDS, DeclineReason.INSUFFICIENT_FUNDS),
-        (EXPIRED, DeclineReason.EXPIRED_CARD),
-        (PROCESSING_ERROR, DeclineReason.PROCESSING_ERROR),
-    ],
-)
+DECLINES = [
+    (GENERIC_DECLINE, DeclineReason.DECLINED),
+    (INSUFFICIENT_FUNDS, DeclineReason.INSUFFICIENT_FUNDS),
+    (EXPIRED, DeclineReason.EXPIRED_CARD),
+    (PROCESSING_ERROR, DeclineReason.PROCESSING_ERROR),
+]
+
+
+@pytest.mark.parametrize(("number", "reason"), DECLINES)
 def test_card_errors_are_declines_with_a_reason(
     gateway: StripeGateway, fake: FakeStripe, number: str, reason: DeclineReason
 ) -> None:
@@ -216,14 +216,7 @@ def test_find_reports_an_approved_charge(gateway: StripeGateway, fake: FakeStrip
 
 
 @pytest.mark.parametrize(
-    ("number", "reason"),
-    [
-        (GENERIC_DECLINE, DeclineReason.DECLINED),
-        (INSUFFICIENT_FUNDS, DeclineReason.INSUFFICIENT_FUNDS),
-        (EXPIRED, DeclineReason.EXPIRED_CARD),
-        (PROCESSING_ERROR, DeclineReason.PROCESSING_ERROR),
-        (AUTHENTICATION_REQUIRED, DeclineReason.DECLINED),
-    ],
+    ("number", "reason"), [*DECLINES, (AUTHENTICATION_REQUIRED, DeclineReason.DECLINED)]
 )
 def test_find_reports_a_decline_with_its_reason(
     gateway: StripeGateway, fake: FakeStripe, number: str, reason: DeclineReason
