@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from bench import accounts, database, importing, inprocess, load, report, speech
 from bench.plan import FULL, QUICK, SMOKE, Plan
 from bench.server import APP, BASELINE, gunicorn
+from ivr import migrate
 from ivr.config import DEV_ACCOUNT_SID, load_settings
 
 LOAD_GRACE_S = 90  # on top of a load run's own duration, before it counts as hung
@@ -93,7 +94,7 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
     """Run every measurement of ``plan``; returns the raw results for :func:`summarize`."""
     results: dict[str, Any] = {"plan": plan, "workers": workers}
     threads = 2 * workers  # keeps every worker busy while its last answer is in flight
-    with database.fresh_schema(args.database_url) as url:
+    with migrate.private_schema(args.database_url, "ivr_bench") as url:
         overrides = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         say(f"loading {plan.accounts} accounts")
         accounts.load(overrides, args.out / "accounts.csv", 0, plan.accounts)
@@ -115,7 +116,7 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
         with gunicorn(BASELINE, overrides, workers=workers, log_path=args.out / "base.log") as base:
             say("saturation: baseline (signature check and a fixed <Gather>)")
             results["baseline"] = saturate(base, plan, AccountRanges(plan.accounts), threads)
-    with database.fresh_schema(args.database_url) as url:
+    with migrate.private_schema(args.database_url, "ivr_bench") as url:
         say(f"import: ivr accounts import of {plan.import_rows} rows")
         results["import"] = importing.rows_per_second(url, plan.import_rows, args.out)
     return results

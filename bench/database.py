@@ -3,14 +3,8 @@ dropped afterwards, so the benchmark never touches anyone else's tables."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
-from ivr import migrate
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -33,24 +27,6 @@ def check_reachable(url: str) -> None:
         ) from None
     finally:
         engine.dispose()
-
-
-@contextmanager
-def fresh_schema(url: str) -> Iterator[str]:
-    """Yield a URL whose connections use a new, migrated schema; drop it on the way out."""
-    schema = f"ivr_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-        rendered = scoped.render_as_string(hide_password=False)
-        migrate.upgrade(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 def analyze(url: str) -> None:
