@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from flows.context import Context
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
+from flows.receipts import text_recipient
 from ivr import outbox
 from ivr.models import Account, Arrangement, ArrangementKind, CallSession
 from payments import arrangements as policy_rules
@@ -209,11 +210,11 @@ class ArrangementInstallments(Step):
 
 
 def _recipients(conv: CallSession, account: Account) -> list[tuple[outbox.Channel, str]]:
-    """Text the account's phone the caller is on (else its first), and email if on file."""
-    phones = [phone.e164 for phone in account.phones]
+    """A text (see :func:`text_recipient`), and an email if one is on file."""
     found: list[tuple[outbox.Channel, str]] = []
-    if phones:
-        found.append(("sms", conv.caller if conv.caller in phones else phones[0]))
+    phone = text_recipient(conv, account)
+    if phone:
+        found.append(("sms", phone))
     if account.email:
         found.append(("email", account.email))
     return found

@@ -24,6 +24,7 @@ from flows.engine import (
     Turn,
     goodbye,
 )
+from flows.receipts import text_recipient
 from ivr import outbox
 from ivr.models import Account, CallSession, Payment, PaymentStatus
 from payments import ledger
@@ -401,8 +402,8 @@ class PaymentReceipt(Step):
 
     def _text_receipt(self, conv: CallSession, ctx: Context) -> Prompt:
         account = _account(conv)
-        phones = [conv.caller] if conv.caller else [p.e164 for p in account.phones]
-        if not phones:
+        phone = text_recipient(conv, account)
+        if phone is None:
             return _p("receipt_no_phone")
         payment = self._payment(conv, ctx)
         text = render(
@@ -417,8 +418,8 @@ class PaymentReceipt(Step):
             conv.language,
             medium="text",
         )
-        outbox.enqueue(ctx.session, "sms", phones[0], text)
-        return _p("receipt_texted", last4=Digits(phones[0][-4:]))
+        outbox.enqueue(ctx.session, "sms", phone, text)
+        return _p("receipt_texted", last4=Digits(phone[-4:]))
 
 
 class PaymentDeclined(Step):

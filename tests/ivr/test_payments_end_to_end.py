@@ -332,3 +332,11 @@ def test_no_card_data_anywhere_after_full_calls(make_app, db, settings, caplog, 
     assert leaks(database_dump(db)) == []
     assert captures_left(db) == 0
     assert db.scalars(select(Payment).where(Payment.status == PaymentStatus.APPROVED)).all()
+
+
+def test_a_text_receipt_goes_to_the_accounts_phone_not_a_stranger_caller(db, simulator, ada):
+    keyed = ["", "70000001#", "1234#", "94105", "2", "1"]
+    record = call(simulator, [*keyed, *card(), "1", "2"], caller="+12025550123")
+    assert "I have sent it by text message to the number ending in 0 0 0 6." in record.said
+    sms = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).one()
+    assert sms.recipient == "+15005550006"
