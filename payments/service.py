@@ -20,6 +20,7 @@ from ivr.models import Payment, PaymentStatus
 from payments import ledger
 from payments.capture import CardVault, KeyRing
 from payments.gateways import (
+    Card,
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
@@ -27,6 +28,7 @@ from payments.gateways import (
     GatewayError,
     GatewayTimeout,
     PaymentGateway,
+    StoredCard,
 )
 
 RECONCILE_AFTER = dt.timedelta(minutes=10)
@@ -67,34 +69,49 @@ class PaymentService:
                 return payment
             sid = payment.session_sid or ""
             card = self.vault(session, now).card(sid)
-            request = (
-                ChargeRequest(
-                    payment.idempotency_key,
-                    payment.amount_cents + payment.fee_cents,
-                    card,
-                    metadata={"payment_id": str(payment.id)},
-                )
-                if card
-                else None
-            )
-        if request is None:
+        if card is None:
             # The card is gone (capture expired): the gateway can only know of an earlier try.
             return self.reconcile_one(payment_id)
+        return self._charge(payment, card, now, wipe=sid)
+
+    def execute_stored(self, payment_id: int, token: str, now: dt.datetime) -> Payment:
+        """Charge a pending payment to a card the gateway holds (``token``), once."""
+        with transaction(self.factory) as session:
+            payment = session.get(Payment, payment_id)
+            assert payment is not None
+            if payment.status in ledger.SETTLED:
+                return payment
+        return self._charge(payment, StoredCard(token), now, wipe=None)
+
+    def _charge(
+        self, payment: Payment, card: Card | StoredCard, now: dt.datetime, wipe: str | None
+    ) -> Payment:
+        """Ask the gateway under the payment's key, then record the answer and drop the card."""
+        request = ChargeRequest(
+            payment.idempotency_key,
+            payment.amount_cents + payment.fee_cents,
+            card,
+            metadata={"payment_id": str(payment.id)},
+        )
         try:
             result = self.gateway.charge(request)
         except GatewayTimeout:
             with transaction(self.factory) as session:
-                self.vault(session, now).wipe(sid)
-                return ledger.mark_unknown(session, payment_id)
+                self._wipe(session, wipe, now)
+                return ledger.mark_unknown(session, payment.id)
         except GatewayError:
             result = NEVER_CHARGED
+        exp = (card.exp_month, card.exp_year) if isinstance(card, Card) else None
         with transaction(self.factory) as session:
-            card_exp = (request.card.exp_month, request.card.exp_year)
             settled = ledger.settle(
-                session, payment_id, result, exp=card_exp, on_approved=self.on_approved
+                session, payment.id, result, exp=exp, on_approved=self.on_approved
             )
-            self.vault(session, now).wipe(sid)
+            self._wipe(session, wipe, now)
             return settled
+
+    def _wipe(self, session: Session, sid: str | None, now: dt.datetime) -> None:
+        if sid is not None:
+            self.vault(session, now).wipe(sid)
 
     def reconcile_one(self, payment_id: int) -> Payment:
         """Settle an unsettled payment from the gateway's books (read-only at the gateway)."""

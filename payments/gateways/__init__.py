@@ -11,6 +11,8 @@ Contract for every adapter (``sandbox``, ``stripe``):
   the same key returns the first answer and never charges twice.
 - :meth:`PaymentGateway.find` only reads: it reports what happened to a key (``None`` if the
   gateway never saw it) and must NOT move money. ``ivr reconcile`` relies on that.
+- A :class:`StoredCard` charges the token of an earlier approval; a token the gateway does not
+  know is declined, not an error.
 - Declines are answers, not exceptions. Exceptions and their messages never carry card data.
 """
 
@@ -50,10 +52,21 @@ class Card:
 
 
 @dataclass(frozen=True)
+class StoredCard:
+    """A card the gateway already holds, named by the token an earlier approval returned.
+
+    Charged without the cardholder present (a scheduled installment, a text-channel payment
+    with a saved method), so no card data passes through us at all.
+    """
+
+    token: str
+
+
+@dataclass(frozen=True)
 class ChargeRequest:
     idempotency_key: str
     amount_cents: int
-    card: Card
+    card: Card | StoredCard
     currency: str = "usd"
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)

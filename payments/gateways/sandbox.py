@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import transaction
 from ivr.models import SandboxCharge
-from payments.gateways import ChargeRequest, ChargeResult, ChargeStatus, DeclineReason
+from payments.gateways import (
+    Card,
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    DeclineReason,
+    StoredCard,
+)
 
 TEST_DECLINES = {
     "4000000000000002": DeclineReason.DECLINED,
@@ -45,17 +52,16 @@ class SandboxGateway:
     def charge(self, request: ChargeRequest) -> ChargeResult:
         if self.delay:
             time.sleep(self.delay)
-        reason = TEST_DECLINES.get(request.card.number)
-        approved = reason is None
-        values = {
-            "idempotency_key": request.idempotency_key,
-            "amount_cents": request.amount_cents,
-            "status": (ChargeStatus.APPROVED if approved else ChargeStatus.DECLINED).value,
-            "decline_reason": reason.value if reason else None,
-            "reference": "sbx_" + secrets.token_hex(8),
-            "token": "tok_sbx_" + secrets.token_hex(8) if approved else None,
-        }
         with transaction(self.factory) as session:
+            reason, token = self._decide(session, request.card)
+            values = {
+                "idempotency_key": request.idempotency_key,
+                "amount_cents": request.amount_cents,
+                "status": (ChargeStatus.DECLINED if reason else ChargeStatus.APPROVED).value,
+                "decline_reason": reason.value if reason else None,
+                "reference": "sbx_" + secrets.token_hex(8),
+                "token": None if reason else token,
+            }
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             session.execute(insert(SandboxCharge).values(values).on_conflict_do_nothing())
@@ -65,6 +71,21 @@ class SandboxGateway:
                 )
             ).one()
             return _result(row)
+
+    @staticmethod
+    def _decide(session: Session, card: Card | StoredCard) -> tuple[DeclineReason | None, str]:
+        """The decline reason (``None`` approves) and the token an approval returns.
+
+        A stored card is approved only if an earlier approval here issued its token.
+        """
+        if isinstance(card, StoredCard):
+            issued = session.scalar(
+                select(SandboxCharge.token)
+                .where(SandboxCharge.token == card.token, SandboxCharge.status == "approved")
+                .limit(1)
+            )
+            return (None if issued else DeclineReason.DECLINED), card.token
+        return TEST_DECLINES.get(card.number), "tok_sbx_" + secrets.token_hex(8)
 
     def find(self, idempotency_key: str) -> ChargeResult | None:
         with transaction(self.factory) as session:

@@ -37,6 +37,7 @@ from payments.gateways import (
     DeclineReason,
     GatewayError,
     GatewayTimeout,
+    StoredCard,
 )
 
 if TYPE_CHECKING:
@@ -161,6 +162,13 @@ class StripeGateway:
                 "Stripe SDK console logging is at debug (stripe.log or STRIPE_LOG) and would "
                 "print card data; refusing to charge"
             )
+        if isinstance(request.card, StoredCard):
+            # A PaymentMethod can be charged again only once attached to a Stripe Customer
+            # (first charge with setup_future_usage=off_session); we do not create those yet.
+            raise GatewayError(
+                "the Stripe adapter does not charge stored cards yet; "
+                "use GATEWAY=sandbox or take the card again"
+            )
         outcome = self._create_intent(request)
         # Raised here, outside any except block, so no SDK exception rides along as __context__.
         if isinstance(outcome, GatewayError):
@@ -254,6 +262,7 @@ class StripeGateway:
 
 def _intent_params(request: ChargeRequest) -> PaymentIntentCreateParams:
     card = request.card
+    assert not isinstance(card, StoredCard)
     params: dict[str, Any] = {
         "amount": request.amount_cents,
         "currency": request.currency,

@@ -12,7 +12,14 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.models import SandboxCharge
-from payments.gateways import Card, ChargeRequest, ChargeResult, ChargeStatus, DeclineReason
+from payments.gateways import (
+    Card,
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    DeclineReason,
+    StoredCard,
+)
 from payments.gateways.sandbox import TEST_DECLINES, SandboxGateway
 
 VISA = "4242424242424242"
@@ -177,3 +184,26 @@ def test_concurrent_charges_with_one_key_charge_once(
     assert {result.reference for result in results} == {row.reference}
     assert {result.token for result in results} == {row.token}
     assert all(result.status is ChargeStatus.APPROVED for result in results)
+
+
+def test_stored_card_charges_the_token_an_approval_issued(gateway: SandboxGateway) -> None:
+    first = gateway.charge(request("first"))
+    assert first.token is not None
+    again = gateway.charge(ChargeRequest("installment-1", 5_000, StoredCard(first.token)))
+    assert again.status is ChargeStatus.APPROVED
+    assert again.token == first.token
+    assert gateway.charge(ChargeRequest("installment-1", 5_000, StoredCard(first.token))) == again
+
+
+@pytest.mark.parametrize("token", ["tok_sbx_never_issued", ""])
+def test_stored_card_with_an_unknown_token_is_declined(gateway: SandboxGateway, token: str) -> None:
+    result = gateway.charge(ChargeRequest("stored", 5_000, StoredCard(token)))
+    assert (result.status, result.decline_reason) == (ChargeStatus.DECLINED, DeclineReason.DECLINED)
+    assert result.token is None
+
+
+def test_a_declined_card_issues_no_token(gateway: SandboxGateway) -> None:
+    declined = gateway.charge(request("declined", DECLINES))
+    assert declined.token is None
+    stolen = gateway.charge(ChargeRequest("reuse", 100, StoredCard("")))
+    assert stolen.status is ChargeStatus.DECLINED

@@ -21,6 +21,7 @@ from payments.gateways import (
     GatewayError,
     GatewayTimeout,
     PaymentGateway,
+    StoredCard,
 )
 from payments.gateways.stripe import ChargePending, StripeGateway
 from tests.payments.fake_stripe import API_KEY, FakeStripe, running_fake_stripe
@@ -434,3 +435,11 @@ def test_the_fake_keeps_no_card_data(gateway: StripeGateway, fake: FakeStripe) -
 
     assert_no_card_data(books)
     assert all(number[-4:] in books for number in CARD_NUMBERS)
+
+
+def test_stored_cards_are_refused_before_anything_is_sent(
+    gateway: StripeGateway, fake: FakeStripe
+) -> None:
+    with pytest.raises(GatewayError, match="does not charge stored cards"):
+        gateway.charge(ChargeRequest("stored", 5_000, StoredCard("pm_123")))
+    assert fake.charges == 0
