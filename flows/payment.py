@@ -297,7 +297,8 @@ class Authorizing(Step):
         return Repeat()
 
     def on_event(self, conv: CallSession, ctx: Context, event: Resume | PayResult) -> Go | Repeat:
-        payment = ctx.session.get(Payment, conv.data.get(AUTHORIZE), populate_existing=True)
+        # Settled in this transaction, or in an earlier one this session has not read from.
+        payment = ctx.session.get(Payment, conv.data.get(AUTHORIZE))
         if payment is None or payment.status is PaymentStatus.PENDING:
             return Repeat()
         del conv.data[AUTHORIZE]

@@ -3,6 +3,11 @@
 One engine per process, built from ``DATABASE_URL``. SQLite (the embedded default) runs in WAL
 mode and takes its write lock at ``BEGIN`` so two workers never interleave a read-modify-write;
 PostgreSQL gets real row locks through ``SELECT ... FOR UPDATE`` where the code asks for them.
+
+No ``pool_pre_ping``: it costs a round trip on every webhook to guard against a rare event. When
+the server drops connections, the first statement on each fails, SQLAlchemy discards the pool,
+the caller on that one request hears the safe "system error" message (the transaction rolled
+back), and the next request connects afresh.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine, preparing SQLite files and pragmas on the way."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return create_engine(url, **kwargs)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -160,6 +160,11 @@ class CallSession(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
     account: Mapped[Account | None] = relationship()
+    # Read alongside the session so card-entry turns need no extra query; only
+    # payments.capture reads or writes the row itself.
+    capture: Mapped[CardCapture | None] = relationship(
+        primaryjoin="foreign(CardCapture.session_sid) == CallSession.sid", viewonly=True
+    )
 
     def __repr__(self) -> str:
         return f"<CallSession {self.sid} state={self.state} turn={self.turn}>"

@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Mapping
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from flows import Context, Digits, Flow, NoInput, Turn
 from flows.engine import Event, PayResult, Resume
@@ -28,12 +28,16 @@ from ivr.db import transaction
 from ivr.models import CallSession, SessionStatus
 from ivr.twiml import voice_message, voice_turn
 from payments.capture import RecordingControl
-from payments.service import PaymentService
+from payments.service import Charge, PaymentService
 from prompts import Prompt
 from verification import normalize_phone
 
 log = logging.getLogger("ivr.voice")
 
+# The account and any card fields waiting ride along with the locked session row: one query,
+# not two or three, for most turns.
+WITH_ACCOUNT = joinedload(CallSession.account)
+WITH_ACCOUNT_AND_CAPTURE = (WITH_ACCOUNT, joinedload(CallSession.capture))
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -111,7 +115,13 @@ class VoiceCalls:
         self, db: Session, sid: str, turn_number: int | None, now: dt.datetime
     ) -> CallSession | str:
         """The locked session if this request answers its current turn, else the response."""
-        conv = db.get(CallSession, sid, with_for_update=True, populate_existing=True)
+        conv = db.get(
+            CallSession,
+            sid,
+            options=WITH_ACCOUNT_AND_CAPTURE,
+            with_for_update={"of": CallSession},
+            populate_existing=True,
+        )
         if conv is None or conv.expires_at <= now:
             if conv is not None:
                 self._end(db, conv, "expired", now)
@@ -132,21 +142,29 @@ class VoiceCalls:
             payment_id = conv.data.get(AUTHORIZE) if isinstance(event, Resume) else None
             if payment_id is None:
                 return self._respond(db, conv, self._handle(db, conv, event, now), now)
-        self.payments.execute(payment_id, now)
+            charge = self.payments.prepare(db, payment_id, now)
+        if charge is None:
+            self.payments.reconcile_one(payment_id)
+        answer = self.payments.send(charge) if isinstance(charge, Charge) else None
         with transaction(self.factory) as db:
             conv = self._current(db, sid, turn_number, now)
             if isinstance(conv, str):
                 return conv
+            if isinstance(charge, Charge) and answer is not None:
+                self.payments.record(db, charge, answer, now)
             return self._respond(db, conv, self._handle(db, conv, event, now), now)
 
     def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:
-        return self.flow.handle(conv, self._context(db, conv, now), event)
+        # The session row is written once, at the end of the turn, not before each query.
+        with db.no_autoflush:
+            return self.flow.handle(conv, self._context(db, conv, now), event)
 
     def _respond(self, db: Session, conv: CallSession, turn: Turn, now: dt.datetime) -> str:
         conv.turn += 1
         conv.expires_at = self._expiry(now)
         if turn.end is not None:
-            self.payments.vault(db, now).wipe(conv.sid)
+            with db.no_autoflush:
+                self.payments.vault(db, now).wipe(conv.sid)
         conv.last_response = voice_turn(turn, conv.language, conv.turn, conv.sid)
         logs.event(log, "call.turn", call=conv.sid, state=conv.state, turn=conv.turn)
         return conv.last_response
@@ -163,7 +181,9 @@ class VoiceCalls:
         if call_status not in FINAL_CALL_STATUSES:
             return
         with transaction(self.factory) as db:
-            conv = db.get(CallSession, sid, with_for_update=True)
+            conv = db.get(
+                CallSession, sid, options=[WITH_ACCOUNT], with_for_update={"of": CallSession}
+            )
             if conv is not None and conv.status is SessionStatus.ACTIVE:
                 self._end(db, conv, call_status, now)
 

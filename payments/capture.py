@@ -91,9 +91,17 @@ class CardVault:
         self.keys = keys
         self.ttl = ttl
         self.now = now
+        # Held here because the session's identity map holds rows weakly: without a reference,
+        # every field of a call would read its row again.
+        self._rows: dict[str, CardCapture | None] = {}
+
+    def _row(self, sid: str) -> CardCapture | None:
+        if sid not in self._rows:
+            self._rows[sid] = self.session.get(CardCapture, sid)
+        return self._rows[sid]
 
     def _load(self, sid: str) -> dict[str, str]:
-        row = self.session.get(CardCapture, sid)
+        row = self._row(sid)
         if row is None:
             return {}
         cipher = self.keys.cipher(row.key_id)
@@ -108,14 +116,17 @@ class CardVault:
         cipher = self.keys.cipher(self.keys.current_id)
         assert cipher is not None
         blob = cipher.encrypt(nonce, json.dumps(fields).encode(), sid.encode())
-        row = self.session.get(CardCapture, sid)
+        row = self._row(sid)
         if row is None:
-            row = CardCapture(session_sid=sid)
+            row = self._rows[sid] = CardCapture(session_sid=sid)
             self.session.add(row)
         row.key_id, row.nonce, row.ciphertext = self.keys.current_id, nonce, blob
         row.expires_at = self.now + self.ttl
 
     def wipe(self, sid: str) -> None:
+        row = self._rows.pop(sid, None)
+        if row is not None:
+            self.session.expunge(row)
         self.session.execute(delete(CardCapture).where(CardCapture.session_sid == sid))
 
     def enter_number(self, sid: str, digits: str) -> FieldVerdict:

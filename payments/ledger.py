@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from ivr import audit
@@ -115,10 +115,11 @@ def number_taken(session: Session) -> Callable[[str], bool]:
     """Confirmation numbers are one series across payments and arrangements."""
 
     def taken(number: str) -> bool:
-        return any(
-            session.scalar(select(model.id).where(model.confirmation_number == number))
+        queries = [
+            select(model.id).where(model.confirmation_number == number)
             for model in (Payment, Arrangement)
-        )
+        ]
+        return session.execute(union_all(*queries).limit(1)).first() is not None
 
     return taken
 
@@ -144,7 +145,8 @@ def settle(
         payment.gateway_token = result.token
         if exp is not None:
             payment.exp_month, payment.exp_year = exp
-        payment.confirmation_number = new_confirmation_number(number_taken(session))
+        with session.no_autoflush:  # the row is written once, number and all
+            payment.confirmation_number = new_confirmation_number(number_taken(session))
         account.balance_cents -= payment.amount_cents
         account.minimum_due_cents = max(0, account.minimum_due_cents - payment.amount_cents)
         if on_approved is not None:

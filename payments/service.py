@@ -42,6 +42,25 @@ class Reconciled:
     after: PaymentStatus
 
 
+@dataclass(frozen=True)
+class Charge:
+    """One gateway request for a pending payment, and the captured card to wipe afterwards."""
+
+    payment_id: int
+    request: ChargeRequest
+    wipe: str | None
+
+
+def _charge_for(payment: Payment, card: Card | StoredCard, wipe: str | None) -> Charge:
+    request = ChargeRequest(
+        payment.idempotency_key,
+        payment.amount_cents + payment.fee_cents,
+        card,
+        metadata={"payment_id": str(payment.id)},
+    )
+    return Charge(payment.id, request, wipe)
+
+
 class PaymentService:
     def __init__(
         self,
@@ -63,16 +82,12 @@ class PaymentService:
     def execute(self, payment_id: int, now: dt.datetime) -> Payment:
         """Charge a pending payment with the card captured for its call, once."""
         with transaction(self.factory) as session:
-            payment = session.get(Payment, payment_id)
-            assert payment is not None
-            if payment.status in ledger.SETTLED:
-                return payment
-            sid = payment.session_sid or ""
-            card = self.vault(session, now).card(sid)
-        if card is None:
-            # The card is gone (capture expired): the gateway can only know of an earlier try.
+            charge = self.prepare(session, payment_id, now)
+        if isinstance(charge, Payment):
+            return charge
+        if charge is None:
             return self.reconcile_one(payment_id)
-        return self._charge(payment, card, now, wipe=sid)
+        return self.finish(charge, self.send(charge), now)
 
     def execute_stored(self, payment_id: int, token: str, now: dt.datetime) -> Payment:
         """Charge a pending payment to a card the gateway holds (``token``), once."""
@@ -81,37 +96,58 @@ class PaymentService:
             assert payment is not None
             if payment.status in ledger.SETTLED:
                 return payment
-        return self._charge(payment, StoredCard(token), now, wipe=None)
+            charge = _charge_for(payment, StoredCard(token), wipe=None)
+        return self.finish(charge, self.send(charge), now)
 
-    def _charge(
-        self, payment: Payment, card: Card | StoredCard, now: dt.datetime, wipe: str | None
-    ) -> Payment:
-        """Ask the gateway under the payment's key, then record the answer and drop the card."""
-        request = ChargeRequest(
-            payment.idempotency_key,
-            payment.amount_cents + payment.fee_cents,
-            card,
-            metadata={"payment_id": str(payment.id)},
-        )
+    def prepare(
+        self, session: Session, payment_id: int, now: dt.datetime
+    ) -> Charge | Payment | None:
+        """What to send for a pending payment, read in the caller's transaction.
+
+        The settled row if there is nothing left to do; ``None`` if the captured card is gone
+        (the capture expired), when only the gateway can say whether an earlier try went through
+        (:meth:`reconcile_one`).
+        """
+        payment = session.get(Payment, payment_id)
+        assert payment is not None
+        if payment.status in ledger.SETTLED:
+            return payment
+        sid = payment.session_sid or ""
+        card = self.vault(session, now).card(sid)
+        return _charge_for(payment, card, wipe=sid) if card else None
+
+    def send(self, charge: Charge) -> ChargeResult | GatewayTimeout:
+        """Ask the gateway, outside any transaction: no database lock is held while it answers."""
         try:
-            result = self.gateway.charge(request)
-        except GatewayTimeout:
-            with transaction(self.factory) as session:
-                self._wipe(session, wipe, now)
-                return ledger.mark_unknown(session, payment.id)
+            return self.gateway.charge(charge.request)
+        except GatewayTimeout as unknown:
+            return unknown
         except GatewayError:
-            result = NEVER_CHARGED
-        exp = (card.exp_month, card.exp_year) if isinstance(card, Card) else None
-        with transaction(self.factory) as session:
-            settled = ledger.settle(
-                session, payment.id, result, exp=exp, on_approved=self.on_approved
-            )
-            self._wipe(session, wipe, now)
-            return settled
+            return NEVER_CHARGED
 
-    def _wipe(self, session: Session, sid: str | None, now: dt.datetime) -> None:
-        if sid is not None:
-            self.vault(session, now).wipe(sid)
+    def record(
+        self,
+        session: Session,
+        charge: Charge,
+        answer: ChargeResult | GatewayTimeout,
+        now: dt.datetime,
+    ) -> Payment:
+        """Settle the payment with the gateway's answer (or mark it unknown) and drop the card."""
+        if charge.wipe is not None:
+            self.vault(session, now).wipe(charge.wipe)
+        if isinstance(answer, GatewayTimeout):
+            return ledger.mark_unknown(session, charge.payment_id)
+        card = charge.request.card
+        exp = (card.exp_month, card.exp_year) if isinstance(card, Card) else None
+        return ledger.settle(
+            session, charge.payment_id, answer, exp=exp, on_approved=self.on_approved
+        )
+
+    def finish(
+        self, charge: Charge, answer: ChargeResult | GatewayTimeout, now: dt.datetime
+    ) -> Payment:
+        with transaction(self.factory) as session:
+            return self.record(session, charge, answer, now)
 
     def reconcile_one(self, payment_id: int) -> Payment:
         """Settle an unsettled payment from the gateway's books (read-only at the gateway)."""

@@ -63,8 +63,8 @@ def record_failure(
     return until
 
 
-def clear(session: Session, subject: str) -> None:
+def clear(session: Session, subjects: list[str]) -> None:
     """Forget failures after a success (the lock, if any, has already been checked)."""
     session.execute(
-        update(LockoutCounter).where(LockoutCounter.subject == subject).values(failures=0)
+        update(LockoutCounter).where(LockoutCounter.subject.in_(subjects)).values(failures=0)
     )

@@ -105,8 +105,7 @@ class Verifier:
         resource = f"account:{number}"
         locked = self.locked_until(number)
         if locked is None and account is not None and pin_ok and detail_ok:
-            for subject in self._subjects(number):
-                lockout.clear(self.session, subject)
+            lockout.clear(self.session, self._subjects(number))
             audit.record(
                 self.session,
                 "verification.attempt",

@@ -4,9 +4,10 @@ import datetime as dt
 import threading
 import xml.etree.ElementTree as ET
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ivr.models import AuditEvent, CallSession, SessionStatus
 from ivr.simulator import keys_from
@@ -112,6 +113,25 @@ def test_database_outage_gives_a_safe_message_not_a_500(make_app):
     assert response.status_code == 200
     assert "nothing was charged" in said(text)
     assert "<Hangup />" in text
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_connections_dropped_by_the_server_cost_one_safe_answer_then_reconnect(app, client, db):
+    """The pool does not ping before each webhook; a restart of PostgreSQL is survived anyway."""
+    post(client, "/voice/incoming", call_form())
+    with app.extensions["ivr"].factory.kw["bind"].connect() as pooled:  # the one the app uses
+        pid = pooled.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    db.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    db.commit()
+    dropped = post(client, "/voice/step?turn=1", call_form(Digits="1"))
+    assert dropped.status_code == 200
+    assert "nothing was charged" in said(dropped.get_data(as_text=True))
+    assert session_row(db).turn == 1  # the failed request wrote nothing
+
+    retried = post(client, "/voice/step?turn=1", call_form(Digits="1"))
+    assert "nothing was charged" not in said(retried.get_data(as_text=True))
+    assert session_row(db).turn == 2
 
 
 def test_whisper_tells_the_agent_who_is_calling(client, db, simulator, settings):

@@ -90,7 +90,7 @@ def test_clear_forgets_failures(standalone_factory: sessionmaker[Session]) -> No
     for n in range(LIMIT - 1):
         fail(standalone_factory, NOW + n * MINUTE)
     with transaction(standalone_factory) as session:
-        lockout.clear(session, SUBJECT)
+        lockout.clear(session, [SUBJECT])
     assert failures(standalone_factory) == 0
     for n in range(LIMIT - 1):
         assert fail(standalone_factory, NOW + (5 + n) * MINUTE) is None
@@ -101,13 +101,13 @@ def test_clear_does_not_lift_a_lock(standalone_factory: sessionmaker[Session]) -
     for _ in range(LIMIT):
         fail(standalone_factory, NOW)
     with transaction(standalone_factory) as session:
-        lockout.clear(session, SUBJECT)
+        lockout.clear(session, [SUBJECT])
     assert lock_end(standalone_factory, NOW + MINUTE) == NOW + PERIOD
 
 
 def test_clear_of_an_unknown_subject_is_harmless(standalone_factory: sessionmaker[Session]) -> None:
     with transaction(standalone_factory) as session:
-        lockout.clear(session, "account:nobody")
+        lockout.clear(session, ["account:nobody"])
         assert session.scalars(select(LockoutCounter)).all() == []
 
 
