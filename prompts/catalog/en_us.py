@@ -3,24 +3,21 @@
 MESSAGES = {
     "welcome": "Thank you for calling {company} bill payments.",
     "language_offer": "For English, press 1.",
-    "confirm_caller_account": (
-        "Are you calling about the account ending in {last4}? Press 1 for yes, 2 for no."
-    ),
+    "confirm_caller_account": "Is this about the account ending in {last4}? Press 1 for yes, 2 for no.",
     "enter_account": "Please enter your account number, followed by the pound key.",
     "enter_account_again": "Please enter your account number again, followed by the pound key.",
-    "enter_pin": "Please enter your PIN, followed by the pound key.",
+    "enter_pin": "Enter your PIN, then press pound.",
     "invalid_account_format": "Account numbers are {min} to {max} digits.",
     "invalid_pin_format": "Your PIN is 4 to 8 digits.",
     "verify_failed": "Sorry, we could not verify those details.",
-    "verified": "Thank you, you are verified.",
+    "verified": "Thank you.",
     "locked": (
         "For your security, phone access to this account is locked for the next {minutes} "
         "minutes. You can call back after that. To speak with a representative now, press 0."
     ),
     "main_menu": (
-        "For your balance and due date, press 1. To make a payment, press 2. "
-        "For more time to pay, press 3. To hear your last payment, press 4. "
-        "To speak with a representative, press 0. To hear these options again, press star."
+        "For your balance, press 1. To pay, press 2. For more time, press 3. "
+        "For your last payment, press 4. For a representative, press 0. To repeat, press star."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
     "balance_no_date": "Your balance is {amount}.",
@@ -44,21 +41,21 @@ MESSAGES = {
         "Sorry, something went wrong on our side and nothing was charged. Please call again in a "
         "few minutes. Goodbye."
     ),
-    "pay_menu_full": "Your balance is {amount}. To pay it in full, press 1.",
-    "pay_menu_minimum": "To pay the minimum due of {amount}, press 2.",
-    "pay_menu_other": "To pay a different amount, press 3. To go back to the main menu, press star.",
+    "pay_menu_full": "Your balance is {amount}. To pay it all, press 1.",
+    "pay_menu_minimum": "For the minimum due, {amount}, press 2.",
+    "pay_menu_other": "For another amount, press 3. For the main menu, press star.",
     "enter_amount": "Enter the amount in dollars, then star and the cents, then the pound key. For 25 dollars and 50 cents, press 2 5 star 5 0 pound.",
     "amount_invalid": "Sorry, I did not understand that amount.",
     "amount_too_small": "The smallest payment we can take is {amount}.",
     "amount_too_large": "The largest payment we can take by phone is {amount}.",
     "amount_over_balance": "That is more than the {amount} you can pay now.",
     "fee_notice": "A convenience fee of {fee} applies, for a total of {total}.",
-    "capture_intro": "Now your card details. For your security, this part of the call is not recorded. Press star at any time to start over.",
-    "enter_card_number": "Enter your card number, followed by the pound key.",
-    "enter_card_expiry": "Enter the expiration date as 4 digits: 2 for the month, then 2 for the year.",
-    "enter_card_code_back": "Enter the 3 digit security code from the back of your card.",
-    "enter_card_code_front": "Enter the 4 digit security code from the front of your card.",
-    "enter_card_zip": "Enter the 5 digit ZIP code of your billing address.",
+    "capture_intro": "For your security, this part is not recorded. Press star to start over.",
+    "enter_card_number": "Enter your card number, then press pound.",
+    "enter_card_expiry": "Now the expiration date: 2 digits for the month, 2 for the year.",
+    "enter_card_code_back": "Now the 3 digit security code on the back.",
+    "enter_card_code_front": "Now the 4 digit security code on the front.",
+    "enter_card_zip": "And the 5 digit billing ZIP code.",
     "card_number_invalid": "That card number is not valid.",
     "card_brand_unsupported": "Sorry, we do not accept that type of card.",
     "card_expiry_invalid": "That is not a valid expiration date.",
@@ -72,11 +69,11 @@ MESSAGES = {
     "brand_discover": "Discover",
     "brand_diners": "Diners Club",
     "brand_jcb": "J C B",
-    "pay_readback": "{brand} ending in {last4}, {amount}. To confirm the payment, press 1. To cancel, press 2.",
-    "pay_readback_with_fee": "{brand} ending in {last4}, {amount} plus a {fee} fee, {total} in all. To confirm the payment, press 1. To cancel, press 2.",
+    "pay_readback": "{brand} ending in {last4}, {amount}. To pay, press 1. To cancel, press 2.",
+    "pay_readback_with_fee": "{brand} ending in {last4}, {amount} plus a {fee} fee, {total} in all. To pay, press 1. To cancel, press 2.",
     "pay_cancelled": "Your payment was cancelled. Nothing was charged.",
     "processing": "One moment while I process your payment.",
-    "payment_approved": "Thank you. Your payment of {amount} was approved.",
+    "payment_approved": "Thank you, your payment of {amount} is approved.",
     "confirmation_number": "Your confirmation number is {number}.",
     "new_balance": "Your balance is now {amount}.",
     "receipt_options": "To hear the confirmation number again, press 1. To get it by text message, press 2. For the main menu, press star.",
@@ -96,7 +93,7 @@ MESSAGES = {
     "enter_card_code": "Enter the security code from your card.",
     "brand_card": "Card",
     "payment_in_progress": "A payment for this account is already being processed, so nothing more was charged.",
-    "enter_detail": "Now enter the 5 digit ZIP code of your service address, or the last 4 digits of the Social Security number on the account followed by the pound key.",
+    "enter_detail": "Now your 5 digit service ZIP code, or the last 4 of the account's Social Security number, then pound.",
     "invalid_detail_format": "Please enter 5 digits for the ZIP code, or 4 digits for the Social Security number.",
     "arrangement_offer_extension": "I can move your due date to as late as {date}. Press 1 for that date, 2 to choose an earlier date.",
     "arrangement_offer_installments": "To pay in monthly installments, press 3.",

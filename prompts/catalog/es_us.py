@@ -8,19 +8,19 @@ MESSAGES = {
     ),
     "enter_account": "Marque su número de cuenta, seguido de la tecla numeral.",
     "enter_account_again": "Marque de nuevo su número de cuenta, seguido de la tecla numeral.",
-    "enter_pin": "Marque su PIN, seguido de la tecla numeral.",
+    "enter_pin": "Marque su PIN y luego numeral.",
     "invalid_account_format": "Los números de cuenta tienen de {min} a {max} dígitos.",
     "invalid_pin_format": "Su PIN tiene de 4 a 8 dígitos.",
     "verify_failed": "Lo sentimos, no pudimos verificar esos datos.",
-    "verified": "Gracias, su identidad está verificada.",
+    "verified": "Gracias.",
     "locked": (
         "Por su seguridad, el acceso telefónico a esta cuenta está bloqueado durante los próximos "
         "{minutes} minutos. Puede llamar después. Para hablar con un representante ahora, oprima 0."
     ),
     "main_menu": (
-        "Para su saldo y fecha de vencimiento, oprima 1. Para hacer un pago, oprima 2. "
-        "Para más tiempo para pagar, oprima 3. Para escuchar su último pago, oprima 4. "
-        "Para hablar con un representante, oprima 0. Para repetir estas opciones, oprima asterisco."
+        "Para su saldo, oprima 1. Para pagar, oprima 2. Para más tiempo, oprima 3. "
+        "Para su último pago, oprima 4. Para un representante, oprima 0. "
+        "Para repetir, oprima asterisco."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
     "balance_no_date": "Su saldo es de {amount}.",
@@ -46,21 +46,21 @@ MESSAGES = {
         "Lo sentimos, tuvimos un problema y no se hizo ningún cargo. Llame de nuevo en unos minutos. "
         "Adiós."
     ),
-    "pay_menu_full": "Su saldo es de {amount}. Para pagarlo completo, oprima 1.",
-    "pay_menu_minimum": "Para pagar el mínimo de {amount}, oprima 2.",
-    "pay_menu_other": "Para pagar otra cantidad, oprima 3. Para volver al menú principal, oprima asterisco.",
+    "pay_menu_full": "Su saldo es de {amount}. Para pagarlo todo, oprima 1.",
+    "pay_menu_minimum": "Para el mínimo, {amount}, oprima 2.",
+    "pay_menu_other": "Para otra cantidad, oprima 3. Para el menú principal, oprima asterisco.",
     "enter_amount": "Marque la cantidad en dólares, luego asterisco y los centavos, y luego la tecla numeral. Para 25 dólares con 50 centavos, marque 2 5 asterisco 5 0 numeral.",
     "amount_invalid": "Lo sentimos, no entendimos esa cantidad.",
     "amount_too_small": "El pago mínimo que podemos aceptar es de {amount}.",
     "amount_too_large": "El pago máximo que podemos aceptar por teléfono es de {amount}.",
     "amount_over_balance": "Eso es más de los {amount} que puede pagar ahora.",
     "fee_notice": "Se aplica un cargo por servicio de {fee}, para un total de {total}.",
-    "capture_intro": "Ahora los datos de su tarjeta. Por su seguridad, esta parte de la llamada no se graba. Oprima asterisco en cualquier momento para empezar de nuevo.",
-    "enter_card_number": "Marque el número de su tarjeta, seguido de la tecla numeral.",
-    "enter_card_expiry": "Marque la fecha de vencimiento con 4 dígitos: 2 para el mes y 2 para el año.",
-    "enter_card_code_back": "Marque el código de seguridad de 3 dígitos del reverso de su tarjeta.",
-    "enter_card_code_front": "Marque el código de seguridad de 4 dígitos del frente de su tarjeta.",
-    "enter_card_zip": "Marque el código postal de 5 dígitos de su dirección de facturación.",
+    "capture_intro": "Por su seguridad, esta parte no se graba. Oprima asterisco para empezar de nuevo.",
+    "enter_card_number": "Marque el número de su tarjeta y luego numeral.",
+    "enter_card_expiry": "Ahora la fecha de vencimiento: 2 dígitos para el mes y 2 para el año.",
+    "enter_card_code_back": "Ahora el código de seguridad de 3 dígitos del reverso.",
+    "enter_card_code_front": "Ahora el código de seguridad de 4 dígitos del frente.",
+    "enter_card_zip": "Y el código postal de facturación, de 5 dígitos.",
     "card_number_invalid": "Ese número de tarjeta no es válido.",
     "card_brand_unsupported": "Lo sentimos, no aceptamos ese tipo de tarjeta.",
     "card_expiry_invalid": "Esa fecha de vencimiento no es válida.",
@@ -74,11 +74,11 @@ MESSAGES = {
     "brand_discover": "Discover",
     "brand_diners": "Diners Club",
     "brand_jcb": "J C B",
-    "pay_readback": "{brand} que termina en {last4}, {amount}. Para confirmar el pago, oprima 1. Para cancelar, oprima 2.",
-    "pay_readback_with_fee": "{brand} que termina en {last4}, {amount} más un cargo de {fee}, {total} en total. Para confirmar el pago, oprima 1. Para cancelar, oprima 2.",
+    "pay_readback": "{brand} que termina en {last4}, {amount}. Para pagar, oprima 1. Para cancelar, oprima 2.",
+    "pay_readback_with_fee": "{brand} que termina en {last4}, {amount} más un cargo de {fee}, {total} en total. Para pagar, oprima 1. Para cancelar, oprima 2.",
     "pay_cancelled": "Su pago fue cancelado. No se hizo ningún cargo.",
     "processing": "Un momento mientras procesamos su pago.",
-    "payment_approved": "Gracias. Su pago de {amount} fue aprobado.",
+    "payment_approved": "Gracias, su pago de {amount} fue aprobado.",
     "confirmation_number": "Su número de confirmación es {number}.",
     "new_balance": "Su saldo ahora es de {amount}.",
     "receipt_options": "Para escuchar de nuevo el número de confirmación, oprima 1. Para recibirlo por mensaje de texto, oprima 2. Para el menú principal, oprima asterisco.",
@@ -98,7 +98,7 @@ MESSAGES = {
     "enter_card_code": "Marque el código de seguridad de su tarjeta.",
     "brand_card": "Tarjeta",
     "payment_in_progress": "Ya se está procesando un pago para esta cuenta, así que no se hizo otro cargo.",
-    "enter_detail": "Ahora marque el código postal de 5 dígitos de la dirección de servicio, o los últimos 4 dígitos del número de Seguro Social de la cuenta seguidos de la tecla numeral.",
+    "enter_detail": "Ahora el código postal de servicio, de 5 dígitos, o los últimos 4 del Seguro Social de la cuenta y luego numeral.",
     "invalid_detail_format": "Marque 5 dígitos para el código postal, o 4 dígitos para el Seguro Social.",
     "arrangement_offer_extension": "Puedo mover su fecha de vencimiento hasta el {date}. Oprima 1 para esa fecha, 2 para elegir una fecha anterior.",
     "arrangement_offer_installments": "Para pagar en cuotas mensuales, oprima 3.",

@@ -25,7 +25,7 @@ def ada(db, settings):
 
 def test_caller_id_match_verifies_and_hears_balance_and_due_date(simulator, ada):
     record = call(simulator, [*ADA_VERIFY, "1"])
-    assert "Are you calling about the account ending in 0 0 0 1?" in record.text
+    assert "Is this about the account ending in 0 0 0 1?" in record.text
     assert (
         "Your balance is 142 dollars and 50 cents, due on Saturday, December 19, 2026."
         in record.said
@@ -37,14 +37,14 @@ def test_caller_id_match_verifies_and_hears_balance_and_due_date(simulator, ada)
 def test_unknown_caller_enters_the_account_number(simulator, ada):
     record = call(simulator, ["", "70000001#", "1234#", "94105", "1"], caller=STRANGER)
     assert "Please enter your account number, followed by the pound key." in record.said
-    assert "Thank you, you are verified." in record.said
+    assert "Thank you." in record.said
 
 
 def test_ssn_last4_is_asked_when_no_service_zip(simulator, db, settings):
     add_account(db, settings, account_number="70000003", phone="", service_zip="", ssn_last4="6789")
     record = call(simulator, ["", "70000003#", "1234#", "6789", "1"], caller=STRANGER)
     assert any("Social Security" in line for line in record.said)
-    assert "Thank you, you are verified." in record.said
+    assert "Thank you." in record.said
 
 
 def test_spanish_caller_hears_every_prompt_in_spanish(simulator, ada):
@@ -65,7 +65,7 @@ def test_wrong_answers_retry_then_lock_the_account(simulator, db, ada, settings)
     # A second call, even with the right answers and another phone, meets the lock.
     again = call(simulator, ["", "70000001#", "1234#", "94105"], caller=STRANGER)
     assert any("locked" in line for line in again.said)
-    assert "Thank you, you are verified." not in again.said
+    assert "Thank you." not in again.said
     outcomes = db.scalars(
         select(AuditEvent.outcome).where(AuditEvent.action == "verification.attempt")
     ).all()
@@ -103,7 +103,7 @@ def test_junk_at_the_menu_is_re_prompted(simulator, ada, junk):
 
 def test_star_repeats_the_menu(simulator, ada):
     record = call(simulator, [*ADA_VERIFY, "*", "*"])
-    menus = [line for line in record.said if line.startswith("For your balance and due date")]
+    menus = [line for line in record.said if line.startswith("For your balance, press 1")]
     assert len(menus) == 3
 
 

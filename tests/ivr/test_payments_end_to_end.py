@@ -60,9 +60,9 @@ def test_full_balance_by_visa_is_approved_with_a_confirmation_number(app, db, si
     )
     assert (
         "Visa ending in 4 2 4 2, 142 dollars and 50 cents. "
-        "To confirm the payment, press 1. To cancel, press 2." in record.said
+        "To pay, press 1. To cancel, press 2." in record.said
     )
-    assert "Thank you. Your payment of 142 dollars and 50 cents was approved." in record.said
+    assert "Thank you, your payment of 142 dollars and 50 cents is approved." in record.said
     assert any(line.startswith(f"Your confirmation number is {spoken}") for line in record.said)
     assert "Your balance is now 0 dollars." in record.said
     assert record.said[-1] == "Thank you for your payment. Goodbye."
@@ -137,7 +137,7 @@ def test_each_card_field_re_prompts_on_bad_input(db, simulator, ada, field, bad,
 
 def test_amex_asks_for_four_digits_from_the_front(db, simulator, ada):
     record = call(simulator, [*PAY_FULL, *card("378282246310005", code=AMEX_CODE), "1", ""])
-    assert "Enter the 4 digit security code from the front of your card." in record.said
+    assert "Now the 4 digit security code on the front." in record.said
     assert any(line.startswith("American Express ending in 0 0 0 5") for line in record.said)
     assert payments(db)[0].status is PaymentStatus.APPROVED
 
@@ -159,7 +159,7 @@ def test_cancel_at_the_read_back_charges_nothing(app, db, simulator, ada):
 
 def test_another_amount_in_dollars_and_cents(db, simulator, ada):
     record = call(simulator, [*VERIFY, "2", "3", "25*50#", *card(), "1", ""])
-    assert any(", 25 dollars and 50 cents. To confirm" in line for line in record.said)
+    assert any(", 25 dollars and 50 cents. To pay, press 1" in line for line in record.said)
     assert balance(db, ada) == 14250 - 2550
 
 
@@ -296,7 +296,7 @@ def test_pay_verb_mode_records_what_twilio_reports(pay_mode_app, db, settings, a
     assert payment.status is PaymentStatus.APPROVED
     assert (payment.gateway, payment.brand, payment.last4) == ("twilio-pay", "visa", "4242")
     assert payment.gateway_reference.startswith("ch_sim_")
-    assert "Thank you. Your payment of 142 dollars and 50 cents was approved." in record.said
+    assert "Thank you, your payment of 142 dollars and 50 cents is approved." in record.said
     assert balance(db, ada) == 0
 
 

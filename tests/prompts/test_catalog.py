@@ -68,7 +68,7 @@ def test_render_speaks_typed_values_in_the_callers_language() -> None:
 def test_render_spaces_digits_and_formats_plain_values() -> None:
     assert (
         render(Prompt("confirm_caller_account", {"last4": Digits("0001")}), "en-US")
-        == "Are you calling about the account ending in 0 0 0 1? Press 1 for yes, 2 for no."
+        == "Is this about the account ending in 0 0 0 1? Press 1 for yes, 2 for no."
     )
     assert (
         render(Prompt("invalid_account_format", {"min": 4, "max": 16}), "es-US")
