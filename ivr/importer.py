@@ -93,15 +93,16 @@ def parse_cents(raw: str, column: str) -> int:
 
 
 def _date(raw: str) -> dt.date | None:
+    """ISO dates (the common case, parsed in C) or US month/day/year."""
     text = raw.strip()
     if not text:
         return None
-    for pattern in ("%Y-%m-%d", "%m/%d/%Y"):
-        try:
-            return dt.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise RowError(f"due_date {raw!r} is not a date like 2026-12-19")
+    try:
+        if len(text) == 10 and text[4] == "-":
+            return dt.date.fromisoformat(text)
+        return dt.datetime.strptime(text, "%m/%d/%Y").date()
+    except ValueError:
+        raise RowError(f"due_date {raw!r} is not a date like 2026-12-19") from None
 
 
 def _digits(raw: str, column: str, sizes: tuple[int, int], *, required: bool) -> str | None:
@@ -254,7 +255,7 @@ def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
         return
     yield parse_chunk(first, settings)
     window: deque[Future[ParsedChunk]] = deque()
-    with ProcessPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1)) as pool:
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for chunk in chunks:
             window.append(pool.submit(parse_chunk, chunk, settings))
             if len(window) >= PARSE_AHEAD:
