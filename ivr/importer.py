@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
+from psycopg import sql
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
@@ -162,11 +163,11 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     )
 
 
-def _upsert(dialect: str) -> Any:
+def _sqlite_upsert() -> Any:
     """One reusable ``INSERT ... ON CONFLICT (number) DO UPDATE`` for executemany: SQLAlchemy
     compiles it once and batches the rows, instead of building a giant statement per batch."""
     table = Account.__table__
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    upsert = sqlite.insert(table)
     kept = {"id", "number", "created_at"}
     return upsert.on_conflict_do_update(
         index_elements=[table.c.number],
@@ -181,13 +182,10 @@ def write_batch(session: Session, records: Iterable[AccountRecord]) -> int:
         return 0
     now = utcnow()
     rows = [{**r.values, "created_at": now, "updated_at": now} for r in latest.values()]
-    session.execute(_upsert(session.get_bind().dialect.name), rows)
-    accounts = Account.__table__
-    ids = dict(
-        session.execute(
-            select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(list(latest)))
-        ).all()
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        ids = _upsert_postgresql(session, rows)
+    else:
+        ids = _upsert_sqlite(session, rows)
     phones = AccountPhone.__table__
     session.execute(delete(phones).where(phones.c.account_id.in_(list(ids.values()))))
     new_phones = [
@@ -198,6 +196,52 @@ def write_batch(session: Session, records: Iterable[AccountRecord]) -> int:
     if new_phones:
         session.execute(insert(phones), new_phones)
     return len(rows)
+
+
+def _upsert_sqlite(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    session.execute(_sqlite_upsert(), rows)
+    accounts = Account.__table__
+    numbers = [row["number"] for row in rows]
+    query = select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(numbers))
+    return dict(session.execute(query).all())
+
+
+def _upsert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """PostgreSQL: COPY the batch into a temporary table, then one ``INSERT ... SELECT ... ON
+    CONFLICT`` upsert. COPY moves rows several times faster than executemany."""
+    accounts = Account.__table__
+    columns = [column for column in accounts.c if column.name != "id"]
+    dialect = session.get_bind().dialect
+    converters = [(c.name, c.type.bind_processor(dialect) or _unchanged) for c in columns]
+    names = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+    updates = sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c.name))
+        for c in columns
+        if c.name not in {"number", "created_at"}
+    )
+    table, staging = sql.Identifier(accounts.name), sql.Identifier("accounts_import")
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS "
+                "AS SELECT {} FROM {} WITH NO DATA"
+            ).format(staging, names, table)
+        )
+        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, names)) as copy:
+            for row in rows:
+                copy.write_row([convert(row[name]) for name, convert in converters])
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {0} ({1}) SELECT {1} FROM {2} "
+                "ON CONFLICT (number) DO UPDATE SET {3} RETURNING number, id"
+            ).format(table, names, staging, updates)
+        )
+        return dict(cursor.fetchall())
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
