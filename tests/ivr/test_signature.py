@@ -1,8 +1,16 @@
 """Every webhook refuses requests Twilio did not sign, and writes nothing when it does."""
 
-import pytest
+import hashlib
+import xml.etree.ElementTree as ET
 
+import pytest
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from ivr.config import DEV_AUTH_TOKEN
+from ivr.models import SandboxCharge
 from tests.conftest import PUBLIC_BASE_URL
+from tests.factories import add_account
 from tests.ivr.webhooks import call_form, post, row_counts, sign
 
 WEBHOOKS = ["/voice/incoming", "/voice/step?turn=1", "/voice/status", "/voice/whisper?call=CA1"]
@@ -79,3 +87,46 @@ def test_check_can_be_turned_off_explicitly(make_app):
     app = make_app(VERIFY_SIGNATURES=False)
     response = app.test_client().post("/voice/incoming", data=call_form())
     assert response.status_code == 200
+
+
+def test_reordered_query_is_403(client):
+    post(client, "/voice/incoming", call_form())
+    signed = PUBLIC_BASE_URL + "/voice/step?turn=1&silence=1"
+    response = post(client, "/voice/step?silence=1&turn=1", call_form(), signed_url=signed)
+    assert response.status_code == 403
+
+
+def test_json_body_webhooks_are_checked_by_body_hash(client, db):
+    body = '{"CallSid": "CA1", "CallStatus": "completed"}'
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    path = f"/voice/status?bodySHA256={digest}"
+    signature = RequestValidator(DEV_AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + path, {})
+    headers = {"X-Twilio-Signature": signature, "Content-Type": "application/json"}
+    assert client.post(path, data=body, headers=headers).status_code == 204
+    forged = body.replace("completed", "busy")
+    assert client.post(path, data=forged, headers=headers).status_code == 403
+
+
+def test_a_rejected_authorization_never_reaches_the_gateway(app, db, settings):
+    """The caller confirms; the 'one moment' redirect that would charge arrives forged: 403 and
+    no charge. The genuine redirect then charges once."""
+    add_account(db, settings)
+    presses = ["", "1", "1234", "94105", "2", "1", "4242424242424242", "1230", "739", "94105", "1"]
+    sid, client = "CA" + "7" * 32, app.test_client()
+    post(client, "/voice/incoming", call_form(sid))
+    for turn, keys in enumerate(presses, start=1):
+        path = f"/voice/step?turn={turn}" + ("" if keys else "&silence=1")
+        confirmed = post(client, path, call_form(sid, **({"Digits": keys} if keys else {})))
+    resume = ET.fromstring(confirmed.get_data(as_text=True)).find("Redirect").text  # noqa: S314
+
+    forged = sign(PUBLIC_BASE_URL + resume, call_form(sid), token="not-the-token")
+    refused = client.post(resume, data=call_form(sid), headers={"X-Twilio-Signature": forged})
+    assert refused.status_code == 403
+    assert charges(db) == 0
+    assert post(client, resume, call_form(sid)).status_code == 200
+    assert charges(db) == 1
+
+
+def charges(db) -> int:
+    db.rollback()
+    return db.scalar(select(func.count()).select_from(SandboxCharge))
