@@ -65,6 +65,11 @@ class KeyRing:
         self._keys = {hashlib.sha256(key).hexdigest()[:16]: key for key in keys}
         self.current_id = next(iter(self._keys))
 
+    @property
+    def key_ids(self) -> list[str]:
+        """Fingerprints of the configured keys, newest first (safe to show)."""
+        return list(self._keys)
+
     def cipher(self, key_id: str) -> AESGCM | None:
         key = self._keys.get(key_id)
         return AESGCM(key) if key else None

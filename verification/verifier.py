@@ -16,7 +16,7 @@ from ivr import audit
 from ivr.config import Settings
 from ivr.models import Account
 from verification import lockout
-from verification.credentials import matches
+from verification.credentials import check, keyed_hash
 from verification.lookup import find_account
 
 
@@ -84,16 +84,23 @@ class Verifier:
 
     def pin_matches(self, number: str, pin: str) -> bool:
         account = find_account(self.session, number)
-        stored = account.pin_hash if account else None
-        return matches(stored, self.policy.pepper, "pin", number, pin)
+        return self._check(account, "pin", number, pin)
 
     def _detail_matches(
         self, account: Account | None, number: str, kind: DetailKind, value: str
     ) -> bool:
         if kind is DetailKind.SSN_LAST4:
-            stored = account.ssn_last4_hash if account else None
-            return matches(stored, self.policy.pepper, "ssn4", number, value)
+            return self._check(account, "ssn4", number, value)
         return account is not None and account.service_zip == value
+
+    def _check(self, account: Account | None, purpose: str, number: str, value: str) -> bool:
+        """Check a keyed secret; a right answer under a retired pepper is re-hashed now."""
+        column = "pin_hash" if purpose == "pin" else "ssn_last4_hash"
+        stored = getattr(account, column) if account else None
+        match = check(stored, self.policy.pepper, purpose, number, value)
+        if match.ok and match.stale:
+            setattr(account, column, keyed_hash(self.policy.pepper, purpose, number, value))
+        return match.ok
 
     def conclude(self, number: str, *, pin_ok: bool, detail: str) -> Outcome:
         """Check the detail (5 digits: service ZIP; 4 digits: SSN last 4), record the attempt,
