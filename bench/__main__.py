@@ -101,7 +101,8 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
         ranges = AccountRanges(plan.accounts)
         say("one journey in-process: queries per webhook, time-to-pay")
         results["journey"] = inprocess.measure(overrides, ranges.take(1)[0])
-        with gunicorn(APP, overrides, workers=workers, log_path=args.out / "app.log") as base:
+        with gunicorn(APP, overrides, workers=workers, log_path=args.out / "app.log") as app:
+            base = app.url
             say(f"saturation: app, {workers} workers, {threads} back-to-back callers")
             results["app"] = saturate(base, plan, ranges, threads)
             say(f"concurrent calls: steps {', '.join(map(str, plan.steps))}")
@@ -113,9 +114,9 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
             results["paced"] = load.run(spec, timeout)
             if plan.scale_accounts:
                 results["scale"] = scale(plan, overrides, ranges, base, threads, say, args.out)
-        with gunicorn(BASELINE, overrides, workers=workers, log_path=args.out / "base.log") as base:
+        with gunicorn(BASELINE, overrides, workers=workers, log_path=args.out / "base.log") as bl:
             say("saturation: baseline (signature check and a fixed <Gather>)")
-            results["baseline"] = saturate(base, plan, AccountRanges(plan.accounts), threads)
+            results["baseline"] = saturate(bl.url, plan, AccountRanges(plan.accounts), threads)
     with migrate.private_schema(args.database_url, "ivr_bench") as url:
         say(f"import: ivr accounts import of {plan.import_rows} rows")
         results["import"] = importing.rows_per_second(url, plan.import_rows, args.out)

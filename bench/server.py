@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,11 +49,22 @@ def _answering(port: int) -> bool:
         connection.close()
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str  # also its PUBLIC_BASE_URL
+    pid: int  # gunicorn's master process
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes the master runs now (Linux: read from /proc)."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+
 @contextmanager
 def gunicorn(
     target: str, settings: Mapping[str, str], *, workers: int, log_path: Path
-) -> Iterator[str]:
-    """Run ``target`` under gunicorn; yields its base URL (also its ``PUBLIC_BASE_URL``)."""
+) -> Iterator[Server]:
+    """Run ``target`` under gunicorn until the block ends."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, **settings, "PUBLIC_BASE_URL": base_url}
@@ -67,7 +79,7 @@ def gunicorn(
         )  # fmt: skip
     try:
         _wait_until_answering(process, port, log_path)
-        yield base_url
+        yield Server(base_url, process.pid)
     finally:
         _stop(process)
 

@@ -50,8 +50,8 @@ class SandboxGateway:
         self.delay = delay_ms / 1000
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        if self.delay:
-            time.sleep(self.delay)
+        """Book the charge (once per key), then answer after ``delay_ms``: the time a remote
+        processor's answer spends on its way back, when a crash loses it."""
         with transaction(self.factory) as session:
             reason, token = self._decide(session, request.card)
             values = {
@@ -70,7 +70,10 @@ class SandboxGateway:
                     SandboxCharge.idempotency_key == request.idempotency_key
                 )
             ).one()
-            return _result(row)
+            result = _result(row)
+        if self.delay:
+            time.sleep(self.delay)
+        return result
 
     @staticmethod
     def _decide(session: Session, card: Card | StoredCard) -> tuple[DeclineReason | None, str]:
