@@ -93,7 +93,7 @@ def parse_cents(raw: str, column: str) -> int:
     return -cents if negative else cents
 
 
-def _date(raw: str) -> dt.date | None:
+def parse_due_date(raw: str) -> dt.date | None:
     """ISO dates (the common case, parsed in C) or US month/day/year."""
     text = raw.strip()
     if not text:
@@ -154,7 +154,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
             "pin_hash": keyed_hash(pepper, "pin", number, str(pin)),
             "balance_cents": parse_cents(cell["balance"], "balance"),
             "minimum_due_cents": parse_cents(cell["minimum_due"] or "0", "minimum_due"),
-            "due_date": _date(cell["due_date"]),
+            "due_date": parse_due_date(cell["due_date"]),
             "status": AccountStatus(status),
             "language": language,
             "time_zone": settings.DEFAULT_TIME_ZONE,
