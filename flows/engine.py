@@ -170,8 +170,9 @@ class Flow:
         self.start_state = start
         self.limits = limits or Limits()
 
-    def start(self, conv: CallSession, ctx: Context) -> Turn:
-        return self._apply(conv, ctx, Go(self.start_state))
+    def start(self, conv: CallSession, ctx: Context, state: str | None = None) -> Turn:
+        """Enter the start step, or ``state`` (a channel's shortcut, such as a text's MENU)."""
+        return self._apply(conv, ctx, Go(state or self.start_state))
 
     def handle(self, conv: CallSession, ctx: Context, event: Event) -> Turn:
         if conv.state == DONE or conv.state not in self.steps:

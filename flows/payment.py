@@ -69,7 +69,13 @@ def _twilio_pay(ctx: Context) -> bool:
     return ctx.settings.CAPTURE_MODE == TWILIO_PAY
 
 
-def _capture_state(ctx: Context) -> str:
+TEXT_PAY_METHOD = "text_pay_method"
+
+
+def _capture_state(conv: CallSession, ctx: Context) -> str:
+    """Where card details are taken: never by text (a saved card or a pay link instead)."""
+    if conv.channel == "sms":
+        return TEXT_PAY_METHOD
     return "pay_verb" if _twilio_pay(ctx) else "card_number"
 
 
@@ -83,7 +89,7 @@ def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
     fee = ctx.payment_policy.fee(amount)
     conv.data["pay"] = {"amount": amount, "fee": fee}
     said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(_capture_state(ctx), said)
+    return Go(_capture_state(conv, ctx), said)
 
 
 class PayMenu(Step):
@@ -433,7 +439,7 @@ class PaymentDeclined(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
-            return Go(_capture_state(ctx))
+            return Go(_capture_state(conv, ctx))
         if digits == "*":
             return Go("main_menu")
         return Retry(_p("invalid_choice"))

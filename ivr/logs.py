@@ -6,13 +6,10 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
-# 13 or more digits, optionally split by single spaces or dashes: the shape of a card number,
-# alone or run together with an expiry, a security code or a ZIP.
-CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}")
+from payments.cards import CARD_LIKE
 
 
 def redact(text: str) -> str:

@@ -1,0 +1,76 @@
+"""Saved payment methods: cards the gateway holds, used only with the cardholder's consent.
+
+A method is saved from an approved payment (its gateway token, brand, last four and expiry),
+never from card data, and records when and on which channel the cardholder agreed. The text
+channel offers only methods that are not removed and not expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr import audit
+from ivr.models import Payment, PaymentMethod, PaymentStatus
+
+
+def save_from(
+    session: Session, payment: Payment, *, channel: str, now: dt.datetime
+) -> PaymentMethod | None:
+    """Save the card of an approved ``payment``, with consent given now on ``channel``.
+
+    Returns ``None`` when there is nothing a gateway could charge again (no token or expiry).
+    Saving the same card twice refreshes the consent instead of adding a second row.
+    """
+    if (
+        payment.status is not PaymentStatus.APPROVED
+        or not payment.gateway_token
+        or payment.exp_month is None
+        or payment.exp_year is None
+    ):
+        return None
+    method = session.scalars(
+        select(PaymentMethod).where(
+            PaymentMethod.account_id == payment.account_id,
+            PaymentMethod.gateway_token == payment.gateway_token,
+        )
+    ).one_or_none()
+    if method is None:
+        method = PaymentMethod(
+            account_id=payment.account_id,
+            gateway=payment.gateway,
+            gateway_token=payment.gateway_token,
+            brand=payment.brand or "card",
+            last4=payment.last4 or "",
+            exp_month=payment.exp_month,
+            exp_year=payment.exp_year,
+            consent_at=now,
+            consent_channel=channel,
+        )
+        session.add(method)
+    method.consent_at, method.consent_channel, method.removed_at = now, channel, None
+    session.flush()
+    audit.record(
+        session,
+        "payment_method.saved",
+        actor=f"{channel}:payment:{payment.id}",
+        outcome="consented",
+        resource=f"payment_method:{method.id}",
+    )
+    return method
+
+
+def usable(session: Session, account_id: int, today: dt.date) -> list[PaymentMethod]:
+    """The account's saved methods that may be charged today, most recently consented first."""
+    query = (
+        select(PaymentMethod)
+        .where(PaymentMethod.account_id == account_id, PaymentMethod.removed_at.is_(None))
+        .order_by(PaymentMethod.consent_at.desc(), PaymentMethod.id.desc())
+    )
+    return [
+        method
+        for method in session.scalars(query)
+        if (method.exp_year, method.exp_month) >= (today.year, today.month)
+    ]
