@@ -311,11 +311,24 @@ def opted_out(session: Session, phone: str) -> bool:
     return session.get(TextOptOut, phone) is not None
 
 
+def forget(conv: CallSession) -> None:
+    """Start from nothing: whoever texts next proves who they are again."""
+    conv.state, conv.data, conv.account_id, conv.verified = "new", {}, None, False
+    conv.account = None
+
+
+def _begin(conv: CallSession, ctx: Context) -> Turn:
+    forget(conv)
+    return TEXT_FLOW.start(conv, ctx)
+
+
 def _language_turn(conv: CallSession, ctx: Context, language: str | None) -> Turn:
     if language is None:
         language = ENGLISH if conv.language == SPANISH else SPANISH
     conv.language = language
-    if conv.state in _ACTIVE_PROMPTS or conv.state in (DONE, "new"):
+    if conv.state in (DONE, "new"):
+        return _begin(conv, ctx)
+    if conv.state in _ACTIVE_PROMPTS:
         return TEXT_FLOW.start(conv, ctx, "main_menu" if conv.verified else None)
     return TEXT_FLOW.start(conv, ctx, conv.state)
 
@@ -332,11 +345,12 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
     if word is Keyword.STOP:
         if not opted_out(ctx.session, phone):
             ctx.session.add(TextOptOut(phone=phone, opted_out_at=ctx.now))
+        forget(conv)
         conv.state = DONE
         return Turn((_p("text_stopped", company=company),), end=Hangup())
     if word is Keyword.START:
         ctx.session.execute(delete(TextOptOut).where(TextOptOut.phone == phone))
-        turn = TEXT_FLOW.start(conv, ctx)
+        turn = _begin(conv, ctx)
         return Turn((_p("text_started", company=company), *turn.say), turn.ask, turn.end)
     if opted_out(ctx.session, phone):
         return None
@@ -349,9 +363,10 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
         return _language_turn(conv, ctx, choice)
     if word is Keyword.AGENT:
         return TEXT_FLOW.start(conv, ctx, "agent")
-    fresh = conv.state in (DONE, "new")
-    if word is Keyword.MENU or fresh:
-        return TEXT_FLOW.start(conv, ctx, "main_menu" if conv.verified and not fresh else None)
+    if conv.state in (DONE, "new"):
+        return _begin(conv, ctx)
+    if word is Keyword.MENU:
+        return TEXT_FLOW.start(conv, ctx, "main_menu") if conv.verified else _begin(conv, ctx)
     return TEXT_FLOW.handle(conv, ctx, Digits(keys_from(body)))
 
 

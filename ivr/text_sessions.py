@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows import Context, Turn
 from flows.engine import DONE, Resume
-from flows.text import CHANNEL, TEXT_FLOW, converse, paylink_sent, stored_charge
+from flows.text import CHANNEL, TEXT_FLOW, converse, forget, paylink_sent, stored_charge
 from ivr import logs
 from ivr.config import Settings
 from ivr.db import transaction
@@ -122,7 +122,7 @@ class TextSessions:
         if conv.expires_at > now:
             return False
         was_going = conv.state not in ("new", DONE)
-        conv.state, conv.data, conv.account_id, conv.verified = "new", {}, None, False
+        forget(conv)
         conv.language = self.settings.DEFAULT_LANGUAGE
         logs.event(log, "text.expired", phone=mask_phone(conv.caller or ""))
         return was_going
