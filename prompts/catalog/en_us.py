@@ -20,7 +20,8 @@ MESSAGES = {
     "main_menu": (
         "For your balance and due date, press 1. To make a payment, press 2. "
         "For more time to pay, press 3. To hear your last payment, press 4. "
-        "To speak with a representative, press 0. To hear these options again, press star."
+        "To speak with a representative, press 0. For slower prompts, press 7. "
+        "To hear these options again, press star."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
     "balance_no_date": "Your balance is {amount}.",
@@ -194,4 +195,7 @@ MESSAGES = {
     "paypage_used": "This payment link has already been used. Nothing more was charged.",
     "paypage_unknown": "This payment link is not valid. Please use the link from your most recent text.",
     "paypage_pending": "We could not confirm your payment with the bank just now. Please do not pay again: we will check within the hour and text your confirmation.",
+    # --- Accessible voice (issue 6) ---
+    "slow_prompts_on": "Slower prompts are on, with more time to answer. We will remember this for your account. To turn them off, press 7 at the main menu.",
+    "slow_prompts_off": "Slower prompts are off. To turn them back on, press 7 at the main menu.",
 }

@@ -20,7 +20,8 @@ MESSAGES = {
     "main_menu": (
         "Para su saldo y fecha de vencimiento, oprima 1. Para hacer un pago, oprima 2. "
         "Para más tiempo para pagar, oprima 3. Para escuchar su último pago, oprima 4. "
-        "Para hablar con un representante, oprima 0. Para repetir estas opciones, oprima asterisco."
+        "Para hablar con un representante, oprima 0. Para mensajes más lentos, oprima 7. "
+        "Para repetir estas opciones, oprima asterisco."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
     "balance_no_date": "Su saldo es de {amount}.",
@@ -196,4 +197,7 @@ MESSAGES = {
     "paypage_used": "Este enlace de pago ya se usó. No se hizo ningún otro cargo.",
     "paypage_unknown": "Este enlace de pago no es válido. Use el enlace de su mensaje más reciente.",
     "paypage_pending": "No pudimos confirmar su pago con el banco en este momento. Por favor no pague de nuevo: lo verificaremos dentro de una hora y le enviaremos su confirmación.",
+    # --- Accessible voice (issue 6) ---
+    "slow_prompts_on": "Los mensajes lentos están activados, con más tiempo para responder. Lo recordaremos para su cuenta. Para desactivarlos, oprima 7 en el menú principal.",
+    "slow_prompts_off": "Los mensajes lentos están desactivados. Para activarlos de nuevo, oprima 7 en el menú principal.",
 }
