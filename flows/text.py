@@ -326,7 +326,7 @@ def _language_turn(conv: CallSession, ctx: Context, language: str | None) -> Tur
     if language is None:
         language = ENGLISH if conv.language == SPANISH else SPANISH
     conv.language = language
-    if conv.state in (DONE, "new"):
+    if conv.state == "new":
         return _begin(conv, ctx)
     if conv.state in _ACTIVE_PROMPTS:
         return TEXT_FLOW.start(conv, ctx, "main_menu" if conv.verified else None)
@@ -356,6 +356,8 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
         return None
     if looks_like_card(body):
         return Turn((_p("text_card_warning"),), Ask())
+    if conv.state in (DONE, "new"):
+        forget(conv)  # whatever comes next, an ended conversation proves nothing any more
     if word is Keyword.HELP:
         return Turn((_p("text_help", company=company),), Ask())
     if word in (Keyword.LANGUAGE, Keyword.SPANISH, Keyword.ENGLISH):
@@ -363,7 +365,7 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
         return _language_turn(conv, ctx, choice)
     if word is Keyword.AGENT:
         return TEXT_FLOW.start(conv, ctx, "agent")
-    if conv.state in (DONE, "new"):
+    if conv.state == "new":
         return _begin(conv, ctx)
     if word is Keyword.MENU:
         return TEXT_FLOW.start(conv, ctx, "main_menu") if conv.verified else _begin(conv, ctx)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
 import pytest
+from sqlalchemy import select
 
+from ivr.models import TextMessage, utcnow
 from tests.ivr.cli_helpers import cli_env, run_ivr
 
 
@@ -46,3 +49,20 @@ def test_text_to_a_server_that_is_not_running_says_so(demo_env: dict[str, str | 
     result = run_ivr(["text", "--url", f"http://127.0.0.1:{port}", "hi"], demo_env)
     assert result.exit_code == 1
     assert f"Error: Cannot reach http://127.0.0.1:{port}" in result.stderr
+
+
+def test_sessions_purge_also_forgets_old_text_replies(demo_env: dict[str, str | None], db) -> None:
+    now = utcnow()
+    for sid, hours in [("SMold", -48), ("SMrecent", -2)]:
+        db.add(
+            TextMessage(
+                message_sid=sid,
+                phone="+15005550006",
+                reply="r",
+                received_at=now + dt.timedelta(hours=hours),
+            )
+        )
+    db.commit()
+    assert run_ivr(["sessions", "purge"], demo_env).exit_code == 0
+    db.rollback()
+    assert db.scalars(select(TextMessage.message_sid)).all() == ["SMrecent"]

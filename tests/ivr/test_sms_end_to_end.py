@@ -234,3 +234,14 @@ def test_messages_sent_at_once_from_one_phone_are_answered_one_at_a_time(app, db
         thread.join()
     assert len(replies) == 4 and all(reply.endswith(MENU) for reply in replies)
     assert conversation(db).turn == turn + 4
+
+
+def test_an_ended_conversation_must_verify_again(client, db, ada, phone):
+    phone.conversation(*VERIFY)
+    assert phone.conversation("9", "9", "9")[-1] == (
+        "Sorry, we are having trouble with your replies. Text again to start over, or reply AGENT."
+    )
+    assert phone.send("AGENT") == "To talk with a representative, call +15005550100."
+    assert phone.send("1") == "Riverside Utilities: account ending 0001. Reply with your PIN."
+    assert phone.send("MENU") == "Riverside Utilities: account ending 0001. Reply with your PIN."
+    assert not conversation(db).verified
