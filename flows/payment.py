@@ -27,7 +27,7 @@ from flows.engine import (
 from flows.receipts import text_recipient
 from ivr import outbox
 from ivr.models import Account, CallSession, Payment, PaymentStatus
-from payments import ledger
+from payments import ledger, methods
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
@@ -385,11 +385,13 @@ class PaymentReceipt(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         payment = self._payment(conv, ctx)
         number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
+        offer = (_p("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
         return Turn(
             (
                 _p("confirmation_number", number=number),
                 _p("new_balance", amount=Money(_account(conv).balance_cents)),
                 _p("receipt_options"),
+                *offer,
             ),
             Ask(timeout=8),
         )
@@ -399,6 +401,11 @@ class PaymentReceipt(Step):
             return Go(self.name)
         if digits == "2":
             return Go("main_menu", (self._text_receipt(conv, ctx),))
+        if digits == "3":
+            saved = methods.save_from(ctx.session, self._payment(conv, ctx), "voice", ctx.now)
+            if saved is not None:
+                brand, last4 = _p(f"brand_{saved.brand}"), Digits(saved.last4)
+                return Go("main_menu", (_p("card_saved", brand=brand, last4=last4),))
         if digits == "*":
             return Go("main_menu")
         return Retry(_p("invalid_choice"))

@@ -118,7 +118,7 @@ class PayPage:
             )
             if payment.status is PaymentStatus.APPROVED:
                 saved = form.get("save") == "yes" and (
-                    methods.save_from(db, payment, channel="web", now=now) is not None
+                    methods.save_from(db, payment, "web", now) is not None
                 )
                 return self._approved(db, link, payment, saved)
             if payment.status in ledger.SETTLED:

@@ -16,32 +16,49 @@ from ivr import audit
 from ivr.models import Payment, PaymentMethod, PaymentStatus
 
 
+def _saved(session: Session, payment: Payment) -> PaymentMethod | None:
+    return session.scalars(
+        select(PaymentMethod).where(
+            PaymentMethod.account_id == payment.account_id,
+            PaymentMethod.gateway_token == payment.gateway_token,
+        )
+    ).one_or_none()
+
+
+def _chargeable(payment: Payment) -> bool:
+    """Approved with what a gateway needs to charge the card again (a token and its expiry)."""
+    return (
+        payment.status is PaymentStatus.APPROVED
+        and bool(payment.gateway_token)
+        and payment.exp_month is not None
+        and payment.exp_year is not None
+    )
+
+
+def can_save(session: Session, payment: Payment) -> bool:
+    """Whether to offer saving this payment's card: chargeable again, and not saved yet."""
+    if not _chargeable(payment):
+        return False
+    saved = _saved(session, payment)
+    return saved is None or saved.removed_at is not None
+
+
 def save_from(
-    session: Session, payment: Payment, *, channel: str, now: dt.datetime
+    session: Session, payment: Payment, channel: str, now: dt.datetime
 ) -> PaymentMethod | None:
     """Save the card of an approved ``payment``, with consent given now on ``channel``.
 
     Returns ``None`` when there is nothing a gateway could charge again (no token or expiry).
     Saving the same card twice refreshes the consent instead of adding a second row.
     """
-    if (
-        payment.status is not PaymentStatus.APPROVED
-        or not payment.gateway_token
-        or payment.exp_month is None
-        or payment.exp_year is None
-    ):
+    if not _chargeable(payment) or payment.exp_month is None or payment.exp_year is None:
         return None
-    method = session.scalars(
-        select(PaymentMethod).where(
-            PaymentMethod.account_id == payment.account_id,
-            PaymentMethod.gateway_token == payment.gateway_token,
-        )
-    ).one_or_none()
+    method = _saved(session, payment)
     if method is None:
         method = PaymentMethod(
             account_id=payment.account_id,
             gateway=payment.gateway,
-            gateway_token=payment.gateway_token,
+            gateway_token=payment.gateway_token or "",
             brand=payment.brand or "card",
             last4=payment.last4 or "",
             exp_month=payment.exp_month,

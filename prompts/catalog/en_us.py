@@ -198,4 +198,6 @@ MESSAGES = {
     # --- Accessible voice (issue 6) ---
     "slow_prompts_on": "Slower prompts are on, with more time to answer. We will remember this for your account. To turn them off, press 7 at the main menu.",
     "slow_prompts_off": "Slower prompts are off. To turn them back on, press 7 at the main menu.",
+    "save_card_offer": "To save this card for paying by text message, press 3.",
+    "card_saved": "Your {brand} ending in {last4} is saved for paying by text message.",
 }

@@ -5,8 +5,11 @@ import re
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from flows.text import looks_like_card
 from ivr.models import Account, AuditEvent, CallSession, LockoutCounter, TextMessage
 from ivr.simulator import keys_from
 from tests.factories import add_account
@@ -245,3 +248,17 @@ def test_an_ended_conversation_must_verify_again(client, db, ada, phone):
     assert phone.send("1") == "Riverside Utilities: account ending 0001. Reply with your PIN."
     assert phone.send("MENU") == "Riverside Utilities: account ending 0001. Reply with your PIN."
     assert not conversation(db).verified
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.text(max_size=200), sender=st.sampled_from([ADA_PHONE, "", "abc", "+1", "12345"]))
+def test_any_text_from_anyone_gets_twiml_never_an_error(client, db, ada, body, sender):
+    response = post(client, "/sms/incoming", message_form(body, sender))
+    assert response.status_code == 200
+    reply = reply_of(response.get_data(as_text=True))
+    if sender != ADA_PHONE:
+        assert reply == ""  # no usable number to answer
+    if len(re.sub(r"\D", "", body)) >= 13 and looks_like_card(body):
+        assert reply.startswith("For your security") or reply == ""

@@ -16,6 +16,7 @@ from ivr.models import (
     PaymentStatus,
     SandboxCharge,
 )
+from ivr.simulator import keys_from
 from payments.confirmation import is_valid
 from tests.factories import add_account
 from tests.ivr.card_scan import CODE, database_dump, leaks
@@ -238,3 +239,20 @@ def test_a_saved_card_message_sent_twice_at_once_charges_once(app, db, ada):
 def test_without_a_saved_card_the_link_is_sent_straight_away(client, db, ada, phone):
     phone.conversation(*VERIFY, "2")
     assert phone.send("1").startswith("Pay $142.50 securely here:")
+
+
+def test_a_card_saved_after_a_phone_payment_pays_by_text(client, db, ada, simulator):
+    presses = ["", "1", "1234#", "94105", "2", "3", "50#"]
+    presses += ["4242424242424242#", "1230", CODE, "94105", "1", "3"]
+    record = simulator.call(keys_from(presses), caller="+15005550006")
+    assert "To save this card for paying by text message, press 3." in record.said
+    assert "Your Visa ending in 4 2 4 2 is saved for paying by text message." in record.said
+    db.rollback()
+    [method] = db.scalars(select(PaymentMethod)).all()
+    assert (method.consent_channel, method.last4) == ("voice", "4242")
+
+    phone = Phone(client)
+    phone.conversation(*VERIFY, "2", "3")
+    assert phone.send("10").startswith("Reply 1 to pay $10.00 now with Visa ending 4242.")
+    assert phone.send("1").startswith("Thank you. Your payment of $10.00 was approved.")
+    assert balance(db, ada) == 14250 - 5000 - 1000

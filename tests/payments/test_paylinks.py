@@ -128,7 +128,7 @@ def approved(session, account, ref="tok_1", exp=(12, 2030)):
 def test_saved_methods_come_from_approved_payments_with_consent(standalone_factory, account):
     today = dt.date(2026, 11, 21)
     with transaction(standalone_factory) as session:
-        first = methods.save_from(session, approved(session, account), channel="web", now=NOW)
+        first = methods.save_from(session, approved(session, account), "web", NOW)
         again = methods.save_from(
             session, approved(session, account, exp=(12, 2031)), channel="web", now=NOW
         )
@@ -139,5 +139,5 @@ def test_saved_methods_come_from_approved_payments_with_consent(standalone_facto
         assert expired is not None
         declined = approved(session, account, "tok_3")
         declined.status = PaymentStatus.DECLINED
-        assert methods.save_from(session, declined, channel="web", now=NOW) is None
+        assert methods.save_from(session, declined, "web", NOW) is None
         assert methods.usable(session, account.id, today) == [first]
