@@ -256,3 +256,20 @@ def test_a_card_saved_after_a_phone_payment_pays_by_text(client, db, ada, simula
     assert phone.send("10").startswith("Reply 1 to pay $10.00 now with Visa ending 4242.")
     assert phone.send("1").startswith("Thank you. Your payment of $10.00 was approved.")
     assert balance(db, ada) == 14250 - 5000 - 1000
+
+
+def test_the_pay_page_speaks_the_texters_language(client, db, settings):
+    add_account(db, settings, language="es-US")
+    phone = Phone(client)
+    phone.conversation(*VERIFY, "2")
+    reply = phone.send("1")
+    assert reply.startswith("Pague $142.50 de forma segura aquí: https://pay.example.com/pay/")
+    page = client.get(link_in(reply))
+    assert '<html lang="es">' in page.text
+    assert "Pague su factura de Riverside Utilities" in page.text
+    assert '<label for="number">Número de tarjeta</label>' in page.text
+    done = pay(client, link_in(reply))
+    assert "Pago aprobado" in done.text
+    db.rollback()
+    [receipt] = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
+    assert receipt.body.startswith("Riverside Utilities: recibimos su pago de $142.50")
