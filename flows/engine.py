@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from flows.accessible import SLOW
 from flows.context import Context
 from ivr.models import CallSession
 from prompts import Prompt
@@ -184,6 +185,8 @@ class Flow:
             outcome = step.on_event(conv, ctx, event)
         elif _KEYPAD.fullmatch(event.value):
             outcome = step.on_input(conv, ctx, event.value)
+            if event.value == "*" and isinstance(outcome, Retry) and conv.data.get(SLOW):
+                outcome = Repeat()  # with slower prompts, a star no step uses repeats the question
         else:
             outcome = Retry(Prompt("invalid_choice"))
         return self._apply(conv, ctx, outcome)

@@ -196,7 +196,7 @@ MESSAGES = {
     "paypage_unknown": "This payment link is not valid. Please use the link from your most recent text.",
     "paypage_pending": "We could not confirm your payment with the bank just now. Please do not pay again: we will check within the hour and text your confirmation.",
     # --- Accessible voice (issue 6) ---
-    "slow_prompts_on": "Slower prompts are on, with more time to answer. We will remember this for your account. To turn them off, press 7 at the main menu.",
+    "slow_prompts_on": "Slower prompts are on, with more time to answer. Press star to hear a question again. We will remember this for your account. To turn them off, press 7 at the main menu.",
     "slow_prompts_off": "Slower prompts are off. To turn them back on, press 7 at the main menu.",
     "save_card_offer": "To save this card for paying by text message, press 3.",
     "card_saved": "Your {brand} ending in {last4} is saved for paying by text message.",

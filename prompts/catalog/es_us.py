@@ -198,7 +198,7 @@ MESSAGES = {
     "paypage_unknown": "Este enlace de pago no es válido. Use el enlace de su mensaje más reciente.",
     "paypage_pending": "No pudimos confirmar su pago con el banco en este momento. Por favor no pague de nuevo: lo verificaremos dentro de una hora y le enviaremos su confirmación.",
     # --- Accessible voice (issue 6) ---
-    "slow_prompts_on": "Los mensajes lentos están activados, con más tiempo para responder. Lo recordaremos para su cuenta. Para desactivarlos, oprima 7 en el menú principal.",
+    "slow_prompts_on": "Los mensajes lentos están activados, con más tiempo para responder. Oprima asterisco para escuchar una pregunta de nuevo. Lo recordaremos para su cuenta. Para desactivarlos, oprima 7 en el menú principal.",
     "slow_prompts_off": "Los mensajes lentos están desactivados. Para activarlos de nuevo, oprima 7 en el menú principal.",
     "save_card_offer": "Para guardar esta tarjeta y pagar por mensaje de texto, oprima 3.",
     "card_saved": "Su {brand} que termina en {last4} quedó guardada para pagar por mensaje de texto.",

@@ -64,8 +64,9 @@ def test_other_callers_get_the_usual_pace(make_app, ada):
 def test_menu_7_switches_slow_prompts_and_the_account_remembers(client, db, ada, simulator):
     record = simulator.call(keys_from([*VERIFY, "7"]), caller=RELAY)
     assert (
-        "Slower prompts are on, with more time to answer. We will remember this for your "
-        "account. To turn them off, press 7 at the main menu." in record.said
+        "Slower prompts are on, with more time to answer. Press star to hear a question "
+        "again. We will remember this for your account. To turn them off, press 7 at the main "
+        "menu." in record.said
     )
     db.rollback()
     assert db.get(VoicePreference, ada.id).slow_prompts is True
@@ -82,6 +83,25 @@ def test_menu_7_switches_slow_prompts_and_the_account_remembers(client, db, ada,
     db.rollback()
     assert db.get(VoicePreference, ada.id, populate_existing=True).slow_prompts is False
     assert len(db.scalars(select(VoicePreference)).all()) == 1
+
+
+def said(twiml):
+    return ["".join(say.itertext()) for say in twiml.iter("Say")]
+
+
+@pytest.mark.parametrize(("relay", "repeats"), [(RELAY, True), ("+15005550100", False)])
+def test_with_slower_prompts_a_star_no_step_uses_repeats_the_question(
+    make_app, ada, relay, repeats
+):
+    call = RawCall(make_app(RELAY_CALLER_IDS=relay).test_client())
+    question = said(call.press("1"))  # "Are you calling about the account ending in ...?"
+    again = said(call.press("*"))
+    if repeats:
+        assert again == question
+    else:
+        assert again == ["Sorry, that is not one of the choices.", *question]
+    call.press("1")
+    assert "Please enter your PIN" in said(call.press("*"))[-1]
 
 
 def test_the_menu_offers_slower_prompts_in_both_languages():
