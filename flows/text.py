@@ -40,6 +40,7 @@ from flows.engine import (
 from flows.journey import (
     ENGLISH,
     SPANISH,
+    EnterAccount,
     EnterDetail,
     EnterPin,
     Locked,
@@ -62,7 +63,7 @@ from prompts import Money, Prompt
 from verification import accounts_for_caller
 
 CHANNEL = "sms"
-ACCOUNT_DIGITS = (4, 16)
+ACCOUNTS_PER_PHONE = 50  # a landlord's or a family's phone; more is a data problem
 PAY_LINK = "text_pay_link"
 SAVED_METHOD = "saved_method"
 PAYLINK_SENT = "paylink_sent"
@@ -86,7 +87,7 @@ class Identify(Step):
     name = "identify"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        matches = accounts_for_caller(ctx.session, ctx.caller, limit=50)
+        matches = accounts_for_caller(ctx.session, ctx.caller, limit=ACCOUNTS_PER_PHONE)
         if not matches:
             refusal = _p("text_not_on_account", company=ctx.settings.COMPANY_NAME)
             return Turn((refusal,), end=Hangup())
@@ -100,24 +101,24 @@ class Identify(Step):
         return Go("enter_pin", (intro,))
 
 
-class ChooseAccount(Step):
+class ChooseAccount(EnterAccount):
     """The sender's number is on several accounts: which one (it must be one of them)."""
 
     name = "text_choose_account"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        key = "enter_account_again" if conv.data.get("failed_attempts") else "enter_account"
-        return Turn((_p(key),), Ask())
-
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
-        low, high = ACCOUNT_DIGITS
-        if not (digits.isdigit() and low <= len(digits) <= high):
-            return Retry(_p("invalid_account_format", min=low, max=high))
-        mine = {account.number for account in accounts_for_caller(ctx.session, ctx.caller, 50)}
-        if digits not in mine:
+        outcome = super().on_input(conv, ctx, digits)
+        if isinstance(outcome, Retry):
+            return outcome
+        mine = {
+            account.number
+            for account in accounts_for_caller(ctx.session, ctx.caller, ACCOUNTS_PER_PHONE)
+        }
+        if conv.data["account_number"] not in mine:
+            del conv.data["account_number"]
             return Retry(_p("text_account_not_linked"))
-        conv.data["account_number"] = digits
-        return Go("enter_pin")
+        conv.data["identified_by"] = "caller_id"  # a failed PIN asks for the PIN again
+        return outcome
 
 
 class Agent(Step):
@@ -145,7 +146,7 @@ def _total(conv: CallSession) -> Money:
     return Money(pay["amount"] + pay["fee"])
 
 
-class PayMethod(MenuPause):
+class PayMethod(Step):
     """A saved card (1), charged on this reply, or a one-time link to the pay page (2)."""
 
     name = TEXT_PAY_METHOD
