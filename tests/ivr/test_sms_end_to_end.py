@@ -262,3 +262,40 @@ def test_any_text_from_anyone_gets_twiml_never_an_error(client, db, ada, body, s
         assert reply == ""  # no usable number to answer
     if len(re.sub(r"\D", "", body)) >= 13 and looks_like_card(body):
         assert reply.startswith("For your security") or reply == ""
+
+
+def test_every_arrangement_choice_reads_as_text(client, db, ada, phone):
+    phone.conversation(*VERIFY)
+    offer = phone.send("3")
+    assert "Reply 3 to pay in monthly installments." in offer
+    plans = phone.send("3")
+    assert plans.startswith("Payments are monthly, the first on ")
+    assert "Reply 2 for 2 payments of $71.25." in plans
+    assert plans.endswith("Reply MENU to go back.")
+    phone.send("MENU")
+    phone.send("3")
+    ask_date = phone.send("2")
+    assert ask_date.startswith("Reply with the new due date as MM/DD, a weekday no later than ")
+    assert phone.send("02/30").startswith("Sorry, that is not a date I can use.")
+    latest = re.search(r"as late as (\d\d)/(\d\d)/\d{4}", offer)
+    terms = phone.send(f"{latest.group(1)}/{latest.group(2)}")
+    assert terms.startswith("The terms: your balance of $142.50 will be due on ")
+    assert phone.send("2") == f"All right, nothing was changed. {MENU}"
+
+
+def test_a_closed_account_is_told_why_not_and_who_can_help(client, db, settings, phone):
+    add_account(db, settings, status="closed")
+    phone.conversation(*VERIFY)
+    assert phone.send("3") == (
+        "Sorry, this account cannot get more time to pay by phone. A representative may be able "
+        "to help: reply AGENT. Or reply MENU."
+    )
+
+
+def test_amounts_are_typed_as_people_write_them(client, db, ada, phone):
+    phone.conversation(*VERIFY, "2", "3")
+    assert phone.send("0.50").startswith("The smallest payment we can take is $1.00.")
+    assert phone.send("12.345").startswith("Sorry, I did not understand that amount.")
+    assert phone.send("$25.50").startswith("Pay $25.50 securely here:")
+    phone.conversation("MENU", "2", "3")
+    assert phone.send("500").startswith("That is more than the $142.50 you can pay now.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import xml.etree.ElementTree as ET
 
 from flask.testing import FlaskClient
@@ -11,6 +12,8 @@ from tests.ivr.webhooks import post
 
 ADA_PHONE = "+15005550006"
 _SIDS = itertools.count(1)
+# Words only a keypad prompt says: a text reply with them used a voice prompt by mistake.
+KEYPAD_WORDS = re.compile(r"\b(press|pound|oprima|numeral|asterisco|star)\b", re.IGNORECASE)
 
 
 def message_form(body: str, sender: str = ADA_PHONE, sid: str | None = None) -> dict[str, str]:
@@ -34,7 +37,8 @@ def reply_of(xml: str) -> str:
 
 
 class Phone:
-    """One phone texting the app: ``send`` returns the reply's text."""
+    """One phone texting the app: ``send`` returns the reply's text, which must never tell a
+    texter to press a key."""
 
     def __init__(self, client: FlaskClient, number: str = ADA_PHONE) -> None:
         self.client = client
@@ -45,8 +49,10 @@ class Phone:
         response = post(self.client, "/sms/incoming", message_form(body, self.number, sid))
         assert response.status_code == 200, response.status_code
         assert response.mimetype == "application/xml"
-        self.replies.append(reply_of(response.get_data(as_text=True)))
-        return self.replies[-1]
+        reply = reply_of(response.get_data(as_text=True))
+        assert not KEYPAD_WORDS.search(reply), reply
+        self.replies.append(reply)
+        return reply
 
     def conversation(self, *bodies: str) -> list[str]:
         return [self.send(body) for body in bodies]
