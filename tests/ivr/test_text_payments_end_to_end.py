@@ -273,3 +273,30 @@ def test_the_pay_page_speaks_the_texters_language(client, db, settings):
     db.rollback()
     [receipt] = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
     assert receipt.body.startswith("Riverside Utilities: recibimos su pago de $142.50")
+
+
+def test_a_double_submit_of_the_pay_page_charges_once(app, db, ada):
+    phone = Phone(app.test_client())
+    phone.conversation(*VERIFY, "2")
+    path = link_in(phone.send("1"))
+    html = app.test_client().get(path).text
+    fields = {"form_token": form_token(html), "number": VISA, "expiry": "12/30", "code": CODE}
+    statuses = []
+    start = threading.Barrier(3)
+
+    def submit():
+        client = app.test_client()
+        start.wait()
+        statuses.append(client.post(path, data={**fields, "postal": "94105"}).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses)[0] == 200 and statuses.count(200) == 1
+    assert set(statuses) <= {200, 409, 410}
+    assert [p.status for p in payments(db)] == [PaymentStatus.APPROVED]
+    db.rollback()
+    assert len(db.scalars(select(SandboxCharge)).all()) == 1
+    assert balance(db, ada) == 0
