@@ -91,3 +91,28 @@ def usable(session: Session, account_id: int, today: dt.date) -> list[PaymentMet
         for method in session.scalars(query)
         if (method.exp_year, method.exp_month) >= (today.year, today.month)
     ]
+
+
+def on_file(session: Session, account_id: int) -> list[PaymentMethod]:
+    """Every method saved for the account, removed ones included (for operators)."""
+    query = select(PaymentMethod).where(PaymentMethod.account_id == account_id)
+    return list(session.scalars(query.order_by(PaymentMethod.id)))
+
+
+def remove(
+    session: Session, account_id: int, method_id: int, *, actor: str, now: dt.datetime
+) -> PaymentMethod | None:
+    """Withdraw consent: the card is never offered or charged again (the row stays, audited)."""
+    method = session.get(PaymentMethod, method_id, with_for_update=True)
+    if method is None or method.account_id != account_id:
+        return None
+    if method.removed_at is None:
+        method.removed_at = now
+        audit.record(
+            session,
+            "payment_method.removed",
+            actor=actor,
+            outcome="removed",
+            resource=f"payment_method:{method.id}",
+        )
+    return method
