@@ -12,6 +12,7 @@ from tests.ivr.webhooks import post
 
 ADA_PHONE = "+15005550006"
 _SIDS = itertools.count(1)
+MAX_REPLY = 320  # two text segments: replies must stay short
 # Words only a keypad prompt says: a text reply with them used a voice prompt by mistake.
 KEYPAD_WORDS = re.compile(r"\b(press|pound|oprima|numeral|asterisco|star)\b", re.IGNORECASE)
 
@@ -38,7 +39,7 @@ def reply_of(xml: str) -> str:
 
 class Phone:
     """One phone texting the app: ``send`` returns the reply's text, which must never tell a
-    texter to press a key."""
+    texter to press a key, and must stay short."""
 
     def __init__(self, client: FlaskClient, number: str = ADA_PHONE) -> None:
         self.client = client
@@ -51,6 +52,7 @@ class Phone:
         assert response.mimetype == "application/xml"
         reply = reply_of(response.get_data(as_text=True))
         assert not KEYPAD_WORDS.search(reply), reply
+        assert len(reply) <= MAX_REPLY, reply
         self.replies.append(reply)
         return reply
 
