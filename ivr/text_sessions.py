@@ -67,11 +67,10 @@ class TextSessions:
             return message_twiml(None)
         with transaction(self.factory) as db:
             conv = self._locked(db, phone, now)
-            seen = db.get(TextMessage, message_sid, populate_existing=True)
-            if seen is not None and seen.reply is not None:
-                logs.event(log, "text.replay", message=message_sid, phone=mask_phone(phone))
-                return self._replay(db, seen)
-            if seen is None:
+            answered = self._answered(db, message_sid)
+            if answered is not None:
+                return answered
+            if db.get(TextMessage, message_sid) is None:
                 db.add(TextMessage(message_sid=message_sid, phone=phone, received_at=now))
                 restarted = self._restart_if_idle(conv, now)
                 turn = converse(conv, self._context(db, phone, message_sid, now), body)
@@ -83,13 +82,19 @@ class TextSessions:
             self.payments.execute_stored(*charge, now)
         with transaction(self.factory) as db:
             conv = self._locked(db, phone, now)
-            seen = db.get(TextMessage, message_sid, populate_existing=True)
-            if seen is not None and seen.reply is not None:
-                return self._replay(db, seen)
-            ctx = self._context(db, phone, message_sid, now)
-            return self._respond(
-                db, conv, message_sid, TEXT_FLOW.handle(conv, ctx, Resume()), False, now
-            )
+            answered = self._answered(db, message_sid)
+            if answered is not None:
+                return answered
+            turn = TEXT_FLOW.handle(conv, self._context(db, phone, message_sid, now), Resume())
+            return self._respond(db, conv, message_sid, turn, False, now)
+
+    def _answered(self, db: Session, message_sid: str) -> str | None:
+        """The reply already given to this message (Twilio's retry), if any."""
+        seen = db.get(TextMessage, message_sid, populate_existing=True)
+        if seen is None or seen.reply is None:
+            return None
+        logs.event(log, "text.replay", message=message_sid, phone=mask_phone(seen.phone))
+        return self._replay(db, seen)
 
     def _locked(self, db: Session, phone: str, now: dt.datetime) -> CallSession:
         """The sender's conversation row, created if new, locked until commit."""

@@ -18,6 +18,8 @@ from ivr.models import (
 )
 from ivr.simulator import keys_from
 from payments.confirmation import is_valid
+from payments.gateways import ChargeRequest, ChargeResult, StoredCard
+from payments.gateways.sandbox import SandboxGateway
 from tests.factories import add_account
 from tests.ivr.card_scan import CODE, database_dump, leaks
 from tests.ivr.texting import Phone, message_form, reply_of
@@ -300,3 +302,38 @@ def test_a_double_submit_of_the_pay_page_charges_once(app, db, ada):
     db.rollback()
     assert len(db.scalars(select(SandboxCharge)).all()) == 1
     assert balance(db, ada) == 0
+
+
+class CrashOnceAfterStoredCharge(SandboxGateway):
+    """The worker dies right after the gateway approved a saved-card charge, once."""
+
+    crashed = False
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        result = super().charge(request)
+        if isinstance(request.card, StoredCard) and not CrashOnceAfterStoredCharge.crashed:
+            CrashOnceAfterStoredCharge.crashed = True
+            raise SystemError("worker killed between gateway approval and commit")
+        return result
+
+
+def test_twilios_retry_after_a_crash_mid_charge_finishes_the_same_charge(
+    make_app, standalone_factory, db, ada
+):
+    CrashOnceAfterStoredCharge.crashed = False
+    app = make_app(gateway=CrashOnceAfterStoredCharge(standalone_factory))
+    phone = Phone(app.test_client())
+    save_a_card(app.test_client(), phone)
+    phone.conversation("MENU", "2", "3", "20")
+    form = message_form("1", sid="SM" + "e" * 32)
+    assert post(app.test_client(), "/sms/incoming", form).status_code == 500
+    assert [p.status for p in payments(db) if p.channel == "sms"] == [PaymentStatus.PENDING]
+
+    retried = post(app.test_client(), "/sms/incoming", form)
+    assert reply_of(retried.get_data(as_text=True)).startswith(
+        "Thank you. Your payment of $20.00 was approved."
+    )
+    assert [p.status for p in payments(db) if p.channel == "sms"] == [PaymentStatus.APPROVED]
+    db.rollback()
+    assert sorted(c.amount_cents for c in db.scalars(select(SandboxCharge))) == [2000, 5000]
+    assert balance(db, ada) == 14250 - 5000 - 2000
