@@ -7,7 +7,7 @@ import threading
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from flows.text import looks_like_card
 from ivr.models import Account, AuditEvent, CallSession, LockoutCounter, TextMessage
@@ -299,3 +299,13 @@ def test_amounts_are_typed_as_people_write_them(client, db, ada, phone):
     assert phone.send("$25.50").startswith("Pay $25.50 securely here:")
     phone.conversation("MENU", "2", "3")
     assert phone.send("500").startswith("That is more than the $142.50 you can pay now.")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # it drops a table
+def test_a_database_failure_gets_a_polite_reply_not_an_error(client, db, ada, phone):
+    db.execute(text("DROP TABLE text_messages"))
+    db.commit()
+    assert phone.send("hi") == (
+        "Sorry, something went wrong on our side and nothing was charged. Please try again in a "
+        "few minutes."
+    )
