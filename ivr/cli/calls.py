@@ -59,13 +59,14 @@ def demo(runtime: Runtime) -> None:
 def serve(runtime: Runtime, host: str, port: int) -> None:
     """Run the development web server (for production use gunicorn; see README).
 
-    Webhooks: POST /voice/incoming, /voice/status. Twilio signs against PUBLIC_BASE_URL, so
-    keep it equal to the URL callers' requests arrive on.
+    Webhooks: POST /voice/incoming, /voice/status, /sms/incoming; the pay page is /pay/<token>.
+    Twilio signs against PUBLIC_BASE_URL, so keep it equal to the URL requests arrive on.
     """
     app = build_app()
     click.echo(
         f"Serving on http://{host}:{port} (database {runtime.settings.DATABASE_URL}).\n"
-        f"Call it from another terminal:  ivr call --url http://{host}:{port}"
+        f"Call it from another terminal:  ivr call --url http://{host}:{port}\n"
+        f"Or text it:                     ivr text --url http://{host}:{port} hi"
     )
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
