@@ -194,7 +194,8 @@ class Flow:
     def _silence(self, conv: CallSession) -> Outcome:
         count = conv.data.get("_silences", 0) + 1
         conv.data["_silences"] = count
-        if count > self.limits.silences:
+        patience = self.limits.silences + (1 if conv.data.get(SLOW) else 0)
+        if count > patience:
             return goodbye(Prompt("goodbye_no_input"))
         return Repeat((Prompt("no_input"),))
 

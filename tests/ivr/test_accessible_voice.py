@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ivr.models import VoicePreference
 from ivr.simulator import keys_from
 from prompts.catalog import en_us, es_us
+from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.webhooks import call_form, post
 
@@ -118,3 +119,11 @@ def test_every_prompt_is_translated():
         if es_us.MESSAGES[key] == english and not key.startswith("brand_")
     ]
     assert untranslated == []
+
+
+@pytest.mark.parametrize(("relay", "repeats"), [(RELAY, 2), ("+15005550100", 1)])
+def test_with_slower_prompts_silence_is_waited_out_once_more(make_app, ada, relay, repeats):
+    app = make_app(RELAY_CALLER_IDS=relay)
+    record = simulator_for(app).call(keys_from(["", "", "", ""]), caller=RELAY)
+    assert record.said.count("Sorry, I did not hear anything.") == repeats
+    assert record.said[-1].startswith("We did not receive your answer.")
