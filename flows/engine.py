@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from flows.accessible import SLOW
 from flows.context import Context
 from ivr.models import CallSession
 from prompts import Prompt
@@ -170,8 +171,9 @@ class Flow:
         self.start_state = start
         self.limits = limits or Limits()
 
-    def start(self, conv: CallSession, ctx: Context) -> Turn:
-        return self._apply(conv, ctx, Go(self.start_state))
+    def start(self, conv: CallSession, ctx: Context, state: str | None = None) -> Turn:
+        """Enter the start step, or ``state`` (a channel's shortcut, such as a text's MENU)."""
+        return self._apply(conv, ctx, Go(state or self.start_state))
 
     def handle(self, conv: CallSession, ctx: Context, event: Event) -> Turn:
         if conv.state == DONE or conv.state not in self.steps:
@@ -183,6 +185,8 @@ class Flow:
             outcome = step.on_event(conv, ctx, event)
         elif _KEYPAD.fullmatch(event.value):
             outcome = step.on_input(conv, ctx, event.value)
+            if event.value == "*" and isinstance(outcome, Retry) and conv.data.get(SLOW):
+                outcome = Repeat()  # with slower prompts, a star no step uses repeats the question
         else:
             outcome = Retry(Prompt("invalid_choice"))
         return self._apply(conv, ctx, outcome)
@@ -190,7 +194,8 @@ class Flow:
     def _silence(self, conv: CallSession) -> Outcome:
         count = conv.data.get("_silences", 0) + 1
         conv.data["_silences"] = count
-        if count > self.limits.silences:
+        patience = self.limits.silences + (1 if conv.data.get(SLOW) else 0)
+        if count > patience:
             return goodbye(Prompt("goodbye_no_input"))
         return Repeat((Prompt("no_input"),))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from flows import accessible
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.context import Context
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
@@ -34,6 +35,7 @@ class Greeting(Step):
     name = "greeting"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        accessible.on_greeting(conv, ctx)
         other = ENGLISH if conv.language == SPANISH else SPANISH
         offer = Prompt("language_offer", language=other)
         return Turn((_p("welcome", company=ctx.settings.COMPANY_NAME), offer), Ask(timeout=3))
@@ -132,6 +134,7 @@ class EnterDetail(Step):
         if outcome.account is not None:
             conv.account_id = outcome.account.id
             conv.verified = True
+            accessible.on_verified(conv, ctx)
             return Go("main_menu", (_p("verified"),))
         conv.data["failed_attempts"] = conv.data.get("failed_attempts", 0) + 1
         if outcome.locked_until is not None:
@@ -203,6 +206,8 @@ class MainMenu(Step):
             return Go("arrangement_offer")
         if digits == "4":
             return Go(self.name, last_payment_prompts(ctx, account))
+        if digits == "7":
+            return Go(self.name, (accessible.toggle(conv, ctx),))
         if digits == "0":
             return Go("agent")
         if digits == "*":

@@ -27,7 +27,7 @@ from flows.engine import (
 from flows.receipts import text_recipient
 from ivr import outbox
 from ivr.models import Account, CallSession, Payment, PaymentStatus
-from payments import ledger
+from payments import ledger, methods
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
@@ -69,7 +69,13 @@ def _twilio_pay(ctx: Context) -> bool:
     return ctx.settings.CAPTURE_MODE == TWILIO_PAY
 
 
-def _capture_state(ctx: Context) -> str:
+TEXT_PAY_METHOD = "text_pay_method"
+
+
+def _capture_state(conv: CallSession, ctx: Context) -> str:
+    """Where card details are taken: never by text (a saved card or a pay link instead)."""
+    if conv.channel == "sms":
+        return TEXT_PAY_METHOD
     return "pay_verb" if _twilio_pay(ctx) else "card_number"
 
 
@@ -83,7 +89,7 @@ def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
     fee = ctx.payment_policy.fee(amount)
     conv.data["pay"] = {"amount": amount, "fee": fee}
     said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(_capture_state(ctx), said)
+    return Go(_capture_state(conv, ctx), said)
 
 
 class PayMenu(Step):
@@ -380,11 +386,13 @@ class PaymentReceipt(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         payment = self._payment(conv, ctx)
         number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
+        offer = (_p("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
         return Turn(
             (
                 _p("confirmation_number", number=number),
                 _p("new_balance", amount=Money(_account(conv).balance_cents)),
                 _p("receipt_options"),
+                *offer,
             ),
             Ask(timeout=8),
         )
@@ -394,6 +402,11 @@ class PaymentReceipt(Step):
             return Go(self.name)
         if digits == "2":
             return Go("main_menu", (self._text_receipt(conv, ctx),))
+        if digits == "3":
+            saved = methods.save_from(ctx.session, self._payment(conv, ctx), "voice", ctx.now)
+            if saved is not None:
+                brand, last4 = _p(f"brand_{saved.brand}"), Digits(saved.last4)
+                return Go("main_menu", (_p("card_saved", brand=brand, last4=last4),))
         if digits == "*":
             return Go("main_menu")
         return Retry(_p("invalid_choice"))
@@ -434,7 +447,7 @@ class PaymentDeclined(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
-            return Go(_capture_state(ctx))
+            return Go(_capture_state(conv, ctx))
         if digits == "*":
             return Go("main_menu")
         return Retry(_p("invalid_choice"))

@@ -88,6 +88,11 @@ class Settings:
     LOCKOUT_MINUTES: int = 30
     SESSION_TTL_MINUTES: int = 30
     LOG_LEVEL: str = "INFO"
+    # Text channel, secure pay page, accessible voice
+    TEXT_SESSION_IDLE_MINUTES: int = 15
+    PAYLINK_TTL_MINUTES: int = 15
+    RELAY_CALLER_IDS: str = ""
+    SLOW_PROMPT_TIMEOUT_FACTOR: int = 3
 
     @property
     def production(self) -> bool:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr import logs
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import OutboxMessage, OutboxStatus
+from ivr.models import OutboxMessage, OutboxStatus, TextOptOut
 from ivr.telephony import Telephony, TelephonyError, mask_phone, telephony_from_settings
 
 log = logging.getLogger("ivr.delivery")
@@ -224,20 +224,29 @@ def deliver_due(
 
 
 def _claim(factory: sessionmaker[Session], now: dt.datetime) -> Envelope | None:
-    """Take the oldest due message, counting the attempt and hiding it for ``CLAIM_LEASE``."""
+    """Take the oldest due message, counting the attempt and hiding it for ``CLAIM_LEASE``.
+
+    A text to a number that has texted STOP is not sent (carrier rules): it fails at once.
+    """
     with transaction(factory) as session:
-        row = session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if row is None:
-            return None
+        while True:
+            row = session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            if row.channel != "sms" or session.get(TextOptOut, row.recipient) is None:
+                break
+            row.status, row.last_error = OutboxStatus.FAILED, "the recipient texted STOP"
+            session.flush()
+            logs.event(log, "outbox.opted_out", id=row.id, to=mask_recipient(row.recipient))
         row.attempts += 1
         row.next_attempt_at = now + CLAIM_LEASE
         return Envelope(

@@ -10,13 +10,17 @@ import re
 import time
 from typing import Any
 
-# 13 or more digits, optionally split by single spaces or dashes: the shape of a card number,
-# alone or run together with an expiry, a security code or a ZIP.
-CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}")
+from payments.cards import CARD_LIKE
+from payments.paylinks import PATH as PAYLINK_PATH
+
+# A pay link's token in a URL (an access log line): whoever holds it can open the pay page.
+PAYLINK_TOKEN = re.compile(re.escape(PAYLINK_PATH) + r"(?!static/)[A-Za-z0-9_-]+")
 
 
 def redact(text: str) -> str:
-    """Replace anything shaped like a card number, wherever it came from."""
+    """Replace anything shaped like a card number or a pay link's token, wherever it came
+    from."""
+    text = PAYLINK_TOKEN.sub(PAYLINK_PATH + "[REDACTED]", text)
     return CARD_LIKE.sub("[REDACTED]", text)
 
 

@@ -349,3 +349,112 @@ class OutboxMessage(Base):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.channel} {self.status.value}>"
+
+
+# --- Text channel, pay links, saved payment methods, accessible voice ---
+
+
+class TextMessage(Base):
+    """One inbound text, by Twilio's MessageSid, with the reply it got.
+
+    A repeated webhook (Twilio's retry) finds its row and gets ``reply`` again, unchanged. The
+    body is never stored: it may hold a PIN or, against advice, a card number. A reply that
+    carried a pay link is stored without it (``paylink_id`` re-creates it on a replay), so the
+    table holds no usable link.
+    """
+
+    __tablename__ = "text_messages"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    reply: Mapped[str | None] = mapped_column(Text)
+    paylink_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<TextMessage {self.message_sid}>"
+
+
+class TextOptOut(Base):
+    """A number that texted STOP: it gets no text from us until it texts START."""
+
+    __tablename__ = "text_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opted_out_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<TextOptOut ...{self.phone[-4:]}>"
+
+
+class PayLink(Base):
+    """A one-time link to the secure pay page, bound to an account and an amount.
+
+    Only a hash of the link's token is stored; the token itself is an HMAC of ``id`` and
+    ``salt`` under the app's secret key, so a copy of the database cannot open a link.
+    """
+
+    __tablename__ = "pay_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(10), default="en-US")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PayLink {self.id} {self.amount_cents}c>"
+
+
+class PaymentMethod(Base):
+    """A card the gateway holds for the account, saved with the cardholder's consent.
+
+    Only the gateway token and what identifies the card to its owner (brand, last four,
+    expiry) are kept, with when and on which channel consent was given.
+    """
+
+    __tablename__ = "payment_methods"
+    __table_args__ = (UniqueConstraint("account_id", "gateway_token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    gateway: Mapped[str] = mapped_column(String(20))
+    gateway_token: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str] = mapped_column(String(20))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int] = mapped_column(Integer)
+    exp_year: Mapped[int] = mapped_column(Integer)
+    consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    consent_channel: Mapped[str] = mapped_column(String(10))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<PaymentMethod {self.id} {self.brand} ...{self.last4}>"
+
+
+class VoicePreference(Base):
+    """How an account's callers want the voice line: slower prompts with longer time-outs.
+
+    A table of its own rather than a column on ``accounts``, which the billing import owns.
+    """
+
+    __tablename__ = "voice_preferences"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    slow_prompts: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<VoicePreference {self.account_id} slow={self.slow_prompts}>"

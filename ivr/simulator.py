@@ -140,7 +140,7 @@ class Simulator:
         return record
 
     def _say(self, record: CallRecord, element: ET.Element) -> str:
-        text = (element.text or "").strip()
+        text = "".join(element.itertext()).strip()  # slow prompts wrap words in <prosody>
         record.said.append(text)
         self.echo(f"  IVR: {text}")
         return text

@@ -31,10 +31,17 @@ _PAY_PROMPTS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
 )
 
 
-def _say(target: VoiceResponse, prompts: tuple[Prompt, ...], language: str) -> None:
+def _say(
+    target: VoiceResponse, prompts: tuple[Prompt, ...], language: str, slow: bool = False
+) -> None:
+    """Each prompt in its voice; slowly (SSML prosody) for callers who asked for it."""
     for prompt in prompts:
         voice = voice_for(prompt.language or language)
-        target.say(render(prompt, language), voice=voice.name, language=voice.language)
+        words = render(prompt, language)
+        if slow:
+            target.say(voice=voice.name, language=voice.language).prosody(words, rate="slow")
+        else:
+            target.say(words, voice=voice.name, language=voice.language)
 
 
 def _pay(response: VoiceResponse, pay: PayRequest, language: str, turn_number: int) -> None:
@@ -57,13 +64,17 @@ def _pay(response: VoiceResponse, pay: PayRequest, language: str, turn_number: i
         _say(prompt, tuple(Prompt(key) for key in keys), language)
 
 
-def voice_turn(turn: Turn, language: str, turn_number: int, call_sid: str) -> str:
+def voice_turn(
+    turn: Turn, language: str, turn_number: int, call_sid: str, *, slow_factor: int = 1
+) -> str:
     """TwiML for ``turn``; ``turn_number`` rides in the action URLs to detect replays.
 
     Silence and a lone ``#`` both fall through the ``<Gather>`` to the ``<Redirect>``, which
-    reports them as no input.
+    reports them as no input. A ``slow_factor`` above 1 (slower prompts) speaks slowly and
+    multiplies the time the caller has to answer.
     """
     response = VoiceResponse()
+    slow = slow_factor > 1
     if turn.ask is not None:
         ask = turn.ask
         gather = response.gather(
@@ -72,12 +83,12 @@ def voice_turn(turn: Turn, language: str, turn_number: int, call_sid: str) -> st
             method="POST",
             num_digits=ask.max_digits,
             finish_on_key=ask.finish_on_key,
-            timeout=ask.timeout,
+            timeout=ask.timeout * slow_factor,
         )
-        _say(gather, turn.say, language)
+        _say(gather, turn.say, language, slow)
         response.redirect(f"{STEP_URL}?turn={turn_number}&silence=1", method="POST")
         return str(response.to_xml())
-    _say(response, turn.say, language)
+    _say(response, turn.say, language, slow)
     if turn.resume:
         response.redirect(f"{STEP_URL}?turn={turn_number}&resume=1", method="POST")
         return str(response.to_xml())

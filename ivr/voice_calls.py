@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from flows import Context, Digits, Flow, NoInput, Turn
+from flows.accessible import SLOW
 from flows.engine import Event, PayResult, Resume
 from flows.journey import CALL_FLOW, agent_whisper
 from flows.payment import AUTHORIZE
@@ -165,7 +166,8 @@ class VoiceCalls:
         if turn.end is not None:
             with db.no_autoflush:
                 self.payments.vault(db, now).wipe(conv.sid)
-        conv.last_response = voice_turn(turn, conv.language, conv.turn, conv.sid)
+        slow = self.settings.SLOW_PROMPT_TIMEOUT_FACTOR if conv.data.get(SLOW) else 1
+        conv.last_response = voice_turn(turn, conv.language, conv.turn, conv.sid, slow_factor=slow)
         logs.event(log, "call.turn", call=conv.sid, state=conv.state, turn=conv.turn)
         return conv.last_response
 

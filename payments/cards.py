@@ -7,8 +7,14 @@ Each check returns a reason code on failure, never the value, so callers can re-
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+# 13 or more digits, optionally split by single spaces or dashes: the shape of a card number,
+# alone or run together with an expiry, a security code or a ZIP. Logs redact it; the text
+# channel refuses to keep it.
+CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}")
 
 
 class Brand(StrEnum):

@@ -91,12 +91,17 @@ class PaymentService:
 
     def execute_stored(self, payment_id: int, token: str, now: dt.datetime) -> Payment:
         """Charge a pending payment to a card the gateway holds (``token``), once."""
+        return self.execute_with(payment_id, StoredCard(token), now)
+
+    def execute_with(self, payment_id: int, card: Card | StoredCard, now: dt.datetime) -> Payment:
+        """Charge a pending payment, once, with a card the gateway holds or one held in memory
+        for this request only (the pay page), never stored."""
         with transaction(self.factory) as session:
             payment = session.get(Payment, payment_id)
             assert payment is not None
             if payment.status in ledger.SETTLED:
                 return payment
-            charge = _charge_for(payment, StoredCard(token), wipe=None)
+            charge = _charge_for(payment, card, wipe=None)
         return self.finish(charge, self.send(charge), now)
 
     def prepare(

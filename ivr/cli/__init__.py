@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import accounts, calls, database, keys, payments, worker
+from ivr.cli import accounts, calls, cards, database, keys, payments, texts, worker
 from ivr.cli.common import Runtime
 
 
@@ -42,4 +42,6 @@ main.add_command(calls.sessions)
 main.add_command(payments.payments)
 main.add_command(payments.reconcile)
 main.add_command(worker.worker)
+main.add_command(texts.text)
+main.add_command(cards.cards)
 main.add_command(keys.keys)

@@ -15,7 +15,7 @@ from ivr.cli.accounts import run_import
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.config import ConfigError
 from ivr.demo import DEMO_PHONE, demo_csv, demo_rows
-from ivr.models import CallSession, utcnow
+from ivr.models import CallSession, TextMessage, utcnow
 from ivr.simulator import Simulator, WebhookRefusedError, flask_transport, http_transport, keys_from
 
 CALL_EXAMPLES = """
@@ -59,13 +59,14 @@ def demo(runtime: Runtime) -> None:
 def serve(runtime: Runtime, host: str, port: int) -> None:
     """Run the development web server (for production use gunicorn; see README).
 
-    Webhooks: POST /voice/incoming, /voice/status. Twilio signs against PUBLIC_BASE_URL, so
-    keep it equal to the URL callers' requests arrive on.
+    Webhooks: POST /voice/incoming, /voice/status, /sms/incoming; the pay page is /pay/<token>.
+    Twilio signs against PUBLIC_BASE_URL, so keep it equal to the URL requests arrive on.
     """
     app = build_app()
     click.echo(
         f"Serving on http://{host}:{port} (database {runtime.settings.DATABASE_URL}).\n"
-        f"Call it from another terminal:  ivr call --url http://{host}:{port}"
+        f"Call it from another terminal:  ivr call --url http://{host}:{port}\n"
+        f"Or text it:                     ivr text --url http://{host}:{port} hi"
     )
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
@@ -155,8 +156,12 @@ def sessions() -> None:
 @click.option("--older-than", default=24, show_default=True, help="Hours since expiry.")
 @pass_runtime
 def purge(runtime: Runtime, older_than: int) -> None:
-    """Delete sessions that expired more than --older-than hours ago (run it from cron)."""
+    """Delete sessions that expired more than --older-than hours ago (run it from cron).
+
+    Text messages' stored replies (kept to answer Twilio's retries) go after the same time.
+    """
     cutoff = utcnow() - dt.timedelta(hours=older_than)
     with runtime.transaction() as session:
         deleted = session.execute(delete(CallSession).where(CallSession.expires_at < cutoff))
+        session.execute(delete(TextMessage).where(TextMessage.received_at < cutoff))
     click.echo(f"Purged {deleted.rowcount} expired sessions.")  # type: ignore[attr-defined]

@@ -10,9 +10,11 @@ from flask import Flask
 from ivr import logs
 from ivr.config import load_settings
 from ivr.db import make_engine, make_session_factory
+from ivr.pay_page import PayPage
 from ivr.telephony import Telephony, telephony_from_settings
+from ivr.text_sessions import TextSessions
 from ivr.voice_calls import VoiceCalls
-from ivr.web import voice
+from ivr.web import paypage, sms, voice
 from ivr.web.services import Services
 from ivr.wiring import build_payments
 from payments.arrangements import ArrangementPolicy
@@ -39,6 +41,10 @@ def create_app(
     payments = build_payments(settings, factory, gateway)
     phone = telephony or telephony_from_settings(settings)
     calls = VoiceCalls(factory, settings, payments, phone)
-    app.extensions["ivr"] = Services(settings, factory, payments, phone, calls)
+    texts = TextSessions(factory, settings, payments)
+    page = PayPage(factory, settings, payments)
+    app.extensions["ivr"] = Services(settings, factory, payments, phone, calls, texts, page)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(sms.bp)
+    app.register_blueprint(paypage.bp)
     return app

@@ -8,7 +8,9 @@ from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
+from ivr.pay_page import PayPage
 from ivr.telephony import Telephony
+from ivr.text_sessions import TextSessions
 from ivr.voice_calls import VoiceCalls
 from payments.service import PaymentService
 
@@ -20,6 +22,8 @@ class Services:
     payments: PaymentService
     telephony: Telephony
     voice: VoiceCalls
+    text: TextSessions
+    pay_page: PayPage
 
 
 def services() -> Services:

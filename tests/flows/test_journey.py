@@ -450,9 +450,9 @@ def test_other_keys_at_the_menu_ask_again(at_menu: Call, keys: str) -> None:
 
 
 def test_three_wrong_keys_at_the_menu_end_the_call(at_menu: Call) -> None:
-    at_menu.press("5")
-    at_menu.press("6")
-    assert at_menu.press("7") == Turn((Prompt("goodbye_too_many_attempts"),), end=Hangup())
+    at_menu.press("8")
+    at_menu.press("9")
+    assert at_menu.press("8") == Turn((Prompt("goodbye_too_many_attempts"),), end=Hangup())
     assert at_menu.state == DONE
 
 

@@ -213,3 +213,9 @@ def test_configure_redacts_third_party_lines(root_restored: logging.Logger) -> N
     line = buffer.getvalue()
     assert f"WARNING some.library retrying request with card {REDACTED}" in line
     assert VISA not in line
+
+
+def test_pay_link_tokens_are_redacted_from_access_log_lines() -> None:
+    line = '127.0.0.1 - - "GET /pay/KsZ4Cs9ZXAW66PBuAI-RGHltp8NQ6n7g HTTP/1.1" 410 -'
+    assert redact(line) == '127.0.0.1 - - "GET /pay/[REDACTED] HTTP/1.1" 410 -'
+    assert redact("GET /pay/static/paypage.js") == "GET /pay/static/paypage.js"

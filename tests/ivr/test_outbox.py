@@ -39,7 +39,7 @@ from ivr.delivery import (
     deliver_due,
     retry_delay,
 )
-from ivr.models import OutboxMessage, OutboxStatus, utcnow
+from ivr.models import OutboxMessage, OutboxStatus, TextOptOut, utcnow
 from ivr.telephony import TwilioTelephony
 from tests.ivr.cli_helpers import cli_env, run_ivr
 from tests.ivr.fake_twilio import Failure, FakeTwilio
@@ -481,3 +481,27 @@ def test_worker_finishes_its_pass_on_sigterm_and_prints_a_summary(
     assert result.stdout.strip().endswith("Stopped after 1 pass: sent 1, retried 0, failed 0.")
     [row] = rows(standalone_factory)
     assert row.status is OutboxStatus.SENT
+
+
+def test_a_number_that_texted_stop_gets_no_texts_but_its_email_still_goes(
+    standalone_factory: sessionmaker[Session], senders: Senders, twilio: FakeTwilio
+) -> None:
+    other_phone = "+15005550007"
+    with transaction(standalone_factory) as session:
+        session.add(TextOptOut(phone=PHONE, opted_out_at=utcnow()))
+        outbox.enqueue(session, "sms", PHONE, SMS_BODY)
+        outbox.enqueue(session, "sms", other_phone, SMS_BODY)
+        outbox.enqueue(session, "email", ADDRESS, EMAIL_BODY, subject=SUBJECT)
+
+    assert deliver_due(standalone_factory, senders, utcnow()) == DeliveryReport(sent=2)
+
+    assert [message["to"] for message in twilio.messages] == [other_phone]
+    with transaction(standalone_factory) as session:
+        stopped = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == PHONE)
+        ).one()
+        assert (stopped.status, stopped.last_error, stopped.attempts) == (
+            OutboxStatus.FAILED,
+            "the recipient texted STOP",
+            0,
+        )

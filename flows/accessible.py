@@ -1,0 +1,52 @@
+"""Slower prompts for callers who need more time: relay-service users, people who type their
+answers, anyone who asks.
+
+The mode is a flag on the conversation that the voice channel renders (slower speech, longer
+time-outs). It turns on by itself for caller IDs in ``RELAY_CALLER_IDS`` (relay services'
+outbound numbers), follows the account's saved preference once the caller is verified, and
+main-menu 7 switches it and remembers the choice on the account.
+"""
+
+from __future__ import annotations
+
+from flows.context import Context
+from ivr.models import CallSession, VoicePreference
+from prompts import Prompt
+from verification import normalize_phone
+
+SLOW = "slow"
+
+
+def relay_callers(ctx: Context) -> frozenset[str]:
+    region = ctx.settings.DEFAULT_REGION
+    numbers = (normalize_phone(raw, region) for raw in ctx.settings.RELAY_CALLER_IDS.split(","))
+    return frozenset(number for number in numbers if number)
+
+
+def on_greeting(conv: CallSession, ctx: Context) -> None:
+    """A relay service calling: slow from the first word."""
+    if ctx.caller is not None and ctx.caller in relay_callers(ctx):
+        conv.data[SLOW] = True
+
+
+def on_verified(conv: CallSession, ctx: Context) -> None:
+    """The account's saved preference, if it has one (a relay caller stays slow)."""
+    if conv.account_id is None:
+        return
+    preference = ctx.session.get(VoicePreference, conv.account_id)
+    if preference is not None and preference.slow_prompts:
+        conv.data[SLOW] = True
+
+
+def toggle(conv: CallSession, ctx: Context) -> Prompt:
+    """Switch slower prompts for this call and remember the choice on the account."""
+    slow = not conv.data.get(SLOW, False)
+    conv.data[SLOW] = slow
+    if conv.account_id is not None:
+        preference = ctx.session.get(VoicePreference, conv.account_id, with_for_update=True)
+        if preference is None:
+            preference = VoicePreference(account_id=conv.account_id)
+            ctx.session.add(preference)
+        preference.slow_prompts = slow
+        preference.updated_at = ctx.now
+    return Prompt("slow_prompts_on" if slow else "slow_prompts_off")

@@ -1,0 +1,388 @@
+"""The caller journey by text message, for TTY and relay users and anyone who would rather read.
+
+The same steps as the voice line wherever the conversation is the same (PIN, account detail,
+lockout, menu, balance, amounts, arrangements); the text channel swaps in its own steps by
+name where it differs:
+
+- ``identify``: the sender's number must be on the account. One account: straight to the
+  PIN; several: the account number, which must be one of them; none: a polite refusal.
+- ``text_pay_method``: never card numbers by text. A saved card (with consent on file) is
+  charged on the sender's word; otherwise a one-time link to the secure pay page.
+- ``agent`` and ``payment_receipt``: a number to call, and a confirmation to keep.
+
+Keywords work at any point (:func:`converse`): HELP, STOP and START (carrier rules: after
+STOP, nothing is sent until START), MENU, AGENT, and LANG / ESPAÑOL / ENGLISH. Anything shaped
+like a card number is answered with a warning and never reaches a step, the session or a log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from enum import Enum
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from flows.arrangement import ARRANGEMENT_STEPS
+from flows.context import Context
+from flows.engine import (
+    DONE,
+    Ask,
+    Digits,
+    Flow,
+    Go,
+    Hangup,
+    Retry,
+    Step,
+    Turn,
+)
+from flows.journey import (
+    ENGLISH,
+    SPANISH,
+    EnterAccount,
+    EnterDetail,
+    EnterPin,
+    Locked,
+    MainMenu,
+)
+from flows.payment import (
+    AUTHORIZE,
+    TEXT_PAY_METHOD,
+    Authorizing,
+    EnterAmount,
+    PaymentDeclined,
+    PayMenu,
+)
+from ivr.models import Account, CallSession, Payment, PaymentMethod, TextOptOut
+from payments import ledger, methods, paylinks
+from payments.cards import CARD_LIKE
+from payments.confirmation import SPOKEN_GROUPS
+from prompts import Digits as DigitString
+from prompts import Money, Prompt
+from verification import accounts_for_caller
+
+CHANNEL = "sms"
+ACCOUNTS_PER_PHONE = 50  # a landlord's or a family's phone; more is a data problem
+PAY_LINK = "text_pay_link"
+SAVED_METHOD = "saved_method"
+PAYLINK_SENT = "paylink_sent"
+# Steps whose prompt does something (creates a link, moves money): never re-entered by LANG.
+_ACTIVE_PROMPTS = frozenset({PAY_LINK, "authorizing", "agent"})
+
+
+def _p(key: str, **params: object) -> Prompt:
+    return Prompt(key, dict(params))
+
+
+def _account(conv: CallSession) -> Account:
+    if conv.account is None:
+        raise RuntimeError("text payment reached without a verified account")
+    return conv.account
+
+
+class Identify(Step):
+    """Who is texting: only numbers on an account get anywhere."""
+
+    name = "identify"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        matches = accounts_for_caller(ctx.session, ctx.caller, limit=ACCOUNTS_PER_PHONE)
+        if not matches:
+            refusal = _p("text_not_on_account", company=ctx.settings.COMPANY_NAME)
+            return Turn((refusal,), end=Hangup())
+        conv.data["identified_by"] = "caller_id"
+        if len(matches) > 1:
+            return Go("text_choose_account")
+        account = matches[0]
+        conv.data["account_number"] = account.number
+        conv.language = account.language
+        intro = _p("text_intro", company=ctx.settings.COMPANY_NAME, last4=account.last4)
+        return Go("enter_pin", (intro,))
+
+
+class ChooseAccount(EnterAccount):
+    """The sender's number is on several accounts: which one (it must be one of them)."""
+
+    name = "text_choose_account"
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        outcome = super().on_input(conv, ctx, digits)
+        if isinstance(outcome, Retry):
+            return outcome
+        mine = {
+            account.number
+            for account in accounts_for_caller(ctx.session, ctx.caller, ACCOUNTS_PER_PHONE)
+        }
+        if conv.data["account_number"] not in mine:
+            del conv.data["account_number"]
+            return Retry(_p("text_account_not_linked"))
+        conv.data["identified_by"] = "caller_id"  # a failed PIN asks for the PIN again
+        return outcome
+
+
+class Agent(Step):
+    """A representative cannot be dialled into a text: say whom to call."""
+
+    name = "agent"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        said = _p("text_agent", number=ctx.settings.AGENT_NUMBER)
+        if conv.verified:
+            return Go("main_menu", (said,))
+        return Turn((said,), end=Hangup())
+
+
+class MenuPause(Step):
+    """A reply that leaves the sender at the menu without repeating it: the next answer is a
+    menu choice (MENU shows the choices)."""
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        return MAIN_MENU.on_input(conv, ctx, digits)
+
+
+def _total(conv: CallSession) -> Money:
+    pay = conv.data["pay"]
+    return Money(pay["amount"] + pay["fee"])
+
+
+class PayMethod(Step):
+    """A saved card (1), charged on this reply, or a one-time link to the pay page (2)."""
+
+    name = TEXT_PAY_METHOD
+
+    def _saved(self, conv: CallSession, ctx: Context) -> PaymentMethod | None:
+        account = _account(conv)
+        found = methods.usable(ctx.session, account.id, account.local_date(ctx.now))
+        return found[0] if found else None
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        saved = self._saved(conv, ctx)
+        if saved is None:
+            return Go(PAY_LINK)
+        offer = _p(
+            "text_pay_saved",
+            amount=_total(conv),
+            brand=_p(f"brand_{saved.brand}"),
+            last4=saved.last4,
+        )
+        return Turn((offer, _p("text_pay_link_offer")), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "2":
+            return Go(PAY_LINK)
+        saved = self._saved(conv, ctx)
+        if digits != "1" or saved is None:
+            return Retry(_p("invalid_choice"))
+        pay = conv.data["pay"]
+        try:
+            payment = ledger.begin(
+                ctx.session,
+                ledger.NewPayment(
+                    account_id=_account(conv).id,
+                    amount_cents=pay["amount"],
+                    fee_cents=pay["fee"],
+                    # One key per inbound message: Twilio's retry of it can never charge again.
+                    idempotency_key=ctx.origin,
+                    channel=CHANNEL,
+                    session_sid=conv.sid,
+                    gateway=saved.gateway,
+                    brand=saved.brand,
+                    last4=saved.last4,
+                ),
+                allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
+            )
+        except ledger.PaymentRefusedError:
+            return Go("main_menu", (_p("payment_in_progress"),))
+        conv.data[AUTHORIZE] = payment.id
+        conv.data[SAVED_METHOD] = saved.id
+        return Go("authorizing")
+
+
+class PayLinkStep(MenuPause):
+    """A one-time link to the pay page for the chosen amount, sent in this reply."""
+
+    name = PAY_LINK
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        account = _account(conv)
+        pay = conv.data["pay"]
+        minutes = ctx.settings.PAYLINK_TTL_MINUTES
+        link, token = paylinks.create(
+            ctx.session,
+            ctx.settings.SECRET_KEY,
+            paylinks.NewLink(account.id, pay["amount"], pay["fee"], conv.caller, conv.language),
+            now=ctx.now,
+            ttl=dt.timedelta(minutes=minutes),
+        )
+        conv.data[PAYLINK_SENT] = link.id
+        url = paylinks.url_for(ctx.settings.PUBLIC_BASE_URL, token)
+        sent = _p("text_paylink_sent", amount=_total(conv), url=url, minutes=minutes)
+        return Turn((sent, _p("text_menu_hint")), Ask())
+
+
+class PaymentReceipt(MenuPause):
+    """The confirmation number and the new balance: the reply is the receipt."""
+
+    name = "payment_receipt"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        assert payment is not None and payment.confirmation_number is not None
+        return Turn(
+            (
+                _p(
+                    "confirmation_number",
+                    number=DigitString(payment.confirmation_number, SPOKEN_GROUPS),
+                ),
+                _p("new_balance", amount=Money(_account(conv).balance_cents)),
+                _p("text_menu_hint"),
+            ),
+            Ask(),
+        )
+
+
+MAIN_MENU = MainMenu()
+
+TEXT_FLOW = Flow(
+    [
+        Identify(),
+        ChooseAccount(),
+        EnterPin(),
+        EnterDetail(),
+        Locked(),
+        MAIN_MENU,
+        Agent(),
+        PayMenu(),
+        EnterAmount(),
+        PayMethod(),
+        PayLinkStep(),
+        Authorizing(),
+        PaymentReceipt(),
+        PaymentDeclined(),
+        *ARRANGEMENT_STEPS,
+    ],
+    start="identify",
+)
+
+
+class Keyword(Enum):
+    HELP = "help"
+    STOP = "stop"
+    START = "start"
+    MENU = "menu"
+    AGENT = "agent"
+    LANGUAGE = "language"
+    SPANISH = "spanish"
+    ENGLISH = "english"
+
+
+# Carrier opt-out and opt-in words (CTIA), and ours in both languages.
+_KEYWORDS = {
+    **dict.fromkeys(("HELP", "INFO", "AYUDA"), Keyword.HELP),
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), Keyword.STOP),
+    **dict.fromkeys(("START", "UNSTOP", "YES"), Keyword.START),
+    **dict.fromkeys(("MENU", "MENÚ"), Keyword.MENU),
+    **dict.fromkeys(("AGENT", "AGENTE", "REPRESENTATIVE", "REPRESENTANTE"), Keyword.AGENT),
+    **dict.fromkeys(("LANG", "LANGUAGE", "IDIOMA"), Keyword.LANGUAGE),
+    **dict.fromkeys(("ESPAÑOL", "ESPANOL", "SPANISH"), Keyword.SPANISH),
+    **dict.fromkeys(("ENGLISH", "INGLES", "INGLÉS"), Keyword.ENGLISH),
+}
+
+
+def keyword_of(body: str) -> Keyword | None:
+    """The keyword a whole message is, ignoring case, spaces and trailing punctuation."""
+    word = unicodedata.normalize("NFC", body).strip().strip(".!?¡¿").strip().upper()
+    return _KEYWORDS.get(word)
+
+
+def looks_like_card(body: str) -> bool:
+    """13 or more digits in a run (spaces or dashes allowed): never kept, whatever it is."""
+    return CARD_LIKE.search(body) is not None
+
+
+def keys_from(body: str) -> str:
+    """A text answer as the keypad would have sent it: ``$25.50`` is ``25*50``, ``03/05`` is
+    ``0305``, ``1234 5678`` is ``12345678``."""
+    kept = "".join(ch for ch in body.strip() if ch not in " \t\r\n-/,$")
+    return kept.replace(".", "*")
+
+
+def opted_out(session: Session, phone: str) -> bool:
+    return session.get(TextOptOut, phone) is not None
+
+
+def forget(conv: CallSession) -> None:
+    """Start from nothing: whoever texts next proves who they are again."""
+    conv.state, conv.data, conv.account_id, conv.verified = "new", {}, None, False
+    conv.account = None
+
+
+def _begin(conv: CallSession, ctx: Context) -> Turn:
+    forget(conv)
+    return TEXT_FLOW.start(conv, ctx)
+
+
+def _language_turn(conv: CallSession, ctx: Context, language: str | None) -> Turn:
+    if language is None:
+        language = ENGLISH if conv.language == SPANISH else SPANISH
+    conv.language = language
+    if conv.state == "new":
+        return _begin(conv, ctx)
+    if conv.state in _ACTIVE_PROMPTS:
+        return TEXT_FLOW.start(conv, ctx, "main_menu" if conv.verified else None)
+    return TEXT_FLOW.start(conv, ctx, conv.state)
+
+
+def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
+    """The reply to one text (``None``: send nothing, the sender has opted out).
+
+    ``conv`` is fresh (state ``new``) when the sender has no conversation going; the first
+    message then only starts one, unless it is a keyword.
+    """
+    phone = ctx.caller or ""
+    word = keyword_of(body)
+    company = ctx.settings.COMPANY_NAME
+    if word is Keyword.STOP:
+        if not opted_out(ctx.session, phone):
+            ctx.session.add(TextOptOut(phone=phone, opted_out_at=ctx.now))
+        forget(conv)
+        conv.state = DONE
+        return Turn((_p("text_stopped", company=company),), end=Hangup())
+    if word is Keyword.START:
+        ctx.session.execute(delete(TextOptOut).where(TextOptOut.phone == phone))
+        turn = _begin(conv, ctx)
+        return Turn((_p("text_started", company=company), *turn.say), turn.ask, turn.end)
+    if opted_out(ctx.session, phone):
+        return None
+    if looks_like_card(body):
+        return Turn((_p("text_card_warning"),), Ask())
+    if conv.state in (DONE, "new"):
+        forget(conv)  # whatever comes next, an ended conversation proves nothing any more
+    if word is Keyword.HELP:
+        return Turn((_p("text_help", company=company),), Ask())
+    if word in (Keyword.LANGUAGE, Keyword.SPANISH, Keyword.ENGLISH):
+        choice = {Keyword.SPANISH: SPANISH, Keyword.ENGLISH: ENGLISH}.get(word)
+        return _language_turn(conv, ctx, choice)
+    if word is Keyword.AGENT:
+        return TEXT_FLOW.start(conv, ctx, "agent")
+    if conv.state == "new":
+        return _begin(conv, ctx)
+    if word is Keyword.MENU:
+        return TEXT_FLOW.start(conv, ctx, "main_menu") if conv.verified else _begin(conv, ctx)
+    return TEXT_FLOW.handle(conv, ctx, Digits(keys_from(body)))
+
+
+def stored_charge(conv: CallSession, session: Session) -> tuple[int, str] | None:
+    """``(payment id, gateway token)`` when the conversation waits on a saved-card charge."""
+    payment_id, method_id = conv.data.get(AUTHORIZE), conv.data.get(SAVED_METHOD)
+    if payment_id is None or method_id is None:
+        return None
+    method = session.get(PaymentMethod, method_id)
+    return (payment_id, method.gateway_token) if method else None
+
+
+def paylink_sent(conv: CallSession) -> int | None:
+    """The pay link this reply carries, if any (the channel stores the reply without it)."""
+    link_id = conv.data.pop(PAYLINK_SENT, None)
+    return int(link_id) if link_id is not None else None

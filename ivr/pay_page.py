@@ -1,0 +1,185 @@
+"""The secure pay page behind a one-time link: what it shows, and what a submitted card does.
+
+The view only moves form fields in and a :class:`Page` out. Here: the link is looked up and
+locked, the card checked by the same rules as keypad capture (``payments.cards``), a pending
+ledger row committed, the gateway asked outside any transaction with the card held in memory
+for this request only, and the result settled with the link spent, the confirmation texted
+to the phone that asked for the link and, if the cardholder ticked the box, the card saved
+for paying by text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.text import opted_out
+from ivr import logs, outbox
+from ivr.config import Settings
+from ivr.db import transaction
+from ivr.models import PayLink, Payment, PaymentStatus
+from ivr.telephony import mask_phone
+from payments import ledger, methods, paylinks
+from payments.confirmation import SPOKEN_GROUPS
+from payments.paylinks import CardForm, LinkState
+from payments.service import PaymentService
+from prompts import Digits, Money, Prompt, render
+
+log = logging.getLogger("ivr.paypage")
+
+FIELDS = ("number", "expiry", "code", "postal")
+# What a link that cannot take a payment says, and its HTTP status.
+_GONE = {
+    LinkState.EXPIRED: ("paypage_expired", 410),
+    LinkState.USED: ("paypage_used", 410),
+    LinkState.PENDING: ("paypage_pending", 409),
+    LinkState.UNKNOWN: ("paypage_unknown", 404),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to show: its template, HTTP status, language and what the template needs."""
+
+    template: str
+    status: int
+    language: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def say(self) -> Callable[..., str]:
+        """``say(key, **params)`` for the template: every word comes from the catalog."""
+
+        def words(key: str, **params: Any) -> str:
+            return render(Prompt(key, params), self.language, medium="text")
+
+        return words
+
+
+class PayPage:
+    def __init__(
+        self, factory: sessionmaker[Session], settings: Settings, payments: PaymentService
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.payments = payments
+
+    def form_token(self, link: PayLink) -> str:
+        """Ties a submitted form to the page served for this link (CSRF protection)."""
+        message = f"paylink-form:{link.id}:{link.salt}".encode()
+        return hmac.new(self.settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+    def show(self, token: str, now: dt.datetime) -> Page:
+        with transaction(self.factory) as db:
+            link = paylinks.find(db, token)
+            state = paylinks.state(db, link, now)
+            if link is None or state is not LinkState.OPEN:
+                return self._gone(link, state)
+            return self._form(link)
+
+    def submit(self, token: str, form: Mapping[str, str], now: dt.datetime) -> Page:
+        with transaction(self.factory) as db:
+            link = paylinks.find(db, token, lock=True)
+            state = paylinks.state(db, link, now)
+            if link is None or state is not LinkState.OPEN:
+                return self._gone(link, state)
+            if not hmac.compare_digest(form.get("form_token", ""), self.form_token(link)):
+                logs.event(log, "paypage.bad_form", logging.WARNING, link=link.id)
+                return self._gone(None, LinkState.UNKNOWN, status=400)
+            fields = CardForm(*(form.get(name, "")[:40] for name in FIELDS))
+            card = paylinks.check_card(fields, link.account.local_date(now))
+            if isinstance(card, dict):
+                return self._form(link, errors={k: v.value for k, v in card.items()}, status=422)
+            try:
+                payment = paylinks.begin_payment(
+                    db,
+                    link,
+                    card,
+                    gateway=self.settings.PAYMENT_GATEWAY,
+                    allow_overpayment=self.settings.ALLOW_OVERPAYMENT,
+                )
+            except ledger.PaymentRefusedError:
+                return self._message(link.language, "payment_in_progress", 409)
+            link_id, payment_id = link.id, payment.id
+        settled = self.payments.execute_with(payment_id, card, now)
+        del card
+        with transaction(self.factory) as db:
+            link = paylinks.spend(db, link_id, settled, now)
+            payment = db.get(Payment, payment_id, populate_existing=True)
+            assert payment is not None
+            logs.event(
+                log, "paypage.result", link=link.id, payment=payment.id, status=payment.status
+            )
+            if payment.status is PaymentStatus.APPROVED:
+                saved = form.get("save") == "yes" and (
+                    methods.save_from(db, payment, "web", now) is not None
+                )
+                return self._approved(db, link, payment, saved)
+            if payment.status in ledger.SETTLED:
+                return self._form(link, declined=payment.decline_reason or "declined", status=402)
+            return self._message(link.language, "paypage_pending", 202)
+
+    def _base(self, link: PayLink) -> dict[str, Any]:
+        return {
+            "company": self.settings.COMPANY_NAME,
+            "amount": Money(link.amount_cents + link.fee_cents),
+            "last4": link.account.last4,
+        }
+
+    def _form(
+        self,
+        link: PayLink,
+        *,
+        errors: dict[str, str] | None = None,
+        declined: str | None = None,
+        status: int = 200,
+    ) -> Page:
+        values = {
+            **self._base(link),
+            "form_token": self.form_token(link),
+            "errors": errors or {},
+            "declined": declined,
+        }
+        return Page("paypage/form.html", status, link.language, values)
+
+    def _approved(self, db: Session, link: PayLink, payment: Payment, saved: bool) -> Page:
+        number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
+        account = link.account
+        texted = None
+        if link.phone and not opted_out(db, link.phone):
+            receipt = Prompt(
+                "receipt_sms",
+                {
+                    "company": self.settings.COMPANY_NAME,
+                    "amount": Money(payment.amount_cents),
+                    "last4": account.last4,
+                    "number": number,
+                    "balance": Money(account.balance_cents),
+                },
+            )
+            outbox.enqueue(db, "sms", link.phone, render(receipt, link.language, medium="text"))
+            texted = link.phone[-4:]
+            logs.event(log, "paypage.receipt_texted", link=link.id, phone=mask_phone(link.phone))
+        values = {
+            **self._base(link),
+            "paid": Money(payment.amount_cents),
+            "number": number,
+            "texted": texted,
+            "saved": saved,
+        }
+        return Page("paypage/done.html", 200, link.language, values)
+
+    def _gone(self, link: PayLink | None, state: LinkState, status: int | None = None) -> Page:
+        language = link.language if link else self.settings.DEFAULT_LANGUAGE
+        key, gone_status = _GONE[state]
+        return self._message(language, key, status or gone_status)
+
+    def _message(self, language: str, key: str, status: int) -> Page:
+        values = {"company": self.settings.COMPANY_NAME, "message": key}
+        return Page("paypage/gone.html", status, language, values)
