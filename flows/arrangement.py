@@ -17,7 +17,7 @@ from flows.context import Context
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.receipts import text_recipient
 from ivr import outbox
-from ivr.models import Account, Arrangement, ArrangementKind, CallSession
+from ivr.models import Account, Arrangement, ArrangementKind, CallSession, Payment
 from payments import arrangements as policy_rules
 from payments.arrangements import (
     ArrangementPolicy,
@@ -33,6 +33,7 @@ from payments.arrangements import (
     Terms,
 )
 from payments.confirmation import SPOKEN_GROUPS
+from payments.promises import card_on_file
 from prompts import Digits, Money, Prompt, SpokenDate, render
 
 CHOICE = "arrangement"
@@ -243,6 +244,13 @@ def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
     return queue
 
 
+def _card(ctx: Context, account: Account, terms: Terms) -> Payment | None:
+    """The stored card a plan's installments are charged to (None: the caller pays them)."""
+    if terms.kind is not ArrangementKind.INSTALLMENTS:
+        return None
+    return card_on_file(ctx.session, account.id, ctx.settings.PAYMENT_GATEWAY, terms.final_date)
+
+
 class ArrangementTerms(Step):
     """The terms once more; 1 writes the arrangement, 2 leaves everything as it was."""
 
@@ -255,7 +263,20 @@ class ArrangementTerms(Step):
         terms = policy_rules.terms_for(_choice(conv), offer)
         if terms is None:
             return Go("arrangement_offer")
-        return Turn((_p("arrangement_terms", summary=summary(terms)),), Ask())
+        say = [_p("arrangement_terms", summary=summary(terms))]
+        if terms.kind is ArrangementKind.INSTALLMENTS:
+            card = _card(ctx, _account(conv), terms)
+            if card is None:
+                say.insert(0, _p("arrangement_installments_self"))
+            else:
+                brand = _p(f"brand_{card.brand or 'card'}")
+                say.insert(
+                    0,
+                    _p(
+                        "arrangement_installments_card", brand=brand, last4=Digits(card.last4 or "")
+                    ),
+                )
+        return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
@@ -264,6 +285,9 @@ class ArrangementTerms(Step):
         if digits != "1":
             return Retry(_p("invalid_choice"))
         by = policy_rules.Origin(f"caller:{ctx.caller or 'unknown'}", ctx.origin)
+        offer = _offer(conv, ctx)
+        terms = None if isinstance(offer, Refused) else policy_rules.terms_for(_choice(conv), offer)
+        card = _card(ctx, _account(conv), terms) if terms else None
         try:
             made = policy_rules.create(
                 ctx.session,
@@ -272,6 +296,7 @@ class ArrangementTerms(Step):
                 _choice(conv),
                 now=ctx.now,
                 by=by,
+                card_payment_id=card.id if card else None,
                 on_created=_receipts(conv, ctx),
             )
         except ArrangementRefusedError as error:

@@ -23,6 +23,7 @@ from ivr.models import (
     Account,
     AccountStatus,
     Arrangement,
+    ArrangementInstallment,
     ArrangementKind,
     ArrangementStatus,
 )
@@ -357,12 +358,15 @@ def create(
     *,
     now: dt.datetime,
     by: Origin,
+    card_payment_id: int | None = None,
     on_created: OnCreated | None = None,
 ) -> Arrangement:
     """Write the arrangement, move the due date for an extension, audit it, queue receipts.
 
     An extension changes only ``due_date``: the balance and minimum due are what is owed and
-    stay as billed. A plan changes nothing on the account; its schedule lives on the row.
+    stay as billed. A plan changes nothing on the account; its schedule lives on the row, and
+    its installments are charged to ``card_payment_id``'s stored card when one is given (see
+    ``payments.promises``), otherwise the caller pays them.
     """
     account = lock_account(session, account_id)
     today = account.local_date(now)
@@ -383,6 +387,11 @@ def create(
             {"date": i.date.isoformat(), "amount_cents": i.amount_cents} for i in terms.schedule
         ],
         created_at=now,
+        card_payment_id=card_payment_id if terms.kind is ArrangementKind.INSTALLMENTS else None,
+        installments=[
+            ArrangementInstallment(number=n, due_date=i.date, amount_cents=i.amount_cents)
+            for n, i in enumerate(terms.schedule, start=1)
+        ],
     )
     session.add(arrangement)
     previous_due = account.due_date
@@ -401,6 +410,7 @@ def create(
         payments=len(terms.schedule),
         previous_due=previous_due.isoformat() if previous_due else None,
         final_date=terms.final_date.isoformat(),
+        card_payment=arrangement.card_payment_id,
     )
     if on_created is not None:
         on_created(session, account, arrangement, terms)

@@ -130,4 +130,13 @@ MESSAGES = {
     "arrangement_refused_recent_arrangement": "Sorry, this account already has a recent payment arrangement, so I cannot make another one by phone.",
     "arrangement_refused_nothing_to_offer": "Sorry, I have no arrangement to offer this account by phone.",
     "arrangement_refused_options": "A representative may be able to help. To speak with one, press 0. For the main menu, press star.",
+    # Payment arrangements over time, down payments, disputes, assistance programs.
+    "arrangement_installments_card": "Each payment will be charged on its date to the {brand} ending in {last4} that you last paid with.",
+    "arrangement_installments_self": "Please pay each installment by its date, by phone or online. We will send you a reminder a few days before.",
+    "promise_reminder_card": "{company}: reminder for account ending {last4}: {amount} will be charged to your card ending {card_last4} on {date}, under payment arrangement {number}.",
+    "promise_reminder_self": "{company}: reminder for account ending {last4}: {amount} is due by {date} under payment arrangement {number}. You can pay by phone at any time.",
+    "promise_charge_failed": "{company}: we could not charge your card ending {card_last4} for account ending {last4}. We will try again on {date}. To pay another way, call us.",
+    "promise_broken": "{company}: payment arrangement {number} for account ending {last4} was not kept: {amount} was not paid by {date}. Please call us.",
+    "promise_kept": "{company}: thank you. Payment arrangement {number} for account ending {last4} is complete.",
+    "promise_subject": "Your payment arrangement {number}",
 }

@@ -132,4 +132,13 @@ MESSAGES = {
     "arrangement_refused_recent_arrangement": "Lo sentimos, esta cuenta ya tiene un arreglo de pago reciente, así que no puedo hacer otro por teléfono.",
     "arrangement_refused_nothing_to_offer": "Lo sentimos, no tengo ningún arreglo que ofrecer a esta cuenta por teléfono.",
     "arrangement_refused_options": "Un representante podría ayudarle. Para hablar con uno, oprima 0. Para el menú principal, oprima asterisco.",
+    # Payment arrangements over time, down payments, disputes, assistance programs.
+    "arrangement_installments_card": "Cada pago se cargará en su fecha a la {brand} que termina en {last4} con la que pagó la última vez.",
+    "arrangement_installments_self": "Pague cada cuota a más tardar en su fecha, por teléfono o en línea. Le enviaremos un recordatorio unos días antes.",
+    "promise_reminder_card": "{company}: recordatorio para la cuenta que termina en {last4}: el {date} se cargarán {amount} a su tarjeta que termina en {card_last4}, según el arreglo de pago {number}.",
+    "promise_reminder_self": "{company}: recordatorio para la cuenta que termina en {last4}: {amount} vence el {date} según el arreglo de pago {number}. Puede pagar por teléfono en cualquier momento.",
+    "promise_charge_failed": "{company}: no pudimos cobrar a su tarjeta que termina en {card_last4} para la cuenta que termina en {last4}. Lo intentaremos de nuevo el {date}. Para pagar de otra forma, llámenos.",
+    "promise_broken": "{company}: el arreglo de pago {number} de la cuenta que termina en {last4} no se cumplió: {amount} no se pagó a más tardar el {date}. Por favor llámenos.",
+    "promise_kept": "{company}: gracias. El arreglo de pago {number} de la cuenta que termina en {last4} está completo.",
+    "promise_subject": "Su arreglo de pago {number}",
 }

@@ -7,12 +7,25 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ivr.models import Account, Arrangement, ArrangementKind, OutboxMessage, utcnow
+from ivr.db import make_engine, make_session_factory
+from ivr.models import (
+    Account,
+    Arrangement,
+    ArrangementKind,
+    OutboxMessage,
+    Payment,
+    PaymentStatus,
+    utcnow,
+)
+from ivr.notices import promise_notices
 from ivr.simulator import keys_from
+from ivr.wiring import build_payments
+from payments import promises
 from payments.confirmation import is_valid
 from prompts import SpokenDate
 from tests.conftest import simulator_for
 from tests.factories import add_account
+from tests.ivr.card_scan import database_dump, leaks
 
 VERIFY = ["", "1", "1234#", "94105"]
 ARRANGE = [*VERIFY, "3"]
@@ -198,3 +211,43 @@ def test_plans_needing_a_down_payment_are_referred_to_a_representative(db, make_
     assert "To pay in monthly installments, press 3." not in record.said
     assert "Sorry, that is not one of the choices." in record.said
     assert arrangements(db) == []
+
+
+PAY_MINIMUM_BY_VISA = ["2", "2", "4242424242424242#", "1230", "739", "94105", "1", "*"]
+
+
+def test_a_plan_after_a_card_payment_is_charged_to_that_card(db, settings, simulator, ada):
+    record = call(simulator, [*VERIFY, *PAY_MINIMUM_BY_VISA, "3", "3", "2", "1", "*"])
+    assert (
+        "Each payment will be charged on its date to the Visa ending in 4 2 4 2 that you last "
+        "paid with." in record.said
+    )
+    [made] = arrangements(db)
+    card = db.get(Payment, made.card_payment_id)
+    assert (card.status, card.last4, card.amount_cents) == (PaymentStatus.APPROVED, "4242", 3500)
+
+    first = dt.date.fromisoformat(made.schedule[0]["date"])
+    service = build_payments(settings, make_session_factory(make_engine(settings.DATABASE_URL)))
+    report = promises.run(
+        service.factory,
+        service,
+        promises.PromisePolicy.from_settings(settings),
+        dt.datetime.combine(first, dt.time(15), dt.UTC),
+        promise_notices(settings.COMPANY_NAME),
+    )
+    service.factory.kw["bind"].dispose()
+    assert report.charged == 1
+    db.rollback()
+    charged = db.scalars(select(Payment).where(Payment.channel == "plan")).one()
+    assert (charged.status, charged.amount_cents) == (PaymentStatus.APPROVED, 10750 // 2)
+    assert leaks(database_dump(db)) == []
+
+
+def test_a_plan_with_no_card_on_file_is_left_for_the_caller_to_pay(db, simulator, ada):
+    record = call(simulator, [*ARRANGE, "3", "2", "1", "*"])
+    assert (
+        "Please pay each installment by its date, by phone or online. We will send you a "
+        "reminder a few days before." in record.said
+    )
+    [made] = arrangements(db)
+    assert made.card_payment_id is None
