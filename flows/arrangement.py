@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from flows.context import Context
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
+from flows.payment import RECEIPT, TWILIO_PAY, start_capture
 from flows.receipts import text_recipient
 from ivr import outbox
 from ivr.models import Account, Arrangement, ArrangementKind, CallSession, Payment
@@ -94,8 +95,11 @@ def summary(terms: Terms) -> Prompt:
             date=SpokenDate(first.date),
         )
     return _p(
-        "arrangement_summary_installments",
+        "arrangement_summary_down_payment"
+        if terms.down_payment_cents
+        else "arrangement_summary_installments",
         amount=Money(terms.amount_cents),
+        down=Money(terms.down_payment_cents),
         count=len(terms.schedule),
         first=Money(first.amount_cents),
         date=SpokenDate(first.date),
@@ -118,7 +122,7 @@ class ArrangementOffer(Step):
             say.append(_p("arrangement_offer_extension", date=SpokenDate(offer.latest)))
         if offer.plans:
             say.append(_p("arrangement_offer_installments"))
-        if offer.installments_refusal is Refusal.DOWN_PAYMENT_REQUIRED:
+        if offer.plans and offer.down_payment_cents:
             say.append(_p("arrangement_down_payment", amount=Money(offer.down_payment_cents)))
         say.append(_p("arrangement_offer_end"))
         return Turn(tuple(say), Ask())
@@ -244,11 +248,15 @@ def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
     return queue
 
 
-def _card(ctx: Context, account: Account, terms: Terms) -> Payment | None:
-    """The stored card a plan's installments are charged to (None: the caller pays them)."""
-    if terms.kind is not ArrangementKind.INSTALLMENTS:
-        return None
-    return card_on_file(ctx.session, account.id, ctx.settings.PAYMENT_GATEWAY, terms.final_date)
+def _who_pays(ctx: Context, account: Account, terms: Terms) -> Prompt:
+    """Which card the installments will be charged to, or that the caller pays them."""
+    if terms.down_payment_cents and ctx.settings.CAPTURE_MODE != TWILIO_PAY:
+        return _p("arrangement_installments_down_card")
+    card = card_on_file(ctx.session, account.id, ctx.settings.PAYMENT_GATEWAY, terms.final_date)
+    if card is None:
+        return _p("arrangement_installments_self")
+    brand = _p(f"brand_{card.brand or 'card'}")
+    return _p("arrangement_installments_card", brand=brand, last4=Digits(card.last4 or ""))
 
 
 class ArrangementTerms(Step):
@@ -265,17 +273,7 @@ class ArrangementTerms(Step):
             return Go("arrangement_offer")
         say = [_p("arrangement_terms", summary=summary(terms))]
         if terms.kind is ArrangementKind.INSTALLMENTS:
-            card = _card(ctx, _account(conv), terms)
-            if card is None:
-                say.insert(0, _p("arrangement_installments_self"))
-            else:
-                brand = _p(f"brand_{card.brand or 'card'}")
-                say.insert(
-                    0,
-                    _p(
-                        "arrangement_installments_card", brand=brand, last4=Digits(card.last4 or "")
-                    ),
-                )
+            say.insert(0, _who_pays(ctx, _account(conv), terms))
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
@@ -284,26 +282,51 @@ class ArrangementTerms(Step):
             return Go("main_menu", (_p("arrangement_cancelled"),))
         if digits != "1":
             return Retry(_p("invalid_choice"))
-        by = policy_rules.Origin(f"caller:{ctx.caller or 'unknown'}", ctx.origin)
         offer = _offer(conv, ctx)
-        terms = None if isinstance(offer, Refused) else policy_rules.terms_for(_choice(conv), offer)
-        card = _card(ctx, _account(conv), terms) if terms else None
-        try:
-            made = policy_rules.create(
-                ctx.session,
-                _policy(ctx),
-                _account(conv).id,
-                _choice(conv),
-                now=ctx.now,
-                by=by,
-                card_payment_id=card.id if card else None,
-                on_created=_receipts(conv, ctx),
-            )
-        except ArrangementRefusedError as error:
-            return _refuse(conv, error.refused)
-        conv.data.pop(CHOICE, None)
-        conv.data["arrangement_id"] = made.id
-        return Go("arrangement_confirmed", (_p("arrangement_made"),))
+        if isinstance(offer, Refused):
+            return _refuse(conv, offer)
+        terms = policy_rules.terms_for(_choice(conv), offer)
+        if terms is not None and terms.down_payment_cents:
+            # The plan is written only once its down payment is approved (ArrangementDownPaid).
+            return start_capture(conv, ctx, terms.down_payment_cents, ArrangementDownPaid.name)
+        made = _write(conv, ctx, None)
+        return _refuse(conv, made) if isinstance(made, Refused) else made
+
+
+def _write(conv: CallSession, ctx: Context, down_payment: Payment | None) -> Go | Refused:
+    """Write the chosen terms (policy decides once more, under the account lock)."""
+    try:
+        made = policy_rules.create(
+            ctx.session,
+            _policy(ctx),
+            _account(conv).id,
+            _choice(conv),
+            now=ctx.now,
+            by=policy_rules.Origin(f"caller:{ctx.caller or 'unknown'}", ctx.origin),
+            card_gateway=ctx.settings.PAYMENT_GATEWAY,
+            down_payment=down_payment,
+            on_created=_receipts(conv, ctx),
+        )
+    except ArrangementRefusedError as error:
+        return error.refused
+    conv.data.pop(CHOICE, None)
+    conv.data["arrangement_id"] = made.id
+    return Go("arrangement_confirmed", (_p("arrangement_made"),))
+
+
+class ArrangementDownPaid(Step):
+    """The down payment was approved: now write the plan. Should policy no longer allow it (a
+    second call made an arrangement meanwhile), the payment stands and the caller is told."""
+
+    name = "arrangement_down_paid"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        assert payment is not None
+        made = _write(conv, ctx, payment)
+        if isinstance(made, Refused):
+            return Go(RECEIPT, (_p("arrangement_not_made_after_down_payment"),))
+        return made
 
 
 class ArrangementConfirmed(Step):
@@ -362,4 +385,5 @@ ARRANGEMENT_STEPS: tuple[Step, ...] = (
     ArrangementTerms(),
     ArrangementConfirmed(),
     ArrangementRefused(),
+    ArrangementDownPaid(),
 )

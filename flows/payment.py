@@ -36,6 +36,7 @@ from payments.policy import AmountError, parse_amount
 from prompts import Digits, Money, Prompt, render
 
 AUTHORIZE = "authorize_payment"
+RECEIPT = "payment_receipt"
 TWILIO_PAY = "twilio-pay"
 
 
@@ -73,17 +74,23 @@ def _capture_state(ctx: Context) -> str:
     return "pay_verb" if _twilio_pay(ctx) else "card_number"
 
 
+def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECEIPT) -> Go:
+    """Take ``amount`` by card through the capture steps, announcing any fee first; once it is
+    approved the flow goes on to step ``then`` (another flow's, for a down payment)."""
+    fee = ctx.payment_policy.fee(amount)
+    conv.data["pay"] = {"amount": amount, "fee": fee, "then": then}
+    said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
+    return Go(_capture_state(ctx), said)
+
+
 def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
-    """Accept ``amount`` if policy allows, announce any fee, and move on to capture."""
+    """Accept ``amount`` if policy allows, and move on to capture."""
     account = _account(conv)
     payable = payable_cents(ctx, account)
     error = ctx.payment_policy.check(amount, payable)
     if error is not None:
         return Retry(_amount_refusal(ctx, error, payable))
-    fee = ctx.payment_policy.fee(amount)
-    conv.data["pay"] = {"amount": amount, "fee": fee}
-    said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(_capture_state(ctx), said)
+    return start_capture(conv, ctx, amount)
 
 
 class PayMenu(Step):
@@ -279,7 +286,8 @@ def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
     _resume_recording(conv, ctx)
     conv.data["payment_id"] = payment.id
     if payment.status is PaymentStatus.APPROVED:
-        return Go("payment_receipt", (_p("payment_approved", amount=Money(payment.amount_cents)),))
+        then = conv.data["pay"].get("then", RECEIPT)
+        return Go(then, (_p("payment_approved", amount=Money(payment.amount_cents)),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
     return Go("main_menu", (_p("payment_unknown"),))
@@ -369,7 +377,7 @@ class PayVerb(Step):
 class PaymentReceipt(Step):
     """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
 
-    name = "payment_receipt"
+    name = RECEIPT
 
     def _payment(self, conv: CallSession, ctx: Context) -> Payment:
         payment = ctx.session.get(Payment, conv.data["payment_id"])

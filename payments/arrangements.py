@@ -26,9 +26,12 @@ from ivr.models import (
     ArrangementInstallment,
     ArrangementKind,
     ArrangementStatus,
+    Payment,
+    PaymentStatus,
 )
 from payments.confirmation import new_confirmation_number
 from payments.ledger import lock_account, number_taken
+from payments.promises import card_on_file
 
 SATURDAY = 5
 
@@ -43,7 +46,6 @@ class Refusal(StrEnum):
     BROKEN_PROMISE = "broken_promise"
     RECENT_ARRANGEMENT = "recent_arrangement"
     NOTHING_TO_OFFER = "nothing_to_offer"
-    DOWN_PAYMENT_REQUIRED = "down_payment_required"
 
 
 class DateError(StrEnum):
@@ -125,13 +127,13 @@ class Terms:
 @dataclass(frozen=True)
 class Offers:
     """What this account may choose. ``earliest``/``latest`` bound an extension's new date
-    (None when no extension fits); ``plans`` are the installment plans offered by keypad."""
+    (None when no extension fits); ``plans`` are the installment plans offered by keypad, each
+    starting with ``down_payment_cents`` taken by card before the plan is written."""
 
     amount_cents: int
     earliest: dt.date | None
     latest: dt.date | None
     plans: tuple[Terms, ...]
-    installments_refusal: Refusal | None = None
     down_payment_cents: int = 0
 
 
@@ -176,19 +178,27 @@ def days_past_due(account: Account, today: dt.date) -> int:
     return (today - account.due_date).days
 
 
-def reconnect_cents(policy: ArrangementPolicy, account: Account) -> int:
-    return max(account.balance_cents, 0) + policy.reconnection_fee_cents
+def reconnect_cents(policy: ArrangementPolicy, owed_cents: int) -> int:
+    return max(owed_cents, 0) + policy.reconnection_fee_cents
 
 
 def refusal(
-    policy: ArrangementPolicy, account: Account, history: Sequence[Arrangement], today: dt.date
+    policy: ArrangementPolicy,
+    account: Account,
+    history: Sequence[Arrangement],
+    today: dt.date,
+    owed_cents: int | None = None,
 ) -> Refused | None:
-    """The first rule the account fails, in the order a caller would find most useful."""
+    """The first rule the account fails, in the order a caller would find most useful.
+
+    ``owed_cents`` is what an arrangement may cover: the balance unless the caller says
+    otherwise (amounts in dispute are held out of it)."""
+    owed = account.balance_cents if owed_cents is None else owed_cents
     if account.status is AccountStatus.DISCONNECTED:
-        return Refused(Refusal.DISCONNECTED, reconnect_cents(policy, account))
+        return Refused(Refusal.DISCONNECTED, reconnect_cents(policy, owed))
     if account.status not in policy.statuses:
         return Refused(Refusal.NOT_ELIGIBLE_STATUS)
-    if account.balance_cents <= 0:
+    if owed <= 0:
         return Refused(Refusal.NOTHING_DUE)
     if days_past_due(account, today) > policy.max_days_past_due:
         return Refused(Refusal.TOO_FAR_PAST_DUE)
@@ -251,22 +261,25 @@ def installment_plans(
 
 
 def offers(
-    policy: ArrangementPolicy, account: Account, history: Sequence[Arrangement], today: dt.date
+    policy: ArrangementPolicy,
+    account: Account,
+    history: Sequence[Arrangement],
+    today: dt.date,
+    owed_cents: int | None = None,
 ) -> Offers | Refused:
-    """What policy allows this account today, or why it allows nothing."""
-    refused = refusal(policy, account, history, today)
+    """What policy allows this account today, or why it allows nothing (see :func:`refusal`
+    for ``owed_cents``)."""
+    refused = refusal(policy, account, history, today, owed_cents)
     if refused is not None:
         return refused
-    amount = account.balance_cents
+    amount = account.balance_cents if owed_cents is None else owed_cents
     latest = latest_extension(policy, account, today)
     plans = installment_plans(policy, amount, today)
     if latest is None and not plans:
         return Refused(Refusal.NOTHING_TO_OFFER)
     down = down_payment(policy, amount) if plans else 0
-    # Taking a down payment is not built yet, so a plan that needs one is not offered by keypad.
-    held_back = Refusal.DOWN_PAYMENT_REQUIRED if down else None
     earliest = _start(account, today) + dt.timedelta(days=1) if latest else None
-    return Offers(amount, earliest, latest, () if down else plans, held_back, down)
+    return Offers(amount, earliest, latest, plans, down)
 
 
 def parse_date(keys: str, today: dt.date) -> dt.date | None:
@@ -358,24 +371,37 @@ def create(
     *,
     now: dt.datetime,
     by: Origin,
-    card_payment_id: int | None = None,
+    card_gateway: str | None = None,
+    down_payment: Payment | None = None,
     on_created: OnCreated | None = None,
 ) -> Arrangement:
     """Write the arrangement, move the due date for an extension, audit it, queue receipts.
 
     An extension changes only ``due_date``: the balance and minimum due are what is owed and
     stay as billed. A plan changes nothing on the account; its schedule lives on the row, and
-    its installments are charged to ``card_payment_id``'s stored card when one is given (see
-    ``payments.promises``), otherwise the caller pays them.
+    its installments are charged to the card on file that ``card_gateway`` can charge until
+    the last of them (see :func:`payments.promises.card_on_file`), otherwise the caller pays.
+    A plan that needs a down payment is written only with its approved ``down_payment``, which
+    already lowered the balance: policy is evaluated as it was when the caller heard the terms,
+    and its card (the latest on file) pays the installments.
     """
     account = lock_account(session, account_id)
     today = account.local_date(now)
-    offer = offers(policy, account, history(session, account_id), today)
+    owed = account.balance_cents
+    if down_payment is not None:
+        if down_payment.status is not PaymentStatus.APPROVED:
+            raise ArrangementRefusedError(Refused(Refusal.NOTHING_TO_OFFER))
+        owed += down_payment.amount_cents
+    offer = offers(policy, account, history(session, account_id), today, owed)
     if isinstance(offer, Refused):
         raise ArrangementRefusedError(offer)
     terms = terms_for(choice, offer)
-    if terms is None:
+    paid_down = down_payment.amount_cents if down_payment else 0
+    if terms is None or paid_down != terms.down_payment_cents:
         raise ArrangementRefusedError(Refused(Refusal.NOTHING_TO_OFFER))
+    card = None
+    if card_gateway is not None and terms.kind is ArrangementKind.INSTALLMENTS:
+        card = card_on_file(session, account.id, card_gateway, terms.final_date)
     arrangement = Arrangement(
         account_id=account.id,
         kind=terms.kind,
@@ -387,7 +413,7 @@ def create(
             {"date": i.date.isoformat(), "amount_cents": i.amount_cents} for i in terms.schedule
         ],
         created_at=now,
-        card_payment_id=card_payment_id if terms.kind is ArrangementKind.INSTALLMENTS else None,
+        card_payment_id=card.id if card else None,
         installments=[
             ArrangementInstallment(number=n, due_date=i.date, amount_cents=i.amount_cents)
             for n, i in enumerate(terms.schedule, start=1)
@@ -411,6 +437,7 @@ def create(
         previous_due=previous_due.isoformat() if previous_due else None,
         final_date=terms.final_date.isoformat(),
         card_payment=arrangement.card_payment_id,
+        down_payment=down_payment.id if down_payment else None,
     )
     if on_created is not None:
         on_created(session, account, arrangement, terms)

@@ -100,7 +100,7 @@ MESSAGES = {
     "invalid_detail_format": "Please enter 5 digits for the ZIP code, or 4 digits for the Social Security number.",
     "arrangement_offer_extension": "I can move your due date to as late as {date}. Press 1 for that date, 2 to choose an earlier date.",
     "arrangement_offer_installments": "To pay in monthly installments, press 3.",
-    "arrangement_down_payment": "A payment plan needs a down payment of {amount}, which a representative can take.",
+    "arrangement_down_payment": "A payment plan starts with a down payment of {amount}, by card, today.",
     "arrangement_offer_end": "To speak with a representative, press 0. For the main menu, press star.",
     "arrangement_enter_date": "Enter the new due date as 4 digits, 2 for the month and 2 for the day. For March 5, press 0 3 0 5. It must be a weekday no later than {date}. To go back, press star.",
     "arrangement_date_invalid": "Sorry, that is not a date I can use.",
@@ -139,4 +139,7 @@ MESSAGES = {
     "promise_broken": "{company}: payment arrangement {number} for account ending {last4} was not kept: {amount} was not paid by {date}. Please call us.",
     "promise_kept": "{company}: thank you. Payment arrangement {number} for account ending {last4} is complete.",
     "promise_subject": "Your payment arrangement {number}",
+    "arrangement_installments_down_card": "The down payment is taken by card now, and each later payment will be charged on its date to that same card.",
+    "arrangement_summary_down_payment": "{amount}: a down payment of {down} today, then {count} monthly payments: {first} on {date}, then {rest} a month, the last on {last_date}",
+    "arrangement_not_made_after_down_payment": "Your payment was taken, but I could not set up the payment plan, because this account now has another arrangement. A representative can help.",
 }

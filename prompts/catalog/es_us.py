@@ -102,7 +102,7 @@ MESSAGES = {
     "invalid_detail_format": "Marque 5 dígitos para el código postal, o 4 dígitos para el Seguro Social.",
     "arrangement_offer_extension": "Puedo mover su fecha de vencimiento hasta el {date}. Oprima 1 para esa fecha, 2 para elegir una fecha anterior.",
     "arrangement_offer_installments": "Para pagar en cuotas mensuales, oprima 3.",
-    "arrangement_down_payment": "Un plan de pagos requiere un pago inicial de {amount}, que un representante puede tomar.",
+    "arrangement_down_payment": "Un plan de pagos comienza con un pago inicial de {amount}, con tarjeta, hoy.",
     "arrangement_offer_end": "Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
     "arrangement_enter_date": "Marque la nueva fecha de vencimiento con 4 dígitos, 2 para el mes y 2 para el día. Para el 5 de marzo, oprima 0 3 0 5. Debe ser un día entre semana, a más tardar el {date}. Para regresar, oprima asterisco.",
     "arrangement_date_invalid": "Lo sentimos, esa no es una fecha que pueda usar.",
@@ -141,4 +141,7 @@ MESSAGES = {
     "promise_broken": "{company}: el arreglo de pago {number} de la cuenta que termina en {last4} no se cumplió: {amount} no se pagó a más tardar el {date}. Por favor llámenos.",
     "promise_kept": "{company}: gracias. El arreglo de pago {number} de la cuenta que termina en {last4} está completo.",
     "promise_subject": "Su arreglo de pago {number}",
+    "arrangement_installments_down_card": "El pago inicial se toma ahora con tarjeta, y cada pago siguiente se cargará en su fecha a esa misma tarjeta.",
+    "arrangement_summary_down_payment": "{amount}: un pago inicial de {down} hoy, luego {count} pagos mensuales: {first} el {date}, luego {rest} al mes, el último el {last_date}",
+    "arrangement_not_made_after_down_payment": "Su pago fue recibido, pero no pude crear el plan de pagos porque esta cuenta ya tiene otro arreglo. Un representante puede ayudarle.",
 }

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ivr.db import make_engine, make_session_factory
+from ivr.db import make_engine, make_session_factory, transaction
 from ivr.models import (
     Account,
     Arrangement,
@@ -20,7 +20,9 @@ from ivr.models import (
 from ivr.notices import promise_notices
 from ivr.simulator import keys_from
 from ivr.wiring import build_payments
+from payments import arrangements as rules
 from payments import promises
+from payments.arrangements import ArrangementPolicy, Extension
 from payments.confirmation import is_valid
 from prompts import SpokenDate
 from tests.conftest import simulator_for
@@ -29,6 +31,7 @@ from tests.ivr.card_scan import database_dump, leaks
 
 VERIFY = ["", "1", "1234#", "94105"]
 ARRANGE = [*VERIFY, "3"]
+BY = rules.Origin("test")
 OPTIONS_END = "To speak with a representative, press 0. For the main menu, press star."
 
 
@@ -201,16 +204,105 @@ def test_the_main_menu_no_longer_calls_more_time_unavailable(simulator, ada):
     assert OPTIONS_END in record.said
 
 
-def test_plans_needing_a_down_payment_are_referred_to_a_representative(db, make_app, ada):
+CARD = ["4242424242424242#", "1230", "739", "94105"]
+
+
+def balance(db, account):
+    db.rollback()
+    return db.scalar(select(Account.balance_cents).where(Account.id == account.id))
+
+
+def run_promises_on(settings, day):
+    """One ``ivr arrangements run`` pass as if it were 10:00 in New York on ``day``."""
+    service = build_payments(settings, make_session_factory(make_engine(settings.DATABASE_URL)))
+    try:
+        return promises.run(
+            service.factory,
+            service,
+            promises.PromisePolicy.from_settings(settings),
+            dt.datetime.combine(day, dt.time(15), dt.UTC),
+            promise_notices(settings.COMPANY_NAME),
+        )
+    finally:
+        service.factory.kw["bind"].dispose()
+
+
+def test_a_plan_with_a_down_payment_takes_it_by_card_then_charges_that_card(
+    db, make_app, settings, ada
+):
     simulator = simulator_for(make_app(DOWN_PAYMENT_PERCENT=10))
-    record = call(simulator, [*ARRANGE, "3", "*"])
+    record = call(simulator, [*ARRANGE, "3", "2", "1", *CARD, "1", "*"])
     assert (
-        "A payment plan needs a down payment of 14 dollars and 25 cents, which a representative "
-        "can take." in record.said
+        "A payment plan starts with a down payment of 14 dollars and 25 cents, by card, today."
+        in record.said
     )
-    assert "To pay in monthly installments, press 3." not in record.said
-    assert "Sorry, that is not one of the choices." in record.said
+    assert (
+        "The down payment is taken by card now, and each later payment will be charged on its "
+        "date to that same card." in record.said
+    )
+    assert any(
+        line.startswith(
+            "Here are the terms: 142 dollars and 50 cents: a down payment of 14 dollars and 25 "
+            "cents today, then 2 monthly payments: 64 dollars and 13 cents on "
+        )
+        for line in record.said
+    )
+    assert "Thank you. Your payment of 14 dollars and 25 cents was approved." in record.said
+    assert "Your arrangement is set." in record.said
+    [made] = arrangements(db)
+    down = db.get(Payment, made.card_payment_id)
+    assert (down.status, down.amount_cents, down.last4) == (PaymentStatus.APPROVED, 1425, "4242")
+    assert [row["amount_cents"] for row in made.schedule] == [6413, 6412]
+    assert balance(db, ada) == 14250 - 1425
+
+    first = dt.date.fromisoformat(made.schedule[0]["date"])
+    assert run_promises_on(settings, first).charged == 1
+    assert balance(db, ada) == 14250 - 1425 - 6413
+    assert leaks(database_dump(db)) == []
+
+
+def test_a_declined_down_payment_leaves_no_arrangement(db, make_app, ada):
+    simulator = simulator_for(make_app(DOWN_PAYMENT_PERCENT=10))
+    declined = ["4000000000000002#", "1230", "739", "94105"]
+    record = call(simulator, [*ARRANGE, "3", "2", "1", *declined, "1", "*", "3", "*"])
+    assert "Sorry, your card was declined and nothing was charged." in record.said
     assert arrangements(db) == []
+    assert balance(db, ada) == 14250
+    assert leaks(database_dump(db)) == []
+
+
+def test_a_declined_down_payment_can_be_retried_with_another_card(db, make_app, ada):
+    simulator = simulator_for(make_app(DOWN_PAYMENT_PERCENT=10))
+    declined = ["4000000000009995#", "1230", "739", "94105"]
+    call(simulator, [*ARRANGE, "3", "2", "1", *declined, "1", "1", *CARD, "1", "*"])
+    [made] = arrangements(db)
+    assert db.get(Payment, made.card_payment_id).last4 == "4242"
+
+
+def test_an_arrangement_made_meanwhile_leaves_the_down_payment_as_a_payment(
+    db, make_app, settings, ada
+):
+    """Another call writes an arrangement while this caller keys the card: the down payment
+    is still approved (it was the caller's money), but no second arrangement is written."""
+    simulator = simulator_for(make_app(DOWN_PAYMENT_PERCENT=10))
+    presses = iter([*ARRANGE, "3", "2", "1", *CARD, "1", "*"])
+
+    def keys(prompt):
+        if "To confirm the payment, press 1" in prompt:
+            policy = ArrangementPolicy.from_settings(settings)
+            with transaction(make_session_factory(db.get_bind())) as session:
+                rules.create(session, policy, ada.id, Extension(LATEST), now=utcnow(), by=BY)
+        return next(presses, None)
+
+    record = simulator.call(keys, caller="+15005550006")
+    assert (
+        "Your payment was taken, but I could not set up the payment plan, because this account "
+        "now has another arrangement. A representative can help." in record.said
+    )
+    assert any(line.startswith("Your confirmation number is") for line in record.said)
+    [only] = arrangements(db)
+    assert only.kind is ArrangementKind.EXTENSION
+    assert balance(db, ada) == 14250 - 1425
 
 
 PAY_MINIMUM_BY_VISA = ["2", "2", "4242424242424242#", "1230", "739", "94105", "1", "*"]
@@ -227,16 +319,7 @@ def test_a_plan_after_a_card_payment_is_charged_to_that_card(db, settings, simul
     assert (card.status, card.last4, card.amount_cents) == (PaymentStatus.APPROVED, "4242", 3500)
 
     first = dt.date.fromisoformat(made.schedule[0]["date"])
-    service = build_payments(settings, make_session_factory(make_engine(settings.DATABASE_URL)))
-    report = promises.run(
-        service.factory,
-        service,
-        promises.PromisePolicy.from_settings(settings),
-        dt.datetime.combine(first, dt.time(15), dt.UTC),
-        promise_notices(settings.COMPANY_NAME),
-    )
-    service.factory.kw["bind"].dispose()
-    assert report.charged == 1
+    assert run_promises_on(settings, first).charged == 1
     db.rollback()
     charged = db.scalars(select(Payment).where(Payment.channel == "plan")).one()
     assert (charged.status, charged.amount_cents) == (PaymentStatus.APPROVED, 10750 // 2)

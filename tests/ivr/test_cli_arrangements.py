@@ -43,7 +43,7 @@ def made_days_ago(factory, account, choice, days, card=None):
             choice,
             now=utcnow() - dt.timedelta(days=days),
             by=BY,
-            card_payment_id=card,
+            card_gateway="sandbox" if card else None,
         )
         return made.id
 

@@ -182,10 +182,10 @@ def test_plan_dates_clamp_to_the_month_end():
     ]
 
 
-def test_a_down_payment_holds_plans_back_from_the_keypad():
+def test_a_down_payment_comes_off_the_top_of_every_plan():
     offer = offer_for(account(), rules_=policy(DOWN_PAYMENT_PERCENT=10))
-    assert offer.plans == ()
-    assert offer.installments_refusal is Refusal.DOWN_PAYMENT_REQUIRED
+    assert [len(p.schedule) for p in offer.plans] == [2, 3, 4, 5, 6]
+    assert {p.down_payment_cents for p in offer.plans} == {1425}
     assert offer.down_payment_cents == 1425
     assert offer.latest is not None
     [plan, *_] = rules.installment_plans(policy(DOWN_PAYMENT_PERCENT=10), 14250, TODAY)

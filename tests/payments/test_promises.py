@@ -133,7 +133,13 @@ def arrange(factory, account: Account, choice, card: int | None = None, now=MADE
     policy = ArrangementPolicy.from_settings(Settings())
     with transaction(factory) as session:
         made = rules.create(
-            session, policy, account.id, choice, now=now, by=BY, card_payment_id=card
+            session,
+            policy,
+            account.id,
+            choice,
+            now=now,
+            by=BY,
+            card_gateway="sandbox" if card else None,
         )
         return made.id
 
