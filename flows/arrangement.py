@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from flows.context import Context
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.payment import RECEIPT, TWILIO_PAY, start_capture
-from flows.receipts import text_recipient
-from ivr import outbox
+from flows.receipts import send_receipts
 from ivr.models import Account, Arrangement, ArrangementKind, CallSession, Payment
 from payments import arrangements as policy_rules
 from payments.arrangements import (
@@ -34,8 +33,9 @@ from payments.arrangements import (
     Terms,
 )
 from payments.confirmation import SPOKEN_GROUPS
+from payments.disputes import owed_cents
 from payments.promises import card_on_file
-from prompts import Digits, Money, Prompt, SpokenDate, render
+from prompts import Digits, Money, Prompt, SpokenDate
 
 CHOICE = "arrangement"
 REFUSAL = "arrangement_refusal"
@@ -62,7 +62,8 @@ def _today(conv: CallSession, ctx: Context) -> dt.date:
 def _offer(conv: CallSession, ctx: Context) -> Offers | Refused:
     account = _account(conv)
     history = policy_rules.history(ctx.session, account.id)
-    return policy_rules.offers(_policy(ctx), account, history, _today(conv, ctx))
+    owed = owed_cents(ctx.session, account)
+    return policy_rules.offers(_policy(ctx), account, history, _today(conv, ctx), owed)
 
 
 def _refuse(conv: CallSession, refused: Refused) -> Go:
@@ -214,17 +215,6 @@ class ArrangementInstallments(Step):
         return Retry(_p("invalid_choice"))
 
 
-def _recipients(conv: CallSession, account: Account) -> list[tuple[outbox.Channel, str]]:
-    """A text (see :func:`text_recipient`), and an email if one is on file."""
-    found: list[tuple[outbox.Channel, str]] = []
-    phone = text_recipient(conv, account)
-    if phone:
-        found.append(("sms", phone))
-    if account.email:
-        found.append(("email", account.email))
-    return found
-
-
 def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
     """Receipts rendered in the caller's language, queued with the arrangement itself."""
 
@@ -235,15 +225,8 @@ def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
             "summary": summary(terms),
             "number": Digits(made.confirmation_number, SPOKEN_GROUPS),
         }
-        sent = _recipients(conv, account)
-        for channel, recipient in sent:
-            body = render(_p(f"arrangement_receipt_{channel}", **params), conv.language, "text")
-            subject = None
-            if channel == "email":
-                subject_prompt = _p("arrangement_receipt_subject", number=params["number"])
-                subject = render(subject_prompt, conv.language, "text")
-            outbox.enqueue(session, channel, recipient, body, subject=subject)
-        conv.data["arrangement_receipts"] = len(sent)
+        sent = send_receipts(session, conv, account, "arrangement_receipt", params)
+        conv.data["arrangement_receipts"] = sent
 
     return queue
 

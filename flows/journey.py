@@ -6,6 +6,7 @@ import math
 
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.context import Context
+from flows.dispute import DISPUTE_STEPS, held_prompts
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
 from ivr import audit
@@ -196,13 +197,15 @@ class MainMenu(Step):
         if account is None:
             return Go("identify")
         if digits == "1":
-            return Go(self.name, balance_prompts(account))
+            return Go(self.name, balance_prompts(account) + held_prompts(ctx, account))
         if digits == "2":
             return Go("pay_menu")
         if digits == "3":
             return Go("arrangement_offer")
         if digits == "4":
             return Go(self.name, last_payment_prompts(ctx, account))
+        if digits == "5":
+            return Go("dispute_menu")
         if digits == "0":
             return Go("agent")
         if digits == "*":
@@ -247,6 +250,7 @@ CALL_FLOW = Flow(
         Agent(),
         *PAYMENT_STEPS,
         *ARRANGEMENT_STEPS,
+        *DISPUTE_STEPS,
     ],
     start="greeting",
 )

@@ -31,6 +31,7 @@ from payments import ledger
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
+from payments.disputes import amounts_due
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 from payments.policy import AmountError, parse_amount
 from prompts import Digits, Money, Prompt, render
@@ -97,21 +98,21 @@ class PayMenu(Step):
     name = "pay_menu"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        account = _account(conv)
-        if account.balance_cents <= 0:
+        due = amounts_due(ctx.session, _account(conv))
+        if due.full_cents <= 0:
             return Go("main_menu", (_p("no_balance"),))
-        say = [_p("pay_menu_full", amount=Money(account.balance_cents))]
-        if 0 < account.minimum_due_cents < account.balance_cents:
-            say.append(_p("pay_menu_minimum", amount=Money(account.minimum_due_cents)))
+        say = [_p("pay_menu_full", amount=Money(due.full_cents))]
+        if 0 < due.minimum_cents < due.full_cents:
+            say.append(_p("pay_menu_minimum", amount=Money(due.minimum_cents)))
         say.append(_p("pay_menu_other"))
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
-        account = _account(conv)
-        if digits == "1":
-            return _choose(conv, ctx, account.balance_cents)
-        if digits == "2" and 0 < account.minimum_due_cents < account.balance_cents:
-            return _choose(conv, ctx, account.minimum_due_cents)
+        due = amounts_due(ctx.session, _account(conv))
+        if digits == "1" and due.full_cents > 0:
+            return _choose(conv, ctx, due.full_cents)
+        if digits == "2" and 0 < due.minimum_cents < due.full_cents:
+            return _choose(conv, ctx, due.minimum_cents)
         if digits == "3":
             return Go("enter_amount")
         if digits == "*":

@@ -30,6 +30,7 @@ from ivr.models import (
     PaymentStatus,
 )
 from payments.confirmation import new_confirmation_number
+from payments.disputes import owed_cents
 from payments.ledger import lock_account, number_taken
 from payments.promises import card_on_file
 
@@ -387,7 +388,7 @@ def create(
     """
     account = lock_account(session, account_id)
     today = account.local_date(now)
-    owed = account.balance_cents
+    owed = owed_cents(session, account)
     if down_payment is not None:
         if down_payment.status is not PaymentStatus.APPROVED:
             raise ArrangementRefusedError(Refused(Refusal.NOTHING_TO_OFFER))

@@ -45,6 +45,7 @@ from ivr.models import (
     PaymentStatus,
 )
 from payments import ledger
+from payments.disputes import owed_cents
 from payments.service import PaymentService
 
 log = logging.getLogger("ivr.promises")
@@ -225,7 +226,7 @@ class _Review:
         """Bring the arrangement up to date; a charge to make (outside any lock) or None."""
         arrangement = self.arrangement
         paid = _paid_since(self.session, self.account.id, arrangement.created_at)
-        nothing_owed = self.account.balance_cents <= 0
+        nothing_owed = owed_cents(self.session, self.account) <= 0
         promised, open_ = 0, []
         for installment in arrangement.installments:
             promised += installment.amount_cents
@@ -269,7 +270,7 @@ class _Review:
         if installment.next_attempt_on is not None and self.today < installment.next_attempt_on:
             return None
         assert self.card is not None
-        amount = min(shortfall, self.account.balance_cents)
+        amount = min(shortfall, owed_cents(self.session, self.account))
         key = f"arrangement:{self.arrangement.id}:{installment.number}:{installment.attempts + 1}"
         try:
             payment = ledger.begin(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import accounts, arrangements, calls, database, payments, worker
+from ivr.cli import accounts, arrangements, calls, database, disputes, payments, worker
 from ivr.cli.common import Runtime
 
 
@@ -43,3 +43,4 @@ main.add_command(payments.payments)
 main.add_command(payments.reconcile)
 main.add_command(worker.worker)
 main.add_command(arrangements.arrangements)
+main.add_command(disputes.disputes)

@@ -20,6 +20,7 @@ MESSAGES = {
     "main_menu": (
         "For your balance and due date, press 1. To make a payment, press 2. "
         "For more time to pay, press 3. To hear your last payment, press 4. "
+        "To dispute a charge, press 5. "
         "To speak with a representative, press 0. To hear these options again, press star."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
@@ -142,4 +143,16 @@ MESSAGES = {
     "arrangement_installments_down_card": "The down payment is taken by card now, and each later payment will be charged on its date to that same card.",
     "arrangement_summary_down_payment": "{amount}: a down payment of {down} today, then {count} monthly payments: {first} on {date}, then {rest} a month, the last on {last_date}",
     "arrangement_not_made_after_down_payment": "Your payment was taken, but I could not set up the payment plan, because this account now has another arrangement. A representative can help.",
+    "dispute_menu": "To dispute your whole balance of {amount}, press 1. To dispute part of it, press 2. To speak with a representative, press 0. For the main menu, press star.",
+    "dispute_nothing": "There is no amount due on this account to dispute.",
+    "dispute_too_much": "You can dispute up to {amount}.",
+    "dispute_confirm": "You are disputing {amount}. While we review it, this amount is not due and does not count toward disconnection. To confirm, press 1. To cancel, press 2.",
+    "dispute_cancelled": "All right, no dispute was recorded.",
+    "dispute_changed": "Sorry, the amount you can dispute has just changed.",
+    "dispute_recorded": "Your dispute of {amount} is recorded. Its reference number is {number}.",
+    "dispute_recorded_options": "A representative can review it with you now: press 0. To hear the reference number again, press 1. For the main menu, press star.",
+    "dispute_receipt_sms": "{company}: dispute {number} recorded for account ending {last4}: {amount} is held out of the amount due while we review it.",
+    "dispute_receipt_email": "We recorded your dispute of {amount} for account ending {last4}. While we review it, this amount is not due and does not count toward disconnection.\nReference number: {number}\n\n{company}",
+    "dispute_receipt_subject": "Dispute recorded, reference {number}",
+    "balance_disputed": "Of that, {amount} is in dispute and not due while we review it.",
 }

@@ -20,6 +20,7 @@ MESSAGES = {
     "main_menu": (
         "Para su saldo y fecha de vencimiento, oprima 1. Para hacer un pago, oprima 2. "
         "Para más tiempo para pagar, oprima 3. Para escuchar su último pago, oprima 4. "
+        "Para disputar un cargo, oprima 5. "
         "Para hablar con un representante, oprima 0. Para repetir estas opciones, oprima asterisco."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
@@ -144,4 +145,16 @@ MESSAGES = {
     "arrangement_installments_down_card": "El pago inicial se toma ahora con tarjeta, y cada pago siguiente se cargará en su fecha a esa misma tarjeta.",
     "arrangement_summary_down_payment": "{amount}: un pago inicial de {down} hoy, luego {count} pagos mensuales: {first} el {date}, luego {rest} al mes, el último el {last_date}",
     "arrangement_not_made_after_down_payment": "Su pago fue recibido, pero no pude crear el plan de pagos porque esta cuenta ya tiene otro arreglo. Un representante puede ayudarle.",
+    "dispute_menu": "Para disputar su saldo completo de {amount}, oprima 1. Para disputar una parte, oprima 2. Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
+    "dispute_nothing": "Esta cuenta no tiene ningún monto pendiente que disputar.",
+    "dispute_too_much": "Puede disputar hasta {amount}.",
+    "dispute_confirm": "Está disputando {amount}. Mientras lo revisamos, este monto no vence y no cuenta para la desconexión. Para confirmar, oprima 1. Para cancelar, oprima 2.",
+    "dispute_cancelled": "Muy bien, no se registró ninguna disputa.",
+    "dispute_changed": "Lo sentimos, el monto que puede disputar acaba de cambiar.",
+    "dispute_recorded": "Su disputa de {amount} quedó registrada. Su número de referencia es {number}.",
+    "dispute_recorded_options": "Un representante puede revisarla con usted ahora: oprima 0. Para escuchar de nuevo el número de referencia, oprima 1. Para el menú principal, oprima asterisco.",
+    "dispute_receipt_sms": "{company}: disputa {number} registrada para la cuenta que termina en {last4}: {amount} queda fuera del monto a pagar mientras la revisamos.",
+    "dispute_receipt_email": "Registramos su disputa de {amount} para la cuenta que termina en {last4}. Mientras la revisamos, este monto no vence y no cuenta para la desconexión.\nNúmero de referencia: {number}\n\n{company}",
+    "dispute_receipt_subject": "Disputa registrada, referencia {number}",
+    "balance_disputed": "De ese saldo, {amount} está en disputa y no vence mientras lo revisamos.",
 }

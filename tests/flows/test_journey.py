@@ -443,16 +443,16 @@ def test_star_repeats_the_menu(at_menu: Call) -> None:
     assert at_menu.state == "main_menu"
 
 
-@pytest.mark.parametrize("keys", ["5", "9", "#", "12", "1*", "abc", " "])
+@pytest.mark.parametrize("keys", ["8", "9", "#", "12", "1*", "abc", " "])
 def test_other_keys_at_the_menu_ask_again(at_menu: Call, keys: str) -> None:
     assert at_menu.press(keys) == after("invalid_choice", MAIN_MENU)
     assert at_menu.state == "main_menu"
 
 
 def test_three_wrong_keys_at_the_menu_end_the_call(at_menu: Call) -> None:
-    at_menu.press("5")
-    at_menu.press("6")
-    assert at_menu.press("7") == Turn((Prompt("goodbye_too_many_attempts"),), end=Hangup())
+    at_menu.press("8")
+    at_menu.press("9")
+    assert at_menu.press("#") == Turn((Prompt("goodbye_too_many_attempts"),), end=Hangup())
     assert at_menu.state == DONE
 
 

@@ -28,7 +28,7 @@ from ivr.models import (
 from ivr.notices import promise_notices
 from ivr.wiring import build_payments
 from payments import arrangements as rules
-from payments import ledger, promises
+from payments import disputes, ledger, promises
 from payments.arrangements import ArrangementPolicy, ArrangementRefusedError, Extension, Plan
 from payments.gateways import (
     Card,
@@ -421,3 +421,16 @@ def test_a_card_expiring_before_the_last_installment_is_not_used(db, standalone_
 def test_unusable_promise_settings_are_refused(setting):
     with pytest.raises(ConfigError, match=r"INSTALLMENT|REMINDER"):
         promises.PromisePolicy.from_settings(Settings().replace(**setting))
+
+
+def test_an_amount_in_dispute_is_never_charged(db, standalone_factory, keeper, ada):
+    arrange(standalone_factory, ada, Plan(3), card_on_file(standalone_factory, ada))
+    with transaction(standalone_factory) as session:
+        disputes.open_dispute(
+            session, ada.id, 12000, disputes.Scope.AMOUNT, channel="voice", session_sid=None,
+            actor="caller", now=MADE,
+        )  # fmt: skip
+    keeper(at(FIRST))
+    db.rollback()
+    assert db.scalars(select(Payment.amount_cents).where(Payment.channel == "plan")).all() == [2250]
+    assert balance(db, ada) == 12000

@@ -1,4 +1,4 @@
-"""arrangement promises: installments tracked, the card that pays them
+"""arrangement promises and disputes: installments tracked, the card that pays them, disputes
 
 Revision ID: 0003
 Revises: 0002
@@ -58,9 +58,41 @@ def upgrade() -> None:
         sa.UniqueConstraint("arrangement_id", "number"),
     )
 
+    op.create_table(
+        "disputes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("reference_number", sa.String(length=10), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("scope", sa.String(length=20), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open", "credited", "denied", name="dispute_status", native_enum=False, length=20
+            ),
+            nullable=False,
+        ),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("session_sid", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.Column("closed_by", sa.String(length=80), nullable=True),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("reference_number"),
+    )
+    with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_disputes_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_disputes_created_at"), ["created_at"], unique=False)
+
 
 def downgrade() -> None:
     """Downgrade schema."""
+
+    with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_disputes_created_at"))
+        batch_op.drop_index(batch_op.f("ix_disputes_account_id"))
+    op.drop_table("disputes")
 
     op.drop_table("arrangement_installments")
 
