@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from flows.arrangement import ARRANGEMENT_STEPS
+from flows.assistance import ASSISTANCE_STEPS
 from flows.context import Context
 from flows.dispute import DISPUTE_STEPS, held_prompts
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
@@ -206,6 +207,8 @@ class MainMenu(Step):
             return Go(self.name, last_payment_prompts(ctx, account))
         if digits == "5":
             return Go("dispute_menu")
+        if digits == "6":
+            return Go("assistance_programs")
         if digits == "0":
             return Go("agent")
         if digits == "*":
@@ -251,6 +254,7 @@ CALL_FLOW = Flow(
         *PAYMENT_STEPS,
         *ARRANGEMENT_STEPS,
         *DISPUTE_STEPS,
+        *ASSISTANCE_STEPS,
     ],
     start="greeting",
 )

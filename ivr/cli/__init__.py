@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import accounts, arrangements, calls, database, disputes, payments, worker
+from ivr.cli import (
+    accounts,
+    arrangements,
+    assistance,
+    calls,
+    database,
+    disputes,
+    payments,
+    worker,
+)
 from ivr.cli.common import Runtime
 
 
@@ -44,3 +53,4 @@ main.add_command(payments.reconcile)
 main.add_command(worker.worker)
 main.add_command(arrangements.arrangements)
 main.add_command(disputes.disputes)
+main.add_command(assistance.assistance)

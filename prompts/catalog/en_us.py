@@ -20,7 +20,7 @@ MESSAGES = {
     "main_menu": (
         "For your balance and due date, press 1. To make a payment, press 2. "
         "For more time to pay, press 3. To hear your last payment, press 4. "
-        "To dispute a charge, press 5. "
+        "To dispute a charge, press 5. For programs that help pay your bill, press 6. "
         "To speak with a representative, press 0. To hear these options again, press star."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
@@ -155,4 +155,10 @@ MESSAGES = {
     "dispute_receipt_email": "We recorded your dispute of {amount} for account ending {last4}. While we review it, this amount is not due and does not count toward disconnection.\nReference number: {number}\n\n{company}",
     "dispute_receipt_subject": "Dispute recorded, reference {number}",
     "balance_disputed": "Of that, {amount} is in dispute and not due while we review it.",
+    "assistance_intro": "These programs can help you pay your bill.",
+    "assistance_program": "{name}: call {phone}.",
+    "assistance_options": "To get this list by text message, press 1. To hear it again, press 2. To speak with a representative, press 0. For the main menu, press star.",
+    "assistance_none": "A representative can tell you about programs that help pay your bill. To speak with one, press 0. For the main menu, press star.",
+    "assistance_text": "{company}: programs that can help you pay your bill:",
+    "assistance_program_text": "{name}: {phone}, {url}",
 }

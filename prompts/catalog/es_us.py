@@ -20,7 +20,7 @@ MESSAGES = {
     "main_menu": (
         "Para su saldo y fecha de vencimiento, oprima 1. Para hacer un pago, oprima 2. "
         "Para más tiempo para pagar, oprima 3. Para escuchar su último pago, oprima 4. "
-        "Para disputar un cargo, oprima 5. "
+        "Para disputar un cargo, oprima 5. Para programas que ayudan a pagar su factura, oprima 6. "
         "Para hablar con un representante, oprima 0. Para repetir estas opciones, oprima asterisco."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
@@ -157,4 +157,10 @@ MESSAGES = {
     "dispute_receipt_email": "Registramos su disputa de {amount} para la cuenta que termina en {last4}. Mientras la revisamos, este monto no vence y no cuenta para la desconexión.\nNúmero de referencia: {number}\n\n{company}",
     "dispute_receipt_subject": "Disputa registrada, referencia {number}",
     "balance_disputed": "De ese saldo, {amount} está en disputa y no vence mientras lo revisamos.",
+    "assistance_intro": "Estos programas pueden ayudarle a pagar su factura.",
+    "assistance_program": "{name}: llame al {phone}.",
+    "assistance_options": "Para recibir esta lista por mensaje de texto, oprima 1. Para escucharla de nuevo, oprima 2. Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
+    "assistance_none": "Un representante puede informarle sobre programas que ayudan a pagar su factura. Para hablar con uno, oprima 0. Para el menú principal, oprima asterisco.",
+    "assistance_text": "{company}: programas que pueden ayudarle a pagar su factura:",
+    "assistance_program_text": "{name}: {phone}, {url}",
 }
