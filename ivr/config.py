@@ -70,6 +70,7 @@ class Settings:
     INSTALLMENT_ATTEMPTS: int = 3
     INSTALLMENT_RETRY_DAYS: int = 3
     REMINDER_DAYS: int = 3
+    HOLIDAY_CALENDAR: str = "US"
     ASSISTANCE_PROGRAMS_FILE: str = ""
     TELEPHONY: str = "local"
     TWILIO_FROM_NUMBER: str = "+15005550000"

@@ -29,12 +29,11 @@ from ivr.models import (
     Payment,
     PaymentStatus,
 )
+from payments.business_days import BusinessDays
 from payments.confirmation import new_confirmation_number
 from payments.disputes import owed_cents
 from payments.ledger import lock_account, number_taken
 from payments.promises import card_on_file
-
-SATURDAY = 5
 
 
 class Refusal(StrEnum):
@@ -74,6 +73,7 @@ class ArrangementPolicy:
     installment_min_cents: int
     down_payment_percent: int
     reconnection_fee_cents: int
+    calendar: BusinessDays
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ArrangementPolicy:
@@ -102,6 +102,7 @@ class ArrangementPolicy:
             installment_min_cents=settings.INSTALLMENT_MIN_CENTS,
             down_payment_percent=settings.DOWN_PAYMENT_PERCENT,
             reconnection_fee_cents=settings.RECONNECTION_FEE_CENTS,
+            calendar=BusinessDays.from_setting(settings.HOLIDAY_CALENDAR),
         )
 
 
@@ -129,13 +130,15 @@ class Terms:
 class Offers:
     """What this account may choose. ``earliest``/``latest`` bound an extension's new date
     (None when no extension fits); ``plans`` are the installment plans offered by keypad, each
-    starting with ``down_payment_cents`` taken by card before the plan is written."""
+    starting with ``down_payment_cents`` taken by card before the plan is written; a chosen
+    date must be one of ``calendar``'s business days."""
 
     amount_cents: int
     earliest: dt.date | None
     latest: dt.date | None
     plans: tuple[Terms, ...]
-    down_payment_cents: int = 0
+    down_payment_cents: int
+    calendar: BusinessDays
 
 
 @dataclass(frozen=True)
@@ -143,25 +146,6 @@ class Refused:
     reason: Refusal
     reconnect_cents: int = 0
     """For a disconnected account: balance plus the reconnection fee."""
-
-
-def is_business_day(day: dt.date) -> bool:
-    """Monday to Friday. (US federal holidays are not yet counted: see the README.)"""
-    return day.weekday() < SATURDAY
-
-
-def previous_business_day(day: dt.date) -> dt.date:
-    while not is_business_day(day):
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def next_business_day(day: dt.date) -> dt.date:
-    """The first business day strictly after ``day``."""
-    day += dt.timedelta(days=1)
-    while not is_business_day(day):
-        day += dt.timedelta(days=1)
-    return day
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -225,7 +209,7 @@ def _start(account: Account, today: dt.date) -> dt.date:
 def latest_extension(policy: ArrangementPolicy, account: Account, today: dt.date) -> dt.date | None:
     """Start + the maximum days, moved back to a business day; None if that gains nothing."""
     start = _start(account, today)
-    latest = previous_business_day(start + dt.timedelta(days=policy.extension_max_days))
+    latest = policy.calendar.on_or_before(start + dt.timedelta(days=policy.extension_max_days))
     return latest if latest > start else None
 
 
@@ -245,17 +229,17 @@ def installment_plans(
 ) -> tuple[Terms, ...]:
     """Every allowed plan: monthly from the next business day, each payment at least the minimum.
 
-    Dates that land on a weekend move back to the Friday, so a plan never asks for later than
-    the calendar promised.
+    Dates that land on a weekend or holiday move back to the business day before, so a plan
+    never asks for later than the calendar promised.
     """
     down = down_payment(policy, amount_cents)
     rest = amount_cents - down
-    first = next_business_day(today)
+    first = policy.calendar.after(today)
     plans = []
     for count in range(policy.installments_min, policy.installments_max + 1):
         if rest // count < policy.installment_min_cents:
             break
-        dates = [previous_business_day(add_months(first, k)) for k in range(count)]
+        dates = [policy.calendar.on_or_before(add_months(first, k)) for k in range(count)]
         schedule = tuple(Installment(d, a) for d, a in zip(dates, split(rest, count), strict=True))
         plans.append(Terms(ArrangementKind.INSTALLMENTS, amount_cents, schedule, down))
     return tuple(plans)
@@ -280,7 +264,7 @@ def offers(
         return Refused(Refusal.NOTHING_TO_OFFER)
     down = down_payment(policy, amount) if plans else 0
     earliest = _start(account, today) + dt.timedelta(days=1) if latest else None
-    return Offers(amount, earliest, latest, plans, down)
+    return Offers(amount, earliest, latest, plans, down, policy.calendar)
 
 
 def parse_date(keys: str, today: dt.date) -> dt.date | None:
@@ -309,7 +293,7 @@ def check_date(keys: str, offer: Offers, today: dt.date) -> dt.date | DateError:
         return DateError.PAST
     if offer.earliest is None or offer.latest is None or day < offer.earliest:
         return DateError.NOT_LATER
-    if not is_business_day(day):
+    if not offer.calendar.is_business_day(day):
         return DateError.NOT_BUSINESS_DAY
     if day > offer.latest:
         return DateError.TOO_LATE
@@ -334,7 +318,7 @@ def terms_for(choice: Choice, offer: Offers) -> Terms | None:
     if isinstance(choice, Plan):
         return next((p for p in offer.plans if len(p.schedule) == choice.count), None)
     ok = offer.earliest and offer.latest and offer.earliest <= choice.date <= offer.latest
-    if not ok or not is_business_day(choice.date):
+    if not ok or not offer.calendar.is_business_day(choice.date):
         return None
     schedule = (Installment(choice.date, offer.amount_cents),)
     return Terms(ArrangementKind.EXTENSION, offer.amount_cents, schedule)

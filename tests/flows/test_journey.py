@@ -414,11 +414,12 @@ def test_last_payment_says_the_latest_approved_one(at_menu: Call, ada: Account) 
 
 
 def test_3_offers_more_time_to_pay(at_menu: Call) -> None:
-    # Due Saturday, December 19: 14 days later is Saturday, January 2, moved back to the Friday.
+    # Due Saturday, December 19: 14 days later is Saturday, January 2, moved back past New
+    # Year's Day to Thursday, December 31.
     turn = at_menu.press("3")
     assert at_menu.state == "arrangement_offer"
     assert turn.say[0] == Prompt(
-        "arrangement_offer_extension", {"date": SpokenDate(dt.date(2027, 1, 1))}
+        "arrangement_offer_extension", {"date": SpokenDate(dt.date(2026, 12, 31))}
     )
 
 

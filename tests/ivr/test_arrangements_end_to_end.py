@@ -23,6 +23,7 @@ from ivr.wiring import build_payments
 from payments import arrangements as rules
 from payments import promises
 from payments.arrangements import ArrangementPolicy, Extension
+from payments.business_days import BusinessDays
 from payments.confirmation import is_valid
 from prompts import SpokenDate
 from tests.conftest import simulator_for
@@ -44,17 +45,7 @@ def today():
     return utcnow().astimezone(ZoneInfo("America/New_York")).date()
 
 
-def weekday_on_or_before(day):
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def weekday_after(day):
-    day += dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += dt.timedelta(days=1)
-    return day
+US = BusinessDays("US")
 
 
 def spoken(day):
@@ -62,7 +53,7 @@ def spoken(day):
 
 
 DUE = today() + dt.timedelta(days=5)
-LATEST = weekday_on_or_before(DUE + dt.timedelta(days=14))
+LATEST = US.on_or_before(DUE + dt.timedelta(days=14))
 
 
 @pytest.fixture
@@ -129,8 +120,8 @@ def test_1_repeats_the_confirmation_number(db, simulator, ada):
 
 
 def test_an_earlier_date_keyed_as_mmdd(db, simulator, ada):
-    chosen = weekday_after(DUE)
-    too_late = weekday_after(LATEST)
+    chosen = US.after(DUE)
+    too_late = US.after(LATEST)
     record = call(
         simulator, [*ARRANGE, "2", too_late.strftime("%m%d"), chosen.strftime("%m%d"), "1", "*"]
     )
@@ -148,7 +139,7 @@ def test_an_installment_plan(db, simulator, ada):
     assert made.kind is ArrangementKind.INSTALLMENTS
     assert [row["amount_cents"] for row in made.schedule] == [4750, 4750, 4750]
     first = dt.date.fromisoformat(made.schedule[0]["date"])
-    assert first == weekday_after(today())
+    assert first == US.after(today())
     assert any(
         line.startswith("Here are the terms: 142 dollars and 50 cents in 3 monthly payments: ")
         and f"47 dollars and 50 cents on {spoken(first)}" in line

@@ -20,6 +20,7 @@ from ivr.models import (
 )
 from payments import arrangements as rules
 from payments.arrangements import ArrangementPolicy, Extension, Plan
+from payments.business_days import BusinessDays
 from payments.gateways import Card, ChargeRequest
 from payments.gateways.sandbox import SandboxGateway
 from tests.factories import add_account
@@ -93,9 +94,7 @@ def test_the_worker_breaks_a_missed_extension_and_delivers_the_notice(
 ):
     due = utcnow().date() - dt.timedelta(days=55)
     ada = add_account(db, settings, due_date=due.isoformat())
-    extension = made_days_ago(
-        standalone_factory, ada, Extension(due + dt.timedelta(days=1) + dt.timedelta(days=2)), 60
-    )
+    extension = made_days_ago(standalone_factory, ada, Extension(BusinessDays("US").after(due)), 60)
 
     result = run_ivr(["worker", "--once"], env)
 
