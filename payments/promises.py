@@ -4,9 +4,10 @@
 arrangement is reviewed under its row lock, in the account's own calendar:
 
 - An installment is *met* once the payments approved on the account since the arrangement was
-  made add up to everything promised through that installment (however they were paid: a
-  scheduled charge, a call, the text channel), or once nothing is owed any more. Paying early
-  therefore never leads to a second charge.
+  made, plus any amount now in dispute, add up to everything promised through that installment
+  (however they were paid: a scheduled charge, a call, the text channel), or once nothing is
+  owed any more. Paying early therefore never leads to a second charge, and a disputed amount
+  is neither charged nor counted as missed.
 - A plan with a card on file (``Arrangement.card_payment_id``) has each installment charged
   on its date with the stored token: the pending ledger row is written first under one key per
   installment attempt, then :meth:`PaymentService.execute_stored` asks the gateway. A repeated
@@ -45,7 +46,7 @@ from ivr.models import (
     PaymentStatus,
 )
 from payments import ledger
-from payments.disputes import owed_cents
+from payments.disputes import held_cents, owed_cents
 from payments.service import PaymentService
 
 log = logging.getLogger("ivr.promises")
@@ -225,7 +226,9 @@ class _Review:
     def run(self) -> _Charge | None:
         """Bring the arrangement up to date; a charge to make (outside any lock) or None."""
         arrangement = self.arrangement
+        # Amounts in dispute count as met while they are held: they are not due.
         paid = _paid_since(self.session, self.account.id, arrangement.created_at)
+        paid += held_cents(self.session, self.account.id)
         nothing_owed = owed_cents(self.session, self.account) <= 0
         promised, open_ = 0, []
         for installment in arrangement.installments:

@@ -423,14 +423,20 @@ def test_unusable_promise_settings_are_refused(setting):
         promises.PromisePolicy.from_settings(Settings().replace(**setting))
 
 
-def test_an_amount_in_dispute_is_never_charged(db, standalone_factory, keeper, ada):
-    arrange(standalone_factory, ada, Plan(3), card_on_file(standalone_factory, ada))
+def test_an_amount_in_dispute_is_neither_charged_nor_missed(db, standalone_factory, keeper, ada):
+    plan = arrange(standalone_factory, ada, Plan(3), card_on_file(standalone_factory, ada))
     with transaction(standalone_factory) as session:
         disputes.open_dispute(
             session, ada.id, 12000, disputes.Scope.AMOUNT, channel="voice", session_sid=None,
             actor="caller", now=MADE,
         )  # fmt: skip
     keeper(at(FIRST))
+    assert state(db, plan) == (ArrangementStatus.ACTIVE, [P, P, S])
+    assert stored_charges(db) == []
+    keeper(at(THIRD))
+    assert state(db, plan) == (ArrangementStatus.KEPT, [P, P, P])
     db.rollback()
-    assert db.scalars(select(Payment.amount_cents).where(Payment.channel == "plan")).all() == [2250]
+    assert db.scalars(select(Payment.amount_cents).where(Payment.channel == "plan")).all() == [
+        14250 - 12000
+    ]
     assert balance(db, ada) == 12000
