@@ -5,10 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.config import ConfigError
-from ivr.models import utcnow
+from ivr.models import (
+    Account,
+    Arrangement,
+    ArrangementStatus,
+    InstallmentStatus,
+    Payment,
+    utcnow,
+)
 from ivr.notices import promise_notices
 from ivr.wiring import build_payments
 from payments import promises
@@ -58,3 +68,54 @@ def run(runtime: Runtime) -> None:
     """
     report = run_promises(runtime, utcnow())
     click.echo(f"Arrangements: {report}.")
+
+
+@arrangements.command("list")
+@click.option("--account", "account_number", help="Only this account number.")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in ArrangementStatus]),
+    help="Only arrangements in this state.",
+)
+@click.option("--limit", default=50, show_default=True, help="Newest N arrangements.")
+@pass_runtime
+def list_(runtime: Runtime, account_number: str | None, status: str | None, limit: int) -> None:
+    """List arrangements, newest first, with how far each has been kept.
+
+    \b
+    Columns: id, made (UTC), account, kind, status, amount, installments paid of all, the
+    next unmet date and amount, who pays (the card on file, or the caller), and the
+    confirmation number the caller was given.
+    """
+    query = (
+        select(Arrangement, Account.number, Payment.last4)
+        .join(Account, Account.id == Arrangement.account_id)
+        .outerjoin(Payment, Payment.id == Arrangement.card_payment_id)
+        .options(selectinload(Arrangement.installments))
+        .order_by(Arrangement.created_at.desc(), Arrangement.id.desc())
+        .limit(limit)
+    )
+    if account_number:
+        query = query.where(Account.number == account_number)
+    if status:
+        query = query.where(Arrangement.status == ArrangementStatus(status))
+    with runtime.transaction() as session:
+        rows = session.execute(query).all()
+    if not rows:
+        click.echo("No arrangements match.")
+        return
+    click.echo(
+        f"{'id':>6}  {'made (UTC)':<16}  {'account':<10} {'kind':<12} {'status':<9} "
+        f"{'amount':>11}  {'paid':<5} {'next':<22} {'paid by':<11} confirmation"
+    )
+    for made, number, last4 in rows:
+        paid = sum(1 for i in made.installments if i.status is InstallmentStatus.PAID)
+        unmet = [i for i in made.installments if i.status is InstallmentStatus.SCHEDULED]
+        following = f"{unmet[0].due_date} {money(unmet[0].amount_cents)}" if unmet else "-"
+        payer = f"card ...{last4}" if last4 else "caller"
+        click.echo(
+            f"{made.id:>6}  {made.created_at:%Y-%m-%d %H:%M}  {number:<10} {made.kind.value:<12} "
+            f"{made.status.value:<9} {money(made.amount_cents):>11}  "
+            f"{f'{paid}/{len(made.installments)}':<5} {following:<22} {payer:<11} "
+            f"{made.confirmation_number}"
+        )

@@ -143,7 +143,7 @@ MESSAGES = {
     "arrangement_installments_down_card": "The down payment is taken by card now, and each later payment will be charged on its date to that same card.",
     "arrangement_summary_down_payment": "{amount}: a down payment of {down} today, then {count} monthly payments: {first} on {date}, then {rest} a month, the last on {last_date}",
     "arrangement_not_made_after_down_payment": "Your payment was taken, but I could not set up the payment plan, because this account now has another arrangement. A representative can help.",
-    "dispute_menu": "To dispute your whole balance of {amount}, press 1. To dispute part of it, press 2. To speak with a representative, press 0. For the main menu, press star.",
+    "dispute_menu": "To dispute the full amount due of {amount}, press 1. To dispute part of it, press 2. To speak with a representative, press 0. For the main menu, press star.",
     "dispute_nothing": "There is no amount due on this account to dispute.",
     "dispute_too_much": "You can dispute up to {amount}.",
     "dispute_confirm": "You are disputing {amount}. While we review it, this amount is not due and does not count toward disconnection. To confirm, press 1. To cancel, press 2.",

@@ -145,7 +145,7 @@ MESSAGES = {
     "arrangement_installments_down_card": "El pago inicial se toma ahora con tarjeta, y cada pago siguiente se cargará en su fecha a esa misma tarjeta.",
     "arrangement_summary_down_payment": "{amount}: un pago inicial de {down} hoy, luego {count} pagos mensuales: {first} el {date}, luego {rest} al mes, el último el {last_date}",
     "arrangement_not_made_after_down_payment": "Su pago fue recibido, pero no pude crear el plan de pagos porque esta cuenta ya tiene otro arreglo. Un representante puede ayudarle.",
-    "dispute_menu": "Para disputar su saldo completo de {amount}, oprima 1. Para disputar una parte, oprima 2. Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
+    "dispute_menu": "Para disputar el monto total a pagar de {amount}, oprima 1. Para disputar una parte, oprima 2. Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
     "dispute_nothing": "Esta cuenta no tiene ningún monto pendiente que disputar.",
     "dispute_too_much": "Puede disputar hasta {amount}.",
     "dispute_confirm": "Está disputando {amount}. Mientras lo revisamos, este monto no vence y no cuenta para la desconexión. Para confirmar, oprima 1. Para cancelar, oprima 2.",

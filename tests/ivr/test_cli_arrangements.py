@@ -88,6 +88,16 @@ def test_run_charges_the_installments_that_fell_due_and_is_safe_to_repeat(
     assert [p.status for p in charges] == [PaymentStatus.APPROVED] * 2
     assert db.get(Arrangement, plan).status is ArrangementStatus.ACTIVE
 
+    listed = run_ivr(["arrangements", "list", "--status", "active"], env)
+    header, row = listed.stdout.splitlines()
+    assert header.split()[:6] == ["id", "made", "(UTC)", "account", "kind", "status"]
+    fields = row.split()
+    assert fields[3:8] == ["70000001", "installments", "active", "$142.50", "2/3"]
+    assert fields[-3:-1] == ["card", "...4242"]
+    assert run_ivr(["arrangements", "list", "--status", "kept"], env).stdout == (
+        "No arrangements match.\n"
+    )
+
 
 def test_the_worker_breaks_a_missed_extension_and_delivers_the_notice(
     db, settings, env, standalone_factory
@@ -102,6 +112,9 @@ def test_the_worker_breaks_a_missed_extension_and_delivers_the_notice(
     assert "arrangements: 0 reminded, 0 charged, 0 declined, 0 kept, 1 broken" in result.stdout
     db.rollback()
     assert db.get(Arrangement, extension).status is ArrangementStatus.BROKEN
+    listed = run_ivr(["arrangements", "list", "--account", "70000001"], env).stdout
+    assert listed.splitlines()[1].split()[4:8] == ["extension", "broken", "$142.50", "0/1"]
+    assert " caller " in listed
     notices = db.scalars(select(OutboxMessage)).all()
     assert {m.channel for m in notices} == {"sms", "email"}
     assert [(m.status, "was not kept" in m.body) for m in notices] == [

@@ -33,7 +33,7 @@ def ada(db, settings):
 def test_disputing_the_whole_balance_then_reaching_a_representative(db, simulator, ada):
     record = call(simulator, [*DISPUTE, "1", "1", "0"])
     assert (
-        "To dispute your whole balance of 142 dollars and 50 cents, press 1. To dispute part of "
+        "To dispute the full amount due of 142 dollars and 50 cents, press 1. To dispute part of "
         "it, press 2. To speak with a representative, press 0. For the main menu, press star."
         in record.said
     )
@@ -74,7 +74,7 @@ def test_a_second_dispute_can_only_cover_what_is_left(db, simulator, ada):
     call(simulator, [*DISPUTE, "2", "100#", "1", "*"])
     record = call(simulator, [*DISPUTE, "1", "1", "*"])
     assert any(
-        line.startswith("To dispute your whole balance of 42 dollars and 50 cents, press 1.")
+        line.startswith("To dispute the full amount due of 42 dollars and 50 cents, press 1.")
         for line in record.said
     )
     assert [d.amount_cents for d in disputes(db)] == [10000, 4250]
