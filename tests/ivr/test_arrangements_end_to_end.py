@@ -15,6 +15,7 @@ from ivr.models import (
     OutboxMessage,
     Payment,
     PaymentStatus,
+    SandboxCharge,
     utcnow,
 )
 from ivr.notices import promise_notices
@@ -29,6 +30,7 @@ from prompts import SpokenDate
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.card_scan import database_dump, leaks
+from tests.ivr.webhooks import twice_simulator
 
 VERIFY = ["", "1", "1234#", "94105"]
 ARRANGE = [*VERIFY, "3"]
@@ -325,3 +327,41 @@ def test_a_plan_with_no_card_on_file_is_left_for_the_caller_to_pay(db, simulator
     )
     [made] = arrangements(db)
     assert made.card_payment_id is None
+
+
+def test_every_webhook_delivered_twice_confirms_one_extension(db, app, settings, ada):
+    simulator, mismatches = twice_simulator(app, settings)
+    call(simulator, [*ARRANGE, "1", "1", "*"])
+    assert mismatches == []
+    assert len(arrangements(db)) == 1
+    assert len(outbox(db)) == 2
+
+
+def test_every_webhook_delivered_twice_takes_one_down_payment(db, make_app, settings, ada):
+    simulator, mismatches = twice_simulator(make_app(DOWN_PAYMENT_PERCENT=10), settings)
+    call(simulator, [*ARRANGE, "3", "2", "1", *CARD, "1", "*"])
+    assert mismatches == []
+    [made] = arrangements(db)
+    assert db.scalars(select(SandboxCharge)).all()[0].amount_cents == 1425
+    assert len(db.scalars(select(SandboxCharge)).all()) == 1
+    assert balance(db, ada) == 14250 - 1425
+    assert made.card_payment_id is not None
+
+
+def test_after_a_broken_promise_a_call_hears_why_no_new_one(db, settings, simulator, ada):
+    """An extension made two months ago, never paid: the run breaks it, and policy refuses."""
+    long_ago = utcnow() - dt.timedelta(days=60)
+    policy = ArrangementPolicy.from_settings(settings)
+    then_due = today() - dt.timedelta(days=55)
+    add_account(db, settings, due_date=then_due.isoformat())
+    rules.create(db, policy, ada.id, Extension(US.after(then_due)), now=long_ago, by=BY)
+    db.commit()
+    add_account(db, settings, due_date=DUE.isoformat())  # the next bill, from the import
+    assert run_promises_on(settings, today()).broken == 1
+
+    record = call(simulator, [*ARRANGE, "0"])
+    assert (
+        "Sorry, because an earlier payment arrangement was not kept, I cannot make a new one by "
+        "phone." in record.said
+    )
+    assert record.transfers == ["+15005550100"]

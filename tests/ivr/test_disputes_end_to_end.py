@@ -7,6 +7,8 @@ from ivr.models import Dispute, DisputeStatus, OutboxMessage
 from ivr.simulator import keys_from
 from payments.confirmation import is_valid
 from tests.factories import add_account
+from tests.ivr.card_scan import database_dump, leaks
+from tests.ivr.webhooks import twice_simulator
 
 VERIFY = ["", "1", "1234#", "94105"]
 DISPUTE = [*VERIFY, "5"]
@@ -100,3 +102,18 @@ def test_a_disconnected_account_reconnects_for_what_is_not_in_dispute(db, settin
 def test_spanish_callers_dispute_in_spanish(db, simulator, ada):
     record = call(simulator, ["9", "1", "1234#", "94105", "5", "1", "1", "*"])
     assert any(line.startswith("Su disputa de 142 dólares con 50 centavos") for line in record.said)
+
+
+def test_every_webhook_delivered_twice_records_one_dispute(db, app, settings, ada):
+    simulator, mismatches = twice_simulator(app, settings)
+    call(simulator, [*DISPUTE, "2", "25#", "1", "*"])
+    assert mismatches == []
+    assert [d.amount_cents for d in disputes(db)] == [2500]
+
+
+def test_no_card_data_anywhere_after_disputing_then_paying(db, simulator, ada):
+    card = ["4242424242424242#", "1230", "739", "94105"]
+    call(simulator, [*DISPUTE, "2", "42*50#", "1", "*", "2", "1", *card, "1", "*"])
+    [made] = disputes(db)
+    assert made.amount_cents == 4250
+    assert leaks(database_dump(db)) == []
