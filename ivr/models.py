@@ -372,7 +372,7 @@ class ArrangementInstallment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     arrangement_id: Mapped[int] = mapped_column(ForeignKey("arrangements.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    due_date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date, index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[InstallmentStatus] = mapped_column(
         _enum(InstallmentStatus, "installment_status"), default=InstallmentStatus.SCHEDULED

@@ -361,10 +361,28 @@ def run(
     now: dt.datetime,
     notify: Notify,
 ) -> RunReport:
-    """Review every active arrangement; safe to run as often, and from as many hosts, as wanted."""
+    """Review every active arrangement with an unmet date inside the reminder window (or past);
+    safe to run as often, and from as many hosts, as wanted.
+
+    Arrangements whose next date is further off are left alone, so that ``ivr worker`` can run
+    this every few seconds without locking every account; one paid off early is therefore
+    marked kept when its next date comes near.
+    """
+    # A day's margin: the window is counted in each account's own time zone.
+    horizon = now.date() + dt.timedelta(days=policy.reminder_days + 1)
+    query = (
+        select(Arrangement.id)
+        .join(ArrangementInstallment)
+        .where(
+            Arrangement.status == ArrangementStatus.ACTIVE,
+            ArrangementInstallment.status == InstallmentStatus.SCHEDULED,
+            ArrangementInstallment.due_date <= horizon,
+        )
+        .distinct()
+        .order_by(Arrangement.id)
+    )
     with transaction(factory) as session:
-        query = select(Arrangement.id).where(Arrangement.status == ArrangementStatus.ACTIVE)
-        active = list(session.scalars(query.order_by(Arrangement.id)))
+        active = list(session.scalars(query))
     report = RunReport()
     for arrangement_id in active:
         review(factory, payments, policy, arrangement_id, now, notify, report)

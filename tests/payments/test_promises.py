@@ -440,3 +440,14 @@ def test_an_amount_in_dispute_is_neither_charged_nor_missed(db, standalone_facto
         14250 - 12000
     ]
     assert balance(db, ada) == 12000
+
+
+def test_an_arrangement_is_reviewed_only_once_its_next_date_is_near(
+    db, standalone_factory, keeper, ada
+):
+    extension = arrange(standalone_factory, ada, Extension(dt.date(2026, 12, 15)))
+    pay(standalone_factory, ada, 14250, MADE)
+    assert keeper(MADE).total == 0
+    assert state(db, extension) == (ArrangementStatus.ACTIVE, [S])
+    assert keeper(at(dt.date(2026, 12, 11))).kept == 1  # 3 reminder days + 1 before the 15th
+    assert state(db, extension) == (ArrangementStatus.KEPT, [P])

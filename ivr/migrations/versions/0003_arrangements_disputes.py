@@ -57,6 +57,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("arrangement_id", "number"),
     )
+    with op.batch_alter_table("arrangement_installments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_arrangement_installments_due_date"), ["due_date"], unique=False
+        )
 
     op.create_table(
         "disputes",
@@ -94,6 +98,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_disputes_account_id"))
     op.drop_table("disputes")
 
+    with op.batch_alter_table("arrangement_installments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_arrangement_installments_due_date"))
     op.drop_table("arrangement_installments")
 
     with op.batch_alter_table("arrangements", schema=None) as batch_op:
