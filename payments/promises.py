@@ -245,7 +245,7 @@ class _Review:
             self._tell(NoticeKind.KEPT, arrangement.amount_cents, self.today)
             self.report.kept += 1
             return None
-        self._remind([installment for installment, _ in open_])
+        self._remind(open_)
         installment, shortfall = open_[0]
         if self.today < installment.due_date:
             return None
@@ -255,14 +255,16 @@ class _Review:
             return None
         return self._charge(installment, shortfall, self.card.gateway_token)
 
-    def _remind(self, unmet: list[ArrangementInstallment]) -> None:
+    def _remind(self, unmet: list[tuple[ArrangementInstallment, int]]) -> None:
+        """Each unmet date inside its window, once; the amount is what is still short of it."""
         if not self.policy.reminder_days:
             return
-        for installment in unmet:
+        for installment, shortfall in unmet:
             start = installment.due_date - dt.timedelta(days=self.policy.reminder_days)
             if installment.reminded_at is None and start <= self.today < installment.due_date:
                 installment.reminded_at = self.now
-                self._tell(NoticeKind.REMINDER, installment.amount_cents, installment.due_date)
+                short = min(installment.amount_cents, shortfall)
+                self._tell(NoticeKind.REMINDER, short, installment.due_date)
                 self.report.reminded += 1
 
     def _charge(

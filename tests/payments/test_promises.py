@@ -451,3 +451,10 @@ def test_an_arrangement_is_reviewed_only_once_its_next_date_is_near(
     assert state(db, extension) == (ArrangementStatus.ACTIVE, [S])
     assert keeper(at(dt.date(2026, 12, 11))).kept == 1  # 3 reminder days + 1 before the 15th
     assert state(db, extension) == (ArrangementStatus.KEPT, [P])
+
+
+def test_a_reminder_asks_only_for_what_is_still_short(db, standalone_factory, keeper, ada):
+    arrange(standalone_factory, ada, Plan(3))
+    pay(standalone_factory, ada, 4750 + 1000, at(FIRST))
+    keeper(at(SECOND - dt.timedelta(days=2)))
+    assert any("$37.50 is due by 12/23/2026" in body for body in bodies(db))
