@@ -9,16 +9,19 @@ import is authoritative. Resolving a dispute here only ends the hold.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr import audit
+from ivr import audit, logs
 from ivr.models import Account, Dispute, DisputeStatus
 from payments.confirmation import new_confirmation_number
 from payments.ledger import lock_account, number_taken
+
+log = logging.getLogger("ivr.disputes")
 
 
 class Scope(StrEnum):
@@ -97,6 +100,7 @@ def open_dispute(
         scope=scope.value,
         reference=dispute.reference_number,
     )
+    logs.event(log, "dispute.opened", dispute=dispute.id, amount_cents=amount_cents)
     return dispute
 
 
@@ -123,4 +127,5 @@ def resolve(
         amount_cents=dispute.amount_cents,
         reference=reference,
     )
+    logs.event(log, f"dispute.{outcome.value}", dispute=dispute.id, by=actor)
     return dispute
