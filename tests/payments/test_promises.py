@@ -8,6 +8,8 @@ wrapped at its boundary where a test needs it to decline or to fail.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -458,3 +460,22 @@ def test_a_reminder_asks_only_for_what_is_still_short(db, standalone_factory, ke
     pay(standalone_factory, ada, 4750 + 1000, at(FIRST))
     keeper(at(SECOND - dt.timedelta(days=2)))
     assert any("$37.50 is due by 12/23/2026" in body for body in bodies(db))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_hosts_running_at_once_charge_an_installment_once(db, standalone_factory, keeper, ada):
+    plan = arrange(standalone_factory, ada, Plan(3), card_on_file(standalone_factory, ada))
+    start = threading.Barrier(4)
+
+    def run_now(_: int) -> promises.RunReport:
+        start.wait(timeout=30)
+        return keeper(at(FIRST))
+
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(run_now, range(4), timeout=120))
+
+    assert state(db, plan) == (ArrangementStatus.ACTIVE, [P, S, S])
+    assert stored_charges(db) == [f"arrangement:{plan}:1:1"]
+    assert balance(db, ada) == 14250 - 4750
+    assert sum(report.charged for report in reports) == 1
