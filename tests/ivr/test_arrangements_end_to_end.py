@@ -365,3 +365,20 @@ def test_after_a_broken_promise_a_call_hears_why_no_new_one(db, settings, simula
         "phone." in record.said
     )
     assert record.transfers == ["+15005550100"]
+
+
+def test_a_down_payment_by_twilio_pay_writes_the_plan_for_the_caller_to_pay(db, make_app, ada):
+    """``<Pay>``'s token belongs to Twilio's connector, which our gateway cannot charge: the
+    caller hears that the installments are theirs to pay, and the plan records no card."""
+    app = make_app(DOWN_PAYMENT_PERCENT=10, CAPTURE_MODE="twilio-pay")
+    record = call(simulator_for(app), [*ARRANGE, "3", "2", "1", *CARD, "*"])
+    assert (
+        "Please pay each installment by its date, by phone or online. We will send you a "
+        "reminder a few days before." in record.said
+    )
+    pay_twiml = next(r for r in record.responses if "<Pay " in r)
+    assert 'chargeAmount="14.25"' in pay_twiml
+    assert "Your arrangement is set." in record.said
+    [made] = arrangements(db)
+    assert made.card_payment_id is None
+    assert balance(db, ada) == 14250 - 1425
