@@ -382,3 +382,43 @@ def test_a_down_payment_by_twilio_pay_writes_the_plan_for_the_caller_to_pay(db, 
     [made] = arrangements(db)
     assert made.card_payment_id is None
     assert balance(db, ada) == 14250 - 1425
+
+
+@pytest.mark.parametrize(
+    ("account", "overrides", "sentence"),
+    [
+        (
+            {"status": "closed"},
+            {},
+            "Sorry, this account cannot get more time to pay by phone.",
+        ),
+        (
+            {"balance": "0.00", "minimum_due": "0.00"},
+            {},
+            "Your account has no balance due, so there is nothing to arrange.",
+        ),
+        (
+            {"due_date": (today() - dt.timedelta(days=31)).isoformat(), "status": "past_due"},
+            {},
+            "Sorry, this account is too far past due for more time by phone.",
+        ),
+        (
+            {"balance": "30.00", "minimum_due": "30.00"},
+            {"EXTENSION_MAX_DAYS": 0},
+            "Sorry, I have no arrangement to offer this account by phone.",
+        ),
+    ],
+    ids=["closed", "nothing-due", "too-far-past-due", "nothing-to-offer"],
+)
+def test_each_refusal_says_why_and_offers_a_representative(
+    db, settings, make_app, account, overrides, sentence
+):
+    add_account(db, settings, **{"due_date": DUE.isoformat(), **account})
+    record = call(simulator_for(make_app(**overrides)), [*ARRANGE, "0"])
+    assert sentence in record.said
+    assert (
+        "A representative may be able to help. To speak with one, press 0. For the main menu, "
+        "press star." in record.said
+    )
+    assert record.transfers == ["+15005550100"]
+    assert arrangements(db) == []
