@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from flows.context import Context
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
-from flows.receipts import text_recipient
-from ivr import outbox
-from ivr.models import Account, Arrangement, ArrangementKind, CallSession
+from flows.payment import RECEIPT, TWILIO_PAY, start_capture
+from flows.receipts import send_receipts
+from ivr.models import Account, Arrangement, ArrangementKind, CallSession, Payment
 from payments import arrangements as policy_rules
 from payments.arrangements import (
     ArrangementPolicy,
@@ -33,7 +33,9 @@ from payments.arrangements import (
     Terms,
 )
 from payments.confirmation import SPOKEN_GROUPS
-from prompts import Digits, Money, Prompt, SpokenDate, render
+from payments.disputes import owed_cents
+from payments.promises import card_on_file
+from prompts import Digits, Money, Prompt, SpokenDate
 
 CHOICE = "arrangement"
 REFUSAL = "arrangement_refusal"
@@ -60,7 +62,8 @@ def _today(conv: CallSession, ctx: Context) -> dt.date:
 def _offer(conv: CallSession, ctx: Context) -> Offers | Refused:
     account = _account(conv)
     history = policy_rules.history(ctx.session, account.id)
-    return policy_rules.offers(_policy(ctx), account, history, _today(conv, ctx))
+    owed = owed_cents(ctx.session, account)
+    return policy_rules.offers(_policy(ctx), account, history, _today(conv, ctx), owed)
 
 
 def _refuse(conv: CallSession, refused: Refused) -> Go:
@@ -93,8 +96,11 @@ def summary(terms: Terms) -> Prompt:
             date=SpokenDate(first.date),
         )
     return _p(
-        "arrangement_summary_installments",
+        "arrangement_summary_down_payment"
+        if terms.down_payment_cents
+        else "arrangement_summary_installments",
         amount=Money(terms.amount_cents),
+        down=Money(terms.down_payment_cents),
         count=len(terms.schedule),
         first=Money(first.amount_cents),
         date=SpokenDate(first.date),
@@ -117,7 +123,7 @@ class ArrangementOffer(Step):
             say.append(_p("arrangement_offer_extension", date=SpokenDate(offer.latest)))
         if offer.plans:
             say.append(_p("arrangement_offer_installments"))
-        if offer.installments_refusal is Refusal.DOWN_PAYMENT_REQUIRED:
+        if offer.plans and offer.down_payment_cents:
             say.append(_p("arrangement_down_payment", amount=Money(offer.down_payment_cents)))
         say.append(_p("arrangement_offer_end"))
         return Turn(tuple(say), Ask())
@@ -209,17 +215,6 @@ class ArrangementInstallments(Step):
         return Retry(_p("invalid_choice"))
 
 
-def _recipients(conv: CallSession, account: Account) -> list[tuple[outbox.Channel, str]]:
-    """A text (see :func:`text_recipient`), and an email if one is on file."""
-    found: list[tuple[outbox.Channel, str]] = []
-    phone = text_recipient(conv, account)
-    if phone:
-        found.append(("sms", phone))
-    if account.email:
-        found.append(("email", account.email))
-    return found
-
-
 def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
     """Receipts rendered in the caller's language, queued with the arrangement itself."""
 
@@ -230,17 +225,21 @@ def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
             "summary": summary(terms),
             "number": Digits(made.confirmation_number, SPOKEN_GROUPS),
         }
-        sent = _recipients(conv, account)
-        for channel, recipient in sent:
-            body = render(_p(f"arrangement_receipt_{channel}", **params), conv.language, "text")
-            subject = None
-            if channel == "email":
-                subject_prompt = _p("arrangement_receipt_subject", number=params["number"])
-                subject = render(subject_prompt, conv.language, "text")
-            outbox.enqueue(session, channel, recipient, body, subject=subject)
-        conv.data["arrangement_receipts"] = len(sent)
+        sent = send_receipts(session, conv, account, "arrangement_receipt", params)
+        conv.data["arrangement_receipts"] = sent
 
     return queue
+
+
+def _who_pays(ctx: Context, account: Account, terms: Terms) -> Prompt:
+    """Which card the installments will be charged to, or that the caller pays them."""
+    if terms.down_payment_cents and ctx.settings.CAPTURE_MODE != TWILIO_PAY:
+        return _p("arrangement_installments_down_card")
+    card = card_on_file(ctx.session, account.id, ctx.settings.PAYMENT_GATEWAY, terms.final_date)
+    if card is None:
+        return _p("arrangement_installments_self")
+    brand = _p(f"brand_{card.brand or 'card'}")
+    return _p("arrangement_installments_card", brand=brand, last4=Digits(card.last4 or ""))
 
 
 class ArrangementTerms(Step):
@@ -255,7 +254,10 @@ class ArrangementTerms(Step):
         terms = policy_rules.terms_for(_choice(conv), offer)
         if terms is None:
             return Go("arrangement_offer")
-        return Turn((_p("arrangement_terms", summary=summary(terms)),), Ask())
+        say = [_p("arrangement_terms", summary=summary(terms))]
+        if terms.kind is ArrangementKind.INSTALLMENTS:
+            say.insert(0, _who_pays(ctx, _account(conv), terms))
+        return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
@@ -263,22 +265,51 @@ class ArrangementTerms(Step):
             return Go("main_menu", (_p("arrangement_cancelled"),))
         if digits != "1":
             return Retry(_p("invalid_choice"))
-        by = policy_rules.Origin(f"caller:{ctx.caller or 'unknown'}", ctx.origin)
-        try:
-            made = policy_rules.create(
-                ctx.session,
-                _policy(ctx),
-                _account(conv).id,
-                _choice(conv),
-                now=ctx.now,
-                by=by,
-                on_created=_receipts(conv, ctx),
-            )
-        except ArrangementRefusedError as error:
-            return _refuse(conv, error.refused)
-        conv.data.pop(CHOICE, None)
-        conv.data["arrangement_id"] = made.id
-        return Go("arrangement_confirmed", (_p("arrangement_made"),))
+        offer = _offer(conv, ctx)
+        if isinstance(offer, Refused):
+            return _refuse(conv, offer)
+        terms = policy_rules.terms_for(_choice(conv), offer)
+        if terms is not None and terms.down_payment_cents:
+            # The plan is written only once its down payment is approved (ArrangementDownPaid).
+            return start_capture(conv, ctx, terms.down_payment_cents, ArrangementDownPaid.name)
+        made = _write(conv, ctx, None)
+        return _refuse(conv, made) if isinstance(made, Refused) else made
+
+
+def _write(conv: CallSession, ctx: Context, down_payment: Payment | None) -> Go | Refused:
+    """Write the chosen terms (policy decides once more, under the account lock)."""
+    try:
+        made = policy_rules.create(
+            ctx.session,
+            _policy(ctx),
+            _account(conv).id,
+            _choice(conv),
+            now=ctx.now,
+            by=policy_rules.Origin(f"caller:{ctx.caller or 'unknown'}", ctx.origin),
+            card_gateway=ctx.settings.PAYMENT_GATEWAY,
+            down_payment=down_payment,
+            on_created=_receipts(conv, ctx),
+        )
+    except ArrangementRefusedError as error:
+        return error.refused
+    conv.data.pop(CHOICE, None)
+    conv.data["arrangement_id"] = made.id
+    return Go("arrangement_confirmed", (_p("arrangement_made"),))
+
+
+class ArrangementDownPaid(Step):
+    """The down payment was approved: now write the plan. Should policy no longer allow it (a
+    second call made an arrangement meanwhile), the payment stands and the caller is told."""
+
+    name = "arrangement_down_paid"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        assert payment is not None
+        made = _write(conv, ctx, payment)
+        if isinstance(made, Refused):
+            return Go(RECEIPT, (_p("arrangement_not_made_after_down_payment"),))
+        return made
 
 
 class ArrangementConfirmed(Step):
@@ -337,4 +368,5 @@ ARRANGEMENT_STEPS: tuple[Step, ...] = (
     ArrangementTerms(),
     ArrangementConfirmed(),
     ArrangementRefused(),
+    ArrangementDownPaid(),
 )

@@ -6,7 +6,9 @@ import math
 
 from flows import accessible
 from flows.arrangement import ARRANGEMENT_STEPS
+from flows.assistance import ASSISTANCE_STEPS
 from flows.context import Context
+from flows.dispute import DISPUTE_STEPS, held_prompts
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
 from ivr import audit
@@ -199,13 +201,17 @@ class MainMenu(Step):
         if account is None:
             return Go("identify")
         if digits == "1":
-            return Go(self.name, balance_prompts(account))
+            return Go(self.name, balance_prompts(account) + held_prompts(ctx, account))
         if digits == "2":
             return Go("pay_menu")
         if digits == "3":
             return Go("arrangement_offer")
         if digits == "4":
             return Go(self.name, last_payment_prompts(ctx, account))
+        if digits == "5":
+            return Go("dispute_menu")
+        if digits == "6":
+            return Go("assistance_programs")
         if digits == "7":
             return Go(self.name, (accessible.toggle(conv, ctx),))
         if digits == "0":
@@ -252,6 +258,8 @@ CALL_FLOW = Flow(
         Agent(),
         *PAYMENT_STEPS,
         *ARRANGEMENT_STEPS,
+        *DISPUTE_STEPS,
+        *ASSISTANCE_STEPS,
     ],
     start="greeting",
 )

@@ -31,11 +31,13 @@ from payments import ledger, methods
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
+from payments.disputes import amounts_due
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 from payments.policy import AmountError, parse_amount
 from prompts import Digits, Money, Prompt, render
 
 AUTHORIZE = "authorize_payment"
+RECEIPT = "payment_receipt"
 TWILIO_PAY = "twilio-pay"
 
 
@@ -79,38 +81,44 @@ def _capture_state(conv: CallSession, ctx: Context) -> str:
     return "pay_verb" if _twilio_pay(ctx) else "card_number"
 
 
+def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECEIPT) -> Go:
+    """Take ``amount`` by card through the capture steps, announcing any fee first; once it is
+    approved the flow goes on to step ``then`` (another flow's, for a down payment)."""
+    fee = ctx.payment_policy.fee(amount)
+    conv.data["pay"] = {"amount": amount, "fee": fee, "then": then}
+    said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
+    return Go(_capture_state(conv, ctx), said)
+
+
 def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
-    """Accept ``amount`` if policy allows, announce any fee, and move on to capture."""
+    """Accept ``amount`` if policy allows, and move on to capture."""
     account = _account(conv)
     payable = payable_cents(ctx, account)
     error = ctx.payment_policy.check(amount, payable)
     if error is not None:
         return Retry(_amount_refusal(ctx, error, payable))
-    fee = ctx.payment_policy.fee(amount)
-    conv.data["pay"] = {"amount": amount, "fee": fee}
-    said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(_capture_state(conv, ctx), said)
+    return start_capture(conv, ctx, amount)
 
 
 class PayMenu(Step):
     name = "pay_menu"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        account = _account(conv)
-        if account.balance_cents <= 0:
+        due = amounts_due(ctx.session, _account(conv))
+        if due.full_cents <= 0:
             return Go("main_menu", (_p("no_balance"),))
-        say = [_p("pay_menu_full", amount=Money(account.balance_cents))]
-        if 0 < account.minimum_due_cents < account.balance_cents:
-            say.append(_p("pay_menu_minimum", amount=Money(account.minimum_due_cents)))
+        say = [_p("pay_menu_full", amount=Money(due.full_cents))]
+        if 0 < due.minimum_cents < due.full_cents:
+            say.append(_p("pay_menu_minimum", amount=Money(due.minimum_cents)))
         say.append(_p("pay_menu_other"))
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
-        account = _account(conv)
-        if digits == "1":
-            return _choose(conv, ctx, account.balance_cents)
-        if digits == "2" and 0 < account.minimum_due_cents < account.balance_cents:
-            return _choose(conv, ctx, account.minimum_due_cents)
+        due = amounts_due(ctx.session, _account(conv))
+        if digits == "1" and due.full_cents > 0:
+            return _choose(conv, ctx, due.full_cents)
+        if digits == "2" and 0 < due.minimum_cents < due.full_cents:
+            return _choose(conv, ctx, due.minimum_cents)
         if digits == "3":
             return Go("enter_amount")
         if digits == "*":
@@ -285,7 +293,8 @@ def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
     _resume_recording(conv, ctx)
     conv.data["payment_id"] = payment.id
     if payment.status is PaymentStatus.APPROVED:
-        return Go("payment_receipt", (_p("payment_approved", amount=Money(payment.amount_cents)),))
+        then = conv.data["pay"].get("then", RECEIPT)
+        return Go(then, (_p("payment_approved", amount=Money(payment.amount_cents)),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
     return Go("main_menu", (_p("payment_unknown"),))
@@ -376,7 +385,7 @@ class PayVerb(Step):
 class PaymentReceipt(Step):
     """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
 
-    name = "payment_receipt"
+    name = RECEIPT
 
     def _payment(self, conv: CallSession, ctx: Context) -> Payment:
         payment = ctx.session.get(Payment, conv.data["payment_id"])

@@ -1,8 +1,14 @@
-"""Where receipts go: shared by every flow that sends one."""
+"""Where receipts go, and queuing them: shared by every flow that sends one."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ivr import outbox
 from ivr.models import Account, CallSession
+from prompts import Prompt, render
 
 
 def text_recipient(conv: CallSession, account: Account) -> str | None:
@@ -12,3 +18,29 @@ def text_recipient(conv: CallSession, account: Account) -> str | None:
     if not phones:
         return None
     return conv.caller if conv.caller in phones else phones[0]
+
+
+def recipients(conv: CallSession, account: Account) -> list[tuple[outbox.Channel, str]]:
+    """A text (see :func:`text_recipient`), and an email if one is on file."""
+    found: list[tuple[outbox.Channel, str]] = []
+    phone = text_recipient(conv, account)
+    if phone:
+        found.append(("sms", phone))
+    if account.email:
+        found.append(("email", account.email))
+    return found
+
+
+def send_receipts(
+    session: Session, conv: CallSession, account: Account, key: str, params: dict[str, Any]
+) -> int:
+    """Queue ``KEY_sms`` and ``KEY_email`` (subject ``KEY_subject``) in the caller's language,
+    to each of :func:`recipients`; returns how many were queued."""
+    sent = recipients(conv, account)
+    for channel, recipient in sent:
+        body = render(Prompt(f"{key}_{channel}", params), conv.language, "text")
+        subject = None
+        if channel == "email":
+            subject = render(Prompt(f"{key}_subject", params), conv.language, "text")
+        outbox.enqueue(session, channel, recipient, body, subject=subject)
+    return len(sent)

@@ -67,6 +67,11 @@ class Settings:
     INSTALLMENT_MIN_CENTS: int = 2000
     DOWN_PAYMENT_PERCENT: int = 0
     RECONNECTION_FEE_CENTS: int = 5000
+    INSTALLMENT_ATTEMPTS: int = 3
+    INSTALLMENT_RETRY_DAYS: int = 3
+    REMINDER_DAYS: int = 3
+    HOLIDAY_CALENDAR: str = "US"
+    ASSISTANCE_PROGRAMS_FILE: str = ""
     TELEPHONY: str = "local"
     TWILIO_FROM_NUMBER: str = "+15005550000"
     SMTP_HOST: str = ""

@@ -28,7 +28,7 @@ class RedactingFormatter(logging.Formatter):
     """UTC timestamps, and a second line of defence: the finished line (message, arguments and
     traceback alike) never carries a card-number-shaped run of digits."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # typeshed: gmtime(secs=None)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

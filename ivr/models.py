@@ -237,6 +237,13 @@ class Arrangement(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)
     schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    card_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    """The approved payment whose stored card pays the installments; None: the caller pays."""
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    installments: Mapped[list[ArrangementInstallment]] = relationship(
+        order_by="ArrangementInstallment.number", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<Arrangement {self.id} {self.kind.value} {self.status.value}>"
@@ -458,3 +465,67 @@ class VoicePreference(Base):
 
     def __repr__(self) -> str:
         return f"<VoicePreference {self.account_id} slow={self.slow_prompts}>"
+
+
+class InstallmentStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    PAID = "paid"
+    MISSED = "missed"
+
+
+class ArrangementInstallment(Base):
+    """One dated payment an arrangement promises (an extension has exactly one).
+
+    ``schedule`` on the arrangement is the terms as the caller agreed to them; these rows track
+    keeping them: reminders sent, charge attempts, and the payment in flight (``payment_id``).
+    """
+
+    __tablename__ = "arrangement_installments"
+    __table_args__ = (UniqueConstraint("arrangement_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arrangement_id: Mapped[int] = mapped_column(ForeignKey("arrangements.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[InstallmentStatus] = mapped_column(
+        _enum(InstallmentStatus, "installment_status"), default=InstallmentStatus.SCHEDULED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_on: Mapped[dt.date | None] = mapped_column(Date)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<ArrangementInstallment {self.arrangement_id}/{self.number} {self.status.value}>"
+
+
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"
+    CREDITED = "credited"
+    DENIED = "denied"
+
+
+class Dispute(Base):
+    """An amount the account holder says they do not owe. While ``open`` it is held out of the
+    amount the IVR asks for and out of arrangement and reconnection amounts."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    reference_number: Mapped[str] = mapped_column(String(10), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    scope: Mapped[str] = mapped_column(String(20))
+    status: Mapped[DisputeStatus] = mapped_column(
+        _enum(DisputeStatus, "dispute_status"), default=DisputeStatus.OPEN
+    )
+    channel: Mapped[str] = mapped_column(String(10))
+    session_sid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+
+    def __repr__(self) -> str:
+        return f"<Dispute {self.id} {self.amount_cents}c {self.status.value}>"

@@ -156,9 +156,7 @@ class VoiceCalls:
             return self._respond(db, conv, self._handle(db, conv, event, now), now)
 
     def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:
-        # The session row is written once, at the end of the turn, not before each query.
-        with db.no_autoflush:
-            return self.flow.handle(conv, self._context(db, conv, now), event)
+        return self.flow.handle(conv, self._context(db, conv, now), event)
 
     def _respond(self, db: Session, conv: CallSession, turn: Turn, now: dt.datetime) -> str:
         conv.turn += 1

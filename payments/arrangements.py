@@ -23,13 +23,17 @@ from ivr.models import (
     Account,
     AccountStatus,
     Arrangement,
+    ArrangementInstallment,
     ArrangementKind,
     ArrangementStatus,
+    Payment,
+    PaymentStatus,
 )
+from payments.business_days import BusinessDays
 from payments.confirmation import new_confirmation_number
+from payments.disputes import owed_cents
 from payments.ledger import lock_account, number_taken
-
-SATURDAY = 5
+from payments.promises import card_on_file
 
 
 class Refusal(StrEnum):
@@ -42,7 +46,6 @@ class Refusal(StrEnum):
     BROKEN_PROMISE = "broken_promise"
     RECENT_ARRANGEMENT = "recent_arrangement"
     NOTHING_TO_OFFER = "nothing_to_offer"
-    DOWN_PAYMENT_REQUIRED = "down_payment_required"
 
 
 class DateError(StrEnum):
@@ -70,6 +73,7 @@ class ArrangementPolicy:
     installment_min_cents: int
     down_payment_percent: int
     reconnection_fee_cents: int
+    calendar: BusinessDays
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ArrangementPolicy:
@@ -98,6 +102,7 @@ class ArrangementPolicy:
             installment_min_cents=settings.INSTALLMENT_MIN_CENTS,
             down_payment_percent=settings.DOWN_PAYMENT_PERCENT,
             reconnection_fee_cents=settings.RECONNECTION_FEE_CENTS,
+            calendar=BusinessDays.from_setting(settings.HOLIDAY_CALENDAR),
         )
 
 
@@ -124,14 +129,16 @@ class Terms:
 @dataclass(frozen=True)
 class Offers:
     """What this account may choose. ``earliest``/``latest`` bound an extension's new date
-    (None when no extension fits); ``plans`` are the installment plans offered by keypad."""
+    (None when no extension fits); ``plans`` are the installment plans offered by keypad, each
+    starting with ``down_payment_cents`` taken by card before the plan is written; a chosen
+    date must be one of ``calendar``'s business days."""
 
     amount_cents: int
     earliest: dt.date | None
     latest: dt.date | None
     plans: tuple[Terms, ...]
-    installments_refusal: Refusal | None = None
-    down_payment_cents: int = 0
+    down_payment_cents: int
+    calendar: BusinessDays
 
 
 @dataclass(frozen=True)
@@ -139,25 +146,6 @@ class Refused:
     reason: Refusal
     reconnect_cents: int = 0
     """For a disconnected account: balance plus the reconnection fee."""
-
-
-def is_business_day(day: dt.date) -> bool:
-    """Monday to Friday. (US federal holidays are not yet counted: see the README.)"""
-    return day.weekday() < SATURDAY
-
-
-def previous_business_day(day: dt.date) -> dt.date:
-    while not is_business_day(day):
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def next_business_day(day: dt.date) -> dt.date:
-    """The first business day strictly after ``day``."""
-    day += dt.timedelta(days=1)
-    while not is_business_day(day):
-        day += dt.timedelta(days=1)
-    return day
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -175,19 +163,27 @@ def days_past_due(account: Account, today: dt.date) -> int:
     return (today - account.due_date).days
 
 
-def reconnect_cents(policy: ArrangementPolicy, account: Account) -> int:
-    return max(account.balance_cents, 0) + policy.reconnection_fee_cents
+def reconnect_cents(policy: ArrangementPolicy, owed_cents: int) -> int:
+    return max(owed_cents, 0) + policy.reconnection_fee_cents
 
 
 def refusal(
-    policy: ArrangementPolicy, account: Account, history: Sequence[Arrangement], today: dt.date
+    policy: ArrangementPolicy,
+    account: Account,
+    history: Sequence[Arrangement],
+    today: dt.date,
+    owed_cents: int | None = None,
 ) -> Refused | None:
-    """The first rule the account fails, in the order a caller would find most useful."""
+    """The first rule the account fails, in the order a caller would find most useful.
+
+    ``owed_cents`` is what an arrangement may cover: the balance unless the caller says
+    otherwise (amounts in dispute are held out of it)."""
+    owed = account.balance_cents if owed_cents is None else owed_cents
     if account.status is AccountStatus.DISCONNECTED:
-        return Refused(Refusal.DISCONNECTED, reconnect_cents(policy, account))
+        return Refused(Refusal.DISCONNECTED, reconnect_cents(policy, owed))
     if account.status not in policy.statuses:
         return Refused(Refusal.NOT_ELIGIBLE_STATUS)
-    if account.balance_cents <= 0:
+    if owed <= 0:
         return Refused(Refusal.NOTHING_DUE)
     if days_past_due(account, today) > policy.max_days_past_due:
         return Refused(Refusal.TOO_FAR_PAST_DUE)
@@ -213,7 +209,7 @@ def _start(account: Account, today: dt.date) -> dt.date:
 def latest_extension(policy: ArrangementPolicy, account: Account, today: dt.date) -> dt.date | None:
     """Start + the maximum days, moved back to a business day; None if that gains nothing."""
     start = _start(account, today)
-    latest = previous_business_day(start + dt.timedelta(days=policy.extension_max_days))
+    latest = policy.calendar.on_or_before(start + dt.timedelta(days=policy.extension_max_days))
     return latest if latest > start else None
 
 
@@ -233,39 +229,42 @@ def installment_plans(
 ) -> tuple[Terms, ...]:
     """Every allowed plan: monthly from the next business day, each payment at least the minimum.
 
-    Dates that land on a weekend move back to the Friday, so a plan never asks for later than
-    the calendar promised.
+    Dates that land on a weekend or holiday move back to the business day before, so a plan
+    never asks for later than the calendar promised.
     """
     down = down_payment(policy, amount_cents)
     rest = amount_cents - down
-    first = next_business_day(today)
+    first = policy.calendar.after(today)
     plans = []
     for count in range(policy.installments_min, policy.installments_max + 1):
         if rest // count < policy.installment_min_cents:
             break
-        dates = [previous_business_day(add_months(first, k)) for k in range(count)]
+        dates = [policy.calendar.on_or_before(add_months(first, k)) for k in range(count)]
         schedule = tuple(Installment(d, a) for d, a in zip(dates, split(rest, count), strict=True))
         plans.append(Terms(ArrangementKind.INSTALLMENTS, amount_cents, schedule, down))
     return tuple(plans)
 
 
 def offers(
-    policy: ArrangementPolicy, account: Account, history: Sequence[Arrangement], today: dt.date
+    policy: ArrangementPolicy,
+    account: Account,
+    history: Sequence[Arrangement],
+    today: dt.date,
+    owed_cents: int | None = None,
 ) -> Offers | Refused:
-    """What policy allows this account today, or why it allows nothing."""
-    refused = refusal(policy, account, history, today)
+    """What policy allows this account today, or why it allows nothing (see :func:`refusal`
+    for ``owed_cents``)."""
+    refused = refusal(policy, account, history, today, owed_cents)
     if refused is not None:
         return refused
-    amount = account.balance_cents
+    amount = account.balance_cents if owed_cents is None else owed_cents
     latest = latest_extension(policy, account, today)
     plans = installment_plans(policy, amount, today)
     if latest is None and not plans:
         return Refused(Refusal.NOTHING_TO_OFFER)
     down = down_payment(policy, amount) if plans else 0
-    # Taking a down payment is not built yet, so a plan that needs one is not offered by keypad.
-    held_back = Refusal.DOWN_PAYMENT_REQUIRED if down else None
     earliest = _start(account, today) + dt.timedelta(days=1) if latest else None
-    return Offers(amount, earliest, latest, () if down else plans, held_back, down)
+    return Offers(amount, earliest, latest, plans, down, policy.calendar)
 
 
 def parse_date(keys: str, today: dt.date) -> dt.date | None:
@@ -294,7 +293,7 @@ def check_date(keys: str, offer: Offers, today: dt.date) -> dt.date | DateError:
         return DateError.PAST
     if offer.earliest is None or offer.latest is None or day < offer.earliest:
         return DateError.NOT_LATER
-    if not is_business_day(day):
+    if not offer.calendar.is_business_day(day):
         return DateError.NOT_BUSINESS_DAY
     if day > offer.latest:
         return DateError.TOO_LATE
@@ -319,7 +318,7 @@ def terms_for(choice: Choice, offer: Offers) -> Terms | None:
     if isinstance(choice, Plan):
         return next((p for p in offer.plans if len(p.schedule) == choice.count), None)
     ok = offer.earliest and offer.latest and offer.earliest <= choice.date <= offer.latest
-    if not ok or not is_business_day(choice.date):
+    if not ok or not offer.calendar.is_business_day(choice.date):
         return None
     schedule = (Installment(choice.date, offer.amount_cents),)
     return Terms(ArrangementKind.EXTENSION, offer.amount_cents, schedule)
@@ -357,21 +356,37 @@ def create(
     *,
     now: dt.datetime,
     by: Origin,
+    card_gateway: str | None = None,
+    down_payment: Payment | None = None,
     on_created: OnCreated | None = None,
 ) -> Arrangement:
     """Write the arrangement, move the due date for an extension, audit it, queue receipts.
 
     An extension changes only ``due_date``: the balance and minimum due are what is owed and
-    stay as billed. A plan changes nothing on the account; its schedule lives on the row.
+    stay as billed. A plan changes nothing on the account; its schedule lives on the row, and
+    its installments are charged to the card on file that ``card_gateway`` can charge until
+    the last of them (see :func:`payments.promises.card_on_file`), otherwise the caller pays.
+    A plan that needs a down payment is written only with its approved ``down_payment``, which
+    already lowered the balance: policy is evaluated as it was when the caller heard the terms,
+    and its card (the latest on file) pays the installments.
     """
     account = lock_account(session, account_id)
     today = account.local_date(now)
-    offer = offers(policy, account, history(session, account_id), today)
+    owed = owed_cents(session, account)
+    if down_payment is not None:
+        if down_payment.status is not PaymentStatus.APPROVED:
+            raise ArrangementRefusedError(Refused(Refusal.NOTHING_TO_OFFER))
+        owed += down_payment.amount_cents
+    offer = offers(policy, account, history(session, account_id), today, owed)
     if isinstance(offer, Refused):
         raise ArrangementRefusedError(offer)
     terms = terms_for(choice, offer)
-    if terms is None:
+    paid_down = down_payment.amount_cents if down_payment else 0
+    if terms is None or paid_down != terms.down_payment_cents:
         raise ArrangementRefusedError(Refused(Refusal.NOTHING_TO_OFFER))
+    card = None
+    if card_gateway is not None and terms.kind is ArrangementKind.INSTALLMENTS:
+        card = card_on_file(session, account.id, card_gateway, terms.final_date)
     arrangement = Arrangement(
         account_id=account.id,
         kind=terms.kind,
@@ -383,6 +398,11 @@ def create(
             {"date": i.date.isoformat(), "amount_cents": i.amount_cents} for i in terms.schedule
         ],
         created_at=now,
+        card_payment_id=card.id if card else None,
+        installments=[
+            ArrangementInstallment(number=n, due_date=i.date, amount_cents=i.amount_cents)
+            for n, i in enumerate(terms.schedule, start=1)
+        ],
     )
     session.add(arrangement)
     previous_due = account.due_date
@@ -401,6 +421,8 @@ def create(
         payments=len(terms.schedule),
         previous_due=previous_due.isoformat() if previous_due else None,
         final_date=terms.final_date.isoformat(),
+        card_payment=arrangement.card_payment_id,
+        down_payment=down_payment.id if down_payment else None,
     )
     if on_created is not None:
         on_created(session, account, arrangement, terms)

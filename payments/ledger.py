@@ -15,7 +15,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from ivr import audit
-from ivr.models import Account, Arrangement, Payment, PaymentStatus
+from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus
 from payments.confirmation import new_confirmation_number
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 
@@ -112,13 +112,15 @@ OnApproved = Callable[[Session, Account, Payment], None]
 
 
 def number_taken(session: Session) -> Callable[[str], bool]:
-    """Confirmation numbers are one series across payments and arrangements."""
+    """Confirmation numbers are one series across payments, arrangements and disputes."""
+    columns = (
+        Payment.confirmation_number,
+        Arrangement.confirmation_number,
+        Dispute.reference_number,
+    )
 
     def taken(number: str) -> bool:
-        queries = [
-            select(model.id).where(model.confirmation_number == number)
-            for model in (Payment, Arrangement)
-        ]
+        queries = [select(column).where(column == number) for column in columns]
         return session.execute(union_all(*queries).limit(1)).first() is not None
 
     return taken

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import accounts, calls, cards, database, keys, payments, texts, worker
+from ivr.cli import (
+    accounts,
+    arrangements,
+    assistance,
+    calls,
+    cards,
+    database,
+    disputes,
+    keys,
+    payments,
+    texts,
+    worker,
+)
 from ivr.cli.common import Runtime
 
 
@@ -45,3 +57,6 @@ main.add_command(worker.worker)
 main.add_command(texts.text)
 main.add_command(cards.cards)
 main.add_command(keys.keys)
+main.add_command(arrangements.arrangements)
+main.add_command(disputes.disputes)
+main.add_command(assistance.assistance)

@@ -12,6 +12,7 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from ivr import logs
+from ivr.cli.arrangements import run_promises
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.config import ConfigError
 from ivr.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
@@ -22,6 +23,10 @@ log = logging.getLogger("ivr.worker")
 BATCH: Final = 100
 
 WORKER_HELP = f"""Deliver the outbox: receipts and notices that payments queued, by SMS and email.
+
+Each pass first keeps payment arrangements up to date, exactly as `ivr arrangements run`
+does (installment charges, reminders, kept and broken promises), so their notices go out in
+the same pass.
 
 Each pass sends every pending message that is due and marks it sent. A message that cannot be
 sent is tried again 30 seconds later, then at doubling intervals (at most an hour apart); after
@@ -77,7 +82,10 @@ def worker(runtime: Runtime, interval: float, once: bool) -> None:
         raise click.UsageError(str(error)) from None
 
     def one_pass() -> DeliveryReport:
-        now = utcnow()
+        kept = run_promises(runtime, utcnow())
+        now = utcnow()  # after the promises, so the notices they queued are due too
+        if kept.total:
+            click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} arrangements: {kept}")
         report = deliver_due(runtime.factory, senders, now, BATCH)
         if report.total:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} {report}")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from ivr import logs
-from ivr.config import load_settings
+from ivr.config import ConfigError, load_settings
 from ivr.db import make_engine, make_session_factory
 from ivr.pay_page import PayPage
 from ivr.telephony import Telephony, telephony_from_settings
@@ -17,8 +17,10 @@ from ivr.voice_calls import VoiceCalls
 from ivr.web import paypage, sms, voice
 from ivr.web.services import Services
 from ivr.wiring import build_payments
+from payments import assistance
 from payments.arrangements import ArrangementPolicy
 from payments.gateways import PaymentGateway
+from payments.promises import PromisePolicy
 
 
 def create_app(
@@ -34,6 +36,11 @@ def create_app(
     """
     settings = load_settings(overrides=config)
     ArrangementPolicy.from_settings(settings)  # bad policy settings stop start-up, not a call
+    PromisePolicy.from_settings(settings)
+    try:
+        assistance.load(settings.ASSISTANCE_PROGRAMS_FILE)
+    except assistance.ProgramsError as error:
+        raise ConfigError(f"ASSISTANCE_PROGRAMS_FILE: {error}") from None
     logs.configure(settings.LOG_LEVEL)
     app = Flask("ivr")
     app.config.update(SECRET_KEY=settings.SECRET_KEY)

@@ -17,8 +17,9 @@ MESSAGES = {
     ),
     "main_menu": (
         "For your balance, press 1. To pay, press 2. For more time, press 3. "
-        "For your last payment, press 4. For a representative, press 0. "
-        "For slower prompts, press 7. To repeat, press star."
+        "For your last payment, press 4. To dispute a charge, press 5. "
+        "For help paying your bill, press 6. For slower prompts, press 7. "
+        "For a representative, press 0."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
     "balance_no_date": "Your balance is {amount}.",
@@ -98,13 +99,13 @@ MESSAGES = {
     "invalid_detail_format": "Please enter 5 digits for the ZIP code, or 4 digits for the Social Security number.",
     "arrangement_offer_extension": "I can move your due date to as late as {date}. Press 1 for that date, 2 to choose an earlier date.",
     "arrangement_offer_installments": "To pay in monthly installments, press 3.",
-    "arrangement_down_payment": "A payment plan needs a down payment of {amount}, which a representative can take.",
+    "arrangement_down_payment": "A payment plan starts with a down payment of {amount}, by card, today.",
     "arrangement_offer_end": "To speak with a representative, press 0. For the main menu, press star.",
-    "arrangement_enter_date": "Enter the new due date as 4 digits, 2 for the month and 2 for the day. For March 5, press 0 3 0 5. It must be a weekday no later than {date}. To go back, press star.",
+    "arrangement_enter_date": "Enter the new due date as 4 digits, 2 for the month and 2 for the day. For March 5, press 0 3 0 5. It must be a business day no later than {date}. To go back, press star.",
     "arrangement_date_invalid": "Sorry, that is not a date I can use.",
     "arrangement_date_past": "That date has already passed.",
     "arrangement_date_not_later": "Please choose a date after your current due date of {date}.",
-    "arrangement_date_not_business_day": "That date falls on a weekend. Please choose a weekday.",
+    "arrangement_date_not_business_day": "That date falls on a weekend or a holiday. Please choose a business day.",
     "arrangement_date_too_late": "The latest date I can offer is {date}.",
     "arrangement_plans_intro": "Payments are monthly, the first on {date}.",
     "arrangement_plan_even": "For {count} payments of {amount}, press {count}.",
@@ -197,4 +198,34 @@ MESSAGES = {
     "slow_prompts_off": "Slower prompts are off. To turn them back on, press 7 at the main menu.",
     "save_card_offer": "To save this card for paying by text message, press 3.",
     "card_saved": "Your {brand} ending in {last4} is saved for paying by text message.",
+    # Payment arrangements over time, down payments, disputes, assistance programs.
+    "arrangement_installments_card": "Each payment will be charged on its date to the {brand} ending in {last4} that you last paid with.",
+    "arrangement_installments_self": "Please pay each installment by its date, by phone or online. We will send you a reminder a few days before.",
+    "promise_reminder_card": "{company}: reminder for account ending {last4}: {amount} will be charged to your card ending {card_last4} on {date}, under payment arrangement {number}.",
+    "promise_reminder_self": "{company}: reminder for account ending {last4}: {amount} is due by {date} under payment arrangement {number}. You can pay by phone at any time.",
+    "promise_charge_failed": "{company}: we could not charge your card ending {card_last4} for account ending {last4}. We will try again on {date}. To pay another way, call us.",
+    "promise_broken": "{company}: payment arrangement {number} for account ending {last4} was not kept: {amount} was not paid by {date}. Please call us.",
+    "promise_kept": "{company}: thank you. Payment arrangement {number} for account ending {last4} is complete.",
+    "promise_subject": "Your payment arrangement {number}",
+    "arrangement_installments_down_card": "The down payment is taken by card now, and each later payment will be charged on its date to that same card.",
+    "arrangement_summary_down_payment": "{amount}: a down payment of {down} today, then {count} monthly payments: {first} on {date}, then {rest} a month, the last on {last_date}",
+    "arrangement_not_made_after_down_payment": "Your payment was taken, but I could not set up the payment plan, because this account now has another arrangement. A representative can help.",
+    "dispute_menu": "To dispute the full amount due of {amount}, press 1. To dispute part of it, press 2. To speak with a representative, press 0. For the main menu, press star.",
+    "dispute_nothing": "There is no amount due on this account to dispute.",
+    "dispute_too_much": "You can dispute up to {amount}.",
+    "dispute_confirm": "You are disputing {amount}. While we review it, this amount is not due and does not count toward disconnection. To confirm, press 1. To cancel, press 2.",
+    "dispute_cancelled": "All right, no dispute was recorded.",
+    "dispute_changed": "Sorry, the amount you can dispute has just changed.",
+    "dispute_recorded": "Your dispute of {amount} is recorded. Its reference number is {number}.",
+    "dispute_recorded_options": "A representative can review it with you now: press 0. To hear the reference number again, press 1. For the main menu, press star.",
+    "dispute_receipt_sms": "{company}: dispute {number} recorded for account ending {last4}: {amount} is held out of the amount due while we review it.",
+    "dispute_receipt_email": "We recorded your dispute of {amount} for account ending {last4}. While we review it, this amount is not due and does not count toward disconnection.\nReference number: {number}\n\n{company}",
+    "dispute_receipt_subject": "Dispute recorded, reference {number}",
+    "balance_disputed": "Of that, {amount} is in dispute and not due while we review it.",
+    "assistance_intro": "These programs can help you pay your bill.",
+    "assistance_program": "{name}: call {phone}.",
+    "assistance_options": "To get this list by text message, press 1. To hear it again, press 2. To speak with a representative, press 0. For the main menu, press star.",
+    "assistance_none": "A representative can tell you about programs that help pay your bill. To speak with one, press 0. For the main menu, press star.",
+    "assistance_text": "{company}: programs that can help you pay your bill:",
+    "assistance_program_text": "{name}: {phone}, {url}",
 }

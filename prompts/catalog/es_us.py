@@ -19,8 +19,9 @@ MESSAGES = {
     ),
     "main_menu": (
         "Para su saldo, oprima 1. Para pagar, oprima 2. Para más tiempo, oprima 3. "
-        "Para su último pago, oprima 4. Para un representante, oprima 0. "
-        "Para mensajes más lentos, oprima 7. Para repetir, oprima asterisco."
+        "Para su último pago, oprima 4. Para disputar un cargo, oprima 5. "
+        "Para ayuda con su factura, oprima 6. Para mensajes más lentos, oprima 7. "
+        "Para un representante, oprima 0."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
     "balance_no_date": "Su saldo es de {amount}.",
@@ -102,13 +103,13 @@ MESSAGES = {
     "invalid_detail_format": "Marque 5 dígitos para el código postal, o 4 dígitos para el Seguro Social.",
     "arrangement_offer_extension": "Puedo mover su fecha de vencimiento hasta el {date}. Oprima 1 para esa fecha, 2 para elegir una fecha anterior.",
     "arrangement_offer_installments": "Para pagar en cuotas mensuales, oprima 3.",
-    "arrangement_down_payment": "Un plan de pagos requiere un pago inicial de {amount}, que un representante puede tomar.",
+    "arrangement_down_payment": "Un plan de pagos comienza con un pago inicial de {amount}, con tarjeta, hoy.",
     "arrangement_offer_end": "Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
-    "arrangement_enter_date": "Marque la nueva fecha de vencimiento con 4 dígitos, 2 para el mes y 2 para el día. Para el 5 de marzo, oprima 0 3 0 5. Debe ser un día entre semana, a más tardar el {date}. Para regresar, oprima asterisco.",
+    "arrangement_enter_date": "Marque la nueva fecha de vencimiento con 4 dígitos, 2 para el mes y 2 para el día. Para el 5 de marzo, oprima 0 3 0 5. Debe ser un día hábil, a más tardar el {date}. Para regresar, oprima asterisco.",
     "arrangement_date_invalid": "Lo sentimos, esa no es una fecha que pueda usar.",
     "arrangement_date_past": "Esa fecha ya pasó.",
     "arrangement_date_not_later": "Elija una fecha posterior a su fecha de vencimiento actual, el {date}.",
-    "arrangement_date_not_business_day": "Esa fecha cae en fin de semana. Elija un día entre semana.",
+    "arrangement_date_not_business_day": "Esa fecha cae en fin de semana o en un día feriado. Elija un día hábil.",
     "arrangement_date_too_late": "La fecha más tardía que puedo ofrecer es el {date}.",
     "arrangement_plans_intro": "Los pagos son mensuales, el primero el {date}.",
     "arrangement_plan_even": "Para {count} pagos de {amount}, oprima {count}.",
@@ -201,4 +202,34 @@ MESSAGES = {
     "slow_prompts_off": "Los mensajes lentos están desactivados. Para activarlos de nuevo, oprima 7 en el menú principal.",
     "save_card_offer": "Para guardar esta tarjeta y pagar por mensaje de texto, oprima 3.",
     "card_saved": "Su {brand} que termina en {last4} quedó guardada para pagar por mensaje de texto.",
+    # Payment arrangements over time, down payments, disputes, assistance programs.
+    "arrangement_installments_card": "Cada pago se cargará en su fecha a la {brand} que termina en {last4} con la que pagó la última vez.",
+    "arrangement_installments_self": "Pague cada cuota a más tardar en su fecha, por teléfono o en línea. Le enviaremos un recordatorio unos días antes.",
+    "promise_reminder_card": "{company}: recordatorio para la cuenta que termina en {last4}: el {date} se cargarán {amount} a su tarjeta que termina en {card_last4}, según el arreglo de pago {number}.",
+    "promise_reminder_self": "{company}: recordatorio para la cuenta que termina en {last4}: {amount} vence el {date} según el arreglo de pago {number}. Puede pagar por teléfono en cualquier momento.",
+    "promise_charge_failed": "{company}: no pudimos cobrar a su tarjeta que termina en {card_last4} para la cuenta que termina en {last4}. Lo intentaremos de nuevo el {date}. Para pagar de otra forma, llámenos.",
+    "promise_broken": "{company}: el arreglo de pago {number} de la cuenta que termina en {last4} no se cumplió: {amount} no se pagó a más tardar el {date}. Por favor llámenos.",
+    "promise_kept": "{company}: gracias. El arreglo de pago {number} de la cuenta que termina en {last4} está completo.",
+    "promise_subject": "Su arreglo de pago {number}",
+    "arrangement_installments_down_card": "El pago inicial se toma ahora con tarjeta, y cada pago siguiente se cargará en su fecha a esa misma tarjeta.",
+    "arrangement_summary_down_payment": "{amount}: un pago inicial de {down} hoy, luego {count} pagos mensuales: {first} el {date}, luego {rest} al mes, el último el {last_date}",
+    "arrangement_not_made_after_down_payment": "Su pago fue recibido, pero no pude crear el plan de pagos porque esta cuenta ya tiene otro arreglo. Un representante puede ayudarle.",
+    "dispute_menu": "Para disputar el monto total a pagar de {amount}, oprima 1. Para disputar una parte, oprima 2. Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
+    "dispute_nothing": "Esta cuenta no tiene ningún monto pendiente que disputar.",
+    "dispute_too_much": "Puede disputar hasta {amount}.",
+    "dispute_confirm": "Está disputando {amount}. Mientras lo revisamos, este monto no vence y no cuenta para la desconexión. Para confirmar, oprima 1. Para cancelar, oprima 2.",
+    "dispute_cancelled": "Muy bien, no se registró ninguna disputa.",
+    "dispute_changed": "Lo sentimos, el monto que puede disputar acaba de cambiar.",
+    "dispute_recorded": "Su disputa de {amount} quedó registrada. Su número de referencia es {number}.",
+    "dispute_recorded_options": "Un representante puede revisarla con usted ahora: oprima 0. Para escuchar de nuevo el número de referencia, oprima 1. Para el menú principal, oprima asterisco.",
+    "dispute_receipt_sms": "{company}: disputa {number} registrada para la cuenta que termina en {last4}: {amount} queda fuera del monto a pagar mientras la revisamos.",
+    "dispute_receipt_email": "Registramos su disputa de {amount} para la cuenta que termina en {last4}. Mientras la revisamos, este monto no vence y no cuenta para la desconexión.\nNúmero de referencia: {number}\n\n{company}",
+    "dispute_receipt_subject": "Disputa registrada, referencia {number}",
+    "balance_disputed": "De ese saldo, {amount} está en disputa y no vence mientras lo revisamos.",
+    "assistance_intro": "Estos programas pueden ayudarle a pagar su factura.",
+    "assistance_program": "{name}: llame al {phone}.",
+    "assistance_options": "Para recibir esta lista por mensaje de texto, oprima 1. Para escucharla de nuevo, oprima 2. Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco.",
+    "assistance_none": "Un representante puede informarle sobre programas que ayudan a pagar su factura. Para hablar con uno, oprima 0. Para el menú principal, oprima asterisco.",
+    "assistance_text": "{company}: programas que pueden ayudarle a pagar su factura:",
+    "assistance_program_text": "{name}: {phone}, {url}",
 }

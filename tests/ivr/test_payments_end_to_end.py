@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from ivr.models import Account, AuditEvent, OutboxMessage, Payment, PaymentStatus, SandboxCharge
-from ivr.simulator import Simulator, flask_transport, keys_from
+from ivr.simulator import keys_from
 from payments.confirmation import is_valid
-from tests.conftest import PUBLIC_BASE_URL, simulator_for
+from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.card_scan import AMEX_CODE, CODE, captures_left, database_dump, leaks
+from tests.ivr.webhooks import twice_simulator
 
 VERIFY = ["", "1", "1234#", "94105"]
 PAY_FULL = [*VERIFY, "2", "1"]
@@ -216,22 +217,7 @@ def test_confirmation_can_be_texted_and_heard_again_from_the_menu(db, simulator,
 
 def test_every_webhook_delivered_twice_charges_once(app, client, db, settings, ada):
     """Twilio retries; a proxy may too. Each request is sent twice and must answer alike."""
-    inner = flask_transport(client)
-    mismatches = []
-
-    def twice(path, form, signature):
-        first = inner(path, form, signature)
-        second = inner(path, form, signature)
-        if first != second:
-            mismatches.append(path)
-        return second
-
-    simulator = Simulator(
-        twice,
-        public_base_url=PUBLIC_BASE_URL,
-        auth_token=settings.TWILIO_AUTH_TOKEN,
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-    )
+    simulator, mismatches = twice_simulator(app, settings)
     simulator.call(keys_from([*PAY_FULL, *card(), "1", ""]), caller="+15005550006")
     assert mismatches == []
     assert len(db.scalars(select(SandboxCharge)).all()) == 1

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from ivr.config import DEV_AUTH_TOKEN
+from ivr.config import DEV_AUTH_TOKEN, Settings
 from ivr.models import AuditEvent, CallSession, LockoutCounter
+from ivr.simulator import Simulator, flask_transport
 from tests.conftest import PUBLIC_BASE_URL
 
 
@@ -52,3 +54,25 @@ def row_counts(db: Session) -> tuple[int, int, int]:
         db.scalar(select(func.count()).select_from(model))
         for model in (CallSession, AuditEvent, LockoutCounter)
     )
+
+
+def twice_simulator(app: Flask, settings: Settings) -> tuple[Simulator, list[str]]:
+    """Twilio retries, and so may a proxy: every webhook is delivered twice, and the second
+    delivery must be answered exactly like the first."""
+    inner = flask_transport(app.test_client())
+    mismatches: list[str] = []
+
+    def twice(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+        first = inner(path, form, signature)
+        second = inner(path, form, signature)
+        if first != second:
+            mismatches.append(path)
+        return second
+
+    simulator = Simulator(
+        twice,
+        public_base_url=PUBLIC_BASE_URL,
+        auth_token=settings.TWILIO_AUTH_TOKEN,
+        account_sid=settings.TWILIO_ACCOUNT_SID,
+    )
+    return simulator, mismatches

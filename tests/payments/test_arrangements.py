@@ -68,8 +68,9 @@ def offer_for(acct, today=TODAY, history=(), rules_=POLICY):
     ("due", "today", "latest"),
     [
         (dt.date(2026, 11, 30), TODAY, dt.date(2026, 12, 14)),  # Monday + 14 is a Monday
-        (dt.date(2026, 12, 19), TODAY, dt.date(2027, 1, 1)),  # lands Saturday: back to Friday
-        (dt.date(2026, 12, 20), TODAY, dt.date(2027, 1, 1)),  # lands Sunday: back to Friday
+        # lands Saturday: back past Friday, New Year's Day, to Thursday
+        (dt.date(2026, 12, 19), TODAY, dt.date(2026, 12, 31)),
+        (dt.date(2026, 12, 20), TODAY, dt.date(2026, 12, 31)),  # lands Sunday: the same
         (dt.date(2027, 1, 25), dt.date(2027, 1, 4), dt.date(2027, 2, 8)),  # across a month end
         (dt.date(2027, 2, 20), dt.date(2027, 2, 1), dt.date(2027, 3, 5)),  # February, Saturday
         (dt.date(2026, 11, 1), TODAY, dt.date(2026, 12, 4)),  # past due: counts from today
@@ -182,10 +183,10 @@ def test_plan_dates_clamp_to_the_month_end():
     ]
 
 
-def test_a_down_payment_holds_plans_back_from_the_keypad():
+def test_a_down_payment_comes_off_the_top_of_every_plan():
     offer = offer_for(account(), rules_=policy(DOWN_PAYMENT_PERCENT=10))
-    assert offer.plans == ()
-    assert offer.installments_refusal is Refusal.DOWN_PAYMENT_REQUIRED
+    assert [len(p.schedule) for p in offer.plans] == [2, 3, 4, 5, 6]
+    assert {p.down_payment_cents for p in offer.plans} == {1425}
     assert offer.down_payment_cents == 1425
     assert offer.latest is not None
     [plan, *_] = rules.installment_plans(policy(DOWN_PAYMENT_PERCENT=10), 14250, TODAY)
@@ -341,3 +342,70 @@ def test_confirmation_numbers_are_one_series_with_payments(standalone_factory, s
         assert not taken("5005550102")
         made = rules.create(session, POLICY, ada.id, Plan(2), now=NOW, by=BY)
         assert taken(made.confirmation_number)
+
+
+# --- holidays and time zones --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ("1126", DateError.NOT_BUSINESS_DAY),  # Thanksgiving
+        ("1127", dt.date(2026, 11, 27)),  # the Friday after is a business day
+        ("1125", dt.date(2026, 11, 25)),
+    ],
+)
+def test_a_holiday_is_not_a_business_day(keys, expected):
+    offer = offer_for(account(dt.date(2026, 11, 24)))
+    assert rules.check_date(keys, offer, TODAY) == expected
+
+
+def test_a_saturday_holiday_is_observed_on_the_friday():
+    # 4 July 2026 is a Saturday: banks close on Friday the 3rd, so the 2nd is the latest.
+    offer = offer_for(account(dt.date(2026, 6, 20)), today=dt.date(2026, 6, 15))
+    assert offer.latest == dt.date(2026, 7, 2)
+
+
+def test_plans_skip_holidays_at_both_ends():
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 24))
+    # The 25th is Christmas: the plan starts Monday the 28th; 28 January is a Thursday.
+    assert [i.date for i in plan.schedule] == [dt.date(2026, 12, 28), dt.date(2027, 1, 28)]
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 18))
+    # Monday 21 December, then 21 January 2027, a Thursday.
+    assert [i.date for i in plan.schedule] == [dt.date(2026, 12, 21), dt.date(2027, 1, 21)]
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 31))
+    # New Year's Day is off and so is the weekend: Monday the 4th, then 4 February.
+    assert [i.date for i in plan.schedule] == [dt.date(2027, 1, 4), dt.date(2027, 2, 4)]
+
+
+def test_an_installment_on_a_holiday_moves_back_to_the_business_day_before():
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 10, 23))
+    # 26 October, then 26 November (Thanksgiving) moves back to Wednesday the 25th.
+    assert [i.date for i in plan.schedule] == [dt.date(2026, 10, 26), dt.date(2026, 11, 25)]
+
+
+def test_an_empty_holiday_calendar_counts_weekends_only():
+    weekends_only = policy(HOLIDAY_CALENDAR="")
+    assert rules.latest_extension(weekends_only, account(dt.date(2026, 12, 19)), TODAY) == (
+        dt.date(2027, 1, 1)
+    )
+
+
+def test_an_unknown_holiday_calendar_is_refused():
+    with pytest.raises(ConfigError, match="HOLIDAY_CALENDAR='XX'"):
+        policy(HOLIDAY_CALENDAR="XX")
+
+
+@pytest.mark.parametrize(
+    ("zone", "first"),
+    [
+        ("America/New_York", dt.date(2026, 11, 25)),  # 01:00 Tuesday the 24th there
+        ("America/Los_Angeles", dt.date(2026, 11, 24)),  # 22:00 Monday the 23rd there
+    ],
+)
+def test_today_is_the_accounts_own_calendar_day(zone, first):
+    moment = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+    acct = account(dt.date(2026, 12, 1))
+    acct.time_zone = zone
+    offer = offer_for(acct, today=acct.local_date(moment))
+    assert offer.plans[0].schedule[0].date == first

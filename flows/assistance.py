@@ -1,0 +1,84 @@
+"""Assistance programs (main menu 6): read on request, and texted with 1.
+
+The list is the billing team's file (``payments.assistance``), read on each request; a file
+that has become unreadable is logged and the caller is offered a representative instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flows.context import Context
+from flows.engine import Ask, Go, Retry, Step, Turn
+from flows.receipts import text_recipient
+from ivr import logs, outbox
+from ivr.models import Account, CallSession
+from payments.assistance import Program, ProgramsError, load
+from prompts import Digits, Prompt, render
+
+log = logging.getLogger("ivr.assistance")
+PHONE_GROUPS = (3, 3, 4)
+
+
+def _p(key: str, **params: object) -> Prompt:
+    return Prompt(key, dict(params))
+
+
+def _account(conv: CallSession) -> Account:
+    if conv.account is None:
+        raise RuntimeError("assistance flow reached without a verified account")
+    return conv.account
+
+
+def _programs(ctx: Context) -> tuple[Program, ...]:
+    try:
+        return load(ctx.settings.ASSISTANCE_PROGRAMS_FILE)
+    except ProgramsError as error:
+        logs.event(log, "assistance.unreadable", logging.ERROR, error=str(error))
+        return ()
+
+
+def _program(key: str, program: Program) -> Prompt:
+    phone = Digits(program.phone, PHONE_GROUPS)
+    return _p(key, name=program.name, phone=phone, url=program.url or "-")
+
+
+class AssistancePrograms(Step):
+    """Each program's name and number; 1 texts the list, 2 repeats it."""
+
+    name = "assistance_programs"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        programs = _programs(ctx)
+        if not programs:
+            return Turn((_p("assistance_none"),), Ask())
+        spoken = tuple(_program("assistance_program", program) for program in programs)
+        return Turn((_p("assistance_intro"), *spoken, _p("assistance_options")), Ask(timeout=8))
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1" and (programs := _programs(ctx)):
+            return Go("main_menu", (self._text(conv, ctx, programs),))
+        if digits == "2":
+            return Go(self.name)
+        if digits == "0":
+            return Go("agent")
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+    def _text(self, conv: CallSession, ctx: Context, programs: tuple[Program, ...]) -> Prompt:
+        phone = text_recipient(conv, _account(conv))
+        if phone is None:
+            return _p("receipt_no_phone")
+        lines = [
+            render(_p("assistance_text", company=ctx.settings.COMPANY_NAME), conv.language, "text"),
+            *(
+                render(_program("assistance_program_text", p), conv.language, "text")
+                for p in programs
+            ),
+        ]
+        outbox.enqueue(ctx.session, "sms", phone, "\n".join(lines))
+        return _p("receipt_texted", last4=Digits(phone[-4:]))
+
+
+ASSISTANCE_STEPS: tuple[Step, ...] = (AssistancePrograms(),)

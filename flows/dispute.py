@@ -1,0 +1,162 @@
+"""Disputing a charge (main menu 5): the whole balance or an amount keyed, confirmed, given a
+reference number, held out of the amount due, then a representative offered.
+
+Billing data carries no bill lines, so a caller picks the balance or keys the amount; what can
+be disputed is what is owed and not already in dispute (``payments.disputes``).
+"""
+
+from __future__ import annotations
+
+from flows.context import Context
+from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
+from flows.receipts import send_receipts
+from ivr.models import Account, CallSession, Dispute
+from payments.confirmation import SPOKEN_GROUPS
+from payments.disputes import DisputeError, Scope, held_cents, open_dispute, owed_cents
+from payments.policy import parse_amount
+from prompts import Digits, Money, Prompt
+
+CHOICE = "dispute"
+
+
+def _p(key: str, **params: object) -> Prompt:
+    return Prompt(key, dict(params))
+
+
+def _account(conv: CallSession) -> Account:
+    if conv.account is None:
+        raise RuntimeError("dispute flow reached without a verified account")
+    return conv.account
+
+
+def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
+    """Said after the balance: how much of it is in dispute, if any."""
+    held = held_cents(ctx.session, account.id)
+    return (_p("balance_disputed", amount=Money(held)),) if held > 0 else ()
+
+
+def _choose(conv: CallSession, amount: int, scope: Scope) -> Go:
+    conv.data[CHOICE] = {"amount": amount, "scope": scope.value}
+    return Go("dispute_confirm")
+
+
+class DisputeMenu(Step):
+    """The whole amount owed, or part of it; nothing to dispute when nothing is owed."""
+
+    name = "dispute_menu"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+        owed = owed_cents(ctx.session, _account(conv))
+        if owed <= 0:
+            return Go("main_menu", (_p("dispute_nothing"),))
+        return Turn((_p("dispute_menu", amount=Money(owed)),), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        owed = owed_cents(ctx.session, _account(conv))
+        if digits == "1" and owed > 0:
+            return _choose(conv, owed, Scope.BALANCE)
+        if digits == "2":
+            return Go("dispute_amount")
+        if digits == "0":
+            return Go("agent")
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+
+class DisputeAmount(Step):
+    """Dollars, star, cents, pound: up to what is owed and not yet disputed."""
+
+    name = "dispute_amount"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return Turn((_p("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        amount = parse_amount(digits)
+        if amount is None or amount <= 0:
+            return Retry(_p("amount_invalid"))
+        owed = owed_cents(ctx.session, _account(conv))
+        if amount > owed:
+            return Retry(_p("dispute_too_much", amount=Money(max(owed, 0))))
+        return _choose(conv, amount, Scope.AMOUNT)
+
+
+class DisputeConfirm(Step):
+    """What happens to the amount while it is reviewed; 1 records it, 2 changes nothing."""
+
+    name = "dispute_confirm"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        amount = Money(conv.data[CHOICE]["amount"])
+        return Turn((_p("dispute_confirm", amount=amount),), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "2":
+            conv.data.pop(CHOICE, None)
+            return Go("main_menu", (_p("dispute_cancelled"),))
+        if digits != "1":
+            return Retry(_p("invalid_choice"))
+        chosen = conv.data.pop(CHOICE)
+        account = _account(conv)
+        try:
+            dispute = open_dispute(
+                ctx.session,
+                account.id,
+                chosen["amount"],
+                Scope(chosen["scope"]),
+                channel=conv.channel,
+                session_sid=conv.sid,
+                actor=f"caller:{ctx.caller or 'unknown'}",
+                now=ctx.now,
+            )
+        except DisputeError:
+            # Another call disputed or changed the balance meanwhile: start from what is left.
+            return Go("dispute_menu", (_p("dispute_changed"),))
+        params = {
+            "company": ctx.settings.COMPANY_NAME,
+            "last4": account.last4,
+            "amount": Money(dispute.amount_cents),
+            "number": Digits(dispute.reference_number, SPOKEN_GROUPS),
+        }
+        send_receipts(ctx.session, conv, account, "dispute_receipt", params)
+        conv.data["dispute_id"] = dispute.id
+        return Go("dispute_recorded")
+
+
+class DisputeRecorded(Step):
+    """The reference number in 3-3-4 groups, then a representative offered; 1 repeats."""
+
+    name = "dispute_recorded"
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        dispute = ctx.session.get(Dispute, conv.data["dispute_id"])
+        assert dispute is not None
+        number = Digits(dispute.reference_number, SPOKEN_GROUPS)
+        return Turn(
+            (
+                _p("dispute_recorded", amount=Money(dispute.amount_cents), number=number),
+                _p("dispute_recorded_options"),
+            ),
+            Ask(timeout=8),
+        )
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            return Go(self.name)
+        if digits == "0":
+            return Go("agent")
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(_p("invalid_choice"))
+
+    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+        return goodbye(_p("goodbye"))
+
+
+DISPUTE_STEPS: tuple[Step, ...] = (
+    DisputeMenu(),
+    DisputeAmount(),
+    DisputeConfirm(),
+    DisputeRecorded(),
+)

@@ -1,0 +1,117 @@
+"""``ivr disputes``: the billing team's view of disputed amounts, and resolving them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from sqlalchemy import select
+
+from ivr.cli.accounts import money
+from ivr.cli.common import Runtime, pass_runtime
+from ivr.models import Account, Dispute, DisputeStatus, utcnow
+from payments.disputes import DisputeError, resolve
+
+
+@click.group()
+def disputes() -> None:
+    """Disputed amounts callers recorded by phone (main menu 5).
+
+    An open dispute's amount is held out of what the IVR asks the caller to pay, out of
+    payment arrangements and out of the reconnection amount, until it is resolved here. The
+    balance itself is the billing system's: credit an upheld dispute there.
+    """
+
+
+@disputes.command("list")
+@click.option("--account", "account_number", help="Only this account number.")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in DisputeStatus]),
+    help="Only disputes in this state (open ones are holding amounts).",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only disputes opened on or after this UTC date (YYYY-MM-DD).",
+)
+@click.option("--limit", default=50, show_default=True, help="Newest N disputes.")
+@pass_runtime
+def list_(
+    runtime: Runtime,
+    account_number: str | None,
+    status: str | None,
+    since: dt.datetime | None,
+    limit: int,
+) -> None:
+    """List disputes, newest first, with the total held by the open ones listed.
+
+    \b
+    Columns: reference number, opened (UTC), account, amount, what was disputed (the whole
+    balance, or an amount the caller keyed), status, and who resolved it and when.
+    """
+    query = (
+        select(Dispute, Account.number)
+        .join(Account)
+        .order_by(Dispute.created_at.desc(), Dispute.id.desc())
+        .limit(limit)
+    )
+    if account_number:
+        query = query.where(Account.number == account_number)
+    if status:
+        query = query.where(Dispute.status == DisputeStatus(status))
+    if since:
+        query = query.where(Dispute.created_at >= since.replace(tzinfo=dt.UTC))
+    with runtime.transaction() as session:
+        rows = session.execute(query).all()
+    if not rows:
+        click.echo("No disputes match.")
+        return
+    click.echo(
+        f"{'reference':<10}  {'opened (UTC)':<16}  {'account':<10} {'amount':>11}  "
+        f"{'disputed':<8}  {'status':<8}  resolved"
+    )
+    for dispute, number in rows:
+        closed = (
+            f"{dispute.closed_at:%Y-%m-%d %H:%M} by {dispute.closed_by}"
+            if dispute.closed_at
+            else "-"
+        )
+        click.echo(
+            f"{dispute.reference_number:<10}  {dispute.created_at:%Y-%m-%d %H:%M}  {number:<10} "
+            f"{money(dispute.amount_cents):>11}  {dispute.scope:<8}  "
+            f"{dispute.status.value:<8}  {closed}"
+        )
+    held = sum(d.amount_cents for d, _ in rows if d.status is DisputeStatus.OPEN)
+    click.echo(f"{len(rows)} disputes; {money(held)} held by the open ones listed.")
+
+
+@disputes.command("resolve")
+@click.argument("reference")
+@click.option(
+    "--outcome",
+    type=click.Choice([DisputeStatus.CREDITED.value, DisputeStatus.DENIED.value]),
+    required=True,
+    help="credited: upheld (credit it in the billing system); denied: the amount is owed.",
+)
+@click.option("--by", "actor", default="billing", show_default=True, help="Who resolved it.")
+@pass_runtime
+def resolve_(runtime: Runtime, reference: str, outcome: str, actor: str) -> None:
+    """End the hold of the open dispute REFERENCE (its 10-digit reference number).
+
+    A denied amount is asked for again from the next call on; a credited one stays out of
+    the amount due only once the billing system's import lowers the balance. Audited.
+    Exit status 1 when no open dispute has that reference.
+    """
+    with runtime.transaction() as session:
+        try:
+            dispute = resolve(
+                session,
+                reference.replace("-", "").strip(),
+                DisputeStatus(outcome),
+                actor=f"operator:{actor}",
+                now=utcnow(),
+            )
+        except DisputeError as error:
+            raise click.ClickException(f"{error}. See `ivr disputes list --status open`.") from None
+        click.echo(f"Dispute {dispute.reference_number}: {money(dispute.amount_cents)} {outcome}.")

@@ -1,0 +1,131 @@
+"""Disputed amounts: recorded with a reference number, held out of what is owed until resolved.
+
+An open dispute's cents are not asked for (the pay menu's full balance and minimum), not
+covered by arrangements, not counted toward reconnection, and not charged as an installment.
+The balance itself stays as billed: the billing system credits an upheld dispute, and its next
+import is authoritative. Resolving a dispute here only ends the hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr import audit, logs
+from ivr.models import Account, Dispute, DisputeStatus
+from payments.confirmation import new_confirmation_number
+from payments.ledger import lock_account, number_taken
+
+log = logging.getLogger("ivr.disputes")
+
+
+class Scope(StrEnum):
+    """What the caller disputed: the whole balance, or an amount they keyed."""
+
+    BALANCE = "balance"
+    AMOUNT = "amount"
+
+
+class DisputeError(Exception):
+    """The dispute cannot be recorded or resolved; the message says why."""
+
+
+def held_cents(session: Session, account_id: int) -> int:
+    query = select(func.coalesce(func.sum(Dispute.amount_cents), 0)).where(
+        Dispute.account_id == account_id, Dispute.status == DisputeStatus.OPEN
+    )
+    return int(session.scalar(query) or 0)
+
+
+def owed_cents(session: Session, account: Account) -> int:
+    """The balance less what is in dispute: what the IVR may ask for or arrange."""
+    return account.balance_cents - held_cents(session, account.id)
+
+
+@dataclass(frozen=True)
+class AmountsDue:
+    """What the pay menu offers: the full amount owed and, if lower, the minimum due."""
+
+    full_cents: int
+    minimum_cents: int
+
+
+def amounts_due(session: Session, account: Account) -> AmountsDue:
+    owed = owed_cents(session, account)
+    return AmountsDue(owed, min(account.minimum_due_cents, owed))
+
+
+def open_dispute(
+    session: Session,
+    account_id: int,
+    amount_cents: int,
+    scope: Scope,
+    *,
+    channel: str,
+    session_sid: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> Dispute:
+    """Record a dispute of ``amount_cents`` (at most what is owed and not yet disputed)."""
+    account = lock_account(session, account_id)
+    disputable = owed_cents(session, account)
+    if not 0 < amount_cents <= disputable:
+        raise DisputeError(f"account {account.last4}: {max(disputable, 0)} cents can be disputed")
+    dispute = Dispute(
+        account_id=account.id,
+        reference_number=new_confirmation_number(number_taken(session)),
+        amount_cents=amount_cents,
+        scope=scope.value,
+        status=DisputeStatus.OPEN,
+        channel=channel,
+        session_sid=session_sid,
+        created_at=now,
+    )
+    session.add(dispute)
+    session.flush()
+    audit.record(
+        session,
+        "dispute.opened",
+        actor=actor,
+        outcome="open",
+        resource=f"dispute:{dispute.id}",
+        origin=f"{channel}:{session_sid}" if session_sid else channel,
+        account=account.number,
+        amount_cents=amount_cents,
+        scope=scope.value,
+        reference=dispute.reference_number,
+    )
+    logs.event(log, "dispute.opened", dispute=dispute.id, amount_cents=amount_cents)
+    return dispute
+
+
+def resolve(
+    session: Session, reference: str, outcome: DisputeStatus, *, actor: str, now: dt.datetime
+) -> Dispute:
+    """End an open dispute's hold: ``credited`` (the billing system credits it) or ``denied``."""
+    if outcome is DisputeStatus.OPEN:
+        raise DisputeError("a dispute is resolved as credited or denied")
+    dispute = session.scalars(
+        select(Dispute).where(Dispute.reference_number == reference).with_for_update()
+    ).one_or_none()
+    if dispute is None:
+        raise DisputeError(f"no dispute has reference {reference}")
+    if dispute.status is not DisputeStatus.OPEN:
+        raise DisputeError(f"dispute {reference} was already resolved as {dispute.status.value}")
+    dispute.status, dispute.closed_at, dispute.closed_by = outcome, now, actor
+    audit.record(
+        session,
+        f"dispute.{outcome.value}",
+        actor=actor,
+        outcome=outcome.value,
+        resource=f"dispute:{dispute.id}",
+        amount_cents=dispute.amount_cents,
+        reference=reference,
+    )
+    logs.event(log, f"dispute.{outcome.value}", dispute=dispute.id, by=actor)
+    return dispute
