@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+Row = TypeVar("Row")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -58,3 +60,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits when the block succeeds and rolls back when it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+def lock_row(session: Session, model: type[Row], key: Any) -> Row | None:
+    """The row, locked until commit (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write
+    lock covers it) and read afresh. Changes pending in the session are written first, since
+    the fresh read would otherwise discard them (voice turns run without autoflush)."""
+    session.flush()
+    return session.get(model, key, with_for_update=True, populate_existing=True)

@@ -27,7 +27,7 @@ from flows.engine import DONE, Resume
 from flows.text import CHANNEL, TEXT_FLOW, converse, forget, paylink_sent, stored_charge
 from ivr import logs
 from ivr.config import Settings
-from ivr.db import transaction
+from ivr.db import lock_row, transaction
 from ivr.models import CallSession, PayLink, SessionStatus, TextMessage
 from ivr.sms import message_twiml, text_of
 from ivr.telephony import mask_phone
@@ -118,7 +118,7 @@ class TextSessions:
             )
             .on_conflict_do_nothing(index_elements=["sid"])
         )
-        conv = db.get(CallSession, sid, with_for_update=True, populate_existing=True)
+        conv = lock_row(db, CallSession, sid)
         assert conv is not None
         return conv
 

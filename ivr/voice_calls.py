@@ -156,7 +156,10 @@ class VoiceCalls:
             return self._respond(db, conv, self._handle(db, conv, event, now), now)
 
     def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:
-        return self.flow.handle(conv, self._context(db, conv, now), event)
+        # The session row is written once, at the end of the turn, not before each query;
+        # rows a step locks and re-reads are flushed first (ivr.db.lock_row).
+        with db.no_autoflush:
+            return self.flow.handle(conv, self._context(db, conv, now), event)
 
     def _respond(self, db: Session, conv: CallSession, turn: Turn, now: dt.datetime) -> str:
         conv.turn += 1

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from ivr import audit
+from ivr.db import lock_row
 from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus
 from payments.confirmation import new_confirmation_number
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
@@ -35,7 +36,7 @@ def last_approved_payment(session: Session, account_id: int) -> Payment | None:
 
 def lock_account(session: Session, account_id: int) -> Account:
     """The account row, locked until commit (PostgreSQL; SQLite's write lock covers it)."""
-    account = session.get(Account, account_id, with_for_update=True, populate_existing=True)
+    account = lock_row(session, Account, account_id)
     assert account is not None
     return account
 
@@ -136,7 +137,7 @@ def settle(
     on_approved: OnApproved | None = None,
 ) -> Payment:
     """Record the gateway's answer once; later calls return the row unchanged."""
-    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    payment = lock_row(session, Payment, payment_id)
     assert payment is not None
     if payment.status in SETTLED:
         return payment
@@ -175,7 +176,7 @@ def settle(
 
 def mark_unknown(session: Session, payment_id: int) -> Payment:
     """The gateway did not answer: leave the row for ``reconcile``, never retry with a new key."""
-    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    payment = lock_row(session, Payment, payment_id)
     assert payment is not None
     if payment.status is PaymentStatus.PENDING:
         payment.status = PaymentStatus.UNKNOWN

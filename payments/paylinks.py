@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import audit
+from ivr.db import lock_row
 from ivr.models import PayLink, Payment, PaymentStatus
 from payments import ledger
 from payments.cards import Brand, FieldError, check_code, check_number, check_zip, parse_expiry
@@ -182,7 +183,7 @@ def begin_payment(
 
 def spend(session: Session, link_id: int, payment: Payment, now: dt.datetime) -> PayLink:
     """After settlement: an approval spends the link; anything else leaves it as it was."""
-    link = session.get(PayLink, link_id, with_for_update=True, populate_existing=True)
+    link = lock_row(session, PayLink, link_id)
     assert link is not None
     if payment.status is PaymentStatus.APPROVED and link.used_at is None:
         link.used_at = now

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr import audit, logs
 from ivr.config import ConfigError, Settings
-from ivr.db import transaction
+from ivr.db import lock_row, transaction
 from ivr.models import (
     Account,
     Arrangement,
@@ -336,9 +336,7 @@ def review(
     """Bring one arrangement up to date, making each charge it needs outside any lock."""
     while True:
         with transaction(factory) as session:
-            arrangement = session.get(
-                Arrangement, arrangement_id, with_for_update=True, populate_existing=True
-            )
+            arrangement = lock_row(session, Arrangement, arrangement_id)
             if arrangement is None or arrangement.status is not ArrangementStatus.ACTIVE:
                 return
             charge = _Review(session, policy, arrangement, now, notify, report).run()
