@@ -16,10 +16,9 @@ MESSAGES = {
         "minutes. You can call back after that. To speak with a representative now, press 0."
     ),
     "main_menu": (
-        "For your balance, press 1. To pay, press 2. For more time, press 3. "
-        "For your last payment, press 4. To dispute a charge, press 5. "
-        "For help paying your bill, press 6. For slower prompts, press 7. "
-        "For a representative, press 0."
+        "For your balance, press 1. To pay, 2. For more time, 3. Your last payment, 4. "
+        "To dispute a charge, 5. Help paying your bill, 6. Slower prompts, 7. "
+        "A representative, 0."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
     "balance_no_date": "Your balance is {amount}.",
@@ -74,7 +73,7 @@ MESSAGES = {
     "pay_readback": "{brand} ending in {last4}, {amount}. To pay, press 1. To cancel, press 2.",
     "pay_readback_with_fee": "{brand} ending in {last4}, {amount} plus a {fee} fee, {total} in all. To pay, press 1. To cancel, press 2.",
     "pay_cancelled": "Your payment was cancelled. Nothing was charged.",
-    "processing": "One moment while I process your payment.",
+    "processing": "One moment, processing your payment.",
     "payment_approved": "Thank you, your payment of {amount} is approved.",
     "confirmation_number": "Your confirmation number is {number}.",
     "new_balance": "Your balance is now {amount}.",

@@ -18,10 +18,9 @@ MESSAGES = {
         "{minutes} minutos. Puede llamar después. Para hablar con un representante ahora, oprima 0."
     ),
     "main_menu": (
-        "Para su saldo, oprima 1. Para pagar, oprima 2. Para más tiempo, oprima 3. "
-        "Para su último pago, oprima 4. Para disputar un cargo, oprima 5. "
-        "Para ayuda con su factura, oprima 6. Para mensajes más lentos, oprima 7. "
-        "Para un representante, oprima 0."
+        "Para su saldo, oprima 1. Para pagar, 2. Para más tiempo, 3. Su último pago, 4. "
+        "Para disputar un cargo, 5. Ayuda con su factura, 6. Mensajes más lentos, 7. "
+        "Un representante, 0."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
     "balance_no_date": "Su saldo es de {amount}.",
@@ -78,7 +77,7 @@ MESSAGES = {
     "pay_readback": "{brand} que termina en {last4}, {amount}. Para pagar, oprima 1. Para cancelar, oprima 2.",
     "pay_readback_with_fee": "{brand} que termina en {last4}, {amount} más un cargo de {fee}, {total} en total. Para pagar, oprima 1. Para cancelar, oprima 2.",
     "pay_cancelled": "Su pago fue cancelado. No se hizo ningún cargo.",
-    "processing": "Un momento mientras procesamos su pago.",
+    "processing": "Un momento, procesando su pago.",
     "payment_approved": "Gracias, su pago de {amount} fue aprobado.",
     "confirmation_number": "Su número de confirmación es {number}.",
     "new_balance": "Su saldo ahora es de {amount}.",

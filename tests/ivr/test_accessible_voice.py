@@ -107,8 +107,8 @@ def test_with_slower_prompts_a_star_no_step_uses_repeats_the_question(
 
 
 def test_the_menu_offers_slower_prompts_in_both_languages():
-    assert "For slower prompts, press 7." in en_us.MESSAGES["main_menu"]
-    assert "Para mensajes más lentos, oprima 7." in es_us.MESSAGES["main_menu"]
+    assert "Slower prompts, 7." in en_us.MESSAGES["main_menu"]
+    assert "Mensajes más lentos, 7." in es_us.MESSAGES["main_menu"]
 
 
 def test_every_prompt_is_translated():

@@ -37,7 +37,7 @@ def call(app, presses):
 def test_programs_are_read_and_texted_on_request(db, make_app, programs_file, ada):
     app = make_app(ASSISTANCE_PROGRAMS_FILE=str(programs_file))
     record = call(app, [*MENU_6, "1", "*"])
-    assert any("For help paying your bill, press 6." in line for line in record.said)
+    assert any("Help paying your bill, 6." in line for line in record.said)
     assert "These programs can help you pay your bill." in record.said
     assert "LIHEAP energy assistance: call 8 0 0, 5 5 5, 0 1 3 4." in record.said
     assert "Neighbors fund: call 2 1 2, 5 5 5, 0 1 9 9." in record.said
