@@ -102,10 +102,17 @@ def begin(session: Session, new: NewPayment, *, allow_overpayment: bool) -> Paym
         actor=f"{new.channel}:{new.session_sid or '-'}",
         outcome="pending",
         resource=f"payment:{payment.id}",
+        origin=_origin(payment),
+        account=account.number,
         amount_cents=new.amount_cents,
         fee_cents=new.fee_cents,
     )
     return payment
+
+
+def _origin(payment: Payment) -> str:
+    """Where the payment came from, as audit entries name origins (``voice:CA...``)."""
+    return f"{payment.channel}:{payment.session_sid or '-'}"
 
 
 OnApproved = Callable[[Session, Account, Payment], None]
@@ -167,6 +174,7 @@ def settle(
         actor=actor,
         outcome=payment.status.value,
         resource=f"payment:{payment.id}",
+        origin=_origin(payment),
         account=account.number,
         amount_cents=payment.amount_cents,
         reason=payment.decline_reason,
@@ -186,5 +194,6 @@ def mark_unknown(session: Session, payment_id: int) -> Payment:
             actor="system",
             outcome="unknown",
             resource=f"payment:{payment.id}",
+            origin=_origin(payment),
         )
     return payment

@@ -8,6 +8,7 @@ from ivr.cli import (
     accounts,
     arrangements,
     assistance,
+    audit,
     calls,
     cards,
     database,
@@ -57,6 +58,7 @@ main.add_command(worker.worker)
 main.add_command(texts.text)
 main.add_command(cards.cards)
 main.add_command(keys.keys)
+main.add_command(audit.audit)
 main.add_command(arrangements.arrangements)
 main.add_command(disputes.disputes)
 main.add_command(assistance.assistance)
