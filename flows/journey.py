@@ -15,7 +15,7 @@ from ivr import audit
 from ivr.models import Account, CallSession
 from payments.ledger import last_approved_payment
 from prompts import Digits, Money, Prompt, SpokenDate
-from verification import accounts_for_caller
+from verification import accounts_for_caller, lockout
 
 ACCOUNT_DIGITS = (4, 16)
 PIN_DIGITS = (4, 8)
@@ -152,6 +152,8 @@ class Locked(Step):
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         until = ctx.verifier.locked_until(conv.data["account_number"]) or ctx.now
+        if lockout.is_hard(until):
+            return Turn((_p("locked_hard"),), Ask())
         minutes = max(1, math.ceil((until - ctx.now).total_seconds() / 60))
         return Turn((_p("locked", minutes=minutes),), Ask())
 

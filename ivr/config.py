@@ -90,6 +90,8 @@ class Settings:
     DEFAULT_LANGUAGE: str = "en-US"
     MAX_ACCOUNT_FAILURES: int = 3
     MAX_CALLER_FAILURES: int = 5
+    MAX_ANONYMOUS_FAILURES: int = 20
+    HARD_LOCK_AFTER: int = 3
     LOCKOUT_MINUTES: int = 30
     SESSION_TTL_MINUTES: int = 30
     LOG_LEVEL: str = "INFO"

@@ -3,6 +3,11 @@
 Counters are bumped with one atomic upsert, so concurrent calls against one account cannot
 lose a failure. A window starts at the first failure; failures older than the lockout period
 stop counting.
+
+Locks escalate: a subject locked ``hard_after`` times within a day stays locked until an
+operator runs ``ivr accounts unlock`` (a patient guesser gets ``hard_after`` times the attempts
+per day, then none). Callers who withhold their number share one subject, so enumerating
+account numbers anonymously is throttled too.
 """
 
 from __future__ import annotations
@@ -14,6 +19,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ivr.models import LockoutCounter, UTCDateTime
+
+HARD_LOCK = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # "until unlocked", with headroom for date math
+ESCALATION_WINDOW = dt.timedelta(days=1)
+ANONYMOUS = "caller:anonymous"
+
+
+def is_hard(until: dt.datetime | None) -> bool:
+    return until is not None and until >= HARD_LOCK
 
 
 def account_subject(number: str) -> str:
@@ -33,13 +46,11 @@ def locked_until(session: Session, subjects: list[str], now: dt.datetime) -> dt.
     return max(ends, default=None)
 
 
-def record_failure(
-    session: Session, subject: str, limit: int, period: dt.timedelta, now: dt.datetime
-) -> dt.datetime | None:
-    """Count one failure; when it reaches ``limit``, lock for ``period`` and return the end."""
+def _bump(session: Session, subject: str, window: dt.timedelta, now: dt.datetime) -> int:
+    """Add one to ``subject``'s count in its current window (one atomic upsert); the count."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stale = LockoutCounter.window_started_at < now - period
+    stale = LockoutCounter.window_started_at < now - window
     upsert = insert(LockoutCounter).values(subject=subject, failures=1, window_started_at=now)
     statement = upsert.on_conflict_do_update(
         index_elements=[LockoutCounter.subject],
@@ -51,10 +62,24 @@ def record_failure(
             ),
         },
     ).returning(LockoutCounter.failures)
-    failures = session.execute(statement).scalar_one()
-    if failures < limit:
+    return int(session.execute(statement).scalar_one())
+
+
+def record_failure(
+    session: Session,
+    subject: str,
+    limit: int,
+    period: dt.timedelta,
+    now: dt.datetime,
+    hard_after: int = 0,
+) -> dt.datetime | None:
+    """Count one failure; when it reaches ``limit``, lock for ``period`` (for good, once this
+    is the ``hard_after``-th lock in a day) and return the end."""
+    if _bump(session, subject, period, now) < limit:
         return None
     until = now + period
+    if hard_after and _bump(session, f"locks:{subject}", ESCALATION_WINDOW, now) >= hard_after:
+        until = HARD_LOCK
     session.execute(
         update(LockoutCounter)
         .where(LockoutCounter.subject == subject)

@@ -33,6 +33,8 @@ class VerifierPolicy:
     pepper: str
     max_account_failures: int
     max_caller_failures: int
+    max_anonymous_failures: int
+    hard_lock_after: int
     lockout: dt.timedelta
 
     @classmethod
@@ -41,6 +43,8 @@ class VerifierPolicy:
             pepper=settings.PIN_PEPPER,
             max_account_failures=settings.MAX_ACCOUNT_FAILURES,
             max_caller_failures=settings.MAX_CALLER_FAILURES,
+            max_anonymous_failures=settings.MAX_ANONYMOUS_FAILURES,
+            hard_lock_after=settings.HARD_LOCK_AFTER,
             lockout=dt.timedelta(minutes=settings.LOCKOUT_MINUTES),
         )
 
@@ -74,10 +78,15 @@ class Verifier:
         self.now = now
 
     def _subjects(self, number: str) -> list[str]:
-        subjects = [lockout.account_subject(number)]
-        if self.caller:
-            subjects.append(lockout.caller_subject(self.caller))
-        return subjects
+        """The account number as typed, and the caller ID (or the withheld-number pool)."""
+        caller = lockout.caller_subject(self.caller) if self.caller else lockout.ANONYMOUS
+        return [lockout.account_subject(number), caller]
+
+    def _limits(self) -> list[tuple[int, int]]:
+        """(failures before a lock, locks before a hard lock) for each of :meth:`_subjects`."""
+        policy = self.policy
+        callers = policy.max_caller_failures if self.caller else policy.max_anonymous_failures
+        return [(policy.max_account_failures, policy.hard_lock_after), (callers, 0)]
 
     def locked_until(self, number: str) -> dt.datetime | None:
         return lockout.locked_until(self.session, self._subjects(number), self.now)
@@ -123,10 +132,11 @@ class Verifier:
             )
             return Outcome(account)
 
-        limits = [self.policy.max_account_failures, self.policy.max_caller_failures]
-        for subject, limit in zip(self._subjects(number), limits, strict=False):
+        for subject, (limit, hard_after) in zip(
+            self._subjects(number), self._limits(), strict=True
+        ):
             until = lockout.record_failure(
-                self.session, subject, limit, self.policy.lockout, self.now
+                self.session, subject, limit, self.policy.lockout, self.now, hard_after
             )
             locked = max(filter(None, (locked, until)), default=None)
         audit.record(

@@ -125,7 +125,8 @@ def unlock(runtime: Runtime, number: str) -> None:
     """Lift a verification lockout on account NUMBER (after checking the caller's identity)."""
     with runtime.transaction() as session:
         subject = account_subject(number)
-        session.execute(delete(LockoutCounter).where(LockoutCounter.subject == subject))
+        counters = (subject, f"locks:{subject}")  # the lock, and its escalation count
+        session.execute(delete(LockoutCounter).where(LockoutCounter.subject.in_(counters)))
         audit.record(
             session, "lockout.reset", actor="operator", outcome="success", resource=subject
         )

@@ -227,4 +227,7 @@ MESSAGES = {
     "assistance_none": "A representative can tell you about programs that help pay your bill. To speak with one, press 0. For the main menu, press star.",
     "assistance_text": "{company}: programs that can help you pay your bill:",
     "assistance_program_text": "{name}: {phone}, {url}",
+    # --- Escalated lockout ---
+    "locked_hard": "For your security, phone access to this account is locked until our billing team unlocks it. To speak with a representative now, press 0.",
+    "sms_locked_hard": "For your security, access to this account is locked until our billing team unlocks it. Reply AGENT to reach a representative.",
 }

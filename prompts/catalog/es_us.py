@@ -231,4 +231,7 @@ MESSAGES = {
     "assistance_none": "Un representante puede informarle sobre programas que ayudan a pagar su factura. Para hablar con uno, oprima 0. Para el menú principal, oprima asterisco.",
     "assistance_text": "{company}: programas que pueden ayudarle a pagar su factura:",
     "assistance_program_text": "{name}: {phone}, {url}",
+    # --- Escalated lockout ---
+    "locked_hard": "Por su seguridad, el acceso telefónico a esta cuenta está bloqueado hasta que nuestro equipo de facturación lo desbloquee. Para hablar con un representante ahora, oprima 0.",
+    "sms_locked_hard": "Por su seguridad, el acceso a esta cuenta está bloqueado hasta que nuestro equipo de facturación lo desbloquee. Responda AGENTE para hablar con un representante.",
 }

@@ -5,9 +5,17 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ivr.models import AuditEvent, CallSession, Payment, PaymentStatus, SessionStatus
+from ivr.models import (
+    AuditEvent,
+    CallSession,
+    LockoutCounter,
+    Payment,
+    PaymentStatus,
+    SessionStatus,
+)
 from ivr.simulator import keys_from
 from tests.factories import add_account
+from verification import lockout
 
 ADA_PHONE = "+15005550006"
 STRANGER = "+12025550123"
@@ -79,6 +87,16 @@ def test_one_caller_id_trying_many_accounts_is_locked(simulator, db, settings):
     for n in range(settings.MAX_CALLER_FAILURES + 1):
         said += call(simulator, ["", f"8000000{n}#", "0000#", "00000", ""], caller=STRANGER).said
     assert any("locked" in line for line in said)
+
+
+def test_a_hard_locked_account_is_told_to_wait_for_the_billing_team(simulator, db, ada):
+    db.add(LockoutCounter(subject="account:70000001", failures=0, locked_until=lockout.HARD_LOCK))
+    db.commit()
+    record = call(simulator, ["", "1", "1234#", "94105", ""])
+    assert (
+        "For your security, phone access to this account is locked until our billing team "
+        "unlocks it. To speak with a representative now, press 0." in record.said
+    )
 
 
 def test_invented_account_behaves_like_a_real_one_with_wrong_answers(simulator, ada):

@@ -13,8 +13,9 @@ from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, AuditEvent, LockoutCounter
 from tests.factories import add_account
+from tests.ivr.cli_helpers import cli_env, run_ivr
 from tests.verification.conftest import ADA_PHONE, NOW, STRANGER
-from verification import Verifier, VerifierPolicy
+from verification import Verifier, VerifierPolicy, lockout
 from verification.verifier import Outcome
 
 ORIGIN = "call:CA1"
@@ -69,13 +70,20 @@ def summary(event: AuditEvent) -> tuple[str, str, str | None, str | None, str]:
 def test_policy_comes_from_settings(settings: Settings) -> None:
     policy = VerifierPolicy.from_settings(
         settings.replace(
-            PIN_PEPPER="p", MAX_ACCOUNT_FAILURES=4, MAX_CALLER_FAILURES=7, LOCKOUT_MINUTES=45
+            PIN_PEPPER="p",
+            MAX_ACCOUNT_FAILURES=4,
+            MAX_CALLER_FAILURES=7,
+            MAX_ANONYMOUS_FAILURES=9,
+            HARD_LOCK_AFTER=2,
+            LOCKOUT_MINUTES=45,
         )
     )
     assert policy == VerifierPolicy(
         pepper="p",
         max_account_failures=4,
         max_caller_failures=7,
+        max_anonymous_failures=9,
+        hard_lock_after=2,
         lockout=dt.timedelta(minutes=45),
     )
 
@@ -252,3 +260,43 @@ def test_no_answer_given_is_ever_written_down(
         assert not [value for value in given if value in written], written
     subjects = db.scalars(select(LockoutCounter.subject)).all()
     assert not [value for value in given if value in " ".join(subjects)]
+
+
+def test_repeated_lockouts_escalate_to_a_hard_lock_only_an_operator_lifts(
+    ada: Account, attempt, standalone_factory, settings: Settings, database_url: str
+) -> None:
+    """Three lockouts in a day (each from a new phone, after each lock ran out) lock for good."""
+    moment = NOW
+    for lock in range(settings.HARD_LOCK_AFTER):
+        caller = f"+1415555{lock:04d}"
+        for _ in range(settings.MAX_ACCOUNT_FAILURES):
+            outcome = attempt(ada.number, "0000", "94105", caller=caller, now=moment)
+        assert outcome.locked_until is not None
+        if lock < settings.HARD_LOCK_AFTER - 1:
+            assert not lockout.is_hard(outcome.locked_until)
+            moment = outcome.locked_until + dt.timedelta(minutes=1)
+    assert lockout.is_hard(outcome.locked_until)
+    far_later = moment + dt.timedelta(days=30)
+    assert not attempt(ada.number, "1234", "94105", caller="+14155559999", now=far_later).verified
+
+    env = cli_env(database_url)
+    assert run_ivr(["accounts", "unlock", ada.number], env).exit_code == 0
+    assert attempt(ada.number, "1234", "94105", caller="+14155559999", now=far_later).verified
+    assert (
+        attempt(ada.number, "0000", "94105", caller="+14155559998", now=far_later).locked_until
+        is None
+    )
+
+
+def test_withheld_numbers_share_one_throttle_against_enumeration(
+    db: Session, attempt, standalone_factory, settings: Settings
+) -> None:
+    """Guessing one account after another from a withheld number locks every withheld caller
+    out for a while; callers who show their number are not affected."""
+    add_account(db, settings)
+    for guess in range(settings.MAX_ANONYMOUS_FAILURES):
+        outcome = attempt(f"7100{guess:04d}", "1234", "94105", caller=None)
+    assert outcome.locked_until is not None
+    assert locked_until(standalone_factory, settings, "70000001", None) is not None
+    assert not attempt("70000001", "1234", "94105", caller=None).verified
+    assert attempt("70000001", "1234", "94105", caller=ADA_PHONE).verified
