@@ -21,6 +21,7 @@ from ivr import migrate
 from ivr.config import DEV_ACCOUNT_SID, load_settings
 
 LOAD_GRACE_S = 90  # on top of a load run's own duration, before it counts as hung
+REPLAY_EVERY = 5  # in the soak, every 5th webhook is sent twice, as Twilio retries
 
 
 class Progress:
@@ -82,12 +83,15 @@ def load_spec(
     }
 
 
-def saturate(base_url: str, plan: Plan, ranges: AccountRanges, threads: int) -> dict[str, Any]:
+def saturate(
+    base_url: str, plan: Plan, ranges: AccountRanges, threads: int, **soak: Any
+) -> dict[str, Any]:
+    duration = soak.pop("duration_s", plan.saturation_s)
     spec = load_spec(
         "saturation", base_url, plan, ranges.take(plan.saturation_journeys),
-        threads=threads, duration_s=plan.saturation_s,
+        threads=threads, duration_s=duration, **soak,
     )  # fmt: skip
-    return load.run(spec, plan.warmup_s + plan.saturation_s + LOAD_GRACE_S)
+    return load.run(spec, plan.warmup_s + duration + LOAD_GRACE_S)
 
 
 def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -> dict[str, Any]:
@@ -105,6 +109,12 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
             base = app.url
             say(f"saturation: app, {workers} workers, {threads} back-to-back callers")
             results["app"] = saturate(base, plan, ranges, threads)
+            say(f"soak: twice the saturation load for {plan.soak_s:g}s, every {REPLAY_EVERY}th "
+                "webhook replayed")  # fmt: skip
+            soak = saturate(
+                base, plan, ranges, 2 * threads, duration_s=plan.soak_s, replay_every=REPLAY_EVERY
+            )
+            results["soak"] = {**soak, **database.payment_integrity(url)}
             say(f"concurrent calls: steps {', '.join(map(str, plan.steps))}")
             spec = load_spec(
                 "paced", base, plan, ranges.take(plan.accounts),
@@ -152,6 +162,15 @@ def _rate(result: dict[str, Any]) -> str:
     )
 
 
+def _soak(result: dict[str, Any]) -> str:
+    return (
+        f"{result['webhooks_per_s']:.1f} webhooks/s, {result['replays']} replays, "
+        f"{result['errors']} errors, {result['server_errors']} 5xx, "
+        f"{result['accounts_paid_twice']} paid twice, "
+        f"{result['charges_without_payment']} charges without a payment"
+    )
+
+
 def summarize(results: dict[str, Any], plot_path: Path) -> str:
     plan: Plan = results["plan"]
     app, baseline, journey = results["app"], results["baseline"], results["journey"]
@@ -168,6 +187,7 @@ def summarize(results: dict[str, Any], plot_path: Path) -> str:
                         "timeouts"),
         ("import", f"{results['import']:.0f} rows/s ({plan.import_rows} rows)"),
         ("paced-call errors", str(results["paced"]["errors"])),
+        ("soak, 2x load", _soak(results["soak"])),
     ]  # fmt: skip
     if "scale" in results:
         for loaded, run in ((plan.accounts, results), (plan.scale_accounts, results["scale"])):

@@ -38,3 +38,26 @@ def analyze(url: str) -> None:
             conn.commit()
     finally:
         engine.dispose()
+
+
+def payment_integrity(url: str) -> dict[str, int]:
+    """After a load: accounts paid more than once (each journey pays its own account in full
+    once, so any is a duplicate payment), and gateway charges without exactly one payment."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            paid_twice = conn.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT account_id FROM payments "
+                    "WHERE status = 'approved' GROUP BY account_id HAVING count(*) > 1) twice"
+                )
+            ).scalar_one()
+            orphans = conn.execute(
+                text(
+                    "SELECT count(*) FROM sandbox_charges c LEFT JOIN payments p "
+                    "ON p.idempotency_key = c.idempotency_key WHERE p.id IS NULL"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return {"accounts_paid_twice": int(paid_twice), "charges_without_payment": int(orphans)}

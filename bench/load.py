@@ -44,10 +44,19 @@ class Tally:
         self.samples: list[tuple[float, float, float]] = []  # (sent, done, latency ms)
         self.journeys: list[tuple[float, bool]] = []  # (ended, paid)
         self.errors: list[str] = []
+        self.replays = 0
+        self.server_errors = 0
 
-    def webhook(self, sent: float, done: float) -> None:
+    def webhook(self, sent: float, done: float, status: int) -> None:
         with self.lock:
             self.samples.append((sent, done, (done - sent) * 1000))
+            self.server_errors += status >= 500
+
+    def replayed(self, identical: bool) -> None:
+        with self.lock:
+            self.replays += 1
+            if not identical:
+                self.errors.append("a replayed webhook got a different answer")
 
     def journey(self, paid: bool) -> None:
         with self.lock:
@@ -76,13 +85,21 @@ class Accounts:
 class Line:
     """One caller's connection, used as the simulator's transport."""
 
-    def __init__(self, base_url: str, tally: Tally, stop: threading.Event, paced: bool) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tally: Tally,
+        stop: threading.Event,
+        paced: bool,
+        replay_every: int = 0,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.hostname != "127.0.0.1" or parts.port is None:
             raise ValueError(f"load goes only to http://127.0.0.1:PORT, not {base_url}")
         self.connection = http.client.HTTPConnection("127.0.0.1", parts.port, REQUEST_TIMEOUT_S)
         self.tally, self.stop, self.paced = tally, stop, paced
         self.previous: str | None = None
+        self.replay_every, self.sent = replay_every, 0
 
     def __call__(self, path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
         if self.paced and self.previous is not None:
@@ -93,18 +110,33 @@ class Line:
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": signature,
         }
+        status, body = self._post(path, form, headers)
+        self.sent += 1
+        if self.replay_every and self.sent % self.replay_every == 0:
+            # Twilio's retry of the same webhook: it must get the same answer, byte for byte.
+            again = self._post(path, form, {**headers, "I-Twilio-Idempotency-Token": "retry"})
+            self.tally.replayed(again == (status, body))
+        self.previous = body
+        return status, body
+
+    def _post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         sent = time.perf_counter()
         self.connection.request("POST", path, urlencode(form), headers)
         reply = self.connection.getresponse()
         body = reply.read().decode()
-        self.tally.webhook(sent, time.perf_counter())
-        self.previous = body
+        self.tally.webhook(sent, time.perf_counter(), reply.status)
         return reply.status, body
 
 
 def caller(spec: dict[str, Any], accounts: Accounts, tally: Tally, stop: threading.Event) -> None:
     """Place journeys one after another until told to stop or out of accounts."""
-    line = Line(spec["base_url"], tally, stop, paced=spec["mode"] == "paced")
+    line = Line(
+        spec["base_url"],
+        tally,
+        stop,
+        paced=spec["mode"] == "paced",
+        replay_every=spec.get("replay_every", 0),
+    )
     simulator = Simulator(
         line,
         public_base_url=spec["base_url"],
@@ -166,6 +198,8 @@ def saturation(spec: dict[str, Any]) -> dict[str, Any]:
         "latency_ms": summary(latencies),
         "errors": len(tally.errors),
         "first_errors": tally.errors[:MAX_ERRORS_KEPT],
+        "replays": tally.replays,
+        "server_errors": tally.server_errors,
     }
 
 

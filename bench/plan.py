@@ -19,6 +19,7 @@ class Plan:
     step_s: float
     import_rows: int
     scale_accounts: int  # 0: the large-table comparison is skipped
+    soak_s: float  # twice the saturation load, with replays, for this long
 
 
 FULL = Plan(
@@ -26,15 +27,16 @@ FULL = Plan(
     accounts=10_000,
     warmup_s=3,
     saturation_s=30,
-    saturation_journeys=4_000,
+    saturation_journeys=2_500,
     steps=(25, 50, 100, 200, 400, 800, 1000, 1200, 1600),
     step_s=30,
     import_rows=100_000,
     scale_accounts=1_000_000,
+    soak_s=180,
 )
 QUICK = Plan(
     name="quick",
-    accounts=1_500,
+    accounts=2_500,
     warmup_s=2,
     saturation_s=5,
     saturation_journeys=1_000,
@@ -42,6 +44,7 @@ QUICK = Plan(
     step_s=4,
     import_rows=5_000,
     scale_accounts=0,
+    soak_s=5,
 )
 SMOKE = Plan(
     name="smoke",
@@ -53,4 +56,5 @@ SMOKE = Plan(
     step_s=1,
     import_rows=50,
     scale_accounts=0,
+    soak_s=1,
 )
