@@ -40,6 +40,13 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class Queue:
+    """Hold the caller in the agents' queue ``name`` until an agent takes the call."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Hangup:
     """End the call."""
 
@@ -61,7 +68,7 @@ class Turn:
 
     say: tuple[Prompt, ...]
     ask: Ask | None = None
-    end: Transfer | Hangup | None = None
+    end: Transfer | Queue | Hangup | None = None
     resume: bool = False
     pay: PayRequest | None = None
 
@@ -171,7 +178,12 @@ class Flow:
         self.limits = limits or Limits()
 
     def start(self, conv: CallSession, ctx: Context) -> Turn:
-        return self._apply(conv, ctx, Go(self.start_state))
+        return self.jump(conv, ctx, self.start_state)
+
+    def jump(self, conv: CallSession, ctx: Context, state: str) -> Turn:
+        """Enter ``state`` whatever the current one: the call was moved from outside (an agent
+        started secure capture on it), not by the caller's keys."""
+        return self._apply(conv, ctx, Go(state))
 
     def handle(self, conv: CallSession, ctx: Context, event: Event) -> Turn:
         if conv.state == DONE or conv.state not in self.steps:

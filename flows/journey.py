@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+from flows.agent import AGENT_STEPS, to_agent
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.context import Context
-from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
+from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
 from ivr import audit
 from ivr.models import Account, CallSession
@@ -224,7 +225,7 @@ class Agent(Step):
             resource=f"account:{conv.account.number}" if conv.account else None,
             origin=ctx.origin,
         )
-        return Turn((_p("transferring"),), end=Transfer(ctx.settings.AGENT_NUMBER))
+        return Turn((_p("transferring"),), end=to_agent(conv, ctx))
 
 
 def agent_whisper(conv: CallSession) -> tuple[Prompt, ...]:
@@ -247,6 +248,7 @@ CALL_FLOW = Flow(
         Agent(),
         *PAYMENT_STEPS,
         *ARRANGEMENT_STEPS,
+        *AGENT_STEPS,
     ],
     start="greeting",
 )

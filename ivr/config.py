@@ -88,6 +88,14 @@ class Settings:
     LOCKOUT_MINUTES: int = 30
     SESSION_TTL_MINUTES: int = 30
     LOG_LEVEL: str = "INFO"
+    # Agent console and agent-assisted capture
+    AGENT_TRANSFER: str = "queue"
+    AGENT_QUEUE: str = "agents"
+    HOLD_MUSIC_URL: str = "https://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+    AGENT_MAX_FAILED_LOGINS: int = 5
+    AGENT_LOCKOUT_MINUTES: int = 15
+    AGENT_SESSION_MINUTES: int = 480
+    SESSION_COOKIE_SECURE: bool = False
 
     @property
     def production(self) -> bool:

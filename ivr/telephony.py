@@ -1,11 +1,13 @@
 """The Twilio REST adapter: the one place our code calls Twilio's API from.
 
 Webhooks are Twilio calling us; this is the other direction (pausing the call recording around
-card capture, sending texts). Everything goes through :class:`Telephony`, so tests replace the
-network with a fake and the embedded default runs with no Twilio account at all:
+card capture, sending texts, moving a live call to new TwiML when an agent starts secure
+capture). Everything goes through :class:`Telephony`, so tests replace the network with a fake
+and the embedded default runs with no Twilio account at all:
 
 - ``TELEPHONY=local`` (default): :class:`LocalTelephony` logs what it would do and keeps the last
-  messages in memory. Nothing leaves the machine.
+  messages in memory. Nothing leaves the machine. Call redirects wait in the database for the
+  call simulator, which plays Twilio's part (``ivr call`` in another terminal sees them).
 - ``TELEPHONY=twilio``: :class:`TwilioTelephony` on the official SDK, whose client is passed in
   (tests give it an HTTP client that answers like Twilio).
 
@@ -21,12 +23,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr import logs
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
+from ivr.db import transaction
+from ivr.models import LocalRedirect, utcnow
 
 log = logging.getLogger("ivr.telephony")
 
@@ -48,6 +54,9 @@ class Telephony(Protocol):
 
     def send_sms(self, to: str, body: str) -> str:
         """Send a text message; returns its message id (a Twilio ``SM...`` sid)."""
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Make the live call fetch its next TwiML from ``url`` (POST), leaving what it plays."""
 
 
 def mask_phone(number: str) -> str:
@@ -103,6 +112,16 @@ class TwilioTelephony:
         logs.event(log, "sms.sent", to=mask_phone(to), sid=message.sid)
         return str(message.sid)
 
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        try:
+            self._client.calls(call_sid).update(url=url, method="POST")
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not redirect call {call_sid} (has the caller hung up?): "
+                f"{_twilio_problem(error)}."
+            ) from error
+        logs.event(log, "telephony.call_redirected", call=call_sid)
+
 
 _RECORDING_EVENTS: Final = {
     "paused": "telephony.recording_paused",
@@ -127,12 +146,15 @@ class LocalTelephony:
 
     It logs each action (an SMS body only at DEBUG, since receipts carry account details) and
     keeps the last ``keep`` texts in :attr:`sent` and recording changes in :attr:`recordings`,
-    so the simulator and tests can see what a caller would have received.
+    so the simulator and tests can see what a caller would have received. Redirects must cross
+    processes (the server redirects, the simulator in another terminal follows), so they wait
+    in the database given as ``factory`` until :meth:`take_redirect` collects them.
     """
 
-    def __init__(self, keep: int = 100) -> None:
+    def __init__(self, keep: int = 100, factory: sessionmaker[Session] | None = None) -> None:
         self.sent: deque[LocalSms] = deque(maxlen=keep)
         self.recordings: deque[tuple[str, str]] = deque(maxlen=keep)
+        self.factory = factory
 
     def pause_recording(self, call_sid: str) -> None:
         self.recordings.append((call_sid, "paused"))
@@ -149,11 +171,34 @@ class LocalTelephony:
         logs.event(log, "sms.local_body", logging.DEBUG, sid=sms.sid, body=body)
         return sms.sid
 
+    def _database(self) -> sessionmaker[Session]:
+        if self.factory is None:
+            raise TelephonyError("The local telephony adapter was built without a database.")
+        return self.factory
 
-def telephony_from_settings(settings: Settings) -> Telephony:
-    """The adapter ``TELEPHONY`` names. Build it once per process: the SDK pools connections."""
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        with transaction(self._database()) as session:
+            session.merge(LocalRedirect(call_sid=call_sid, url=url, created_at=utcnow()))
+        logs.event(log, "telephony.call_redirected", call=call_sid, local=True)
+
+    def take_redirect(self, call_sid: str) -> str | None:
+        """The redirect waiting for ``call_sid``, removed as it is taken (the simulator's poll)."""
+        with transaction(self._database()) as session:
+            row = session.get(LocalRedirect, call_sid)
+            if row is None:
+                return None
+            session.execute(delete(LocalRedirect).where(LocalRedirect.call_sid == call_sid))
+            return row.url
+
+
+def telephony_from_settings(
+    settings: Settings, factory: sessionmaker[Session] | None = None
+) -> Telephony:
+    """The adapter ``TELEPHONY`` names. Build it once per process: the SDK pools connections.
+
+    ``factory`` is the app's database, where the local adapter leaves call redirects."""
     if settings.TELEPHONY == "local":
-        return LocalTelephony()
+        return LocalTelephony(factory=factory)
     if settings.TELEPHONY == "twilio":
         if (
             settings.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID

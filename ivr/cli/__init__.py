@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import accounts, calls, database, payments, worker
+from ivr.cli import accounts, agents, calls, database, payments, worker
 from ivr.cli.common import Runtime
 
 
@@ -42,3 +42,4 @@ main.add_command(calls.sessions)
 main.add_command(payments.payments)
 main.add_command(payments.reconcile)
 main.add_command(worker.worker)
+main.add_command(agents.agents)

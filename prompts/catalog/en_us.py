@@ -130,4 +130,11 @@ MESSAGES = {
     "arrangement_refused_recent_arrangement": "Sorry, this account already has a recent payment arrangement, so I cannot make another one by phone.",
     "arrangement_refused_nothing_to_offer": "Sorry, I have no arrangement to offer this account by phone.",
     "arrangement_refused_options": "A representative may be able to help. To speak with one, press 0. For the main menu, press star.",
+    # Agent console: hold, and secure capture started by a representative
+    "hold_message": "Thank you for holding. A representative will be with you shortly.",
+    "agent_capture_intro": "Your representative has asked me to take your payment of {amount}. They cannot hear the keys you press.",
+    "agent_capture_cancelled": "Your representative has stopped this payment. Nothing was charged.",
+    "agent_capture_failed": "Sorry, we could not take the payment just now, and nothing was charged.",
+    "returning_to_agent": "Please hold while I return you to your representative.",
+    "agent_capture_hung_up": "The caller hung up before paying. Nothing was charged.",
 }

@@ -132,4 +132,11 @@ MESSAGES = {
     "arrangement_refused_recent_arrangement": "Lo sentimos, esta cuenta ya tiene un arreglo de pago reciente, así que no puedo hacer otro por teléfono.",
     "arrangement_refused_nothing_to_offer": "Lo sentimos, no tengo ningún arreglo que ofrecer a esta cuenta por teléfono.",
     "arrangement_refused_options": "Un representante podría ayudarle. Para hablar con uno, oprima 0. Para el menú principal, oprima asterisco.",
+    # Agent console: hold, and secure capture started by a representative
+    "hold_message": "Gracias por esperar. Un representante le atenderá en breve.",
+    "agent_capture_intro": "Su representante me pidió tomar su pago de {amount}. No puede escuchar las teclas que usted oprima.",
+    "agent_capture_cancelled": "Su representante detuvo este pago. No se hizo ningún cargo.",
+    "agent_capture_failed": "Lo sentimos, no pudimos tomar el pago en este momento, y no se hizo ningún cargo.",
+    "returning_to_agent": "Espere mientras le comunico de nuevo con su representante.",
+    "agent_capture_hung_up": "La persona colgó antes de pagar. No se hizo ningún cargo.",
 }

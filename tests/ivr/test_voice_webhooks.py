@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from ivr.models import AuditEvent, CallSession, SessionStatus
 from ivr.simulator import keys_from
+from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.webhooks import call_form, post, row_counts
 
@@ -114,8 +115,9 @@ def test_database_outage_gives_a_safe_message_not_a_500(make_app):
     assert "<Hangup />" in text
 
 
-def test_whisper_tells_the_agent_who_is_calling(client, db, simulator, settings):
+def test_whisper_tells_the_agent_who_is_calling(make_app, db, settings):
     add_account(db, settings)
+    simulator = simulator_for(make_app(AGENT_TRANSFER="dial"))
     record = simulator.call(keys_from(["", "1", "1234#", "94105", "0"]), caller="+15005550006")
     assert record.transfers == [settings.AGENT_NUMBER]
     assert record.agent_heard == ["Verified caller. Account ending in 0 0 0 1."]
