@@ -41,6 +41,7 @@ from payments.policy import PaymentPolicy
 from prompts import Digits, Money, Prompt
 
 TRANSFERS = ("queue", "dial")
+DTMF = "dtmf"
 START, CANCEL = "start", "cancel"
 # What the console may ask the call to do, and the state each one enters.
 ENTRIES = {
@@ -228,6 +229,13 @@ def start_capture(
 ) -> AgentCapture:
     """Record a capture of ``amount_cents`` on the agent's call (the caller is moved after
     commit). The amount obeys the same policy as a caller paying alone."""
+    if settings.CAPTURE_MODE != DTMF:
+        # Twilio's Payments API on a live call is not wired yet; never fall back to our own
+        # capture when the operator chose to keep card digits away from the app.
+        raise ConsoleRefusedError(
+            "Secure payment from the console needs CAPTURE_MODE=dtmf; take this payment "
+            "through the IVR's menu instead."
+        )
     handoff = handoff_for(session, agent, handoff_id, lock=True)
     conv = _own_live_call(session, agent, handoff)
     account = session.get(Account, handoff.account_id) if handoff.account_id else None
@@ -253,7 +261,7 @@ def start_capture(
         account_id=account.id,
         amount_cents=amount_cents,
         fee_cents=policy.fee(amount_cents),
-        mode=settings.CAPTURE_MODE,
+        mode=DTMF,
         status=CaptureStatus.CONNECTING,
         fields=assisted.fresh_fields(),
         version=1,

@@ -276,3 +276,17 @@ def test_a_stale_or_repeated_redirect_changes_nothing(app, client, db, desk, ada
     reply = post(client, f"/voice/agent-capture?capture={capture.id}&step=start&n=1", form)
     assert "timed out" in reply.get_data(as_text=True)
     assert db.scalars(select(AgentCapture)).all()[-1].status is CaptureStatus.APPROVED
+
+
+def test_twilio_pay_mode_refuses_console_capture_rather_than_take_digits_itself(make_app, db, ada):
+    app = make_app(CAPTURE_MODE="twilio-pay")
+    make_agent(db)
+    desk = Desk(app.test_client())
+    desk.login()
+    caller = WaitingCaller(app, [])
+    call = take_call(desk, db)
+    reply = desk.post(f"/agent/calls/{call.id}/payment", amount="10")
+    page = desk.client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "needs CAPTURE_MODE=dtmf" in page
+    assert capture_row(db) is None
+    caller.hang_up()
