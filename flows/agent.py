@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from flows import assisted
 from flows.context import Context
-from flows.engine import Flow, Go, Queue, Repeat, Step, Transfer, Turn
+from flows.engine import Flow, Go, Queue, Step, Transfer, Turn
 from flows.payment import end_capture
 from ivr.config import Settings
 from ivr.models import (
@@ -132,9 +132,6 @@ class AgentCaptureResult(Step):
             said = (Prompt(capture.reason or "agent_capture_failed"),)
         return Turn((*said, Prompt("returning_to_agent")), end=to_agent(conv, ctx))
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
-        return Repeat()
-
 
 AGENT_STEPS: tuple[Step, ...] = (AgentCaptureStart(), AgentCaptureStop(), AgentCaptureResult())
 MOVED = "_moved"  # the last console redirect applied, so a repeated one changes nothing
@@ -177,9 +174,9 @@ def open_calls(session: Session, agent: Agent) -> list[Handoff]:
     return list(session.scalars(query))
 
 
-def handoff_for(session: Session, agent: Agent, handoff_id: int, *, lock: bool = False) -> Handoff:
+def handoff_for(session: Session, agent: Agent, handoff_id: int) -> Handoff:
     """The call if this agent may see it: waiting for anyone, or claimed by them."""
-    handoff = session.get(Handoff, handoff_id, with_for_update=lock)
+    handoff = session.get(Handoff, handoff_id)
     if handoff is None:
         raise ConsoleRefusedError("There is no such call.")
     if handoff.agent_id is not None and handoff.agent_id != agent.id:
@@ -236,8 +233,10 @@ def start_capture(
             "Secure payment from the console needs CAPTURE_MODE=dtmf; take this payment "
             "through the IVR's menu instead."
         )
-    handoff = handoff_for(session, agent, handoff_id, lock=True)
+    # Locks in the webhooks' order (call session, then handoff), so the two never deadlock.
+    handoff = handoff_for(session, agent, handoff_id)
     conv = _own_live_call(session, agent, handoff)
+    session.refresh(handoff, with_for_update=True)
     account = session.get(Account, handoff.account_id) if handoff.account_id else None
     if account is None or not handoff.verified:
         raise ConsoleRefusedError("The caller is not verified, so the IVR cannot take a payment.")
@@ -280,7 +279,7 @@ _AMOUNT_REFUSALS = {
 
 
 def _own_running_capture(session: Session, agent: Agent, capture_id: int) -> AgentCapture:
-    capture = session.get(AgentCapture, capture_id, with_for_update=True)
+    capture = session.get(AgentCapture, capture_id, with_for_update=True, populate_existing=True)
     if capture is None:
         raise ConsoleRefusedError("There is no such payment.")
     if capture.agent_id != agent.id:
@@ -295,12 +294,14 @@ def _own_running_capture(session: Session, agent: Agent, capture_id: int) -> Age
 def rerequest(session: Session, agent: Agent, capture_id: int, field: str) -> AgentCapture:
     """Ask the caller for ``field`` again. Only a field already keyed can be asked again; the
     caller then returns to where they were (the card number starts the capture over)."""
+    peek = session.get(AgentCapture, capture_id)
+    # The call session first, then the capture: the order the caller's webhooks lock them in.
+    conv = session.get(CallSession, peek.call_sid, with_for_update=True) if peek else None
     capture = _own_running_capture(session, agent, capture_id)
     if field not in assisted.FIELDS:
         raise ConsoleRefusedError("There is no such card field.")
     if capture.fields[field]["status"] not in (assisted.VALID, assisted.INVALID):
         raise ConsoleRefusedError("That field has not been keyed yet.")
-    conv = session.get(CallSession, capture.call_sid, with_for_update=True)
     if conv is None or conv.status is SessionStatus.ENDED:
         raise ConsoleRefusedError("The caller has hung up.")
     if field != assisted.FIELDS[0] and conv.state != field:

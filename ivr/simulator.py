@@ -272,7 +272,7 @@ class Simulator:
                 played = True
             time.sleep(self.hold_poll_seconds)
         record.hung_up_by = "caller"
-        self.echo("  (caller gives up waiting and hangs up)")
+        self.echo("  (caller hangs up while waiting)")
         return None
 
     def _pay(

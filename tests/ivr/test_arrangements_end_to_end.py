@@ -158,7 +158,7 @@ def test_a_disconnected_account_hears_why_and_can_reach_an_agent(db, settings, s
         "To reconnect service, the amount due is 192 dollars and 50 cents: your balance plus "
         "the reconnection fee of 50 dollars." in record.said
     )
-    assert record.transfers == ["+15005550100"]
+    assert record.transfers == [f"queue:{settings.AGENT_QUEUE}"]
     assert arrangements(db) == []
 
 
