@@ -38,3 +38,20 @@ document.addEventListener("DOMContentLoaded", () => {
     if (state.final) source.close();
   });
 });
+
+// The calls list refreshes itself, so a caller pressing 0 shows up without a reload (and what
+// the agent is typing in the look-up form is left alone).
+const CALLS_REFRESH_MS = 3000;
+
+async function refreshCalls(table) {
+  const reply = await fetch(window.location.href, { credentials: "same-origin" });
+  if (!reply.ok || reply.redirected) return;
+  const page = new DOMParser().parseFromString(await reply.text(), "text/html");
+  const fresh = page.querySelector("#calls tbody");
+  if (fresh) table.tBodies[0].replaceWith(fresh);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const table = document.getElementById("calls");
+  if (table) setInterval(() => refreshCalls(table).catch(() => {}), CALLS_REFRESH_MS);
+});

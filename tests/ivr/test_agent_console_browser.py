@@ -54,13 +54,14 @@ def ada(db, settings):
 
 def test_the_agent_watches_the_caller_key_a_payment(app, db, ada, live_server, page):
     make_agent(db)
+    sign_in(page, live_server)
+    expect(page.locator("#agent-name")).to_have_text("alice")
+    expect(page.locator("#calls")).to_contain_text("No calls are waiting.")
     keys = GatedKeys()
     caller = WaitingCaller(app, [], keys=keys)
     call = handoff(db)
 
-    sign_in(page, live_server)
-    expect(page.locator("#agent-name")).to_have_text("alice")
-    row = page.locator(f'tr[data-call="{call.id}"]')
+    row = page.locator(f'tr[data-call="{call.id}"]')  # the list refreshes by itself
     expect(row).to_contain_text("Verified · account ending 0001")
     row.get_by_role("button", name="Take call").click()
     expect(page.locator("#balance")).to_have_text("$142.50")
