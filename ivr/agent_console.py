@@ -25,7 +25,7 @@ from ivr import audit, logs
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.importer import RowError, parse_cents
-from ivr.models import Agent, AgentCapture, CaptureStatus, Handoff
+from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff
 from ivr.telephony import Telephony, TelephonyError
 from prompts import Money, Prompt, render
 from verification import find_account
@@ -102,6 +102,21 @@ class CallView:
     capture: dict[str, Any] | None
 
 
+def _subject(db: Session, result: object) -> dict[str, Any]:
+    """The call and account an action touched, for its audit entry."""
+    if isinstance(result, CallView):
+        result = result.handoff
+    if isinstance(result, desk.AccountSummary):
+        return {"account": result.account.number}
+    if isinstance(result, Handoff | AgentCapture):
+        account = db.get(Account, result.account_id) if result.account_id else None
+        return {
+            "origin": f"call:{result.call_sid}",
+            "account": account.number if account else None,
+        }
+    return {}
+
+
 class AgentConsole:
     def __init__(
         self, factory: sessionmaker[Session], settings: Settings, telephony: Telephony
@@ -148,7 +163,10 @@ class AgentConsole:
         try:
             with transaction(self.factory) as db:
                 result = work(db)
-                audit.record(db, action, actor=actor, outcome="success", resource=target)
+                audit.record(
+                    db, action, actor=actor, outcome="success", resource=target,
+                    **_subject(db, result),
+                )  # fmt: skip
         except desk.ConsoleRefusedError as refusal:
             outcome = "forbidden" if refusal.forbidden else "refused"
             with transaction(self.factory) as db:

@@ -290,3 +290,47 @@ def test_twilio_pay_mode_refuses_console_capture_rather_than_take_digits_itself(
     assert "needs CAPTURE_MODE=dtmf" in page
     assert capture_row(db) is None
     caller.hang_up()
+
+
+def test_look_up_shows_balance_and_masked_payments_and_is_audited(client, db, desk, ada):
+    db.add(
+        Payment(
+            account_id=ada.id,
+            amount_cents=5000,
+            idempotency_key="earlier",
+            channel="voice",
+            gateway="sandbox",
+            status=PaymentStatus.APPROVED,
+            brand="visa",
+            last4="4242",
+            confirmation_number="4829130057",
+        )
+    )
+    db.commit()
+    page = client.get("/agent/accounts?number=70000001").get_data(as_text=True)
+    assert '<dd id="balance">$142.50</dd>' in page
+    assert "Visa ending 4242" in page and "4829130057" in page and "$50.00" in page
+    missing = client.get("/agent/accounts?number=79999999", follow_redirects=True)
+    assert "No account 79999999; check the number." in missing.get_data(as_text=True)
+    db.rollback()
+    looked = db.scalars(select(AuditEvent).where(AuditEvent.action == "agent.lookup")).all()
+    assert [(e.outcome, e.detail.get("account")) for e in looked] == [
+        ("success", "70000001"),
+        ("refused", None),
+    ]
+
+
+def test_capture_audit_entries_name_the_agent_call_and_account(app, db, desk, ada):
+    caller = WaitingCaller(app, [*card(), "1"])
+    call = take_call(desk, db)
+    desk.post(f"/agent/calls/{call.id}/payment", amount="142.50")
+    final(db)
+    record = caller.hang_up()
+    db.rollback()
+    [start] = db.scalars(select(AuditEvent).where(AuditEvent.action == "agent.capture.start"))
+    assert (start.actor, start.outcome, start.origin) == (
+        "agent:alice",
+        "success",
+        f"call:{record.call_sid}",
+    )
+    assert start.detail["account"] == "70000001"
