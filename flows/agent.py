@@ -133,6 +133,18 @@ class AgentCaptureResult(Step):
         return Turn((*said, Prompt("returning_to_agent")), end=to_agent(conv, ctx))
 
 
+def give_up(conv: CallSession, ctx: Context) -> Go | None:
+    """A caller in an agent's capture who stops answering goes back to the agent, not off the
+    line: nothing is charged and the agent is told."""
+    capture = assisted.running(conv, ctx)
+    if capture is None:
+        return None
+    end_capture(conv, ctx)
+    assisted.update(capture, CaptureStatus.FAILED, reason="agent_capture_failed")
+    assisted.record_result(ctx.session, capture, actor=f"caller:{conv.caller or 'unknown'}")
+    return Go(assisted.RESULT_STATE)
+
+
 AGENT_STEPS: tuple[Step, ...] = (AgentCaptureStart(), AgentCaptureStop(), AgentCaptureResult())
 MOVED = "_moved"  # the last console redirect applied, so a repeated one changes nothing
 

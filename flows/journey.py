@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from flows.agent import AGENT_STEPS, to_agent
+from flows.agent import give_up as agent_give_up
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.context import Context
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
@@ -251,4 +252,5 @@ CALL_FLOW = Flow(
         *AGENT_STEPS,
     ],
     start="greeting",
+    give_up=agent_give_up,
 )

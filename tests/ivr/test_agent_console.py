@@ -334,3 +334,18 @@ def test_capture_audit_entries_name_the_agent_call_and_account(app, db, desk, ad
         f"call:{record.call_sid}",
     )
     assert start.detail["account"] == "70000001"
+
+
+def test_a_caller_who_stops_answering_goes_back_to_the_agent_not_off_the_line(app, db, desk, ada):
+    caller = WaitingCaller(app, ["", "", "1"])  # silence twice at the card number
+    call = take_call(desk, db)
+    desk.post(f"/agent/calls/{call.id}/payment", amount="142.50")
+    capture = final(db)
+    record = caller.hang_up()
+
+    assert capture.status is CaptureStatus.FAILED
+    assert "Sorry, we could not take the payment just now, and nothing was charged." in record.said
+    assert record.said[-2] == "Please hold while I return you to your representative."
+    assert not any("Goodbye" in line for line in record.said)
+    assert db.scalars(select(Payment)).all() == []
+    assert captures_left(db) == 0
