@@ -6,12 +6,15 @@ refusals: other agents, bad amounts, hang-ups, cancels and replays, with no card
 
 from __future__ import annotations
 
+import queue
+
 import pytest
 from sqlalchemy import select
 
 from ivr.models import (
     AgentCapture,
     AuditEvent,
+    CallSession,
     CaptureStatus,
     Handoff,
     HandoffStatus,
@@ -349,3 +352,37 @@ def test_a_caller_who_stops_answering_goes_back_to_the_agent_not_off_the_line(ap
     assert not any("Goodbye" in line for line in record.said)
     assert db.scalars(select(Payment)).all() == []
     assert captures_left(db) == 0
+
+
+def test_a_repeated_redirect_is_answered_as_a_replay(app, client, db, desk, ada):
+    gate: queue.Queue[str | None] = queue.Queue()
+    script = [*VERIFY, "0"]
+    caller = WaitingCaller(
+        app, [], keys=lambda _prompt: script.pop(0) if script else gate.get(timeout=30)
+    )
+    call = take_call(desk, db)
+    desk.post(f"/agent/calls/{call.id}/payment", amount="142.50")
+    capture = wait_for(
+        lambda: (row := capture_row(db)) and row.fields["card_number"]["status"] == "entering"
+        and row.status is CaptureStatus.CAPTURING and row,
+        "the caller to reach the card number",
+    )  # fmt: skip
+    db.rollback()
+    conv = db.get(CallSession, call.call_sid)
+    turn, response = conv.turn, conv.last_response
+    url = f"/voice/agent-capture?capture={capture.id}&step=start&n=1"
+
+    again = post(client, url, call_form(sid=call.call_sid))
+
+    assert again.get_data(as_text=True) == response
+    db.rollback()
+    assert db.get(CallSession, call.call_sid).turn == turn
+    gate.put(None)  # the caller hangs up
+    caller.finish()
+
+
+def test_the_queue_plays_a_word_and_hold_music(client, db, settings, ada):
+    reply = post(client, "/voice/hold", call_form())
+    body = reply.get_data(as_text=True)
+    assert "Thank you for holding." in body
+    assert f"<Play>{settings.HOLD_MUSIC_URL}</Play>" in body
