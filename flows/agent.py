@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from flows import assisted
 from flows.context import Context
 from flows.engine import Flow, Go, Queue, Step, Transfer, Turn
-from flows.payment import end_capture
+from flows.payment import TWILIO_PAY, end_capture
 from ivr.config import Settings
 from ivr.models import (
     Account,
@@ -41,7 +41,6 @@ from payments.policy import PaymentPolicy
 from prompts import Digits, Money, Prompt
 
 TRANSFERS = ("queue", "dial")
-DTMF = "dtmf"
 START, CANCEL = "start", "cancel"
 # What the console may ask the call to do, and the state each one enters.
 ENTRIES = {
@@ -238,13 +237,6 @@ def start_capture(
 ) -> AgentCapture:
     """Record a capture of ``amount_cents`` on the agent's call (the caller is moved after
     commit). The amount obeys the same policy as a caller paying alone."""
-    if settings.CAPTURE_MODE != DTMF:
-        # Twilio's Payments API on a live call is not wired yet; never fall back to our own
-        # capture when the operator chose to keep card digits away from the app.
-        raise ConsoleRefusedError(
-            "Secure payment from the console needs CAPTURE_MODE=dtmf; take this payment "
-            "through the IVR's menu instead."
-        )
     # Locks in the webhooks' order (call session, then handoff), so the two never deadlock.
     handoff = handoff_for(session, agent, handoff_id)
     conv = _own_live_call(session, agent, handoff)
@@ -272,14 +264,31 @@ def start_capture(
         account_id=account.id,
         amount_cents=amount_cents,
         fee_cents=policy.fee(amount_cents),
-        mode=DTMF,
+        mode=settings.CAPTURE_MODE,
         status=CaptureStatus.CONNECTING,
         fields=assisted.fresh_fields(),
         version=1,
     )
     session.add(capture)
     session.flush()
-    conv.data[assisted.CAPTURE] = capture.id
+    if capture.mode == TWILIO_PAY:
+        # Twilio charges when the last field is in: the ledger row must exist before that.
+        new = ledger.NewPayment(
+            account_id=account.id,
+            amount_cents=capture.amount_cents,
+            fee_cents=capture.fee_cents,
+            idempotency_key=f"{conv.sid}:agent-{capture.id}",
+            channel=conv.channel,
+            session_sid=conv.sid,
+            gateway=TWILIO_PAY,
+        )
+        try:
+            payment = ledger.begin(session, new, allow_overpayment=settings.ALLOW_OVERPAYMENT)
+        except ledger.PaymentRefusedError:
+            raise ConsoleRefusedError("Another payment on this account is in progress.") from None
+        capture.payment_id = payment.id
+    else:
+        conv.data[assisted.CAPTURE] = capture.id
     return capture
 
 
@@ -316,6 +325,9 @@ def rerequest(session: Session, agent: Agent, capture_id: int, field: str) -> Ag
         raise ConsoleRefusedError("That field has not been keyed yet.")
     if conv is None or conv.status is SessionStatus.ENDED:
         raise ConsoleRefusedError("The caller has hung up.")
+    if capture.mode == TWILIO_PAY:
+        assisted.update(capture, fields={field: (assisted.ENTERING, None)})
+        return capture
     if field != assisted.FIELDS[0] and conv.state != field:
         conv.data[assisted.RESUME] = conv.state
     assisted.update(capture)
@@ -325,6 +337,8 @@ def rerequest(session: Session, agent: Agent, capture_id: int, field: str) -> Ag
 def cancel(session: Session, agent: Agent, capture_id: int) -> AgentCapture:
     """Stop the capture: nothing is charged and the caller is told so."""
     capture = _own_running_capture(session, agent, capture_id)
+    if capture.mode == TWILIO_PAY and capture.payment_id is not None:
+        ledger.settle(session, capture.payment_id, assisted.NOT_CHARGED)
     assisted.update(capture, CaptureStatus.CANCELLED, reason="agent_capture_cancelled")
     assisted.record_result(session, capture, actor=f"agent:{agent.username}")
     return capture

@@ -28,7 +28,9 @@ from ivr.models import (
     Payment,
     PaymentStatus,
 )
+from payments import ledger
 from payments.capture import FieldVerdict
+from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 
 CAPTURE = "agent_capture"  # the session's AgentCapture id while an agent's capture runs
 RESUME = "agent_resume_state"  # where a field asked again out of turn returns to
@@ -45,6 +47,8 @@ FINAL = frozenset(
 )
 # Ends that need no hang-up record: already over, or a charge in flight that settles itself.
 UNCHARGED_END = FINAL | {CaptureStatus.AUTHORIZING}
+# How a prepared payment that never reached the gateway is settled (hang-up, agent's cancel).
+NOT_CHARGED = ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.CANCELLED)
 PENDING, ENTERING, VALID, INVALID, DONE = "pending", "entering", "valid", "invalid", "done"
 
 
@@ -176,6 +180,8 @@ def call_ended(session: Session, call_sid: str) -> None:
         .with_for_update()
     ).all()
     for capture in captures:
+        if capture.payment_id is not None:  # twilio-pay prepares its ledger row up front
+            ledger.settle(session, capture.payment_id, NOT_CHARGED)
         update(capture, CaptureStatus.HUNG_UP, reason="agent_capture_hung_up")
         record_result(session, capture, actor="system")
     session.execute(

@@ -20,13 +20,16 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows import agent as desk
+from flows import agent_pay as pay
 from flows import assisted
+from flows.payment import TWILIO_PAY
 from ivr import audit, logs
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.importer import RowError, parse_cents
 from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff
-from ivr.telephony import Telephony, TelephonyError
+from ivr.telephony import AssistedPayment, PaymentChange, Telephony, TelephonyError
+from payments import ledger
 from prompts import Money, Prompt, render
 from verification import find_account
 from verification.agents import Login, LoginOutcome, LoginPolicy, authenticate
@@ -34,6 +37,7 @@ from verification.agents import Login, LoginOutcome, LoginPolicy, authenticate
 log = logging.getLogger("ivr.agent")
 T = TypeVar("T")
 CAPTURE_URL = "/voice/agent-capture"
+PAY_STATUS_URL = "/voice/agent-pay-status"
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15.0
 STREAM_SECONDS = 300.0  # then the browser reconnects (EventSource does so by itself)
@@ -119,11 +123,16 @@ def _subject(db: Session, result: object) -> dict[str, Any]:
 
 class AgentConsole:
     def __init__(
-        self, factory: sessionmaker[Session], settings: Settings, telephony: Telephony
+        self,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        telephony: Telephony,
+        on_approved: ledger.OnApproved | None = None,
     ) -> None:
         self.factory = factory
         self.settings = settings
         self.telephony = telephony
+        self.on_approved = on_approved
         self.policy = LoginPolicy.from_settings(settings)
 
     # --- signing in ---
@@ -251,18 +260,70 @@ class AgentConsole:
         self._move(agent, capture, desk.CANCEL)
 
     def _move(self, agent: Agent, capture: AgentCapture, step: str) -> None:
-        """Redirect the caller's leg; if Twilio cannot, the capture fails with nothing charged."""
+        """Move the caller's leg (or, in twilio-pay mode, drive Twilio's Payments session); if
+        Twilio cannot, the capture fails with nothing charged."""
         base = self.settings.PUBLIC_BASE_URL.rstrip("/")
-        url = f"{base}{CAPTURE_URL}?capture={capture.id}&step={step}&n={capture.version}"
         try:
-            self.telephony.redirect_call(capture.call_sid, url)
+            if capture.mode != TWILIO_PAY:
+                url = f"{base}{CAPTURE_URL}?capture={capture.id}&step={step}&n={capture.version}"
+                self.telephony.redirect_call(capture.call_sid, url)
+            elif step == desk.START:
+                self._start_pay(capture)
+            elif step == desk.CANCEL:
+                self._pay(capture, pay.PayRequest(f"{capture.id}:cancel", status="cancel"))
+            else:
+                self._pay(capture, pay.capture_field(capture, step))
         except TelephonyError as error:
-            with transaction(self.factory) as db:
-                row = db.get(AgentCapture, capture.id, with_for_update=True)
-                if row is not None and row.status not in assisted.FINAL:
-                    assisted.update(row, CaptureStatus.FAILED, reason="agent_capture_failed")
-                    assisted.record_result(db, row, actor=f"agent:{agent.username}")
+            self._failed(capture.id, f"agent:{agent.username}")
             raise desk.ConsoleRefusedError(str(error)) from error
+
+    def _failed(self, capture_id: int, actor: str) -> None:
+        with transaction(self.factory) as db:
+            row = db.get(AgentCapture, capture_id, with_for_update=True)
+            if row is not None and row.status not in assisted.FINAL:
+                assisted.update(row, CaptureStatus.FAILED, reason="agent_capture_failed")
+                assisted.record_result(db, row, actor=actor)
+
+    def _status_callback(self, capture: AgentCapture) -> str:
+        base = self.settings.PUBLIC_BASE_URL.rstrip("/")
+        return f"{base}{PAY_STATUS_URL}?capture={capture.id}"
+
+    def _start_pay(self, capture: AgentCapture) -> None:
+        opened = AssistedPayment(
+            idempotency_key=f"{capture.id}:start",
+            status_callback=self._status_callback(capture),
+            charge_cents=capture.amount_cents + capture.fee_cents,
+            connector=self.settings.PAY_CONNECTOR,
+            description=f"Account payment {capture.payment_id}",
+        )
+        pay_sid = self.telephony.start_payment(capture.call_sid, opened)
+        with transaction(self.factory) as db:
+            row = db.get(AgentCapture, capture.id, with_for_update=True)
+            assert row is not None
+            assisted.update(row, CaptureStatus.CAPTURING, pay_sid=pay_sid)
+        capture.pay_sid = pay_sid
+        self._pay(capture, pay.first_request(capture))
+
+    def _pay(self, capture: AgentCapture, request: pay.PayRequest) -> None:
+        assert capture.pay_sid is not None
+        change = PaymentChange(
+            request.idempotency_key, self._status_callback(capture), request.capture, request.status
+        )
+        self.telephony.update_payment(capture.call_sid, capture.pay_sid, change)
+
+    def pay_status(self, capture_id: int, event: pay.PayStatus) -> None:
+        """Twilio's status callback for an agent's Payments session: merge it, then ask Twilio
+        for whatever comes next (the next field, or to charge)."""
+        with transaction(self.factory) as db:
+            request = pay.on_status(db, capture_id, event, self.on_approved)
+            capture = db.get(AgentCapture, capture_id)
+        if request is None or capture is None:
+            return
+        try:
+            self._pay(capture, request)
+        except TelephonyError as error:
+            logs.event(log, "agent.pay_failed", logging.ERROR, capture=capture_id, error=error)
+            self._failed(capture_id, "twilio")
 
     def capture(self, agent: Agent, capture_id: int) -> dict[str, Any]:
         with transaction(self.factory) as db:

@@ -432,6 +432,7 @@ class AgentCapture(Base):
     brand: Mapped[str | None] = mapped_column(String(20))
     last4: Mapped[str | None] = mapped_column(String(4))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    pay_sid: Mapped[str | None] = mapped_column(String(64))  # Twilio's Payments session
     confirmation_number: Mapped[str | None] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -21,6 +21,7 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final, Protocol
 
 from sqlalchemy import delete
@@ -57,6 +58,31 @@ class Telephony(Protocol):
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Make the live call fetch its next TwiML from ``url`` (POST), leaving what it plays."""
+
+    def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
+        """Open a Twilio Payments session on the live call; returns its ``PK...`` sid."""
+
+    def update_payment(self, call_sid: str, payment_sid: str, change: PaymentChange) -> None:
+        """Ask the caller for one field (``capture``), or finish (``status``: complete/cancel)."""
+
+
+@dataclass(frozen=True)
+class AssistedPayment:
+    """A Twilio Payments session an agent opens on a call (the caller keys, Twilio charges)."""
+
+    idempotency_key: str
+    status_callback: str
+    charge_cents: int
+    connector: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    idempotency_key: str
+    status_callback: str
+    capture: str | None = None
+    status: str | None = None
 
 
 def mask_phone(number: str) -> str:
@@ -102,6 +128,42 @@ class TwilioTelephony:
             ) from error
         logs.event(log, _RECORDING_EVENTS[status], call=call_sid)
 
+    def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
+        cents = payment.charge_cents
+        try:
+            created = self._client.calls(call_sid).payments.create(
+                idempotency_key=payment.idempotency_key,
+                status_callback=payment.status_callback,
+                charge_amount=Decimal(cents).scaleb(-2),  # 14250 -> "142.50", never a float
+                currency="usd",
+                description=payment.description,
+                payment_connector=payment.connector,
+                payment_method="credit-card",
+                security_code=True,
+                postal_code=True,
+            )
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not start a payment on call {call_sid}: {_twilio_problem(error)}."
+            ) from error
+        logs.event(log, "telephony.payment_started", call=call_sid, payment=created.sid)
+        return str(created.sid)
+
+    def update_payment(self, call_sid: str, payment_sid: str, change: PaymentChange) -> None:
+        options = {"capture": change.capture} if change.capture else {"status": change.status}
+        try:
+            self._client.calls(call_sid).payments(payment_sid).update(
+                idempotency_key=change.idempotency_key,
+                status_callback=change.status_callback,
+                **options,
+            )
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not update payment {payment_sid} on call {call_sid}: "
+                f"{_twilio_problem(error)}."
+            ) from error
+        logs.event(log, "telephony.payment_updated", call=call_sid, payment=payment_sid, **options)
+
     def send_sms(self, to: str, body: str) -> str:
         try:
             message = self._client.messages.create(to=to, from_=self._from, body=body)
@@ -123,6 +185,10 @@ class TwilioTelephony:
         logs.event(log, "telephony.call_redirected", call=call_sid)
 
 
+_NO_LOCAL_PAYMENTS: Final = (
+    "CAPTURE_MODE=twilio-pay drives Twilio's Payments API on the live call, which needs "
+    "TELEPHONY=twilio; the local adapter has no Twilio to ask (use CAPTURE_MODE=dtmf locally)."
+)
 _RECORDING_EVENTS: Final = {
     "paused": "telephony.recording_paused",
     "in-progress": "telephony.recording_resumed",
@@ -180,6 +246,12 @@ class LocalTelephony:
         with transaction(self._database()) as session:
             session.merge(LocalRedirect(call_sid=call_sid, url=url, created_at=utcnow()))
         logs.event(log, "telephony.call_redirected", call=call_sid, local=True)
+
+    def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
+        raise TelephonyError(_NO_LOCAL_PAYMENTS)
+
+    def update_payment(self, call_sid: str, payment_sid: str, change: PaymentChange) -> None:
+        raise TelephonyError(_NO_LOCAL_PAYMENTS)
 
     def take_redirect(self, call_sid: str) -> str | None:
         """The redirect waiting for ``call_sid``, removed as it is taken (the simulator's poll)."""

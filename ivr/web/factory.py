@@ -55,7 +55,7 @@ def create_app(
     phone = telephony or telephony_from_settings(settings, factory)
     calls = VoiceCalls(factory, settings, payments, phone)
     app.extensions["ivr"] = Services(settings, factory, payments, phone, calls)
-    app.extensions["ivr_agent"] = AgentConsole(factory, settings, phone)
+    app.extensions["ivr_agent"] = AgentConsole(factory, settings, phone, payments.on_approved)
     app.register_blueprint(voice.bp)
     app.register_blueprint(agent_voice.bp)
     app.register_blueprint(agent.bp)

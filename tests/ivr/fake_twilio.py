@@ -6,7 +6,9 @@ would, so nothing reaches the network. It knows the two resources our adapter us
 
 - ``POST /2010-04-01/Accounts/{AC}/Messages.json``: a Message resource (201, ``SM...`` sid);
 - ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}/Recordings/Twilio.CURRENT.json``: a Recording;
-- ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json``: a Call update (``Url``: a redirect).
+- ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json``: a Call update (``Url``: a redirect);
+- ``POST .../Calls/{CA}/Payments.json`` and ``.../Payments/{PK}.json``: an agent's Payments
+  session, created and updated (``Capture`` or ``Status``), deduplicated by ``IdempotencyKey``.
 
 Anything else, a call listed in :attr:`FakeTwilio.not_recording`, or a wrong account answers
 with Twilio's error JSON. It is thread-safe, for tests with concurrent workers.
@@ -32,6 +34,9 @@ _RECORDING = re.compile(
     r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)/Recordings/Twilio\.CURRENT\.json"
 )
 _CALL = re.compile(r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)\.json")
+_PAYMENTS = re.compile(
+    r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)/Payments(?:/(?P<payment>PK\w+))?\.json"
+)
 _MESSAGES = re.compile(r"/Accounts/(?P<account>AC\w+)/Messages\.json")
 
 
@@ -67,6 +72,8 @@ class FakeTwilio(HttpClient):
         self.not_recording: set[str] = set()  # calls whose Twilio.CURRENT answers 404
         self.ended_calls: set[str] = set()  # calls that can no longer be redirected
         self.redirects: list[tuple[str, str]] = []  # (call sid, URL) of each redirect
+        # Payments requests Twilio acted on, by IdempotencyKey: (call, payment sid, form)
+        self.payment_actions: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self.sms_failure: Failure | None = None  # when set, every SMS is refused with it
         self.recording_failure: Failure | None = None  # when set, recording updates fail with it
         # Runs once Twilio has created a message, before the SDK hears back (to inject a crash,
@@ -102,6 +109,19 @@ class FakeTwilio(HttpClient):
             if self.recording_failure is not None:
                 return _error(self.recording_failure)
             return _json(200, self._recording(match["call"], request.data["Status"]))
+        if request.method == "POST" and (match := _PAYMENTS.fullmatch(path)):
+            if match["account"] != self.account_sid:
+                return _error(Failure(403, 20403, "Forbidden"))
+            if match["call"] in self.ended_calls:
+                return _error(Failure(400, 21220, "Call is not in-progress."))
+            key = request.data["IdempotencyKey"]
+            with self._lock:
+                known = self.payment_actions.get(key)
+                payment_sid = match["payment"] or (known[1] if known else "PK" + uuid.uuid4().hex)
+                self.payment_actions.setdefault(key, (match["call"], payment_sid, request.data))
+            return _json(
+                201 if match["payment"] is None else 200, self._payment(match, payment_sid)
+            )
         if request.method == "POST" and (match := _CALL.fullmatch(path)):
             if match["account"] != self.account_sid:
                 return _error(Failure(403, 20403, "Forbidden"))
@@ -146,6 +166,18 @@ class FakeTwilio(HttpClient):
             "encryption_details": None,
             "track": "both",
             "uri": f"{call_uri}/Recordings/{sid}.json",
+        }
+
+    def _payment(self, match: re.Match[str], payment_sid: str) -> dict[str, Any]:
+        now = formatdate(usegmt=True)
+        return {
+            "account_sid": self.account_sid,
+            "call_sid": match["call"],
+            "sid": payment_sid,
+            "date_created": now,
+            "date_updated": now,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{match['call']}"
+            f"/Payments/{payment_sid}.json",
         }
 
     def _call(self, call_sid: str) -> dict[str, Any]:

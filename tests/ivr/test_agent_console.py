@@ -281,20 +281,6 @@ def test_a_stale_or_repeated_redirect_changes_nothing(app, client, db, desk, ada
     assert db.scalars(select(AgentCapture)).all()[-1].status is CaptureStatus.APPROVED
 
 
-def test_twilio_pay_mode_refuses_console_capture_rather_than_take_digits_itself(make_app, db, ada):
-    app = make_app(CAPTURE_MODE="twilio-pay")
-    make_agent(db)
-    desk = Desk(app.test_client())
-    desk.login()
-    caller = WaitingCaller(app, [])
-    call = take_call(desk, db)
-    reply = desk.post(f"/agent/calls/{call.id}/payment", amount="10")
-    page = desk.client.get(reply.headers["Location"]).get_data(as_text=True)
-    assert "needs CAPTURE_MODE=dtmf" in page
-    assert capture_row(db) is None
-    caller.hang_up()
-
-
 def test_look_up_shows_balance_and_masked_payments_and_is_audited(client, db, desk, ada):
     db.add(
         Payment(

@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("brand", sa.String(length=20), nullable=True),
         sa.Column("last4", sa.String(length=4), nullable=True),
         sa.Column("payment_id", sa.Integer(), nullable=True),
+        sa.Column("pay_sid", sa.String(length=64), nullable=True),
         sa.Column("confirmation_number", sa.String(length=10), nullable=True),
         sa.Column("reason", sa.String(length=40), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
