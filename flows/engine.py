@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,6 +41,13 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class Queue:
+    """Hold the caller in the agents' queue ``name`` until an agent takes the call."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Hangup:
     """End the call."""
 
@@ -62,7 +69,7 @@ class Turn:
 
     say: tuple[Prompt, ...]
     ask: Ask | None = None
-    end: Transfer | Hangup | None = None
+    end: Transfer | Queue | Hangup | None = None
     resume: bool = False
     pay: PayRequest | None = None
 
@@ -132,6 +139,9 @@ class Finish:
 Outcome = Go | Retry | Repeat | Finish
 
 
+GiveUp = Callable[[CallSession, Context], Outcome | None]
+
+
 def goodbye(*say: Prompt) -> Finish:
     return Finish(Turn(say, end=Hangup()))
 
@@ -166,21 +176,33 @@ class Limits:
 class Flow:
     """A set of steps and the rules every step shares."""
 
-    def __init__(self, steps: Iterable[Step], start: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        steps: Iterable[Step],
+        start: str,
+        limits: Limits | None = None,
+        give_up: GiveUp | None = None,
+    ) -> None:
         self.steps = {step.name: step for step in steps}
         self.start_state = start
         self.limits = limits or Limits()
+        self.give_up = give_up
 
     def start(self, conv: CallSession, ctx: Context, state: str | None = None) -> Turn:
         """Enter the start step, or ``state`` (a channel's shortcut, such as a text's MENU)."""
-        return self._apply(conv, ctx, Go(state or self.start_state))
+        return self.jump(conv, ctx, state or self.start_state)
+
+    def jump(self, conv: CallSession, ctx: Context, state: str) -> Turn:
+        """Enter ``state`` whatever the current one: the call was moved from outside (an agent
+        started secure capture on it), not by the caller's keys."""
+        return self._apply(conv, ctx, Go(state))
 
     def handle(self, conv: CallSession, ctx: Context, event: Event) -> Turn:
         if conv.state == DONE or conv.state not in self.steps:
             return self._apply(conv, ctx, goodbye(Prompt("goodbye")))
         step = self.steps[conv.state]
         if isinstance(event, NoInput):
-            outcome = step.on_no_input(conv, ctx) or self._silence(conv)
+            outcome = step.on_no_input(conv, ctx) or self._silence(conv, ctx)
         elif not isinstance(event, Digits):
             outcome = step.on_event(conv, ctx, event)
         elif _KEYPAD.fullmatch(event.value):
@@ -191,13 +213,19 @@ class Flow:
             outcome = Retry(Prompt("invalid_choice"))
         return self._apply(conv, ctx, outcome)
 
-    def _silence(self, conv: CallSession) -> Outcome:
+    def _silence(self, conv: CallSession, ctx: Context) -> Outcome:
         count = conv.data.get("_silences", 0) + 1
         conv.data["_silences"] = count
         patience = self.limits.silences + (1 if conv.data.get(SLOW) else 0)
         if count > patience:
-            return goodbye(Prompt("goodbye_no_input"))
+            return self._goodbye(conv, ctx, Prompt("goodbye_no_input"))
         return Repeat((Prompt("no_input"),))
+
+    def _goodbye(self, conv: CallSession, ctx: Context, prompt: Prompt) -> Outcome:
+        """Too much silence or too many bad entries: the flow's ``give_up`` may keep the caller
+        (a representative is waiting), otherwise a polite goodbye."""
+        kept = self.give_up(conv, ctx) if self.give_up is not None else None
+        return kept or goodbye(prompt)
 
     def _apply(self, conv: CallSession, ctx: Context, outcome: Outcome) -> Turn:
         said: tuple[Prompt, ...] = ()
@@ -209,7 +237,7 @@ class Flow:
                 tries = conv.data.get("_tries", 0) + 1
                 conv.data["_tries"] = tries
                 if tries > self.limits.retries:
-                    outcome = goodbye(Prompt("goodbye_too_many_attempts"))
+                    outcome = self._goodbye(conv, ctx, Prompt("goodbye_too_many_attempts"))
                     continue
                 said += (outcome.reason,)
             elif isinstance(outcome, Repeat):

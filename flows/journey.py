@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 from flows import accessible
+from flows.agent import AGENT_STEPS, to_agent
+from flows.agent import give_up as agent_give_up
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
 from flows.context import Context
 from flows.dispute import DISPUTE_STEPS, held_prompts
-from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Transfer, Turn, goodbye
+from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
 from ivr import audit
 from ivr.models import Account, CallSession
@@ -237,7 +239,7 @@ class Agent(Step):
             resource=f"account:{conv.account.number}" if conv.account else None,
             origin=ctx.origin,
         )
-        return Turn((_p("transferring"),), end=Transfer(ctx.settings.AGENT_NUMBER))
+        return Turn((_p("transferring"),), end=to_agent(conv, ctx))
 
 
 def agent_whisper(conv: CallSession) -> tuple[Prompt, ...]:
@@ -262,6 +264,8 @@ CALL_FLOW = Flow(
         *ARRANGEMENT_STEPS,
         *DISPUTE_STEPS,
         *ASSISTANCE_STEPS,
+        *AGENT_STEPS,
     ],
     start="greeting",
+    give_up=agent_give_up,
 )

@@ -10,6 +10,7 @@ moment" with a redirect; the redirected request runs the charge outside any tran
 
 from __future__ import annotations
 
+from flows import assisted
 from flows.context import Context
 from flows.engine import (
     Ask,
@@ -152,9 +153,11 @@ class CaptureStep(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if "*" in digits:
             ctx.vault.wipe(conv.sid)
+            assisted.restarted(conv, ctx)
             return Go("card_number", (_p("capture_restart"),))
         verdict = self.accept(conv, ctx, digits)
-        return Go(self.next_state) if verdict.ok else _field_retry(verdict)
+        target = assisted.field_checked(conv, ctx, self.name, verdict, self.next_state)
+        return Go(target) if verdict.ok else _field_retry(verdict)
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
         raise NotImplementedError
@@ -221,11 +224,16 @@ def _resume_recording(conv: CallSession, ctx: Context) -> None:
         ctx.recording.resume_recording(conv.sid)
 
 
-def _abandon_capture(conv: CallSession, ctx: Context, reason: str) -> Go:
-    """Nothing will be charged: wipe the card fields, resume recording, back to the menu."""
+def end_capture(conv: CallSession, ctx: Context) -> None:
+    """Nothing will be charged: wipe the card fields and resume recording."""
     ctx.vault.wipe(conv.sid)
     _resume_recording(conv, ctx)
-    return Go("main_menu", (_p(reason),))
+
+
+def _abandon_capture(conv: CallSession, ctx: Context, reason: str) -> Go:
+    """Back to the menu (or to the agent who started the capture), saying why."""
+    end_capture(conv, ctx)
+    return assisted.abandoned(conv, ctx, reason) or Go("main_menu", (_p(reason),))
 
 
 def _idempotency_key(conv: CallSession) -> str:
@@ -283,6 +291,7 @@ class PayConfirm(Step):
             except ledger.PaymentRefusedError:
                 return _abandon_capture(conv, ctx, "payment_in_progress")
             conv.data[AUTHORIZE] = payment.id
+            assisted.authorizing(conv, ctx, payment)
             return Go("authorizing")
         if digits == "2":
             return _abandon_capture(conv, ctx, "pay_cancelled")
@@ -292,6 +301,9 @@ class PayConfirm(Step):
 def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
     _resume_recording(conv, ctx)
     conv.data["payment_id"] = payment.id
+    back_to_agent = assisted.settled(conv, ctx, payment)
+    if back_to_agent is not None:
+        return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
         then = conv.data["pay"].get("then", RECEIPT)
         return Go(then, (_p("payment_approved", amount=Money(payment.amount_cents)),))

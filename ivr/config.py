@@ -100,6 +100,14 @@ class Settings:
     PAYLINK_TTL_MINUTES: int = 15
     RELAY_CALLER_IDS: str = ""
     SLOW_PROMPT_TIMEOUT_FACTOR: int = 3
+    # Agent console and agent-assisted capture
+    AGENT_TRANSFER: str = "queue"
+    AGENT_QUEUE: str = "agents"
+    HOLD_MUSIC_URL: str = "https://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+    AGENT_MAX_FAILED_LOGINS: int = 5
+    AGENT_LOCKOUT_MINUTES: int = 15
+    AGENT_SESSION_MINUTES: int = 480
+    SESSION_COOKIE_SECURE: bool = False
 
     @property
     def production(self) -> bool:

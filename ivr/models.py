@@ -529,3 +529,113 @@ class Dispute(Base):
 
     def __repr__(self) -> str:
         return f"<Dispute {self.id} {self.amount_cents}c {self.status.value}>"
+
+
+# --- Agent console: agents, calls handed to them, and agent-started card captures ---
+
+
+class Agent(Base):
+    """A contact-centre agent who signs in to the console. Only a scrypt hash of the password."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.username} disabled={self.disabled}>"
+
+
+class HandoffStatus(enum.StrEnum):
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    ENDED = "ended"
+
+
+class Handoff(Base):
+    """A call the IVR passed to the agents (main-menu 0), with what the IVR verified."""
+
+    __tablename__ = "agent_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    verified: Mapped[bool] = mapped_column(default=False)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    status: Mapped[HandoffStatus] = mapped_column(
+        _enum(HandoffStatus, "handoff_status"), default=HandoffStatus.WAITING, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account | None] = relationship()
+    agent: Mapped[Agent | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Handoff {self.id} {self.call_sid} {self.status.value}>"
+
+
+class CaptureStatus(enum.StrEnum):
+    CONNECTING = "connecting"
+    CAPTURING = "capturing"
+    CONFIRMING = "confirming"
+    AUTHORIZING = "authorizing"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    HUNG_UP = "hung_up"
+    FAILED = "failed"
+
+
+class AgentCapture(Base):
+    """Secure capture an agent started on a caller's leg: masked progress only, never digits.
+
+    ``fields`` maps each card field to ``{"status": pending|entering|valid|invalid|done,
+    "reason": ...}``; ``version`` grows on every change so the console's event stream can tell.
+    """
+
+    __tablename__ = "agent_captures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("agent_calls.id"), index=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    mode: Mapped[str] = mapped_column(String(20))
+    status: Mapped[CaptureStatus] = mapped_column(
+        _enum(CaptureStatus, "capture_status"), default=CaptureStatus.CONNECTING
+    )
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    brand: Mapped[str | None] = mapped_column(String(20))
+    last4: Mapped[str | None] = mapped_column(String(4))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    pay_sid: Mapped[str | None] = mapped_column(String(64))  # Twilio's Payments session
+    confirmation_number: Mapped[str | None] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<AgentCapture {self.id} {self.status.value}>"
+
+
+class LocalRedirect(Base):
+    """A call redirect the local telephony adapter holds for the simulator (Twilio's part)."""
+
+    __tablename__ = "local_redirects"
+
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LocalRedirect {self.call_sid}>"

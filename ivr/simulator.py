@@ -3,18 +3,21 @@
 It signs each request exactly like Twilio (``X-Twilio-Signature`` over the public URL and
 form), reads the TwiML that comes back, prints what would be said, answers ``<Gather>`` with
 key presses, follows ``action`` and ``<Redirect>``, plays the agent's side of ``<Dial>``,
-and posts the final status callback when the call ends.
+waits in ``<Enqueue>`` (asking its ``waitUrl`` like Twilio), follows redirects the app made
+through the REST API (``redirects``: the local telephony adapter's mailbox), and posts the final
+status callback when the call ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -82,10 +85,25 @@ class CallRecord:
         return "\n".join(self.said)
 
 
-def keys_from(presses: list[str]) -> Callable[[str], str | None]:
-    """A key source that answers from a list; ``""`` is silence, the end of the list hangs up."""
-    queue: Iterator[str] = iter(presses)
-    return lambda _prompt: next(queue, HANG_UP)
+class ScriptedKeys:
+    """Answers from a list; ``""`` is silence, the end of the list hangs up. A scripted caller
+    holds for an agent only while it still has keys to press (card details for the capture the
+    agent will start); with none left, it hangs up rather than wait."""
+
+    def __init__(self, presses: list[str]) -> None:
+        self._presses = list(presses)
+
+    def __call__(self, _prompt: str) -> str | None:
+        return self._presses.pop(0) if self._presses else HANG_UP
+
+    @property
+    def exhausted(self) -> bool:
+        return not self._presses
+
+
+def keys_from(presses: list[str]) -> ScriptedKeys:
+    """A key source that answers from a list (see :class:`ScriptedKeys`)."""
+    return ScriptedKeys(presses)
 
 
 class Simulator:
@@ -97,8 +115,14 @@ class Simulator:
         auth_token: str,
         account_sid: str,
         echo: Callable[[str], None] = lambda _line: None,
+        redirects: Callable[[str], str | None] | None = None,
+        hold_poll_seconds: float = 1.0,
+        max_hold_seconds: float = 600.0,
     ) -> None:
         self.transport = transport
+        self.redirects = redirects
+        self.hold_poll_seconds = hold_poll_seconds
+        self.max_hold_seconds = max_hold_seconds
         self.public_base_url = public_base_url.rstrip("/")
         self.validator = RequestValidator(auth_token)
         self.account_sid = account_sid
@@ -127,6 +151,9 @@ class Simulator:
         }
         path, form = "/voice/incoming", {**base, "CallStatus": "ringing"}
         for _ in range(MAX_REQUESTS):
+            moved = self._redirected(record.call_sid)
+            if moved is not None and path != "/voice/incoming":
+                path, form = moved, {**base, "CallStatus": "in-progress"}
             status, body = self.post(path, form)
             if status != 200:
                 raise WebhookRefusedError(f"POST {path} answered {status}: {body[:200]}")
@@ -138,6 +165,15 @@ class Simulator:
             form = {**base, "CallStatus": "in-progress", **extra}
         self.post("/voice/status", {**base, "CallStatus": "completed", "CallDuration": "60"})
         return record
+
+    def _redirected(self, call_sid: str) -> str | None:
+        """The path of a REST redirect waiting for this call, as Twilio would follow it."""
+        url = self.redirects(call_sid) if self.redirects else None
+        if url is None:
+            return None
+        parsed = urllib.parse.urlsplit(url)
+        self.echo("  (the call is redirected)")
+        return parsed.path + (f"?{parsed.query}" if parsed.query else "")
 
     def _say(self, record: CallRecord, element: ET.Element) -> str:
         text = "".join(element.itertext()).strip()  # slow prompts wrap words in <prosody>
@@ -171,6 +207,8 @@ class Simulator:
                 return (verb.text or "").strip(), {}
             elif verb.tag == "Dial":
                 self._dial(verb, record, base)
+            elif verb.tag == "Enqueue":
+                return self._enqueue(verb, record, base, keys)
             elif verb.tag == "Pay":
                 return self._pay(verb, record, keys)
             elif verb.tag == "Hangup":
@@ -199,6 +237,43 @@ class Simulator:
                     text = (say.text or "").strip()
                     record.agent_heard.append(text)
                     self.echo(f"  agent hears: {text}")
+
+    def _enqueue(
+        self,
+        verb: ET.Element,
+        record: CallRecord,
+        base: dict[str, str],
+        keys: Callable[[str], str | None],
+    ) -> tuple[str, dict[str, str]] | None:
+        """Wait in the queue, playing its ``waitUrl``, until the app redirects the call (an agent
+        started secure capture) or ``max_hold_seconds`` pass and the caller gives up. Without a
+        source of ``redirects`` nothing can take the call, so the caller hangs up at once."""
+        queue = (verb.text or "").strip()
+        record.transfers.append(f"queue:{queue}")
+        self.echo(f"  (waiting in the {queue} queue for a representative)")
+        wait_url = verb.get("waitUrl")
+        started = time.monotonic()
+        played = False
+        waits = self.redirects is not None and not (
+            isinstance(keys, ScriptedKeys) and keys.exhausted
+        )
+        while waits and time.monotonic() - started < self.max_hold_seconds:
+            moved = self._redirected(record.call_sid)
+            if moved is not None:
+                return moved, {}
+            if wait_url and not played:
+                status, body = self.post(
+                    wait_url, {**base, "QueueSid": "QU0", "QueuePosition": "1"}
+                )
+                if status != 200:
+                    raise WebhookRefusedError(f"POST {wait_url} answered {status}")
+                for say in ET.fromstring(body).iter("Say"):  # noqa: S314
+                    self._say(record, say)
+                played = True
+            time.sleep(self.hold_poll_seconds)
+        record.hung_up_by = "caller"
+        self.echo("  (caller hangs up while waiting)")
+        return None
 
     def _pay(
         self, verb: ET.Element, record: CallRecord, keys: Callable[[str], str | None]

@@ -1,11 +1,13 @@
 """The Twilio REST adapter: the one place our code calls Twilio's API from.
 
 Webhooks are Twilio calling us; this is the other direction (pausing the call recording around
-card capture, sending texts). Everything goes through :class:`Telephony`, so tests replace the
-network with a fake and the embedded default runs with no Twilio account at all:
+card capture, sending texts, moving a live call to new TwiML when an agent starts secure
+capture). Everything goes through :class:`Telephony`, so tests replace the network with a fake
+and the embedded default runs with no Twilio account at all:
 
 - ``TELEPHONY=local`` (default): :class:`LocalTelephony` logs what it would do and keeps the last
-  messages in memory. Nothing leaves the machine.
+  messages in memory. Nothing leaves the machine. Call redirects wait in the database for the
+  call simulator, which plays Twilio's part (``ivr call`` in another terminal sees them).
 - ``TELEPHONY=twilio``: :class:`TwilioTelephony` on the official SDK, whose client is passed in
   (tests give it an HTTP client that answers like Twilio).
 
@@ -19,14 +21,19 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final, Protocol
 
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr import logs
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
+from ivr.db import transaction
+from ivr.models import LocalRedirect, utcnow
 
 log = logging.getLogger("ivr.telephony")
 
@@ -48,6 +55,34 @@ class Telephony(Protocol):
 
     def send_sms(self, to: str, body: str) -> str:
         """Send a text message; returns its message id (a Twilio ``SM...`` sid)."""
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Make the live call fetch its next TwiML from ``url`` (POST), leaving what it plays."""
+
+    def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
+        """Open a Twilio Payments session on the live call; returns its ``PK...`` sid."""
+
+    def update_payment(self, call_sid: str, payment_sid: str, change: PaymentChange) -> None:
+        """Ask the caller for one field (``capture``), or finish (``status``: complete/cancel)."""
+
+
+@dataclass(frozen=True)
+class AssistedPayment:
+    """A Twilio Payments session an agent opens on a call (the caller keys, Twilio charges)."""
+
+    idempotency_key: str
+    status_callback: str
+    charge_cents: int
+    connector: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    idempotency_key: str
+    status_callback: str
+    capture: str | None = None
+    status: str | None = None
 
 
 def mask_phone(number: str) -> str:
@@ -93,6 +128,42 @@ class TwilioTelephony:
             ) from error
         logs.event(log, _RECORDING_EVENTS[status], call=call_sid)
 
+    def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
+        cents = payment.charge_cents
+        try:
+            created = self._client.calls(call_sid).payments.create(
+                idempotency_key=payment.idempotency_key,
+                status_callback=payment.status_callback,
+                charge_amount=Decimal(cents).scaleb(-2),  # 14250 -> "142.50", never a float
+                currency="usd",
+                description=payment.description,
+                payment_connector=payment.connector,
+                payment_method="credit-card",
+                security_code=True,
+                postal_code=True,
+            )
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not start a payment on call {call_sid}: {_twilio_problem(error)}."
+            ) from error
+        logs.event(log, "telephony.payment_started", call=call_sid, payment=created.sid)
+        return str(created.sid)
+
+    def update_payment(self, call_sid: str, payment_sid: str, change: PaymentChange) -> None:
+        options = {"capture": change.capture} if change.capture else {"status": change.status}
+        try:
+            self._client.calls(call_sid).payments(payment_sid).update(
+                idempotency_key=change.idempotency_key,
+                status_callback=change.status_callback,
+                **options,
+            )
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not update payment {payment_sid} on call {call_sid}: "
+                f"{_twilio_problem(error)}."
+            ) from error
+        logs.event(log, "telephony.payment_updated", call=call_sid, payment=payment_sid, **options)
+
     def send_sms(self, to: str, body: str) -> str:
         try:
             message = self._client.messages.create(to=to, from_=self._from, body=body)
@@ -103,7 +174,21 @@ class TwilioTelephony:
         logs.event(log, "sms.sent", to=mask_phone(to), sid=message.sid)
         return str(message.sid)
 
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        try:
+            self._client.calls(call_sid).update(url=url, method="POST")
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not redirect call {call_sid} (has the caller hung up?): "
+                f"{_twilio_problem(error)}."
+            ) from error
+        logs.event(log, "telephony.call_redirected", call=call_sid)
 
+
+_NO_LOCAL_PAYMENTS: Final = (
+    "CAPTURE_MODE=twilio-pay drives Twilio's Payments API on the live call, which needs "
+    "TELEPHONY=twilio; the local adapter has no Twilio to ask (use CAPTURE_MODE=dtmf locally)."
+)
 _RECORDING_EVENTS: Final = {
     "paused": "telephony.recording_paused",
     "in-progress": "telephony.recording_resumed",
@@ -127,12 +212,15 @@ class LocalTelephony:
 
     It logs each action (an SMS body only at DEBUG, since receipts carry account details) and
     keeps the last ``keep`` texts in :attr:`sent` and recording changes in :attr:`recordings`,
-    so the simulator and tests can see what a caller would have received.
+    so the simulator and tests can see what a caller would have received. Redirects must cross
+    processes (the server redirects, the simulator in another terminal follows), so they wait
+    in the database given as ``factory`` until :meth:`take_redirect` collects them.
     """
 
-    def __init__(self, keep: int = 100) -> None:
+    def __init__(self, keep: int = 100, factory: sessionmaker[Session] | None = None) -> None:
         self.sent: deque[LocalSms] = deque(maxlen=keep)
         self.recordings: deque[tuple[str, str]] = deque(maxlen=keep)
+        self.factory = factory
 
     def pause_recording(self, call_sid: str) -> None:
         self.recordings.append((call_sid, "paused"))
@@ -149,11 +237,40 @@ class LocalTelephony:
         logs.event(log, "sms.local_body", logging.DEBUG, sid=sms.sid, body=body)
         return sms.sid
 
+    def _database(self) -> sessionmaker[Session]:
+        if self.factory is None:
+            raise TelephonyError("The local telephony adapter was built without a database.")
+        return self.factory
 
-def telephony_from_settings(settings: Settings) -> Telephony:
-    """The adapter ``TELEPHONY`` names. Build it once per process: the SDK pools connections."""
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        with transaction(self._database()) as session:
+            session.merge(LocalRedirect(call_sid=call_sid, url=url, created_at=utcnow()))
+        logs.event(log, "telephony.call_redirected", call=call_sid, local=True)
+
+    def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
+        raise TelephonyError(_NO_LOCAL_PAYMENTS)
+
+    def update_payment(self, call_sid: str, payment_sid: str, change: PaymentChange) -> None:
+        raise TelephonyError(_NO_LOCAL_PAYMENTS)
+
+    def take_redirect(self, call_sid: str) -> str | None:
+        """The redirect waiting for ``call_sid``, removed as it is taken (the simulator's poll)."""
+        with transaction(self._database()) as session:
+            row = session.get(LocalRedirect, call_sid)
+            if row is None:
+                return None
+            session.execute(delete(LocalRedirect).where(LocalRedirect.call_sid == call_sid))
+            return row.url
+
+
+def telephony_from_settings(
+    settings: Settings, factory: sessionmaker[Session] | None = None
+) -> Telephony:
+    """The adapter ``TELEPHONY`` names. Build it once per process: the SDK pools connections.
+
+    ``factory`` is the app's database, where the local adapter leaves call redirects."""
     if settings.TELEPHONY == "local":
-        return LocalTelephony()
+        return LocalTelephony(factory=factory)
     if settings.TELEPHONY == "twilio":
         if (
             settings.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID

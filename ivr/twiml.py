@@ -5,12 +5,13 @@ from __future__ import annotations
 from twilio.twiml.voice_response import Pay, VoiceResponse
 
 from flows import Transfer, Turn
-from flows.engine import PayRequest
+from flows.engine import PayRequest, Queue
 from prompts import Prompt, render, voice_for
 
 STEP_URL = "/voice/step"
 WHISPER_URL = "/voice/whisper"
 PAY_STATUS_URL = "/voice/pay-status"
+HOLD_URL = "/voice/hold"
 
 # <Pay> asks for each field itself; these are our words for each field and error type.
 _PAY_PROMPTS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
@@ -95,6 +96,8 @@ def voice_turn(
     if turn.pay is not None:
         _pay(response, turn.pay, language, turn_number)
         return str(response.to_xml())
+    if isinstance(turn.end, Queue):
+        response.enqueue(turn.end.name, wait_url=HOLD_URL, wait_url_method="POST")
     if isinstance(turn.end, Transfer):
         dial = response.dial()
         dial.number(turn.end.number, url=f"{WHISPER_URL}?call={call_sid}", method="POST")
@@ -108,4 +111,12 @@ def voice_message(prompts: tuple[Prompt, ...], language: str, *, hangup: bool = 
     _say(response, prompts, language)
     if hangup:
         response.hangup()
+    return str(response.to_xml())
+
+
+def hold(prompts: tuple[Prompt, ...], language: str, music_url: str) -> str:
+    """The queue's wait TwiML: a word, then music; Twilio asks again when the music ends."""
+    response = VoiceResponse()
+    _say(response, prompts, language)
+    response.play(music_url)
     return str(response.to_xml())

@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from flows import Context, Digits, Flow, NoInput, Turn
+from flows import Context, Digits, Flow, NoInput, Turn, assisted
 from flows.accessible import SLOW
 from flows.engine import Event, PayResult, Resume
 from flows.journey import CALL_FLOW, agent_whisper
@@ -39,6 +39,7 @@ log = logging.getLogger("ivr.voice")
 # not two or three, for most turns.
 WITH_ACCOUNT = joinedload(CallSession.account)
 WITH_ACCOUNT_AND_CAPTURE = (WITH_ACCOUNT, joinedload(CallSession.capture))
+Move = Callable[[Flow, CallSession, Context], Turn | None]
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -172,6 +173,21 @@ class VoiceCalls:
         logs.event(log, "call.turn", call=conv.sid, state=conv.state, turn=conv.turn)
         return conv.last_response
 
+    def moved(self, sid: str, move: Move, now: dt.datetime) -> str:
+        """A REST redirect moved the call (the agent console): ``move`` applies it to the locked
+        session, or returns ``None`` for a repeated or stale redirect, answered as a replay."""
+        with transaction(self.factory) as db:
+            conv = db.get(CallSession, sid, with_for_update=True, populate_existing=True)
+            if conv is None or conv.status is SessionStatus.ENDED:
+                logs.event(log, "call.expired", call=sid)
+                language = conv.language if conv else self.settings.DEFAULT_LANGUAGE
+                return voice_message((Prompt("session_expired"),), language)
+            turn = move(self.flow, conv, self._context(db, conv, now))
+            if turn is None:
+                logs.event(log, "call.replay", call=sid, turn=conv.turn, moved=True)
+                return conv.last_response or ""
+            return self._respond(db, conv, turn, now)
+
     def whisper(self, sid: str) -> str:
         """What the representative hears on answering a transfer from call ``sid``."""
         with transaction(self.factory) as db:
@@ -193,6 +209,7 @@ class VoiceCalls:
     def _end(self, db: Session, conv: CallSession, reason: str, now: dt.datetime) -> None:
         """The call is over: wipe any card fields still waiting, forget the working data."""
         self.payments.vault(db, now).wipe(conv.sid)
+        assisted.call_ended(db, conv.sid)
         conv.status = SessionStatus.ENDED
         conv.data = {}
         audit.record(

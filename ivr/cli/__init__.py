@@ -6,6 +6,7 @@ import click
 
 from ivr.cli import (
     accounts,
+    agents,
     arrangements,
     assistance,
     audit,
@@ -62,3 +63,4 @@ main.add_command(audit.audit)
 main.add_command(arrangements.arrangements)
 main.add_command(disputes.disputes)
 main.add_command(assistance.assistance)
+main.add_command(agents.agents)

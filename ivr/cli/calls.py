@@ -17,6 +17,7 @@ from ivr.config import ConfigError
 from ivr.demo import DEMO_PHONE, demo_csv, demo_rows
 from ivr.models import CallSession, TextMessage, utcnow
 from ivr.simulator import Simulator, WebhookRefusedError, flask_transport, http_transport, keys_from
+from ivr.telephony import LocalTelephony
 
 CALL_EXAMPLES = """
 \b
@@ -85,13 +86,33 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     help="Base URL of a running server (it must equal the server's PUBLIC_BASE_URL). "
     "Without it, the app runs inside this command against the same database.",
 )
+@click.option(
+    "--max-hold",
+    default=600,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds to wait in the agents' queue before hanging up.",
+)
 @pass_runtime
-def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str | None) -> None:
+def call(
+    runtime: Runtime,
+    caller: str,
+    called: str,
+    press: str | None,
+    url: str | None,
+    max_hold: int,
+) -> None:
     """Place a simulated phone call, playing Twilio's part.
 
     Requests are signed with TWILIO_AUTH_TOKEN exactly as Twilio signs them. What the IVR says
     is printed; answer each prompt with keys (add # where the prompt asks for it). Transfers to
     an agent and hang-ups are reported.
+
+    Pressing 0 puts the caller in the agents' queue, where they wait until an agent in the
+    console at /agent/ takes the call and starts a secure payment: the call then moves to card
+    capture, and --press answers its prompts. Redirects reach this command through the database
+    (DATABASE_URL), so with --url run it against the server's database (the same directory
+    by default).
     """
     settings = runtime.settings
     if url:
@@ -113,6 +134,8 @@ def call(runtime: Runtime, caller: str, called: str, press: str | None, url: str
         auth_token=settings.TWILIO_AUTH_TOKEN,
         account_sid=settings.TWILIO_ACCOUNT_SID,
         echo=click.echo,
+        redirects=LocalTelephony(factory=runtime.factory).take_redirect,
+        max_hold_seconds=max_hold,
     )
     click.echo(f"Calling {called} from {caller}...")
     try:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
+from flows.agent import TRANSFERS
 from ivr import logs
+from ivr.agent_console import AgentConsole
 from ivr.config import ConfigError, load_settings
 from ivr.db import make_engine, make_session_factory
 from ivr.pay_page import PayPage
 from ivr.telephony import Telephony, telephony_from_settings
 from ivr.text_sessions import TextSessions
 from ivr.voice_calls import VoiceCalls
-from ivr.web import paypage, sms, voice
+from ivr.web import agent, agent_voice, paypage, sms, voice
 from ivr.web.services import Services
 from ivr.wiring import build_payments
 from payments import assistance
@@ -43,15 +46,30 @@ def create_app(
         raise ConfigError(f"ASSISTANCE_PROGRAMS_FILE: {error}") from None
     logs.configure(settings.LOG_LEVEL)
     app = Flask("ivr")
-    app.config.update(SECRET_KEY=settings.SECRET_KEY)
+    app.config.update(
+        SECRET_KEY=settings.SECRET_KEY,
+        SESSION_COOKIE_SECURE=settings.SESSION_COOKIE_SECURE or settings.production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.AGENT_SESSION_MINUTES),
+    )
+    if settings.AGENT_TRANSFER not in TRANSFERS:
+        raise ConfigError(
+            f"AGENT_TRANSFER={settings.AGENT_TRANSFER!r} is unknown; use one of: "
+            + ", ".join(TRANSFERS)
+            + "."
+        )
     factory = make_session_factory(make_engine(settings.DATABASE_URL))
     payments = build_payments(settings, factory, gateway)
-    phone = telephony or telephony_from_settings(settings)
+    phone = telephony or telephony_from_settings(settings, factory)
     calls = VoiceCalls(factory, settings, payments, phone)
     texts = TextSessions(factory, settings, payments)
     page = PayPage(factory, settings, payments)
     app.extensions["ivr"] = Services(settings, factory, payments, phone, calls, texts, page)
+    app.extensions["ivr_agent"] = AgentConsole(factory, settings, phone, payments.on_approved)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(paypage.bp)
+    app.register_blueprint(agent_voice.bp)
+    app.register_blueprint(agent.bp)
     return app

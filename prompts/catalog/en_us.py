@@ -230,4 +230,11 @@ MESSAGES = {
     # --- Escalated lockout ---
     "locked_hard": "For your security, phone access to this account is locked until our billing team unlocks it. To speak with a representative now, press 0.",
     "sms_locked_hard": "For your security, access to this account is locked until our billing team unlocks it. Reply AGENT to reach a representative.",
+    # Agent console: hold, and secure capture started by a representative
+    "hold_message": "Thank you for holding. A representative will be with you shortly.",
+    "agent_capture_intro": "Your representative has asked me to take your payment of {amount}. They cannot hear the keys you press.",
+    "agent_capture_cancelled": "Your representative has stopped this payment. Nothing was charged.",
+    "agent_capture_failed": "Sorry, we could not take the payment just now, and nothing was charged.",
+    "returning_to_agent": "Please hold while I return you to your representative.",
+    "agent_capture_hung_up": "The caller hung up before paying. Nothing was charged.",
 }

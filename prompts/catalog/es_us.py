@@ -234,4 +234,11 @@ MESSAGES = {
     # --- Escalated lockout ---
     "locked_hard": "Por su seguridad, el acceso telefónico a esta cuenta está bloqueado hasta que nuestro equipo de facturación lo desbloquee. Para hablar con un representante ahora, oprima 0.",
     "sms_locked_hard": "Por su seguridad, el acceso a esta cuenta está bloqueado hasta que nuestro equipo de facturación lo desbloquee. Responda AGENTE para hablar con un representante.",
+    # Agent console: hold, and secure capture started by a representative
+    "hold_message": "Gracias por esperar. Un representante le atenderá en breve.",
+    "agent_capture_intro": "Su representante me pidió tomar su pago de {amount}. No puede escuchar las teclas que usted oprima.",
+    "agent_capture_cancelled": "Su representante detuvo este pago. No se hizo ningún cargo.",
+    "agent_capture_failed": "Lo sentimos, no pudimos tomar el pago en este momento, y no se hizo ningún cargo.",
+    "returning_to_agent": "Espere mientras le comunico de nuevo con su representante.",
+    "agent_capture_hung_up": "La persona colgó antes de pagar. No se hizo ningún cargo.",
 }

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.engine import DONE, Ask, Hangup, Transfer, Turn
+from flows.engine import DONE, Ask, Hangup, Queue, Turn
 from flows.journey import agent_whisper
 from ivr.config import Settings
 from ivr.models import Account, AuditEvent, Payment, PaymentStatus
@@ -50,7 +50,8 @@ def locked(settings: Settings) -> Turn:
 
 
 def transfer(settings: Settings) -> Turn:
-    return Turn((Prompt("transferring"),), end=Transfer(settings.AGENT_NUMBER))
+    """Main-menu 0: into the agents' queue (``AGENT_TRANSFER=queue``, the default)."""
+    return Turn((Prompt("transferring"),), end=Queue(settings.AGENT_QUEUE))
 
 
 def transfers(session: Session) -> list[tuple[str, str, str | None]]:

@@ -5,7 +5,10 @@ building, form encoding, error parsing) and answers its requests here, the way a
 would, so nothing reaches the network. It knows the two resources our adapter uses:
 
 - ``POST /2010-04-01/Accounts/{AC}/Messages.json``: a Message resource (201, ``SM...`` sid);
-- ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}/Recordings/Twilio.CURRENT.json``: a Recording.
+- ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}/Recordings/Twilio.CURRENT.json``: a Recording;
+- ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json``: a Call update (``Url``: a redirect);
+- ``POST .../Calls/{CA}/Payments.json`` and ``.../Payments/{PK}.json``: an agent's Payments
+  session, created and updated (``Capture`` or ``Status``), deduplicated by ``IdempotencyKey``.
 
 Anything else, a call listed in :attr:`FakeTwilio.not_recording`, or a wrong account answers
 with Twilio's error JSON. It is thread-safe, for tests with concurrent workers.
@@ -29,6 +32,10 @@ from twilio.http.response import Response
 API = "https://api.twilio.com/2010-04-01"
 _RECORDING = re.compile(
     r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)/Recordings/Twilio\.CURRENT\.json"
+)
+_CALL = re.compile(r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)\.json")
+_PAYMENTS = re.compile(
+    r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)/Payments(?:/(?P<payment>PK\w+))?\.json"
 )
 _MESSAGES = re.compile(r"/Accounts/(?P<account>AC\w+)/Messages\.json")
 
@@ -63,6 +70,10 @@ class FakeTwilio(HttpClient):
         self.requests: list[Request] = []
         self.messages: list[dict[str, Any]] = []  # every Message resource Twilio created
         self.not_recording: set[str] = set()  # calls whose Twilio.CURRENT answers 404
+        self.ended_calls: set[str] = set()  # calls that can no longer be redirected
+        self.redirects: list[tuple[str, str]] = []  # (call sid, URL) of each redirect
+        # Payments requests Twilio acted on, by IdempotencyKey: (call, payment sid, form)
+        self.payment_actions: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self.sms_failure: Failure | None = None  # when set, every SMS is refused with it
         self.recording_failure: Failure | None = None  # when set, recording updates fail with it
         # Runs once Twilio has created a message, before the SDK hears back (to inject a crash,
@@ -98,6 +109,27 @@ class FakeTwilio(HttpClient):
             if self.recording_failure is not None:
                 return _error(self.recording_failure)
             return _json(200, self._recording(match["call"], request.data["Status"]))
+        if request.method == "POST" and (match := _PAYMENTS.fullmatch(path)):
+            if match["account"] != self.account_sid:
+                return _error(Failure(403, 20403, "Forbidden"))
+            if match["call"] in self.ended_calls:
+                return _error(Failure(400, 21220, "Call is not in-progress."))
+            key = request.data["IdempotencyKey"]
+            with self._lock:
+                known = self.payment_actions.get(key)
+                payment_sid = match["payment"] or (known[1] if known else "PK" + uuid.uuid4().hex)
+                self.payment_actions.setdefault(key, (match["call"], payment_sid, request.data))
+            return _json(
+                201 if match["payment"] is None else 200, self._payment(match, payment_sid)
+            )
+        if request.method == "POST" and (match := _CALL.fullmatch(path)):
+            if match["account"] != self.account_sid:
+                return _error(Failure(403, 20403, "Forbidden"))
+            if match["call"] in self.ended_calls:
+                return _error(Failure(400, 21220, "Call is not in-progress. Cannot redirect."))
+            with self._lock:
+                self.redirects.append((match["call"], request.data["Url"]))
+            return _json(200, self._call(match["call"]))
         if request.method == "POST" and (match := _MESSAGES.fullmatch(path)):
             if match["account"] != self.account_sid:
                 return _error(Failure(403, 20403, "Forbidden"))
@@ -134,6 +166,31 @@ class FakeTwilio(HttpClient):
             "encryption_details": None,
             "track": "both",
             "uri": f"{call_uri}/Recordings/{sid}.json",
+        }
+
+    def _payment(self, match: re.Match[str], payment_sid: str) -> dict[str, Any]:
+        now = formatdate(usegmt=True)
+        return {
+            "account_sid": self.account_sid,
+            "call_sid": match["call"],
+            "sid": payment_sid,
+            "date_created": now,
+            "date_updated": now,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{match['call']}"
+            f"/Payments/{payment_sid}.json",
+        }
+
+    def _call(self, call_sid: str) -> dict[str, Any]:
+        now = formatdate(usegmt=True)
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "sid": call_sid,
+            "status": "in-progress",
+            "direction": "inbound",
+            "date_created": now,
+            "date_updated": now,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json",
         }
 
     def _message(self, form: dict[str, Any]) -> dict[str, Any]:

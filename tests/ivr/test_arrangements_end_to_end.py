@@ -167,7 +167,7 @@ def test_a_disconnected_account_hears_why_and_can_reach_an_agent(db, settings, s
         "To reconnect service, the amount due is 192 dollars and 50 cents: your balance plus "
         "the reconnection fee of 50 dollars." in record.said
     )
-    assert record.transfers == ["+15005550100"]
+    assert record.transfers == ["queue:agents"]
     assert arrangements(db) == []
 
 
@@ -364,7 +364,7 @@ def test_after_a_broken_promise_a_call_hears_why_no_new_one(db, settings, simula
         "Sorry, because an earlier payment arrangement was not kept, I cannot make a new one by "
         "phone." in record.said
     )
-    assert record.transfers == ["+15005550100"]
+    assert record.transfers == ["queue:agents"]
 
 
 def test_a_down_payment_by_twilio_pay_writes_the_plan_for_the_caller_to_pay(db, make_app, ada):
@@ -420,5 +420,5 @@ def test_each_refusal_says_why_and_offers_a_representative(
         "A representative may be able to help. To speak with one, press 0. For the main menu, "
         "press star." in record.said
     )
-    assert record.transfers == ["+15005550100"]
+    assert record.transfers == ["queue:agents"]
     assert arrangements(db) == []

@@ -66,7 +66,7 @@ def test_with_no_programs_a_representative_is_offered(db, make_app, ada):
         "A representative can tell you about programs that help pay your bill. To speak with "
         "one, press 0. For the main menu, press star." in record.said
     )
-    assert record.transfers == ["+15005550100"]
+    assert record.transfers == ["queue:agents"]
 
 
 def test_a_file_broken_after_start_up_is_never_read_half(make_app, programs_file, ada):

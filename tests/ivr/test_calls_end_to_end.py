@@ -14,6 +14,7 @@ from ivr.models import (
     SessionStatus,
 )
 from ivr.simulator import keys_from
+from tests.conftest import simulator_for
 from tests.factories import add_account
 from verification import lockout
 
@@ -147,7 +148,8 @@ def test_last_payment_is_read_with_its_confirmation_number(simulator, db, ada):
     )
 
 
-def test_agent_transfer_carries_the_verified_account(simulator, db, ada, settings):
+def test_agent_transfer_carries_the_verified_account(make_app, db, ada, settings):
+    simulator = simulator_for(make_app(AGENT_TRANSFER="dial"))
     record = call(simulator, [*ADA_VERIFY, "0"])
     assert record.transfers == [settings.AGENT_NUMBER]
     assert record.agent_heard == ["Verified caller. Account ending in 0 0 0 1."]

@@ -418,15 +418,23 @@ def test_call_hears_the_balance_of_the_demo_account(demo_env: dict[str, str | No
     assert re.fullmatch(r"\(call ended; hung up by caller; call CA[0-9a-f]{32}\)", lines[-1])
 
 
-def test_call_ending_in_0_reports_the_transfer(demo_env: dict[str, str | None]) -> None:
-    result = run_ivr(["call", "--press", ",1,1234#,94105,1,0"], demo_env)
+@pytest.mark.parametrize(
+    ("transfer", "line", "summary"),
+    [
+        ("queue", "  (waiting in the agents queue for a representative)", r"queue:agents"),
+        ("dial", "  (transferred to +15005550100)", r"\+15005550100"),
+    ],
+)
+def test_call_ending_in_0_reports_the_transfer(
+    demo_env: dict[str, str | None], transfer: str, line: str, summary: str
+) -> None:
+    env = {**demo_env, "AGENT_TRANSFER": transfer}
+    result = run_ivr(["call", "--press", ",1,1234#,94105,1,0"], env)
 
     assert result.exit_code == 0, result.output
     assert ADA_BALANCE in result.stdout
-    assert "  (transferred to +15005550100)" in result.stdout.splitlines()
-    assert re.search(
-        r"^\(transferred to \+15005550100; hung up by \w+; call CA", result.stdout, re.M
-    )
+    assert line in result.stdout.splitlines()
+    assert re.search(rf"^\(transferred to {summary}; hung up by \w+; call CA", result.stdout, re.M)
 
 
 def test_call_reads_keys_from_stdin_when_not_a_terminal(demo_env: dict[str, str | None]) -> None:

@@ -51,7 +51,7 @@ def test_disputing_the_whole_balance_then_reaching_a_representative(db, simulato
         "Your dispute of 142 dollars and 50 cents is recorded. Its reference number is "
         f"{spoken_number(made.reference_number)}." in record.said
     )
-    assert record.transfers == ["+15005550100"]
+    assert record.transfers == ["queue:agents"]
     db.rollback()
     sms, email = db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert (sms.recipient, email.recipient) == ("+15005550006", "ada@example.com")

@@ -169,3 +169,43 @@ def test_unusable_telephony_settings_are_config_errors(
     with pytest.raises(ConfigError) as raised:
         telephony_from_settings(load_settings(environ={}, overrides=overrides))
     assert expected in str(raised.value)
+
+
+def test_redirect_call_updates_the_live_call_with_the_new_url(twilio: FakeTwilio) -> None:
+    adapter(twilio).redirect_call(CALL, "https://pay.example.com/voice/agent-capture?capture=1")
+
+    [request] = twilio.requests
+    assert (request.method, request.url) == (
+        "POST",
+        f"{API}/Accounts/{ACCOUNT_SID}/Calls/{CALL}.json",
+    )
+    assert request.data == {
+        "Url": "https://pay.example.com/voice/agent-capture?capture=1",
+        "Method": "POST",
+    }
+    assert twilio.redirects == [(CALL, "https://pay.example.com/voice/agent-capture?capture=1")]
+
+
+def test_redirecting_an_ended_call_says_so(twilio: FakeTwilio) -> None:
+    twilio.ended_calls.add(CALL)
+    with pytest.raises(
+        TelephonyError, match=rf"redirect call {CALL} \(has the caller hung up\?\).*21220"
+    ):
+        adapter(twilio).redirect_call(CALL, "https://pay.example.com/voice/hold")
+
+
+def test_local_redirects_wait_in_the_database_until_taken(standalone_factory) -> None:
+    sender = LocalTelephony(factory=standalone_factory)
+    receiver = LocalTelephony(factory=standalone_factory)  # another process, the same database
+    assert receiver.take_redirect(CALL) is None
+
+    sender.redirect_call(CALL, "https://pay.example.com/voice/agent-capture?step=start")
+    sender.redirect_call(CALL, "https://pay.example.com/voice/agent-capture?step=cancel")
+
+    assert receiver.take_redirect(CALL) == "https://pay.example.com/voice/agent-capture?step=cancel"
+    assert receiver.take_redirect(CALL) is None
+
+
+def test_local_redirects_need_a_database() -> None:
+    with pytest.raises(TelephonyError, match="without a database"):
+        LocalTelephony().redirect_call(CALL, "https://pay.example.com/voice/hold")

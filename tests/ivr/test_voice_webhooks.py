@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from ivr.models import AuditEvent, CallSession, SessionStatus
 from ivr.simulator import keys_from
+from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.webhooks import call_form, post, row_counts
 
@@ -134,8 +135,9 @@ def test_connections_dropped_by_the_server_cost_one_safe_answer_then_reconnect(a
     assert session_row(db).turn == 2
 
 
-def test_whisper_tells_the_agent_who_is_calling(client, db, simulator, settings):
+def test_whisper_tells_the_agent_who_is_calling(make_app, db, settings):
     add_account(db, settings)
+    simulator = simulator_for(make_app(AGENT_TRANSFER="dial"))
     record = simulator.call(keys_from(["", "1", "1234#", "94105", "0"]), caller="+15005550006")
     assert record.transfers == [settings.AGENT_NUMBER]
     assert record.agent_heard == ["Verified caller. Account ending in 0 0 0 1."]

@@ -1,0 +1,362 @@
+"""Agent-assisted payment: the caller handed to an agent, and secure capture the agent starts.
+
+Main-menu 0 records a :class:`~ivr.models.Handoff` (with what the IVR verified) and puts the
+caller in the agents' queue. An agent claims the call in the console; only that agent may act
+on it. "Start secure payment" records an :class:`~ivr.models.AgentCapture` and moves the
+caller's leg into the ordinary capture steps of :mod:`flows.payment` at the card number, with
+the agent's amount; each field's verdict lands on the capture record (:mod:`flows.assisted`),
+and at the end the caller hears the result and goes back to the agent.
+
+The rules here (who may see and act on a call, which amounts, which field may be asked again)
+know nothing of HTTP; the console's views only call them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from flows import assisted
+from flows.context import Context
+from flows.engine import Flow, Go, Queue, Step, Transfer, Turn
+from flows.payment import TWILIO_PAY, end_capture
+from ivr.config import Settings
+from ivr.models import (
+    Account,
+    Agent,
+    AgentCapture,
+    CallSession,
+    CaptureStatus,
+    Handoff,
+    HandoffStatus,
+    Payment,
+    PaymentStatus,
+    SessionStatus,
+)
+from payments import ledger
+from payments.confirmation import SPOKEN_GROUPS
+from payments.policy import PaymentPolicy
+from prompts import Digits, Money, Prompt
+
+TRANSFERS = ("queue", "dial")
+START, CANCEL = "start", "cancel"
+# What the console may ask the call to do, and the state each one enters.
+ENTRIES = {
+    START: "agent_capture",
+    CANCEL: "agent_capture_stop",
+    **{field: field for field in assisted.FIELDS},
+}
+RECENT_PAYMENTS = 5
+
+
+class ConsoleRefusedError(Exception):
+    """An agent's request that cannot be done; the message says why and what to do.
+
+    ``forbidden`` marks a call that is not the agent's to see (403, not a mere conflict).
+    """
+
+    def __init__(self, message: str, *, forbidden: bool = False) -> None:
+        super().__init__(message)
+        self.forbidden = forbidden
+
+
+def to_agent(conv: CallSession, ctx: Context) -> Queue | Transfer:
+    """Record (or refresh) the call's handoff and say where the caller goes: the agents' queue,
+    or ``AGENT_NUMBER`` by ``<Dial>`` where agents take calls on their own phone system."""
+    handoff = ctx.session.scalars(
+        select(Handoff).where(Handoff.call_sid == conv.sid).with_for_update()
+    ).one_or_none()
+    if handoff is None:
+        handoff = Handoff(call_sid=conv.sid, status=HandoffStatus.WAITING)
+        ctx.session.add(handoff)
+    handoff.verified = conv.verified
+    handoff.account_id = conv.account_id if conv.verified else None
+    ctx.session.flush()
+    if ctx.settings.AGENT_TRANSFER == "dial":
+        return Transfer(ctx.settings.AGENT_NUMBER)
+    return Queue(ctx.settings.AGENT_QUEUE)
+
+
+def _capture(ctx: Context, conv: CallSession) -> AgentCapture:
+    capture = ctx.session.get(AgentCapture, conv.data.get(assisted.CAPTURE))
+    if capture is None:
+        raise RuntimeError("agent capture state reached without a capture")
+    return capture
+
+
+class AgentCaptureStart(Step):
+    """Entered by the agent's redirect: take the agent's amount and ask for the card."""
+
+    name = ENTRIES[START]
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        capture = _capture(ctx, conv)
+        conv.data["pay"] = {"amount": capture.amount_cents, "fee": capture.fee_cents}
+        conv.data["pay_attempt"] = f"agent-{capture.id}"
+        conv.data.pop(assisted.RESUME, None)
+        assisted.update(capture, CaptureStatus.CAPTURING, fields=None)
+        total = Money(capture.amount_cents + capture.fee_cents)
+        return Go("card_number", (Prompt("agent_capture_intro", {"amount": total}),))
+
+
+class AgentCaptureStop(Step):
+    """Entered by the agent's cancel: drop whatever was keyed and give the caller back."""
+
+    name = ENTRIES[CANCEL]
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        end_capture(conv, ctx)
+        return Go(assisted.RESULT_STATE)
+
+
+class AgentCaptureResult(Step):
+    """Tell the caller how it went, then back to the agent."""
+
+    name = assisted.RESULT_STATE
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        capture = _capture(ctx, conv)
+        del conv.data[assisted.CAPTURE]
+        said: tuple[Prompt, ...]
+        if capture.status is CaptureStatus.APPROVED:
+            total = Money(capture.amount_cents + capture.fee_cents)
+            number = Digits(capture.confirmation_number or "", SPOKEN_GROUPS)
+            said = (
+                Prompt("payment_approved", {"amount": total}),
+                Prompt("confirmation_number", {"number": number}),
+            )
+        else:
+            said = (Prompt(capture.reason or "agent_capture_failed"),)
+        return Turn((*said, Prompt("returning_to_agent")), end=to_agent(conv, ctx))
+
+
+def give_up(conv: CallSession, ctx: Context) -> Go | None:
+    """A caller in an agent's capture who stops answering goes back to the agent, not off the
+    line: nothing is charged and the agent is told."""
+    capture = assisted.running(conv, ctx)
+    if capture is None:
+        return None
+    end_capture(conv, ctx)
+    assisted.update(capture, CaptureStatus.FAILED, reason="agent_capture_failed")
+    assisted.record_result(ctx.session, capture, actor=f"caller:{conv.caller or 'unknown'}")
+    return Go(assisted.RESULT_STATE)
+
+
+AGENT_STEPS: tuple[Step, ...] = (AgentCaptureStart(), AgentCaptureStop(), AgentCaptureResult())
+MOVED = "_moved"  # the last console redirect applied, so a repeated one changes nothing
+
+
+def redirected(
+    flow: Flow, conv: CallSession, ctx: Context, *, capture_id: int, step: str, nonce: str
+) -> Turn | None:
+    """Apply the console's redirect of the call (start, a field again, cancel); ``None`` for a
+    repeated or out-of-date one (another capture, or one already over)."""
+    token = f"{capture_id}:{step}:{nonce}"
+    if step not in ENTRIES or conv.data.get(assisted.CAPTURE) != capture_id:
+        return None
+    if conv.data.get(MOVED) == token:
+        return None
+    conv.data[MOVED] = token
+    if step in assisted.FIELDS:
+        assisted.asking(conv, ctx, step)
+    return flow.jump(conv, ctx, ENTRIES[step])
+
+
+def caller_language(session: Session, call_sid: str, default: str) -> str:
+    conv = session.get(CallSession, call_sid)
+    return conv.language if conv is not None else default
+
+
+# --- What the console may do (the views call these inside one transaction) ---
+
+
+def open_calls(session: Session, agent: Agent) -> list[Handoff]:
+    """Calls waiting for any agent, and this agent's own, oldest first."""
+    query = (
+        select(Handoff)
+        .where(
+            Handoff.status != HandoffStatus.ENDED,
+            (Handoff.agent_id.is_(None)) | (Handoff.agent_id == agent.id),
+        )
+        .order_by(Handoff.created_at, Handoff.id)
+    )
+    return list(session.scalars(query))
+
+
+def handoff_for(session: Session, agent: Agent, handoff_id: int) -> Handoff:
+    """The call if this agent may see it: waiting for anyone, or claimed by them."""
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise ConsoleRefusedError("There is no such call.")
+    if handoff.agent_id is not None and handoff.agent_id != agent.id:
+        raise ConsoleRefusedError("This call belongs to another agent.", forbidden=True)
+    return handoff
+
+
+def claim(session: Session, agent: Agent, handoff_id: int) -> Handoff:
+    """Take a waiting call; of two agents claiming at once, one gets it."""
+    taken = session.execute(
+        update(Handoff)
+        .where(
+            Handoff.id == handoff_id,
+            Handoff.agent_id.is_(None),
+            Handoff.status == HandoffStatus.WAITING,
+        )
+        .values(agent_id=agent.id, status=HandoffStatus.CLAIMED)
+    )
+    handoff = handoff_for(session, agent, handoff_id)
+    session.refresh(handoff)
+    if taken.rowcount == 0 and handoff.agent_id != agent.id:  # type: ignore[attr-defined]
+        raise ConsoleRefusedError("This call has ended.")
+    return handoff
+
+
+def _own_live_call(session: Session, agent: Agent, handoff: Handoff) -> CallSession:
+    if handoff.agent_id != agent.id:
+        raise ConsoleRefusedError("Claim the call first.")
+    conv = session.get(CallSession, handoff.call_sid, with_for_update=True)
+    if handoff.status is HandoffStatus.ENDED or conv is None or conv.status is SessionStatus.ENDED:
+        raise ConsoleRefusedError("The caller has hung up.")
+    return conv
+
+
+def latest_capture(session: Session, handoff: Handoff) -> AgentCapture | None:
+    query = (
+        select(AgentCapture)
+        .where(AgentCapture.handoff_id == handoff.id)
+        .order_by(AgentCapture.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def start_capture(
+    session: Session, settings: Settings, agent: Agent, handoff_id: int, amount_cents: int
+) -> AgentCapture:
+    """Record a capture of ``amount_cents`` on the agent's call (the caller is moved after
+    commit). The amount obeys the same policy as a caller paying alone."""
+    # Locks in the webhooks' order (call session, then handoff), so the two never deadlock.
+    handoff = handoff_for(session, agent, handoff_id)
+    conv = _own_live_call(session, agent, handoff)
+    session.refresh(handoff, with_for_update=True)
+    account = session.get(Account, handoff.account_id) if handoff.account_id else None
+    if account is None or not handoff.verified:
+        raise ConsoleRefusedError("The caller is not verified, so the IVR cannot take a payment.")
+    running = latest_capture(session, handoff)
+    if running is not None and running.status not in assisted.FINAL:
+        raise ConsoleRefusedError("A secure payment is already in progress on this call.")
+    policy = PaymentPolicy.from_settings(settings)
+    payable = account.balance_cents - ledger.in_flight_cents(session, account.id)
+    error = policy.check(amount_cents, payable)
+    if error is not None:
+        limit = {
+            "amount_too_small": policy.min_cents,
+            "amount_too_large": policy.max_cents,
+            "amount_over_balance": max(payable, 0),
+        }[error.value]
+        raise ConsoleRefusedError(f"{_AMOUNT_REFUSALS[error.value]} {Money(limit).write('en-US')}.")
+    capture = AgentCapture(
+        handoff_id=handoff.id,
+        call_sid=conv.sid,
+        agent_id=agent.id,
+        account_id=account.id,
+        amount_cents=amount_cents,
+        fee_cents=policy.fee(amount_cents),
+        mode=settings.CAPTURE_MODE,
+        status=CaptureStatus.CONNECTING,
+        fields=assisted.fresh_fields(),
+        version=1,
+    )
+    session.add(capture)
+    session.flush()
+    if capture.mode == TWILIO_PAY:
+        # Twilio charges when the last field is in: the ledger row must exist before that.
+        new = ledger.NewPayment(
+            account_id=account.id,
+            amount_cents=capture.amount_cents,
+            fee_cents=capture.fee_cents,
+            idempotency_key=f"{conv.sid}:agent-{capture.id}",
+            channel=conv.channel,
+            session_sid=conv.sid,
+            gateway=TWILIO_PAY,
+        )
+        try:
+            payment = ledger.begin(session, new, allow_overpayment=settings.ALLOW_OVERPAYMENT)
+        except ledger.PaymentRefusedError:
+            raise ConsoleRefusedError("Another payment on this account is in progress.") from None
+        capture.payment_id = payment.id
+    else:
+        conv.data[assisted.CAPTURE] = capture.id
+    return capture
+
+
+_AMOUNT_REFUSALS = {
+    "amount_too_small": "The smallest payment by phone is",
+    "amount_too_large": "The largest payment by phone is",
+    "amount_over_balance": "That is more than can be paid now:",
+}
+
+
+def _own_running_capture(session: Session, agent: Agent, capture_id: int) -> AgentCapture:
+    capture = session.get(AgentCapture, capture_id, with_for_update=True, populate_existing=True)
+    if capture is None:
+        raise ConsoleRefusedError("There is no such payment.")
+    if capture.agent_id != agent.id:
+        raise ConsoleRefusedError("This payment belongs to another agent.", forbidden=True)
+    if capture.status in assisted.FINAL:
+        raise ConsoleRefusedError("This payment is already over.")
+    if capture.status is CaptureStatus.AUTHORIZING:
+        raise ConsoleRefusedError("The card is being charged; wait for the result.")
+    return capture
+
+
+def rerequest(session: Session, agent: Agent, capture_id: int, field: str) -> AgentCapture:
+    """Ask the caller for ``field`` again. Only a field already keyed can be asked again; the
+    caller then returns to where they were (the card number starts the capture over)."""
+    peek = session.get(AgentCapture, capture_id)
+    # The call session first, then the capture: the order the caller's webhooks lock them in.
+    conv = session.get(CallSession, peek.call_sid, with_for_update=True) if peek else None
+    capture = _own_running_capture(session, agent, capture_id)
+    if field not in assisted.FIELDS:
+        raise ConsoleRefusedError("There is no such card field.")
+    if capture.fields[field]["status"] not in (assisted.VALID, assisted.INVALID):
+        raise ConsoleRefusedError("That field has not been keyed yet.")
+    if conv is None or conv.status is SessionStatus.ENDED:
+        raise ConsoleRefusedError("The caller has hung up.")
+    if capture.mode == TWILIO_PAY:
+        assisted.update(capture, fields={field: (assisted.ENTERING, None)})
+        return capture
+    if field != assisted.FIELDS[0] and conv.state != field:
+        conv.data[assisted.RESUME] = conv.state
+    assisted.update(capture)
+    return capture
+
+
+def cancel(session: Session, agent: Agent, capture_id: int) -> AgentCapture:
+    """Stop the capture: nothing is charged and the caller is told so."""
+    capture = _own_running_capture(session, agent, capture_id)
+    if capture.mode == TWILIO_PAY and capture.payment_id is not None:
+        ledger.settle(session, capture.payment_id, assisted.NOT_CHARGED)
+    assisted.update(capture, CaptureStatus.CANCELLED, reason="agent_capture_cancelled")
+    assisted.record_result(session, capture, actor=f"agent:{agent.username}")
+    return capture
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What the console shows of an account: balance and recent payments, cards masked."""
+
+    account: Account
+    payments: list[Payment]
+
+
+def account_summary(session: Session, account: Account) -> AccountSummary:
+    query = (
+        select(Payment)
+        .where(Payment.account_id == account.id, Payment.status != PaymentStatus.PENDING)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(RECENT_PAYMENTS)
+    )
+    return AccountSummary(account, list(session.scalars(query)))

@@ -1,0 +1,82 @@
+"""``ivr agents``: the people who sign in to the agent console at /agent/."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ivr import audit
+from ivr.cli.common import Runtime, pass_runtime
+from verification.agents import MIN_PASSWORD_LENGTH, AgentError, add_agent, find_agent
+
+
+@click.group()
+def agents() -> None:
+    """Add and disable agent console accounts.
+
+    Agents sign in at /agent/ on the web server with the username and password set here.
+    Passwords are stored only as scrypt hashes.
+    """
+
+
+@agents.command()
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (for scripts) instead of "
+    "prompting for it twice.",
+)
+@pass_runtime
+def add(runtime: Runtime, username: str, password_stdin: bool) -> None:
+    """Create the console account USERNAME and set its password.
+
+    USERNAME is 2 to 64 characters (letters, digits, dots, dashes, underscores; stored in lower
+    case). The password needs at least 12 characters. After AGENT_MAX_FAILED_LOGINS wrong
+    passwords in a row the account locks for AGENT_LOCKOUT_MINUTES.
+
+    \b
+    Examples:
+      ivr agents add alice                          prompts for the password
+      printf '%s\\n' "$PASSWORD" | ivr agents add alice --password-stdin
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            f"Password for {username} (at least {MIN_PASSWORD_LENGTH} characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    try:
+        with runtime.transaction() as session:
+            agent = add_agent(session, username, password)
+            audit.record(
+                session, "agent.added", actor="operator", outcome="success",
+                resource=f"agent:{agent.username}",
+            )  # fmt: skip
+    except AgentError as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"Agent {agent.username} can now sign in at /agent/.")
+
+
+@agents.command()
+@click.argument("username")
+@pass_runtime
+def disable(runtime: Runtime, username: str) -> None:
+    """Stop USERNAME from signing in; a signed-in console session ends on its next request.
+
+    The account and its audit history are kept.
+    """
+    with runtime.transaction() as session:
+        agent = find_agent(session, username)
+        if agent is None:
+            click.echo(f"No agent {username}. `ivr agents add {username}` creates one.", err=True)
+            sys.exit(1)
+        agent.disabled = True
+        audit.record(
+            session, "agent.disabled", actor="operator", outcome="success",
+            resource=f"agent:{agent.username}",
+        )  # fmt: skip
+    click.echo(f"Agent {agent.username} is disabled.")

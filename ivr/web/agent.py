@@ -1,0 +1,217 @@
+"""The agent console at ``/agent/``: log-in, the calls handed to the agent, account look-up,
+and secure payment with live progress (server-sent events).
+
+Views only translate HTTP: every rule lives in :mod:`flows.agent` and every action goes
+through :class:`ivr.agent_console.AgentConsole`. Sessions are Flask's signed cookies
+(HttpOnly, SameSite=Strict, Secure in production); every POST carries the session's CSRF
+token, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from flows.agent import ConsoleRefusedError
+from ivr.agent_console import AgentConsole
+from ivr.models import utcnow
+from prompts import Money
+from verification.agents import LoginOutcome
+
+bp = Blueprint("agent", __name__, url_prefix="/agent")
+F = TypeVar("F", bound=Callable[..., Any])
+CSRF_FIELD = "csrf_token"
+CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+
+def console() -> AgentConsole:
+    return current_app.extensions["ivr_agent"]  # type: ignore[no-any-return]
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (made on first use), for forms and the script's requests."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "money": lambda cents: Money(cents).write("en-US")}
+
+
+def _origin() -> str:
+    return f"web:{request.remote_addr or '-'}"
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method != "POST":
+        return
+    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf") or ""
+    if not (expected and hmac.compare_digest(str(sent), str(expected))):
+        abort(403, "This form has expired or did not come from the console. Reload and try again.")
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _back() -> str:
+    """Where a form returns to: a console page it names, else the calls list."""
+    back = request.form.get("back", "")
+    return back if back.startswith("/agent/") and "//" not in back else url_for("agent.index")
+
+
+def signed_in(view: F) -> F:
+    """Only for a signed-in, enabled agent (``g.agent``); others go to the log-in page."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        agent_id = session.get("agent_id")
+        agent = console().signed_in(agent_id) if isinstance(agent_id, int) else None
+        if agent is None:
+            session.pop("agent_id", None)
+            if request.method == "GET" and not request.path.endswith("/events"):
+                return redirect(url_for("agent.login", next=request.path))
+            abort(401, "Sign in again.")
+        g.agent = agent
+        try:
+            return view(*args, **kwargs)
+        except ConsoleRefusedError as refusal:
+            if refusal.forbidden:
+                abort(403, str(refusal))
+            if request.method == "GET":
+                abort(404, str(refusal))
+            flash(str(refusal), "error")
+            return redirect(_back())
+
+    return checked  # type: ignore[return-value]
+
+
+@bp.errorhandler(401)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def _refused(error: Any) -> tuple[str, int]:
+    return render_template("agent/error.html", error=error), error.code
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> BaseResponse | str:
+    if request.method == "GET":
+        return render_template("agent/login.html")
+    result = console().login(
+        request.form.get("username", "")[:64], request.form.get("password", "")[:200],
+        _origin(), utcnow(),
+    )  # fmt: skip
+    if result.outcome is not LoginOutcome.OK or result.agent is None:
+        if result.outcome is LoginOutcome.LOCKED and result.locked_until is not None:
+            minutes = max(1, round((result.locked_until - utcnow()).total_seconds() / 60))
+            flash(f"Too many failed log-ins: try again in {minutes} minutes.", "error")
+        else:
+            flash("Wrong username or password.", "error")
+        return render_template("agent/login.html"), 401  # type: ignore[return-value]
+    session.clear()  # a new session (and CSRF token) on every log-in
+    session.permanent = True
+    session["agent_id"] = result.agent.id
+    target = request.args.get("next", "")
+    safe = target.startswith("/agent/") and not target.startswith("//")
+    return redirect(target if safe else url_for("agent.index"))
+
+
+@bp.post("/logout")
+@signed_in
+def logout() -> BaseResponse:
+    console().logout(g.agent, _origin())
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("agent.login"))
+
+
+@bp.get("/")
+@signed_in
+def index() -> str:
+    return render_template("agent/calls.html", calls=console().calls(g.agent))
+
+
+@bp.get("/accounts")
+@signed_in
+def lookup() -> BaseResponse | str:
+    number = request.args.get("number", "")
+    try:
+        summary = console().lookup(g.agent, number)
+    except ConsoleRefusedError as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("agent.index"))
+    return render_template("agent/account.html", summary=summary)
+
+
+@bp.get("/calls/<int:handoff_id>")
+@signed_in
+def call(handoff_id: int) -> str:
+    return render_template("agent/call.html", view=console().call(g.agent, handoff_id))
+
+
+@bp.post("/calls/<int:handoff_id>/claim")
+@signed_in
+def claim(handoff_id: int) -> BaseResponse:
+    console().claim(g.agent, handoff_id)
+    return redirect(url_for("agent.call", handoff_id=handoff_id))
+
+
+@bp.post("/calls/<int:handoff_id>/payment")
+@signed_in
+def start_payment(handoff_id: int) -> BaseResponse:
+    console().start(g.agent, handoff_id, request.form.get("amount", "")[:20])
+    return redirect(url_for("agent.call", handoff_id=handoff_id))
+
+
+@bp.post("/payments/<int:capture_id>/rerequest")
+@signed_in
+def rerequest(capture_id: int) -> BaseResponse:
+    console().rerequest(g.agent, capture_id, request.form.get("field", "")[:20])
+    return redirect(_back())
+
+
+@bp.post("/payments/<int:capture_id>/cancel")
+@signed_in
+def cancel(capture_id: int) -> BaseResponse:
+    console().cancel(g.agent, capture_id)
+    return redirect(_back())
+
+
+@bp.get("/payments/<int:capture_id>/events")
+@signed_in
+def events(capture_id: int) -> Response:
+    stream = console().stream(g.agent, capture_id)
+    return Response(
+        stream_with_context(stream),
+        mimetype="text/event-stream",
+        headers={"X-Accel-Buffering": "no"},
+    )

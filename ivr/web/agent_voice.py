@@ -1,0 +1,78 @@
+"""Voice webhooks of agent-assisted payment: ``/voice/hold`` (the agents' queue wait music),
+``/voice/agent-capture`` (where the console's REST redirect sends the caller's leg) and
+``/voice/agent-pay-status`` (Twilio Payments' status callback in ``CAPTURE_MODE=twilio-pay``)."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from flask import Blueprint, Response, current_app, request
+
+from flows import agent as desk
+from flows.agent_pay import PayStatus
+from flows.engine import PayResult
+from ivr.db import transaction
+from ivr.models import utcnow
+from ivr.twiml import hold as hold_twiml
+from ivr.voice_calls import event_from
+from ivr.web.services import services
+from ivr.web.signature import twilio_webhook
+from prompts import Prompt
+
+bp = Blueprint("agent_voice", __name__, url_prefix="/voice")
+
+
+def _twiml(xml: str) -> Response:
+    return Response(xml, mimetype="application/xml")
+
+
+def _call_sid() -> str:
+    return request.form.get("CallSid", "").strip()[:64]
+
+
+@bp.post("/hold")
+@twilio_webhook
+def hold() -> Response:
+    settings = services().settings
+    with transaction(services().factory) as db:
+        language = desk.caller_language(db, _call_sid(), settings.DEFAULT_LANGUAGE)
+    return _twiml(hold_twiml((Prompt("hold_message"),), language, settings.HOLD_MUSIC_URL))
+
+
+@bp.post("/agent-capture")
+@twilio_webhook
+def agent_capture() -> Response:
+    raw_id = request.args.get("capture", "")
+    move = functools.partial(
+        desk.redirected,
+        capture_id=int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else -1,
+        step=request.args.get("step", "")[:20],
+        nonce=request.args.get("n", "")[:12],
+    )
+    return _twiml(services().voice.moved(_call_sid(), move, utcnow()))
+
+
+@bp.post("/agent-pay-status")
+@twilio_webhook
+def agent_pay_status() -> Response:
+    """Progress of an agent's Twilio Payments session: field names, error types and the masked
+    card only (Twilio keeps the digits); logged without values."""
+    raw_id = request.args.get("capture", "")
+    form = request.form
+    required = form.get("Required")
+    result = event_from({"pay": "1"}, form) if form.get("Result") else None
+    event = PayStatus(
+        capture=form.get("Capture", "")[:40],
+        partial=form.get("PartialResult", "").lower() == "true",
+        required=tuple(f.strip() for f in required.split(",") if f.strip())
+        if required is not None
+        else None,
+        error=form.get("ErrorType", "")[:40],
+        brand=form.get("PaymentCardType", "")[:20],
+        last4=re.sub(r"\D", "", form.get("PaymentCardNumber", ""))[-4:],
+        result=result if isinstance(result, PayResult) else None,
+    )
+    if raw_id.isdigit() and len(raw_id) < 12:
+        current_app.extensions["ivr_agent"].pay_status(int(raw_id), event)
+    return Response(status=204)

@@ -1,0 +1,159 @@
+"""The agent console in a real browser (Debian's Chromium through Playwright), with a simulated
+caller on the phone: log in, take the call, start secure payment, watch each field turn green
+as the caller keys it, read the confirmation number; and the refusals an agent can meet."""
+
+from __future__ import annotations
+
+import queue
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from ivr.models import Payment
+from tests.factories import add_account
+from tests.ivr.agent_desk import PASSWORD, VERIFY, WAIT_SECONDS, WaitingCaller, handoff, make_agent
+from tests.ivr.card_scan import CODE, leaks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+VISA = "4242424242424242"
+
+
+class GatedKeys:
+    """A caller who verifies and asks for an agent at once, then keys each card field only when
+    the test hands it over, so the test can watch the console between fields."""
+
+    def __init__(self) -> None:
+        self.script = [*VERIFY, "0"]
+        self.gate: queue.Queue[str | None] = queue.Queue()
+
+    def __call__(self, _prompt: str) -> str | None:
+        if self.script:
+            return self.script.pop(0)
+        return self.gate.get(timeout=WAIT_SECONDS)
+
+
+def sign_in(page: Page, base: str, username: str = "alice", password: str = PASSWORD) -> None:
+    page.goto(f"{base}/agent/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def field(page: Page, name: str):
+    return page.locator(f'[data-field="{name}"]')
+
+
+@pytest.fixture
+def ada(db, settings):
+    return add_account(db, settings)
+
+
+def test_the_agent_watches_the_caller_key_a_payment(app, db, ada, live_server, page):
+    make_agent(db)
+    sign_in(page, live_server)
+    expect(page.locator("#agent-name")).to_have_text("alice")
+    expect(page.locator("#calls")).to_contain_text("No calls are waiting.")
+    keys = GatedKeys()
+    caller = WaitingCaller(app, [], keys=keys)
+    call = handoff(db)
+
+    row = page.locator(f'tr[data-call="{call.id}"]')  # the list refreshes by itself
+    expect(row).to_contain_text("Verified · account ending 0001")
+    row.get_by_role("button", name="Take call").click()
+    expect(page.locator("#balance")).to_have_text("$142.50")
+    page.get_by_role("button", name="Start secure payment").click()
+
+    expect(field(page, "card_number")).to_have_class(re.compile(r"\bentering\b"))
+    for name, keyed in (
+        ("card_number", f"{VISA}#"),
+        ("card_expiry", "1230"),
+        ("card_code", CODE),
+        ("card_zip", "94105"),
+    ):
+        expect(field(page, name)).to_have_class(re.compile(r"\bentering\b"))
+        keys.gate.put(keyed)
+        expect(field(page, name)).to_have_class(re.compile(r"\bvalid\b"))
+        if name == "card_number":
+            expect(page.locator("#capture-card")).to_have_text("Visa ending in 4242")
+    expect(page.locator("#capture-status")).to_have_text(re.compile("read-back"))
+    keys.gate.put("1")
+
+    expect(page.locator("#capture-status")).to_have_text("Approved")
+    db.rollback()
+
+    [payment] = db.query(Payment).all()
+    expect(page.locator("#confirmation")).to_contain_text(payment.confirmation_number)
+    for name in ("card_number", "card_expiry", "card_code", "card_zip"):
+        expect(field(page, name)).to_have_class(re.compile(r"\bdone\b"))
+    record = caller.hang_up()
+    assert "Please hold while I return you to your representative." in record.said
+    assert leaks(page.content()) == []
+
+
+def test_a_caller_hanging_up_mid_capture_shows_in_the_console(app, db, ada, live_server, page):
+    make_agent(db)
+    keys = GatedKeys()
+    caller = WaitingCaller(app, [], keys=keys)
+    call = handoff(db)
+    sign_in(page, live_server)
+    page.locator(f'tr[data-call="{call.id}"]').get_by_role("button", name="Take call").click()
+    page.get_by_role("button", name="Start secure payment").click()
+    keys.gate.put(f"{VISA}#")
+    expect(field(page, "card_expiry")).to_have_class(re.compile(r"\bentering\b"))
+    keys.gate.put(None)  # the caller hangs up
+    caller.finish()
+    expect(page.locator("#capture-status")).to_have_text("The caller hung up")
+    expect(page.locator("#capture-outcome")).to_have_text(
+        "The caller hung up before paying. Nothing was charged."
+    )
+
+
+def test_a_wrong_password_is_refused(db, live_server, page):
+    make_agent(db)
+    sign_in(page, live_server, password="not the password")
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    page.goto(f"{live_server}/agent/")
+    expect(page).to_have_url(re.compile(r"/agent/login"))
+
+
+def test_a_form_without_the_sessions_csrf_token_is_refused(app, db, ada, live_server, page):
+    make_agent(db)
+    caller = WaitingCaller(app, [], keys=GatedKeys())
+    call = handoff(db)
+    sign_in(page, live_server)
+    page.locator('input[name="csrf_token"]').first.wait_for(state="attached")
+    page.evaluate(
+        "document.querySelectorAll('input[name=csrf_token]').forEach(i => i.value = 'forged')"
+    )
+    page.locator(f'tr[data-call="{call.id}"]').get_by_role("button", name="Take call").click()
+    expect(page.get_by_role("alert")).to_contain_text("did not come from the console")
+    db.rollback()
+    assert handoff(db).agent_id is None
+    caller.hang_up()
+
+
+def test_an_agent_cannot_open_another_agents_call(
+    app, db, ada, live_server, page, chromium: Browser
+):
+    make_agent(db)
+    make_agent(db, "bob")
+    caller = WaitingCaller(app, [], keys=GatedKeys())
+    call = handoff(db)
+    sign_in(page, live_server)
+    page.locator(f'tr[data-call="{call.id}"]').get_by_role("button", name="Take call").click()
+
+    other = chromium.new_context()
+    try:
+        bob = other.new_page()
+        sign_in(bob, live_server, "bob")
+        expect(bob.locator("#calls")).not_to_contain_text(f"#{call.id}")
+        reply = bob.goto(f"{live_server}/agent/calls/{call.id}")
+        assert reply is not None and reply.status == 403
+        expect(bob.get_by_role("alert")).to_have_text("This call belongs to another agent.")
+    finally:
+        other.close()
+    caller.hang_up()
