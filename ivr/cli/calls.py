@@ -154,13 +154,23 @@ def call(
 
 
 def build_app(**overrides: str) -> Flask:
-    """The web app from the environment; configuration problems become usage errors."""
+    """The web app from the environment; configuration problems, and a database this version
+    has not migrated yet, become usage errors that say what to run."""
     from ivr.web.factory import create_app
 
     try:
-        return create_app(overrides)
+        app = create_app(overrides)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
+    url = app.extensions["ivr"].settings.DATABASE_URL
+    current, head = migrate.current_revision(url), migrate.head_revision()
+    if current != head:
+        app.extensions["ivr"].factory.kw["bind"].dispose()
+        raise click.UsageError(
+            f"the database is at schema {current or '(none)'} but this version needs {head}: "
+            "run `ivr db upgrade` (or `ivr demo` to load the demo accounts too)"
+        )
+    return app
 
 
 def _keyboard(_prompt: str) -> str | None:

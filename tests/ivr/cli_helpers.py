@@ -32,6 +32,7 @@ def head_revision() -> str:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
     heads = script.get_heads()
     assert len(heads) == 1, f"migrations have several heads: {heads}"
+    assert heads[0] == migrate.head_revision()
     return heads[0]
 
 

@@ -367,6 +367,16 @@ def test_unlock_removes_the_accounts_lockout_and_audits_it(
 # --- ivr demo / call / sessions ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("command", [["call", "--press", "9"], ["serve"]])
+def test_an_unmigrated_database_is_refused_with_what_to_run(
+    empty_url: str, command: list[str]
+) -> None:
+    result = run_ivr(command, cli_env(empty_url))
+    assert result.exit_code == 2
+    assert "the database is at schema (none)" in result.stderr
+    assert "run `ivr db upgrade`" in result.stderr
+
+
 def test_demo_migrates_loads_six_accounts_prints_their_pins_and_can_run_again(
     empty_url: str,
 ) -> None:
