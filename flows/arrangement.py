@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from flows.context import Context
+from flows.context import Context, phrase, verified_account
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.payment import RECEIPT, TWILIO_PAY, start_capture
 from flows.receipts import send_receipts
@@ -41,26 +41,16 @@ CHOICE = "arrangement"
 REFUSAL = "arrangement_refusal"
 
 
-def _p(key: str, **params: object) -> Prompt:
-    return Prompt(key, dict(params))
-
-
-def _account(conv: CallSession) -> Account:
-    if conv.account is None:
-        raise RuntimeError("arrangement flow reached without a verified account")
-    return conv.account
-
-
 def _policy(ctx: Context) -> ArrangementPolicy:
     return ArrangementPolicy.from_settings(ctx.settings)
 
 
 def _today(conv: CallSession, ctx: Context) -> dt.date:
-    return _account(conv).local_date(ctx.now)
+    return verified_account(conv).local_date(ctx.now)
 
 
 def _offer(conv: CallSession, ctx: Context) -> Offers | Refused:
-    account = _account(conv)
+    account = verified_account(conv)
     history = policy_rules.history(ctx.session, account.id)
     owed = owed_cents(ctx.session, account)
     return policy_rules.offers(_policy(ctx), account, history, _today(conv, ctx), owed)
@@ -90,12 +80,12 @@ def summary(terms: Terms) -> Prompt:
     """The terms in one phrase, for the read-back and the receipts alike."""
     first, last = terms.schedule[0], terms.schedule[-1]
     if terms.kind is ArrangementKind.EXTENSION:
-        return _p(
+        return phrase(
             "arrangement_summary_extension",
             amount=Money(terms.amount_cents),
             date=SpokenDate(first.date),
         )
-    return _p(
+    return phrase(
         "arrangement_summary_down_payment"
         if terms.down_payment_cents
         else "arrangement_summary_installments",
@@ -120,12 +110,12 @@ class ArrangementOffer(Step):
             return _refuse(conv, offer)
         say = []
         if offer.latest is not None:
-            say.append(_p("arrangement_offer_extension", date=SpokenDate(offer.latest)))
+            say.append(phrase("arrangement_offer_extension", date=SpokenDate(offer.latest)))
         if offer.plans:
-            say.append(_p("arrangement_offer_installments"))
+            say.append(phrase("arrangement_offer_installments"))
         if offer.plans and offer.down_payment_cents:
-            say.append(_p("arrangement_down_payment", amount=Money(offer.down_payment_cents)))
-        say.append(_p("arrangement_offer_end"))
+            say.append(phrase("arrangement_down_payment", amount=Money(offer.down_payment_cents)))
+        say.append(phrase("arrangement_offer_end"))
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
@@ -142,7 +132,7 @@ class ArrangementOffer(Step):
             return Go("agent")
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 def _date_retry(error: DateError, offer: Offers) -> Retry:
@@ -164,7 +154,7 @@ class ArrangementDate(Step):
         if isinstance(offer, Refused) or offer.latest is None:
             return Go("arrangement_offer")
         return Turn(
-            (_p("arrangement_enter_date", date=SpokenDate(offer.latest)),),
+            (phrase("arrangement_enter_date", date=SpokenDate(offer.latest)),),
             Ask(max_digits=4, timeout=10),
         )
 
@@ -184,8 +174,8 @@ def _plan_option(plan: Terms) -> Prompt:
     count = len(plan.schedule)
     first, rest = plan.schedule[0].amount_cents, plan.schedule[-1].amount_cents
     if first == rest:
-        return _p("arrangement_plan_even", count=count, amount=Money(rest))
-    return _p("arrangement_plan_uneven", count=count, first=Money(first), amount=Money(rest))
+        return phrase("arrangement_plan_even", count=count, amount=Money(rest))
+    return phrase("arrangement_plan_uneven", count=count, first=Money(first), amount=Money(rest))
 
 
 class ArrangementInstallments(Step):
@@ -200,7 +190,11 @@ class ArrangementInstallments(Step):
         start = SpokenDate(offer.plans[0].schedule[0].date)
         options = tuple(_plan_option(plan) for plan in offer.plans)
         return Turn(
-            (_p("arrangement_plans_intro", date=start), *options, _p("arrangement_plans_back")),
+            (
+                phrase("arrangement_plans_intro", date=start),
+                *options,
+                phrase("arrangement_plans_back"),
+            ),
             Ask(),
         )
 
@@ -212,7 +206,7 @@ class ArrangementInstallments(Step):
             return _refuse(conv, offer)
         if any(str(len(plan.schedule)) == digits for plan in offer.plans):
             return _choose(conv, Plan(int(digits)))
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
@@ -234,12 +228,12 @@ def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
 def _who_pays(ctx: Context, account: Account, terms: Terms) -> Prompt:
     """Which card the installments will be charged to, or that the caller pays them."""
     if terms.down_payment_cents and ctx.settings.CAPTURE_MODE != TWILIO_PAY:
-        return _p("arrangement_installments_down_card")
+        return phrase("arrangement_installments_down_card")
     card = card_on_file(ctx.session, account.id, ctx.settings.PAYMENT_GATEWAY, terms.final_date)
     if card is None:
-        return _p("arrangement_installments_self")
-    brand = _p(f"brand_{card.brand or 'card'}")
-    return _p("arrangement_installments_card", brand=brand, last4=Digits(card.last4 or ""))
+        return phrase("arrangement_installments_self")
+    brand = phrase(f"brand_{card.brand or 'card'}")
+    return phrase("arrangement_installments_card", brand=brand, last4=Digits(card.last4 or ""))
 
 
 class ArrangementTerms(Step):
@@ -254,17 +248,17 @@ class ArrangementTerms(Step):
         terms = policy_rules.terms_for(_choice(conv), offer)
         if terms is None:
             return Go("arrangement_offer")
-        say = [_p("arrangement_terms", summary=summary(terms))]
+        say = [phrase("arrangement_terms", summary=summary(terms))]
         if terms.kind is ArrangementKind.INSTALLMENTS:
-            say.insert(0, _who_pays(ctx, _account(conv), terms))
+            say.insert(0, _who_pays(ctx, verified_account(conv), terms))
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
             conv.data.pop(CHOICE, None)
-            return Go("main_menu", (_p("arrangement_cancelled"),))
+            return Go("main_menu", (phrase("arrangement_cancelled"),))
         if digits != "1":
-            return Retry(_p("invalid_choice"))
+            return Retry(phrase("invalid_choice"))
         offer = _offer(conv, ctx)
         if isinstance(offer, Refused):
             return _refuse(conv, offer)
@@ -282,7 +276,7 @@ def _write(conv: CallSession, ctx: Context, down_payment: Payment | None) -> Go 
         made = policy_rules.create(
             ctx.session,
             _policy(ctx),
-            _account(conv).id,
+            verified_account(conv).id,
             _choice(conv),
             now=ctx.now,
             by=policy_rules.Origin(f"caller:{ctx.caller or 'unknown'}", ctx.origin),
@@ -294,7 +288,7 @@ def _write(conv: CallSession, ctx: Context, down_payment: Payment | None) -> Go 
         return error.refused
     conv.data.pop(CHOICE, None)
     conv.data["arrangement_id"] = made.id
-    return Go("arrangement_confirmed", (_p("arrangement_made"),))
+    return Go("arrangement_confirmed", (phrase("arrangement_made"),))
 
 
 class ArrangementDownPaid(Step):
@@ -308,7 +302,7 @@ class ArrangementDownPaid(Step):
         assert payment is not None
         made = _write(conv, ctx, payment)
         if isinstance(made, Refused):
-            return Go(RECEIPT, (_p("arrangement_not_made_after_down_payment"),))
+            return Go(RECEIPT, (phrase("arrangement_not_made_after_down_payment"),))
         return made
 
 
@@ -320,10 +314,12 @@ class ArrangementConfirmed(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         made = ctx.session.get(Arrangement, conv.data["arrangement_id"])
         assert made is not None
-        say = [_p("confirmation_number", number=Digits(made.confirmation_number, SPOKEN_GROUPS))]
+        say = [
+            phrase("confirmation_number", number=Digits(made.confirmation_number, SPOKEN_GROUPS))
+        ]
         if conv.data.get("arrangement_receipts"):
-            say.append(_p("arrangement_receipt_sent"))
-        say.append(_p("arrangement_confirmed_options"))
+            say.append(phrase("arrangement_receipt_sent"))
+        say.append(phrase("arrangement_confirmed_options"))
         return Turn(tuple(say), Ask(timeout=8))
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
@@ -331,10 +327,10 @@ class ArrangementConfirmed(Step):
             return Go(self.name)
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
     def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
-        return goodbye(_p("goodbye"))
+        return goodbye(phrase("goodbye"))
 
 
 class ArrangementRefused(Step):
@@ -351,14 +347,14 @@ class ArrangementRefused(Step):
                 "fee": Money(_policy(ctx).reconnection_fee_cents),
             }
         reason = Prompt(f"arrangement_refused_{refusal['reason']}", params)
-        return Turn((reason, _p("arrangement_refused_options")), Ask())
+        return Turn((reason, phrase("arrangement_refused_options")), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "0":
             return Go("agent")
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 ARRANGEMENT_STEPS: tuple[Step, ...] = (

@@ -8,26 +8,16 @@ from __future__ import annotations
 
 import logging
 
-from flows.context import Context
+from flows.context import Context, phrase, verified_account
 from flows.engine import Ask, Go, Retry, Step, Turn
 from flows.receipts import text_recipient
 from ivr import logs, outbox
-from ivr.models import Account, CallSession
+from ivr.models import CallSession
 from payments.assistance import Program, ProgramsError, load
 from prompts import Digits, Prompt, render
 
 log = logging.getLogger("ivr.assistance")
 PHONE_GROUPS = (3, 3, 4)
-
-
-def _p(key: str, **params: object) -> Prompt:
-    return Prompt(key, dict(params))
-
-
-def _account(conv: CallSession) -> Account:
-    if conv.account is None:
-        raise RuntimeError("assistance flow reached without a verified account")
-    return conv.account
 
 
 def _programs(ctx: Context) -> tuple[Program, ...]:
@@ -40,7 +30,7 @@ def _programs(ctx: Context) -> tuple[Program, ...]:
 
 def _program(key: str, program: Program) -> Prompt:
     phone = Digits(program.phone, PHONE_GROUPS)
-    return _p(key, name=program.name, phone=phone, url=program.url or "-")
+    return phrase(key, name=program.name, phone=phone, url=program.url or "-")
 
 
 class AssistancePrograms(Step):
@@ -51,9 +41,11 @@ class AssistancePrograms(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         programs = _programs(ctx)
         if not programs:
-            return Turn((_p("assistance_none"),), Ask())
+            return Turn((phrase("assistance_none"),), Ask())
         spoken = tuple(_program("assistance_program", program) for program in programs)
-        return Turn((_p("assistance_intro"), *spoken, _p("assistance_options")), Ask(timeout=8))
+        return Turn(
+            (phrase("assistance_intro"), *spoken, phrase("assistance_options")), Ask(timeout=8)
+        )
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1" and (programs := _programs(ctx)):
@@ -64,21 +56,23 @@ class AssistancePrograms(Step):
             return Go("agent")
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
     def _text(self, conv: CallSession, ctx: Context, programs: tuple[Program, ...]) -> Prompt:
-        phone = text_recipient(conv, _account(conv))
+        phone = text_recipient(conv, verified_account(conv))
         if phone is None:
-            return _p("receipt_no_phone")
+            return phrase("receipt_no_phone")
         lines = [
-            render(_p("assistance_text", company=ctx.settings.COMPANY_NAME), conv.language, "text"),
+            render(
+                phrase("assistance_text", company=ctx.settings.COMPANY_NAME), conv.language, "text"
+            ),
             *(
                 render(_program("assistance_program_text", p), conv.language, "text")
                 for p in programs
             ),
         ]
         outbox.enqueue(ctx.session, "sms", phone, "\n".join(lines))
-        return _p("receipt_texted", last4=Digits(phone[-4:]))
+        return phrase("receipt_texted", last4=Digits(phone[-4:]))
 
 
 ASSISTANCE_STEPS: tuple[Step, ...] = (AssistancePrograms(),)

@@ -9,9 +9,11 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
+from ivr.models import Account, CallSession
 from payments.capture import CardVault, RecordingControl
 from payments.policy import PaymentPolicy
 from payments.service import PaymentService
+from prompts import Prompt
 from verification import Verifier, VerifierPolicy
 
 
@@ -50,3 +52,15 @@ class Context:
         if self.payments is None:
             raise RuntimeError("this channel was not wired with a payment service")
         return self.payments.vault(self.session, self.now)
+
+
+def phrase(key: str, **params: object) -> Prompt:
+    """A prompt of the catalog with its parameters: what every step says."""
+    return Prompt(key, dict(params))
+
+
+def verified_account(conv: CallSession) -> Account:
+    """The caller's account, for steps only reachable after verification."""
+    if conv.account is None:
+        raise RuntimeError(f"step {conv.state!r} reached without a verified account")
+    return conv.account

@@ -7,7 +7,7 @@ be disputed is what is owed and not already in dispute (``payments.disputes``).
 
 from __future__ import annotations
 
-from flows.context import Context
+from flows.context import Context, phrase, verified_account
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.receipts import send_receipts
 from ivr.models import Account, CallSession, Dispute
@@ -19,20 +19,10 @@ from prompts import Digits, Money, Prompt
 CHOICE = "dispute"
 
 
-def _p(key: str, **params: object) -> Prompt:
-    return Prompt(key, dict(params))
-
-
-def _account(conv: CallSession) -> Account:
-    if conv.account is None:
-        raise RuntimeError("dispute flow reached without a verified account")
-    return conv.account
-
-
 def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
     """Said after the balance: how much of it is in dispute, if any."""
     held = held_cents(ctx.session, account.id)
-    return (_p("balance_disputed", amount=Money(held)),) if held > 0 else ()
+    return (phrase("balance_disputed", amount=Money(held)),) if held > 0 else ()
 
 
 def _choose(conv: CallSession, amount: int, scope: Scope) -> Go:
@@ -46,13 +36,13 @@ class DisputeMenu(Step):
     name = "dispute_menu"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        owed = owed_cents(ctx.session, _account(conv))
+        owed = owed_cents(ctx.session, verified_account(conv))
         if owed <= 0:
-            return Go("main_menu", (_p("dispute_nothing"),))
-        return Turn((_p("dispute_menu", amount=Money(owed)),), Ask())
+            return Go("main_menu", (phrase("dispute_nothing"),))
+        return Turn((phrase("dispute_menu", amount=Money(owed)),), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
-        owed = owed_cents(ctx.session, _account(conv))
+        owed = owed_cents(ctx.session, verified_account(conv))
         if digits == "1" and owed > 0:
             return _choose(conv, owed, Scope.BALANCE)
         if digits == "2":
@@ -61,7 +51,7 @@ class DisputeMenu(Step):
             return Go("agent")
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 class DisputeAmount(Step):
@@ -70,15 +60,15 @@ class DisputeAmount(Step):
     name = "dispute_amount"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((_p("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
+        return Turn((phrase("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         amount = parse_amount(digits)
         if amount is None or amount <= 0:
-            return Retry(_p("amount_invalid"))
-        owed = owed_cents(ctx.session, _account(conv))
+            return Retry(phrase("amount_invalid"))
+        owed = owed_cents(ctx.session, verified_account(conv))
         if amount > owed:
-            return Retry(_p("dispute_too_much", amount=Money(max(owed, 0))))
+            return Retry(phrase("dispute_too_much", amount=Money(max(owed, 0))))
         return _choose(conv, amount, Scope.AMOUNT)
 
 
@@ -89,16 +79,16 @@ class DisputeConfirm(Step):
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         amount = Money(conv.data[CHOICE]["amount"])
-        return Turn((_p("dispute_confirm", amount=amount),), Ask())
+        return Turn((phrase("dispute_confirm", amount=amount),), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
             conv.data.pop(CHOICE, None)
-            return Go("main_menu", (_p("dispute_cancelled"),))
+            return Go("main_menu", (phrase("dispute_cancelled"),))
         if digits != "1":
-            return Retry(_p("invalid_choice"))
+            return Retry(phrase("invalid_choice"))
         chosen = conv.data.pop(CHOICE)
-        account = _account(conv)
+        account = verified_account(conv)
         try:
             dispute = open_dispute(
                 ctx.session,
@@ -112,7 +102,7 @@ class DisputeConfirm(Step):
             )
         except DisputeError:
             # Another call disputed or changed the balance meanwhile: start from what is left.
-            return Go("dispute_menu", (_p("dispute_changed"),))
+            return Go("dispute_menu", (phrase("dispute_changed"),))
         params = {
             "company": ctx.settings.COMPANY_NAME,
             "last4": account.last4,
@@ -135,8 +125,8 @@ class DisputeRecorded(Step):
         number = Digits(dispute.reference_number, SPOKEN_GROUPS)
         return Turn(
             (
-                _p("dispute_recorded", amount=Money(dispute.amount_cents), number=number),
-                _p("dispute_recorded_options"),
+                phrase("dispute_recorded", amount=Money(dispute.amount_cents), number=number),
+                phrase("dispute_recorded_options"),
             ),
             Ask(timeout=8),
         )
@@ -148,10 +138,10 @@ class DisputeRecorded(Step):
             return Go("agent")
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
     def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
-        return goodbye(_p("goodbye"))
+        return goodbye(phrase("goodbye"))
 
 
 DISPUTE_STEPS: tuple[Step, ...] = (

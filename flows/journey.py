@@ -9,7 +9,7 @@ from flows.agent import AGENT_STEPS, to_agent
 from flows.agent import give_up as agent_give_up
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
-from flows.context import Context
+from flows.context import Context, phrase
 from flows.dispute import DISPUTE_STEPS, held_prompts
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
@@ -25,12 +25,8 @@ SPANISH = "es-US"
 ENGLISH = "en-US"
 
 
-def _p(key: str, **params: object) -> Prompt:
-    return Prompt(key, dict(params))
-
-
 def _menu_turn() -> Turn:
-    return Turn((_p("main_menu"),), Ask(max_digits=1))
+    return Turn((phrase("main_menu"),), Ask(max_digits=1))
 
 
 class Greeting(Step):
@@ -42,7 +38,7 @@ class Greeting(Step):
         accessible.on_greeting(conv, ctx)
         other = ENGLISH if conv.language == SPANISH else SPANISH
         offer = Prompt("language_offer", language=other)
-        return Turn((_p("welcome", company=ctx.settings.COMPANY_NAME), offer), Ask(timeout=3))
+        return Turn((phrase("welcome", company=ctx.settings.COMPANY_NAME), offer), Ask(timeout=3))
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go:
         if digits == "9" and conv.language != SPANISH:
@@ -73,7 +69,7 @@ class ConfirmCallerAccount(Step):
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         last4 = Digits(conv.data["account_number"][-4:])
-        return Turn((_p("confirm_caller_account", last4=last4),), Ask())
+        return Turn((phrase("confirm_caller_account", last4=last4),), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
@@ -82,7 +78,7 @@ class ConfirmCallerAccount(Step):
         if digits == "2":
             conv.data.pop("account_number")
             return Go("enter_account")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 class EnterAccount(Step):
@@ -91,13 +87,13 @@ class EnterAccount(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         key = "enter_account_again" if conv.data.get("failed_attempts") else "enter_account"
         return Turn(
-            (_p(key),), Ask(max_digits=ACCOUNT_DIGITS[1] + 1, finish_on_key="#", timeout=10)
+            (phrase(key),), Ask(max_digits=ACCOUNT_DIGITS[1] + 1, finish_on_key="#", timeout=10)
         )
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         low, high = ACCOUNT_DIGITS
         if not (digits.isdigit() and low <= len(digits) <= high):
-            return Retry(_p("invalid_account_format", min=low, max=high))
+            return Retry(phrase("invalid_account_format", min=low, max=high))
         conv.data["account_number"] = digits
         conv.data["identified_by"] = "keypad"
         return Go("enter_pin")
@@ -109,12 +105,12 @@ class EnterPin(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         if ctx.verifier.locked_until(conv.data["account_number"]):
             return Go("locked")
-        return Turn((_p("enter_pin"),), Ask(max_digits=PIN_DIGITS[1] + 1, finish_on_key="#"))
+        return Turn((phrase("enter_pin"),), Ask(max_digits=PIN_DIGITS[1] + 1, finish_on_key="#"))
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         low, high = PIN_DIGITS
         if not (digits.isdigit() and low <= len(digits) <= high):
-            return Retry(_p("invalid_pin_format"))
+            return Retry(phrase("invalid_pin_format"))
         number = conv.data["account_number"]
         # Only the verdict is kept between webhooks, never the PIN; it is revealed to nobody
         # until the account detail has been asked too.
@@ -126,11 +122,11 @@ class EnterDetail(Step):
     name = "enter_detail"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((_p("enter_detail"),), Ask(max_digits=5, finish_on_key="#", timeout=10))
+        return Turn((phrase("enter_detail"),), Ask(max_digits=5, finish_on_key="#", timeout=10))
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if not (digits.isdigit() and len(digits) in (4, 5)):
-            return Retry(_p("invalid_detail_format"))
+            return Retry(phrase("invalid_detail_format"))
         number = conv.data["account_number"]
         outcome = ctx.verifier.conclude(
             number, pin_ok=conv.data.pop("pin_ok", False), detail=digits
@@ -139,12 +135,12 @@ class EnterDetail(Step):
             conv.account_id = outcome.account.id
             conv.verified = True
             accessible.on_verified(conv, ctx)
-            return Go("main_menu", (_p("verified"),))
+            return Go("main_menu", (phrase("verified"),))
         conv.data["failed_attempts"] = conv.data.get("failed_attempts", 0) + 1
         if outcome.locked_until is not None:
             return Go("locked")
         restart = "enter_pin" if conv.data.get("identified_by") == "caller_id" else "enter_account"
-        return Go(restart, (_p("verify_failed"),))
+        return Go(restart, (phrase("verify_failed"),))
 
 
 class Locked(Step):
@@ -155,37 +151,37 @@ class Locked(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         until = ctx.verifier.locked_until(conv.data["account_number"]) or ctx.now
         if lockout.is_hard(until):
-            return Turn((_p("locked_hard"),), Ask())
+            return Turn((phrase("locked_hard"),), Ask())
         minutes = max(1, math.ceil((until - ctx.now).total_seconds() / 60))
-        return Turn((_p("locked", minutes=minutes),), Ask())
+        return Turn((phrase("locked", minutes=minutes),), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Finish:
-        return Go("agent") if digits == "0" else goodbye(_p("goodbye"))
+        return Go("agent") if digits == "0" else goodbye(phrase("goodbye"))
 
     def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
-        return goodbye(_p("goodbye"))
+        return goodbye(phrase("goodbye"))
 
 
 def balance_prompts(account: Account) -> tuple[Prompt, ...]:
     if account.balance_cents <= 0:
-        return (_p("no_balance"),)
+        return (phrase("no_balance"),)
     amount = Money(account.balance_cents)
     said = (
-        _p("balance", amount=amount, date=SpokenDate(account.due_date))
+        phrase("balance", amount=amount, date=SpokenDate(account.due_date))
         if account.due_date
-        else _p("balance_no_date", amount=amount)
+        else phrase("balance_no_date", amount=amount)
     )
     if 0 < account.minimum_due_cents < account.balance_cents:
-        return (said, _p("minimum_due", amount=Money(account.minimum_due_cents)))
+        return (said, phrase("minimum_due", amount=Money(account.minimum_due_cents)))
     return (said,)
 
 
 def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
     payment = last_approved_payment(ctx.session, account.id)
     if payment is None or payment.confirmation_number is None:
-        return (_p("no_payments"),)
+        return (phrase("no_payments"),)
     return (
-        _p(
+        phrase(
             "last_payment",
             amount=Money(payment.amount_cents),
             date=SpokenDate(account.local_date(payment.created_at)),
@@ -222,7 +218,7 @@ class MainMenu(Step):
             return Go("agent")
         if digits == "*":
             return Go(self.name)
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 class Agent(Step):
@@ -239,14 +235,14 @@ class Agent(Step):
             resource=f"account:{conv.account.number}" if conv.account else None,
             origin=ctx.origin,
         )
-        return Turn((_p("transferring"),), end=to_agent(conv, ctx))
+        return Turn((phrase("transferring"),), end=to_agent(conv, ctx))
 
 
 def agent_whisper(conv: CallSession) -> tuple[Prompt, ...]:
     """What the representative hears before the caller is connected."""
     if conv.verified and conv.account is not None:
-        return (_p("agent_whisper_verified", last4=Digits(conv.account.last4)),)
-    return (_p("agent_whisper_unverified"),)
+        return (phrase("agent_whisper_verified", last4=Digits(conv.account.last4)),)
+    return (phrase("agent_whisper_unverified"),)
 
 
 CALL_FLOW = Flow(

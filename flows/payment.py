@@ -11,7 +11,7 @@ moment" with a redirect; the redirected request runs the charge outside any tran
 from __future__ import annotations
 
 from flows import assisted
-from flows.context import Context
+from flows.context import Context, phrase, verified_account
 from flows.engine import (
     Ask,
     Finish,
@@ -42,16 +42,6 @@ RECEIPT = "payment_receipt"
 TWILIO_PAY = "twilio-pay"
 
 
-def _p(key: str, **params: object) -> Prompt:
-    return Prompt(key, dict(params))
-
-
-def _account(conv: CallSession) -> Account:
-    if conv.account is None:
-        raise RuntimeError("payment flow reached without a verified account")
-    return conv.account
-
-
 def payable_cents(ctx: Context, account: Account) -> int:
     """The balance less payments already in flight, so two calls cannot both pay it in full."""
     return account.balance_cents - ledger.in_flight_cents(ctx.session, account.id)
@@ -64,7 +54,7 @@ def _amount_refusal(ctx: Context, error: AmountError, payable: int) -> Prompt:
         AmountError.TOO_LARGE: policy.max_cents,
         AmountError.OVER_BALANCE: max(payable, 0),
     }[error]
-    return _p(error.value, amount=Money(limit))
+    return phrase(error.value, amount=Money(limit))
 
 
 def _twilio_pay(ctx: Context) -> bool:
@@ -87,13 +77,13 @@ def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECE
     approved the flow goes on to step ``then`` (another flow's, for a down payment)."""
     fee = ctx.payment_policy.fee(amount)
     conv.data["pay"] = {"amount": amount, "fee": fee, "then": then}
-    said = (_p("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
+    said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
     return Go(_capture_state(conv, ctx), said)
 
 
 def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
     """Accept ``amount`` if policy allows, and move on to capture."""
-    account = _account(conv)
+    account = verified_account(conv)
     payable = payable_cents(ctx, account)
     error = ctx.payment_policy.check(amount, payable)
     if error is not None:
@@ -105,17 +95,17 @@ class PayMenu(Step):
     name = "pay_menu"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        due = amounts_due(ctx.session, _account(conv))
+        due = amounts_due(ctx.session, verified_account(conv))
         if due.full_cents <= 0:
-            return Go("main_menu", (_p("no_balance"),))
-        say = [_p("pay_menu_full", amount=Money(due.full_cents))]
+            return Go("main_menu", (phrase("no_balance"),))
+        say = [phrase("pay_menu_full", amount=Money(due.full_cents))]
         if 0 < due.minimum_cents < due.full_cents:
-            say.append(_p("pay_menu_minimum", amount=Money(due.minimum_cents)))
-        say.append(_p("pay_menu_other"))
+            say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
+        say.append(phrase("pay_menu_other"))
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
-        due = amounts_due(ctx.session, _account(conv))
+        due = amounts_due(ctx.session, verified_account(conv))
         if digits == "1" and due.full_cents > 0:
             return _choose(conv, ctx, due.full_cents)
         if digits == "2" and 0 < due.minimum_cents < due.full_cents:
@@ -124,25 +114,25 @@ class PayMenu(Step):
             return Go("enter_amount")
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 class EnterAmount(Step):
     name = "enter_amount"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((_p("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
+        return Turn((phrase("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         amount = parse_amount(digits)
         if amount is None:
-            return Retry(_p("amount_invalid"))
+            return Retry(phrase("amount_invalid"))
         return _choose(conv, ctx, amount)
 
 
 def _field_retry(verdict: FieldVerdict) -> Retry:
     assert verdict.error is not None
-    return Retry(_p(f"card_{verdict.error.value}"))
+    return Retry(phrase(f"card_{verdict.error.value}"))
 
 
 class CaptureStep(Step):
@@ -154,7 +144,7 @@ class CaptureStep(Step):
         if "*" in digits:
             ctx.vault.wipe(conv.sid)
             assisted.restarted(conv, ctx)
-            return Go("card_number", (_p("capture_restart"),))
+            return Go("card_number", (phrase("capture_restart"),))
         verdict = self.accept(conv, ctx, digits)
         target = assisted.field_checked(conv, ctx, self.name, verdict, self.next_state)
         return Go(target) if verdict.ok else _field_retry(verdict)
@@ -168,12 +158,12 @@ class CardNumber(CaptureStep):
     next_state = "card_expiry"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        say = [_p("enter_card_number")]
+        say = [phrase("enter_card_number")]
         if not conv.data.get("recording_paused"):
             if ctx.recording is not None:
                 ctx.recording.pause_recording(conv.sid)
             conv.data["recording_paused"] = True
-            say.insert(0, _p("capture_intro"))
+            say.insert(0, phrase("capture_intro"))
         return Turn(tuple(say), Ask(max_digits=20, finish_on_key="#", timeout=15))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
@@ -188,10 +178,10 @@ class CardExpiry(CaptureStep):
     next_state = "card_code"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((_p("enter_card_expiry"),), Ask(max_digits=4, timeout=10))
+        return Turn((phrase("enter_card_expiry"),), Ask(max_digits=4, timeout=10))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
-        today = _account(conv).local_date(ctx.now)
+        today = verified_account(conv).local_date(ctx.now)
         return ctx.vault.enter_expiry(conv.sid, digits, today=today)
 
 
@@ -202,7 +192,7 @@ class CardCode(CaptureStep):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         brand = Brand(conv.data["card"]["brand"])
         key = "enter_card_code_front" if brand is Brand.AMEX else "enter_card_code_back"
-        return Turn((_p(key),), Ask(max_digits=code_length(brand), timeout=10))
+        return Turn((phrase(key),), Ask(max_digits=code_length(brand), timeout=10))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
         return ctx.vault.enter_code(conv.sid, digits)
@@ -213,7 +203,7 @@ class CardZip(CaptureStep):
     next_state = "pay_confirm"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((_p("enter_card_zip"),), Ask(max_digits=5, timeout=10))
+        return Turn((phrase("enter_card_zip"),), Ask(max_digits=5, timeout=10))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
         return ctx.vault.enter_zip(conv.sid, digits)
@@ -233,7 +223,7 @@ def end_capture(conv: CallSession, ctx: Context) -> None:
 def _abandon_capture(conv: CallSession, ctx: Context, reason: str) -> Go:
     """Back to the menu (or to the agent who started the capture), saying why."""
     end_capture(conv, ctx)
-    return assisted.abandoned(conv, ctx, reason) or Go("main_menu", (_p(reason),))
+    return assisted.abandoned(conv, ctx, reason) or Go("main_menu", (phrase(reason),))
 
 
 def _idempotency_key(conv: CallSession) -> str:
@@ -246,7 +236,7 @@ def _begin(conv: CallSession, ctx: Context, brand: str | None, last4: str | None
     return ledger.begin(
         ctx.session,
         ledger.NewPayment(
-            account_id=_account(conv).id,
+            account_id=verified_account(conv).id,
             amount_cents=pay["amount"],
             fee_cents=pay["fee"],
             idempotency_key=_idempotency_key(conv),
@@ -268,19 +258,19 @@ class PayConfirm(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         pay, card = conv.data["pay"], conv.data["card"]
         params = {
-            "brand": _p(f"brand_{card['brand']}"),
+            "brand": phrase(f"brand_{card['brand']}"),
             "last4": Digits(card["last4"]),
             "amount": Money(pay["amount"]),
         }
         if pay["fee"]:
-            readback = _p(
+            readback = phrase(
                 "pay_readback_with_fee",
                 **params,
                 fee=Money(pay["fee"]),
                 total=Money(pay["amount"] + pay["fee"]),
             )
         else:
-            readback = _p("pay_readback", **params)
+            readback = phrase("pay_readback", **params)
         return Turn((readback,), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
@@ -295,7 +285,7 @@ class PayConfirm(Step):
             return Go("authorizing")
         if digits == "2":
             return _abandon_capture(conv, ctx, "pay_cancelled")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
@@ -306,10 +296,10 @@ def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
         then = conv.data["pay"].get("then", RECEIPT)
-        return Go(then, (_p("payment_approved", amount=Money(payment.amount_cents)),))
+        return Go(then, (phrase("payment_approved", amount=Money(payment.amount_cents)),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
-    return Go("main_menu", (_p("payment_unknown"),))
+    return Go("main_menu", (phrase("payment_unknown"),))
 
 
 class Authorizing(Step):
@@ -318,7 +308,7 @@ class Authorizing(Step):
     name = "authorizing"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((_p("processing"),), resume=True)
+        return Turn((phrase("processing"),), resume=True)
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
         return Repeat()
@@ -364,9 +354,9 @@ class PayVerb(Step):
         try:
             payment = _begin(conv, ctx, None, None)
         except ledger.PaymentRefusedError:
-            return Go("main_menu", (_p("payment_in_progress"),))
+            return Go("main_menu", (phrase("payment_in_progress"),))
         conv.data[AUTHORIZE] = payment.id
-        description = f"Account {_account(conv).last4} payment {payment.id}"
+        description = f"Account {verified_account(conv).last4} payment {payment.id}"
         charge = PayRequest(pay["amount"] + pay["fee"], description, ctx.settings.PAY_CONNECTOR)
         return Turn((), pay=charge)
 
@@ -390,7 +380,7 @@ class PayVerb(Step):
         on_approved = ctx.payments.on_approved if ctx.payments else None
         settled = ledger.settle(ctx.session, payment.id, result, exp=exp, on_approved=on_approved)
         if result.decline_reason is DeclineReason.CANCELLED:
-            return Go("main_menu", (_p("pay_cancelled"),))
+            return Go("main_menu", (phrase("pay_cancelled"),))
         return _after_settlement(conv, ctx, settled)
 
 
@@ -407,12 +397,12 @@ class PaymentReceipt(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         payment = self._payment(conv, ctx)
         number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
-        offer = (_p("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
+        offer = (phrase("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
         return Turn(
             (
-                _p("confirmation_number", number=number),
-                _p("new_balance", amount=Money(_account(conv).balance_cents)),
-                _p("receipt_options"),
+                phrase("confirmation_number", number=number),
+                phrase("new_balance", amount=Money(verified_account(conv).balance_cents)),
+                phrase("receipt_options"),
                 *offer,
             ),
             Ask(timeout=8),
@@ -426,23 +416,23 @@ class PaymentReceipt(Step):
         if digits == "3":
             saved = methods.save_from(ctx.session, self._payment(conv, ctx), "voice", ctx.now)
             if saved is not None:
-                brand, last4 = _p(f"brand_{saved.brand}"), Digits(saved.last4)
-                return Go("main_menu", (_p("card_saved", brand=brand, last4=last4),))
+                brand, last4 = phrase(f"brand_{saved.brand}"), Digits(saved.last4)
+                return Go("main_menu", (phrase("card_saved", brand=brand, last4=last4),))
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
     def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
-        return goodbye(_p("thanks_goodbye"))
+        return goodbye(phrase("thanks_goodbye"))
 
     def _text_receipt(self, conv: CallSession, ctx: Context) -> Prompt:
-        account = _account(conv)
+        account = verified_account(conv)
         phone = text_recipient(conv, account)
         if phone is None:
-            return _p("receipt_no_phone")
+            return phrase("receipt_no_phone")
         payment = self._payment(conv, ctx)
         text = render(
-            _p(
+            phrase(
                 "receipt_sms",
                 company=ctx.settings.COMPANY_NAME,
                 amount=Money(payment.amount_cents),
@@ -454,7 +444,7 @@ class PaymentReceipt(Step):
             medium="text",
         )
         outbox.enqueue(ctx.session, "sms", phone, text)
-        return _p("receipt_texted", last4=Digits(phone[-4:]))
+        return phrase("receipt_texted", last4=Digits(phone[-4:]))
 
 
 class PaymentDeclined(Step):
@@ -463,7 +453,7 @@ class PaymentDeclined(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         payment = ctx.session.get(Payment, conv.data["payment_id"])
         reason = (payment.decline_reason if payment else None) or DeclineReason.DECLINED.value
-        return Turn((_p(f"declined_{reason}"), _p("declined_options")), Ask())
+        return Turn((phrase(f"declined_{reason}"), phrase("declined_options")), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
@@ -471,7 +461,7 @@ class PaymentDeclined(Step):
             return Go(_capture_state(conv, ctx))
         if digits == "*":
             return Go("main_menu")
-        return Retry(_p("invalid_choice"))
+        return Retry(phrase("invalid_choice"))
 
 
 PAYMENT_STEPS: tuple[Step, ...] = (

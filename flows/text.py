@@ -25,7 +25,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from flows.arrangement import ARRANGEMENT_STEPS
-from flows.context import Context
+from flows.context import Context, phrase, verified_account
 from flows.engine import (
     DONE,
     Ask,
@@ -54,12 +54,12 @@ from flows.payment import (
     PaymentDeclined,
     PayMenu,
 )
-from ivr.models import Account, CallSession, Payment, PaymentMethod, TextOptOut
+from ivr.models import CallSession, Payment, PaymentMethod, TextOptOut
 from payments import ledger, methods, paylinks
 from payments.cards import CARD_LIKE
 from payments.confirmation import SPOKEN_GROUPS
 from prompts import Digits as DigitString
-from prompts import Money, Prompt
+from prompts import Money
 from verification import accounts_for_caller
 
 CHANNEL = "sms"
@@ -71,16 +71,6 @@ PAYLINK_SENT = "paylink_sent"
 _ACTIVE_PROMPTS = frozenset({PAY_LINK, "authorizing", "agent"})
 
 
-def _p(key: str, **params: object) -> Prompt:
-    return Prompt(key, dict(params))
-
-
-def _account(conv: CallSession) -> Account:
-    if conv.account is None:
-        raise RuntimeError("text payment reached without a verified account")
-    return conv.account
-
-
 class Identify(Step):
     """Who is texting: only numbers on an account get anywhere."""
 
@@ -89,7 +79,7 @@ class Identify(Step):
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         matches = accounts_for_caller(ctx.session, ctx.caller, limit=ACCOUNTS_PER_PHONE)
         if not matches:
-            refusal = _p("text_not_on_account", company=ctx.settings.COMPANY_NAME)
+            refusal = phrase("text_not_on_account", company=ctx.settings.COMPANY_NAME)
             return Turn((refusal,), end=Hangup())
         conv.data["identified_by"] = "caller_id"
         if len(matches) > 1:
@@ -97,7 +87,7 @@ class Identify(Step):
         account = matches[0]
         conv.data["account_number"] = account.number
         conv.language = account.language
-        intro = _p("text_intro", company=ctx.settings.COMPANY_NAME, last4=account.last4)
+        intro = phrase("text_intro", company=ctx.settings.COMPANY_NAME, last4=account.last4)
         return Go("enter_pin", (intro,))
 
 
@@ -116,7 +106,7 @@ class ChooseAccount(EnterAccount):
         }
         if conv.data["account_number"] not in mine:
             del conv.data["account_number"]
-            return Retry(_p("text_account_not_linked"))
+            return Retry(phrase("text_account_not_linked"))
         conv.data["identified_by"] = "caller_id"  # a failed PIN asks for the PIN again
         return outcome
 
@@ -127,7 +117,7 @@ class Agent(Step):
     name = "agent"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        said = _p("text_agent", number=ctx.settings.AGENT_NUMBER)
+        said = phrase("text_agent", number=ctx.settings.AGENT_NUMBER)
         if conv.verified:
             return Go("main_menu", (said,))
         return Turn((said,), end=Hangup())
@@ -152,7 +142,7 @@ class PayMethod(Step):
     name = TEXT_PAY_METHOD
 
     def _saved(self, conv: CallSession, ctx: Context) -> PaymentMethod | None:
-        account = _account(conv)
+        account = verified_account(conv)
         found = methods.usable(ctx.session, account.id, account.local_date(ctx.now))
         return found[0] if found else None
 
@@ -160,26 +150,26 @@ class PayMethod(Step):
         saved = self._saved(conv, ctx)
         if saved is None:
             return Go(PAY_LINK)
-        offer = _p(
+        offer = phrase(
             "text_pay_saved",
             amount=_total(conv),
-            brand=_p(f"brand_{saved.brand}"),
+            brand=phrase(f"brand_{saved.brand}"),
             last4=saved.last4,
         )
-        return Turn((offer, _p("text_pay_link_offer")), Ask())
+        return Turn((offer, phrase("text_pay_link_offer")), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
             return Go(PAY_LINK)
         saved = self._saved(conv, ctx)
         if digits != "1" or saved is None:
-            return Retry(_p("invalid_choice"))
+            return Retry(phrase("invalid_choice"))
         pay = conv.data["pay"]
         try:
             payment = ledger.begin(
                 ctx.session,
                 ledger.NewPayment(
-                    account_id=_account(conv).id,
+                    account_id=verified_account(conv).id,
                     amount_cents=pay["amount"],
                     fee_cents=pay["fee"],
                     # One key per inbound message: Twilio's retry of it can never charge again.
@@ -193,7 +183,7 @@ class PayMethod(Step):
                 allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
             )
         except ledger.PaymentRefusedError:
-            return Go("main_menu", (_p("payment_in_progress"),))
+            return Go("main_menu", (phrase("payment_in_progress"),))
         conv.data[AUTHORIZE] = payment.id
         conv.data[SAVED_METHOD] = saved.id
         return Go("authorizing")
@@ -205,7 +195,7 @@ class PayLinkStep(MenuPause):
     name = PAY_LINK
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        account = _account(conv)
+        account = verified_account(conv)
         pay = conv.data["pay"]
         minutes = ctx.settings.PAYLINK_TTL_MINUTES
         link, token = paylinks.create(
@@ -217,8 +207,8 @@ class PayLinkStep(MenuPause):
         )
         conv.data[PAYLINK_SENT] = link.id
         url = paylinks.url_for(ctx.settings.PUBLIC_BASE_URL, token)
-        sent = _p("text_paylink_sent", amount=_total(conv), url=url, minutes=minutes)
-        return Turn((sent, _p("text_menu_hint")), Ask())
+        sent = phrase("text_paylink_sent", amount=_total(conv), url=url, minutes=minutes)
+        return Turn((sent, phrase("text_menu_hint")), Ask())
 
 
 class PaymentReceipt(MenuPause):
@@ -231,12 +221,12 @@ class PaymentReceipt(MenuPause):
         assert payment is not None and payment.confirmation_number is not None
         return Turn(
             (
-                _p(
+                phrase(
                     "confirmation_number",
                     number=DigitString(payment.confirmation_number, SPOKEN_GROUPS),
                 ),
-                _p("new_balance", amount=Money(_account(conv).balance_cents)),
-                _p("text_menu_hint"),
+                phrase("new_balance", amount=Money(verified_account(conv).balance_cents)),
+                phrase("text_menu_hint"),
             ),
             Ask(),
         )
@@ -348,19 +338,19 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
             ctx.session.add(TextOptOut(phone=phone, opted_out_at=ctx.now))
         forget(conv)
         conv.state = DONE
-        return Turn((_p("text_stopped", company=company),), end=Hangup())
+        return Turn((phrase("text_stopped", company=company),), end=Hangup())
     if word is Keyword.START:
         ctx.session.execute(delete(TextOptOut).where(TextOptOut.phone == phone))
         turn = _begin(conv, ctx)
-        return Turn((_p("text_started", company=company), *turn.say), turn.ask, turn.end)
+        return Turn((phrase("text_started", company=company), *turn.say), turn.ask, turn.end)
     if opted_out(ctx.session, phone):
         return None
     if looks_like_card(body):
-        return Turn((_p("text_card_warning"),), Ask())
+        return Turn((phrase("text_card_warning"),), Ask())
     if conv.state in (DONE, "new"):
         forget(conv)  # whatever comes next, an ended conversation proves nothing any more
     if word is Keyword.HELP:
-        return Turn((_p("text_help", company=company),), Ask())
+        return Turn((phrase("text_help", company=company),), Ask())
     if word in (Keyword.LANGUAGE, Keyword.SPANISH, Keyword.ENGLISH):
         choice = {Keyword.SPANISH: SPANISH, Keyword.ENGLISH: ENGLISH}.get(word)
         return _language_turn(conv, ctx, choice)
