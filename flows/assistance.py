@@ -59,7 +59,7 @@ class AssistancePrograms(Step):
         return Retry(phrase("invalid_choice"))
 
     def _text(self, conv: CallSession, ctx: Context, programs: tuple[Program, ...]) -> Prompt:
-        phone = text_recipient(conv, verified_account(conv))
+        phone = text_recipient(ctx.session, conv, verified_account(conv))
         if phone is None:
             return phrase("receipt_no_phone")
         lines = [

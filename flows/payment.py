@@ -427,7 +427,7 @@ class PaymentReceipt(Step):
 
     def _text_receipt(self, conv: CallSession, ctx: Context) -> Prompt:
         account = verified_account(conv)
-        phone = text_recipient(conv, account)
+        phone = text_recipient(ctx.session, conv, account)
         if phone is None:
             return phrase("receipt_no_phone")
         payment = self._payment(conv, ctx)

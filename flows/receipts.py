@@ -7,23 +7,31 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ivr import outbox
-from ivr.models import Account, CallSession
+from ivr.models import Account, CallSession, TextOptOut
 from prompts import Prompt, render
 
 
-def text_recipient(conv: CallSession, account: Account) -> str | None:
+def opted_out(session: Session, phone: str) -> bool:
+    """The number texted STOP: it gets no text from us until it texts START."""
+    return session.get(TextOptOut, phone) is not None
+
+
+def text_recipient(session: Session, conv: CallSession, account: Account) -> str | None:
     """The account's phone the caller is on, else its first phone; never a number that is not
-    on the account, since a receipt names the account and its balance."""
-    phones = [phone.e164 for phone in account.phones]
+    on the account, since a receipt names the account and its balance, nor one that texted
+    STOP."""
+    phones = [phone.e164 for phone in account.phones if not opted_out(session, phone.e164)]
     if not phones:
         return None
     return conv.caller if conv.caller in phones else phones[0]
 
 
-def recipients(conv: CallSession, account: Account) -> list[tuple[outbox.Channel, str]]:
+def recipients(
+    session: Session, conv: CallSession, account: Account
+) -> list[tuple[outbox.Channel, str]]:
     """A text (see :func:`text_recipient`), and an email if one is on file."""
     found: list[tuple[outbox.Channel, str]] = []
-    phone = text_recipient(conv, account)
+    phone = text_recipient(session, conv, account)
     if phone:
         found.append(("sms", phone))
     if account.email:
@@ -36,7 +44,7 @@ def send_receipts(
 ) -> int:
     """Queue ``KEY_sms`` and ``KEY_email`` (subject ``KEY_subject``) in the caller's language,
     to each of :func:`recipients`; returns how many were queued."""
-    sent = recipients(conv, account)
+    sent = recipients(session, conv, account)
     for channel, recipient in sent:
         body = render(Prompt(f"{key}_{channel}", params), conv.language, "text")
         subject = None

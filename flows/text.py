@@ -54,6 +54,7 @@ from flows.payment import (
     PaymentDeclined,
     PayMenu,
 )
+from flows.receipts import opted_out
 from ivr.models import CallSession, Payment, PaymentMethod, TextOptOut
 from payments import ledger, methods, paylinks
 from payments.cards import CARD_LIKE
@@ -296,10 +297,6 @@ def keys_from(body: str) -> str:
     ``0305``, ``1234 5678`` is ``12345678``."""
     kept = "".join(ch for ch in body.strip() if ch not in " \t\r\n-/,$")
     return kept.replace(".", "*")
-
-
-def opted_out(session: Session, phone: str) -> bool:
-    return session.get(TextOptOut, phone) is not None
 
 
 def forget(conv: CallSession) -> None:

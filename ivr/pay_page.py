@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.text import opted_out
+from flows.receipts import opted_out
 from ivr import logs, outbox
 from ivr.config import Settings
 from ivr.db import transaction

@@ -6,7 +6,16 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from ivr.models import Account, AuditEvent, OutboxMessage, Payment, PaymentStatus, SandboxCharge
+from ivr.models import (
+    Account,
+    AuditEvent,
+    OutboxMessage,
+    Payment,
+    PaymentStatus,
+    SandboxCharge,
+    TextOptOut,
+    utcnow,
+)
 from ivr.simulator import keys_from
 from payments.confirmation import is_valid
 from tests.conftest import simulator_for
@@ -318,6 +327,14 @@ def test_no_card_data_anywhere_after_full_calls(make_app, db, settings, caplog, 
     assert leaks(database_dump(db)) == []
     assert captures_left(db) == 0
     assert db.scalars(select(Payment).where(Payment.status == PaymentStatus.APPROVED)).all()
+
+
+def test_no_text_receipt_to_a_number_that_texted_stop(db, simulator, ada):
+    db.add(TextOptOut(phone="+15005550006", opted_out_at=utcnow()))
+    db.commit()
+    record = call(simulator, [*PAY_FULL, *card(), "1", "2"])
+    assert "Sorry, I do not have a mobile number to send it to." in record.said
+    assert not db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
 
 
 def test_a_text_receipt_goes_to_the_accounts_phone_not_a_stranger_caller(db, simulator, ada):
