@@ -13,7 +13,7 @@ from verification.agents import MIN_PASSWORD_LENGTH, AgentError, add_agent, find
 
 @click.group()
 def agents() -> None:
-    """Add and disable agent console accounts.
+    """Add, disable and enable agent console accounts.
 
     Agents sign in at /agent/ on the web server with the username and password set here.
     Passwords are stored only as scrypt hashes.
@@ -67,16 +67,31 @@ def add(runtime: Runtime, username: str, password_stdin: bool) -> None:
 def disable(runtime: Runtime, username: str) -> None:
     """Stop USERNAME from signing in; a signed-in console session ends on its next request.
 
-    The account and its audit history are kept.
+    The account and its audit history are kept; `ivr agents enable` lets them back in.
     """
+    _set_disabled(runtime, username, disabled=True)
+    click.echo(f"Agent {username} is disabled.")
+
+
+@agents.command()
+@click.argument("username")
+@pass_runtime
+def enable(runtime: Runtime, username: str) -> None:
+    """Let USERNAME sign in again: lifts a disable and a lock after wrong passwords."""
+    _set_disabled(runtime, username, disabled=False)
+    click.echo(f"Agent {username} can sign in again at /agent/.")
+
+
+def _set_disabled(runtime: Runtime, username: str, *, disabled: bool) -> None:
     with runtime.transaction() as session:
         agent = find_agent(session, username)
         if agent is None:
             click.echo(f"No agent {username}. `ivr agents add {username}` creates one.", err=True)
             sys.exit(1)
-        agent.disabled = True
+        agent.disabled = disabled
+        if not disabled:
+            agent.failed_logins, agent.locked_until = 0, None
         audit.record(
-            session, "agent.disabled", actor="operator", outcome="success",
-            resource=f"agent:{agent.username}",
+            session, "agent.disabled" if disabled else "agent.enabled", actor="operator",
+            outcome="success", resource=f"agent:{agent.username}",
         )  # fmt: skip
-    click.echo(f"Agent {agent.username} is disabled.")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from ivr.models import Agent, AuditEvent
+from ivr.models import Agent, AuditEvent, utcnow
 from tests.ivr.cli_helpers import cli_env, run_ivr
 
 PASSWORD = "correct horse battery"
@@ -78,7 +78,24 @@ def test_disable_stops_the_agent_and_is_audited(env, database_url):
     engine.dispose()
 
 
-def test_disable_of_an_unknown_agent_says_how_to_add_one(env):
-    result = run_ivr(["agents", "disable", "nobody"], env)
+def test_enable_lets_a_disabled_or_locked_agent_back_in_and_is_audited(env, database_url):
+    run_ivr(["agents", "add", "alice", "--password-stdin"], env, stdin=PASSWORD + "\n")
+    run_ivr(["agents", "disable", "alice"], env)
+    engine = create_engine(database_url)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Agent).values(failed_logins=9, locked_until=utcnow()))
+    result = run_ivr(["agents", "enable", "alice"], env)
+    assert result.exit_code == 0, result.output
+    [agent] = agents(database_url)
+    assert (agent.disabled, agent.failed_logins, agent.locked_until) == (False, 0, None)
+    with Session(engine) as session:
+        actions = session.scalars(select(AuditEvent.action)).all()
+    assert actions == ["agent.added", "agent.disabled", "agent.enabled"]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("command", ["disable", "enable"])
+def test_disable_or_enable_of_an_unknown_agent_says_how_to_add_one(env, command):
+    result = run_ivr(["agents", command, "nobody"], env)
     assert result.exit_code == 1
     assert "ivr agents add nobody" in result.stderr
