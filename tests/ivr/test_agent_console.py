@@ -78,8 +78,9 @@ def actions(db) -> list[tuple[str, str]]:
 
 
 def test_the_agent_takes_a_payment_the_caller_keys_and_gets_the_caller_back(
-    app, client, db, desk, ada
+    app, client, db, desk, ada, caplog
 ):
+    caplog.set_level("DEBUG")
     caller = WaitingCaller(app, [*card(), "1"])
     call = take_call(desk, db)
     page = client.get(f"/agent/calls/{call.id}").get_data(as_text=True)
@@ -110,8 +111,9 @@ def test_the_agent_takes_a_payment_the_caller_keys_and_gets_the_caller_back(
     assert ("agent.capture.result", "approved") in actions(db)
     assert captures_left(db) == 0
     page = client.get(f"/agent/calls/{call.id}").get_data(as_text=True)
-    everything = "\n".join([database_dump(db), stream, page, *record.responses])
+    everything = "\n".join([database_dump(db), stream, page, caplog.text, *record.responses])
     assert leaks(everything) == []
+    assert "event=call.turn" in caplog.text  # the DEBUG-level log was captured and scanned
 
 
 def test_a_decline_is_shown_and_the_agent_can_try_again(app, client, db, desk, ada):
