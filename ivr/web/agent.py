@@ -37,7 +37,14 @@ from ivr.models import utcnow
 from prompts import Money
 from verification.agents import LoginOutcome
 
-bp = Blueprint("agent", __name__, url_prefix="/agent")
+bp = Blueprint(
+    "agent",
+    __name__,
+    url_prefix="/agent",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 F = TypeVar("F", bound=Callable[..., Any])
 CSRF_FIELD = "csrf_token"
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
