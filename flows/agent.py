@@ -73,6 +73,7 @@ def to_agent(conv: CallSession, ctx: Context) -> Queue | Transfer:
         ctx.session.add(handoff)
     handoff.verified = conv.verified
     handoff.account_id = conv.account_id if conv.verified else None
+    conv.data[assisted.HANDED_OFF] = True
     ctx.session.flush()
     if ctx.settings.AGENT_TRANSFER == "dial":
         return Transfer(ctx.settings.AGENT_NUMBER)

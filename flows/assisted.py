@@ -35,6 +35,7 @@ from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 CAPTURE = "agent_capture"  # the session's AgentCapture id while an agent's capture runs
 RESUME = "agent_resume_state"  # where a field asked again out of turn returns to
 RESULT_STATE = "agent_capture_result"
+HANDED_OFF = "handed_off"  # set once the call went to the agents: only then is there more to end
 FIELDS = ("card_number", "card_expiry", "card_code", "card_zip")
 FINAL = frozenset(
     {
@@ -171,9 +172,13 @@ def _finish(
     return Go(RESULT_STATE)
 
 
-def call_ended(session: Session, call_sid: str) -> None:
+def call_ended(session: Session, conv: CallSession) -> None:
     """The caller hung up: a capture still being keyed ends with nothing charged (one already
-    authorizing is settled by the ledger), and the call leaves the agents' lists."""
+    authorizing is settled by the ledger), and the call leaves the agents' lists. A call that
+    never reached an agent has nothing here, and costs no query."""
+    if not conv.data.get(HANDED_OFF):
+        return
+    call_sid = conv.sid
     captures = session.scalars(
         select(AgentCapture)
         .where(AgentCapture.call_sid == call_sid, AgentCapture.status.not_in(UNCHARGED_END))

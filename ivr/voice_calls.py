@@ -201,15 +201,22 @@ class VoiceCalls:
             return
         with transaction(self.factory) as db:
             conv = db.get(
-                CallSession, sid, options=[WITH_ACCOUNT], with_for_update={"of": CallSession}
+                CallSession,
+                sid,
+                options=WITH_ACCOUNT_AND_CAPTURE,
+                with_for_update={"of": CallSession},
             )
             if conv is not None and conv.status is SessionStatus.ACTIVE:
                 self._end(db, conv, call_status, now)
 
     def _end(self, db: Session, conv: CallSession, reason: str, now: dt.datetime) -> None:
-        """The call is over: wipe any card fields still waiting, forget the working data."""
-        self.payments.vault(db, now).wipe(conv.sid)
-        assisted.call_ended(db, conv.sid)
+        """The call is over: wipe any card fields still waiting, forget the working data.
+
+        ``conv`` was read with its capture row (if any), so a call that keyed no card costs no
+        DELETE here."""
+        if conv.capture is not None:
+            self.payments.vault(db, now).wipe(conv.sid)
+        assisted.call_ended(db, conv)
         conv.status = SessionStatus.ENDED
         conv.data = {}
         audit.record(
