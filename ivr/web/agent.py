@@ -90,10 +90,15 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def _console_page(target: str) -> str:
+    """``target`` if it is a page of this console, else the calls list: a form's return path
+    or a log-in's ``next`` must never send the agent to another site."""
+    return target if target.startswith("/agent/") and "//" not in target else url_for("agent.index")
+
+
 def _back() -> str:
-    """Where a form returns to: a console page it names, else the calls list."""
-    back = request.form.get("back", "")
-    return back if back.startswith("/agent/") and "//" not in back else url_for("agent.index")
+    """Where a form returns to."""
+    return _console_page(request.form.get("back", ""))
 
 
 def signed_in(view: F) -> F:
@@ -147,9 +152,7 @@ def login() -> BaseResponse | str:
     session.clear()  # a new session (and CSRF token) on every log-in
     session.permanent = True
     session["agent_id"] = result.agent.id
-    target = request.args.get("next", "")
-    safe = target.startswith("/agent/") and not target.startswith("//")
-    return redirect(target if safe else url_for("agent.index"))
+    return redirect(_console_page(request.args.get("next", "")))
 
 
 @bp.post("/logout")

@@ -3,6 +3,8 @@ cookies and headers (through the Flask test client; the browser tests cover the 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from sqlalchemy import select
 
@@ -103,10 +105,13 @@ def test_a_disabled_agent_is_signed_out_on_the_next_request(client, db, alice):
     assert Desk(client).login().status_code == 401
 
 
-def test_log_in_returns_only_to_console_pages(client, db, alice):
-    page = client.get("/agent/login?next=https://evil.example/").get_data(as_text=True)
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/agent/", "/agent//evil.example/"]
+)
+def test_log_in_returns_only_to_console_pages(client, db, alice, target):
+    page = client.get("/agent/login", query_string={"next": target}).get_data(as_text=True)
     reply = client.post(
-        "/agent/login?next=https://evil.example/",
+        "/agent/login?" + urlencode({"next": target}),
         data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_of(page)},
     )
     assert reply.headers["Location"] == "/agent/"
