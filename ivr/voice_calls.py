@@ -214,8 +214,7 @@ class VoiceCalls:
 
         ``conv`` was read with its capture row (if any), so a call that keyed no card costs no
         DELETE here."""
-        if conv.capture is not None:
-            self.payments.vault(db, now).wipe(conv.sid)
+        self.payments.vault(db, now).wipe(conv.sid)
         assisted.call_ended(db, conv)
         conv.status = SessionStatus.ENDED
         conv.data = {}

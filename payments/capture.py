@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete
+from sqlalchemy import delete, inspect
 from sqlalchemy.orm import Session
 
-from ivr.models import CardCapture
+from ivr.models import CallSession, CardCapture
 from payments.cards import (
     Brand,
     CardNumberCheck,
@@ -96,14 +96,24 @@ class CardVault:
         self.keys = keys
         self.ttl = ttl
         self.now = now
-        # Held here because the session's identity map holds rows weakly: without a reference,
-        # every field of a call would read its row again.
-        self._rows: dict[str, CardCapture | None] = {}
+        # Every vault on this database session (one transaction) shares what it knows of each
+        # call's row, so a wipe by one is seen by the next. Held here too because the identity
+        # map holds rows weakly: without a reference, every field would read its row again.
+        self._rows: dict[str, CardCapture | None] = session.info.setdefault("card_captures", {})
 
     def _row(self, sid: str) -> CardCapture | None:
         if sid not in self._rows:
+            self._learn(sid)
+        if sid not in self._rows:
             self._rows[sid] = self.session.get(CardCapture, sid)
         return self._rows[sid]
+
+    def _learn(self, sid: str) -> None:
+        """Take the row (or its absence) from the call's session row when that was read with
+        it, as ``ivr.voice_calls`` reads it: no query of its own."""
+        conv = self.session.identity_map.get(self.session.identity_key(CallSession, sid))
+        if conv is not None and "capture" not in inspect(conv).unloaded:
+            self._rows[sid] = conv.capture
 
     def _load(self, sid: str) -> dict[str, str]:
         row = self._row(sid)
@@ -129,10 +139,16 @@ class CardVault:
         row.expires_at = self.now + self.ttl
 
     def wipe(self, sid: str) -> None:
-        row = self._rows.pop(sid, None)
+        """Delete the call's card fields; no statement at all when none are known to wait."""
+        if sid not in self._rows:
+            self._learn(sid)
+        if sid in self._rows and self._rows[sid] is None:
+            return
+        row = self._rows.get(sid)
         if row is not None:
             self.session.expunge(row)
         self.session.execute(delete(CardCapture).where(CardCapture.session_sid == sid))
+        self._rows[sid] = None
 
     def enter_number(self, sid: str, digits: str) -> FieldVerdict:
         """Start a capture with a card number (any earlier fields are discarded)."""
