@@ -13,6 +13,7 @@ account numbers anonymously is throttled too.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,13 +38,27 @@ def caller_subject(e164: str) -> str:
     return f"caller:{e164}"
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where ``subjects`` stand: the latest lock in force, and failures counted towards one."""
+
+    locked_until: dt.datetime | None
+    failures: int
+
+
+def standing(session: Session, subjects: list[str], now: dt.datetime) -> Standing:
+    """One read of every subject's counter (a success then clears only what it must)."""
+    query = select(LockoutCounter.locked_until, LockoutCounter.failures).where(
+        LockoutCounter.subject.in_(subjects)
+    )
+    rows = session.execute(query).all()
+    ends = [end for end, _ in rows if end is not None and end > now]
+    return Standing(max(ends, default=None), sum(failures for _, failures in rows))
+
+
 def locked_until(session: Session, subjects: list[str], now: dt.datetime) -> dt.datetime | None:
     """The latest lock in force on any of ``subjects``, or ``None``."""
-    query = select(LockoutCounter.locked_until).where(
-        LockoutCounter.subject.in_(subjects), LockoutCounter.locked_until > now
-    )
-    ends = [end for end in session.scalars(query) if end is not None]
-    return max(ends, default=None)
+    return standing(session, subjects, now).locked_until
 
 
 def _bump(session: Session, subject: str, window: dt.timedelta, now: dt.datetime) -> int:
@@ -89,7 +104,8 @@ def record_failure(
 
 
 def clear(session: Session, subjects: list[str]) -> None:
-    """Forget failures after a success (the lock, if any, has already been checked)."""
+    """Forget failures after a success (the lock, if any, has already been checked; callers
+    that read :func:`standing` skip this when nothing was counted)."""
     session.execute(
         update(LockoutCounter).where(LockoutCounter.subject.in_(subjects)).values(failures=0)
     )

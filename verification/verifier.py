@@ -119,9 +119,11 @@ class Verifier:
         detail_ok = self._detail_matches(account, number, kind, detail)
         actor = f"caller:{self.caller or 'unknown'}"
         resource = f"account:{number}"
-        locked = self.locked_until(number)
+        standing = lockout.standing(self.session, self._subjects(number), self.now)
+        locked = standing.locked_until
         if locked is None and account is not None and pin_ok and detail_ok:
-            lockout.clear(self.session, self._subjects(number))
+            if standing.failures:
+                lockout.clear(self.session, self._subjects(number))
             audit.record(
                 self.session,
                 "verification.attempt",
