@@ -10,6 +10,8 @@ moment" with a redirect; the redirected request runs the charge outside any tran
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 from flows import assisted
 from flows.context import Context, phrase, verified_account
 from flows.engine import (
@@ -63,6 +65,7 @@ def _twilio_pay(ctx: Context) -> bool:
 
 
 TEXT_PAY_METHOD = "text_pay_method"
+OFFERED = "offered"  # [full, minimum] cents, as the pay menu said them
 
 
 def _capture_state(conv: CallSession, ctx: Context) -> str:
@@ -102,14 +105,19 @@ class PayMenu(Step):
         if 0 < due.minimum_cents < due.full_cents:
             say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
         say.append(phrase("pay_menu_other"))
+        # The key pays the amount just heard; the ledger re-checks it under the account lock.
+        conv.data[OFFERED] = [due.full_cents, due.minimum_cents]
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
-        due = amounts_due(ctx.session, verified_account(conv))
-        if digits == "1" and due.full_cents > 0:
-            return _choose(conv, ctx, due.full_cents)
-        if digits == "2" and 0 < due.minimum_cents < due.full_cents:
-            return _choose(conv, ctx, due.minimum_cents)
+        # A call that reached the menu before offers were kept has them worked out again.
+        full, minimum = conv.data.get(OFFERED) or astuple(
+            amounts_due(ctx.session, verified_account(conv))
+        )
+        if digits == "1" and full > 0:
+            return _choose(conv, ctx, full)
+        if digits == "2" and 0 < minimum < full:
+            return _choose(conv, ctx, minimum)
         if digits == "3":
             return Go("enter_amount")
         if digits == "*":
