@@ -1,8 +1,8 @@
 """The payment ledger: rows written before money moves, settled exactly once after.
 
 ``begin`` writes a pending row (with its idempotency key) in its own committed transaction
-before the gateway is called. ``settle`` locks the row and the account, and is a no-op for a
-row already settled, so a replayed webhook, a second worker or ``ivr reconcile`` can all call
+before the gateway is called. ``settle`` locks the row, takes an approval off the balance in
+one atomic ``UPDATE``, and is a no-op for a row already settled, so a replayed webhook, a second worker or ``ivr reconcile`` can all call
 it safely. Balance, payment and audit entry change in one transaction.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import case, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
@@ -39,6 +39,24 @@ def lock_account(session: Session, account_id: int) -> Account:
     account = lock_row(session, Account, account_id)
     assert account is not None
     return account
+
+
+def take_off_balance(session: Session, account_id: int, amount_cents: int) -> Account:
+    """Lower the balance and the minimum due (not below zero) by an approved amount: one
+    atomic ``UPDATE ... RETURNING``, so concurrent settlements cannot lose each other's."""
+    session.flush()  # pending changes would otherwise be overwritten by the returned row
+    minimum = Account.minimum_due_cents
+    statement = (
+        update(Account)
+        .where(Account.id == account_id)
+        .values(
+            balance_cents=Account.balance_cents - amount_cents,
+            minimum_due_cents=case((minimum > amount_cents, minimum - amount_cents), else_=0),
+        )
+        .returning(Account)
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(statement).one()
 
 
 def in_flight_cents(session: Session, account_id: int) -> int:
@@ -148,17 +166,21 @@ def settle(
     assert payment is not None
     if payment.status in SETTLED:
         return payment
-    account = lock_account(session, payment.account_id)
+    approved = result.status is ChargeStatus.APPROVED
+    account = (
+        take_off_balance(session, payment.account_id, payment.amount_cents)
+        if approved
+        else session.get(Account, payment.account_id)  # for the audit entry only
+    )
+    assert account is not None
     payment.gateway_reference = result.reference or payment.gateway_reference
-    if result.status is ChargeStatus.APPROVED:
+    if approved:
         payment.status = PaymentStatus.APPROVED
         payment.gateway_token = result.token
         if exp is not None:
             payment.exp_month, payment.exp_year = exp
         with session.no_autoflush:  # the row is written once, number and all
             payment.confirmation_number = new_confirmation_number(number_taken(session))
-        account.balance_cents -= payment.amount_cents
-        account.minimum_due_cents = max(0, account.minimum_due_cents - payment.amount_cents)
         if on_approved is not None:
             on_approved(session, account, payment)
     else:
