@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,3 +69,10 @@ def lock_row(session: Session, model: type[Row], key: Any) -> Row | None:
     the fresh read would otherwise discard them (voice turns run without autoflush)."""
     session.flush()
     return session.get(model, key, with_for_update=True, populate_existing=True)
+
+
+def insert_on_conflict(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` into ``model``'s table that can say ``ON CONFLICT``, in the session's
+    database's own dialect (PostgreSQL or SQLite, which spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

@@ -16,9 +16,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import case, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ivr.db import insert_on_conflict
 from ivr.models import LockoutCounter, UTCDateTime
 
 HARD_LOCK = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # "until unlocked", with headroom for date math
@@ -63,10 +63,10 @@ def locked_until(session: Session, subjects: list[str], now: dt.datetime) -> dt.
 
 def _bump(session: Session, subject: str, window: dt.timedelta, now: dt.datetime) -> int:
     """Add one to ``subject``'s count in its current window (one atomic upsert); the count."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stale = LockoutCounter.window_started_at < now - window
-    upsert = insert(LockoutCounter).values(subject=subject, failures=1, window_started_at=now)
+    upsert = insert_on_conflict(session, LockoutCounter).values(
+        subject=subject, failures=1, window_started_at=now
+    )
     statement = upsert.on_conflict_do_update(
         index_elements=[LockoutCounter.subject],
         set_={

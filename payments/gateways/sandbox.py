@@ -11,10 +11,9 @@ import secrets
 import time
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db import transaction
+from ivr.db import insert_on_conflict, transaction
 from ivr.models import SandboxCharge
 from payments.gateways import (
     Card,
@@ -62,14 +61,11 @@ class SandboxGateway:
                 "reference": "sbx_" + secrets.token_hex(8),
                 "token": None if reason else token,
             }
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            session.execute(insert(SandboxCharge).values(values).on_conflict_do_nothing())
-            row = session.scalars(
-                select(SandboxCharge).where(
-                    SandboxCharge.idempotency_key == request.idempotency_key
-                )
-            ).one()
+            booked = insert_on_conflict(session, SandboxCharge).values(values)
+            booked = booked.on_conflict_do_nothing()
+            row = session.scalars(booked.returning(SandboxCharge)).one_or_none()
+            if row is None:  # the key was booked before: answer as then
+                row = session.get_one(SandboxCharge, request.idempotency_key)
             result = _result(row)
         if self.delay:
             time.sleep(self.delay)
