@@ -2,20 +2,21 @@
 
 ``begin`` writes a pending row (with its idempotency key) in its own committed transaction
 before the gateway is called. ``settle`` locks the row, takes an approval off the balance in
-one atomic ``UPDATE``, and is a no-op for a row already settled, so a replayed webhook, a second worker or ``ivr reconcile`` can all call
-it safely. Balance, payment and audit entry change in one transaction.
+one atomic ``UPDATE``, and is a no-op for a row already settled, so a replayed webhook, a
+second worker or ``ivr reconcile`` can all call it safely. Balance, payment and audit entry
+change in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import case, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
-from ivr.db import lock_row
+from ivr.db import insert_on_conflict, lock_row
 from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus
 from payments.confirmation import new_confirmation_number
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
@@ -89,31 +90,25 @@ def begin(session: Session, new: NewPayment, *, allow_overpayment: bool) -> Paym
     """The pending row for ``new``; the existing row if this key was seen before.
 
     The account row is locked while payments in flight are counted, so of two calls paying the
-    whole balance at the same moment, the second is refused instead of charged.
+    whole balance at the same moment, the second is refused instead of charged. The row goes in
+    with ``ON CONFLICT DO NOTHING`` on its key: a key seen before costs a read only then.
     """
-    existing = session.scalars(
-        select(Payment).where(Payment.idempotency_key == new.idempotency_key)
-    ).one_or_none()
-    if existing is not None:
-        return existing
     account = lock_account(session, new.account_id)
     payable = account.balance_cents - in_flight_cents(session, account.id)
     if not allow_overpayment and new.amount_cents > payable:
+        existing = _by_key(session, new.idempotency_key)  # it may be what was counted
+        if existing is not None:
+            return existing
         raise PaymentRefusedError(f"account {account.last4}: {payable} cents payable")
-    payment = Payment(
-        account_id=new.account_id,
-        amount_cents=new.amount_cents,
-        fee_cents=new.fee_cents,
-        idempotency_key=new.idempotency_key,
-        channel=new.channel,
-        session_sid=new.session_sid,
-        gateway=new.gateway,
-        brand=new.brand,
-        last4=new.last4,
-        status=PaymentStatus.PENDING,
+    pending = insert_on_conflict(session, Payment).values(
+        **asdict(new), status=PaymentStatus.PENDING
     )
-    session.add(payment)
-    session.flush()
+    pending = pending.on_conflict_do_nothing(index_elements=[Payment.idempotency_key])
+    payment = session.scalars(pending.returning(Payment)).one_or_none()
+    if payment is None:
+        existing = _by_key(session, new.idempotency_key)
+        assert existing is not None
+        return existing
     audit.record(
         session,
         "payment.started",
@@ -126,6 +121,12 @@ def begin(session: Session, new: NewPayment, *, allow_overpayment: bool) -> Paym
         fee_cents=new.fee_cents,
     )
     return payment
+
+
+def _by_key(session: Session, idempotency_key: str) -> Payment | None:
+    return session.scalars(
+        select(Payment).where(Payment.idempotency_key == idempotency_key)
+    ).one_or_none()
 
 
 def _origin(payment: Payment) -> str:
