@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bench import accounts, database, importing, inprocess, load, report, speech
+from bench import accounts, cpu, database, importing, inprocess, load, report, speech
 from bench.plan import FULL, QUICK, SMOKE, Plan
-from bench.server import APP, BASELINE, gunicorn
+from bench.server import APP, BASELINE, Server, gunicorn
 from ivr import migrate
 from ivr.config import DEV_ACCOUNT_SID, load_settings
 
@@ -84,14 +84,19 @@ def load_spec(
 
 
 def saturate(
-    base_url: str, plan: Plan, ranges: AccountRanges, threads: int, **soak: Any
+    server: Server, plan: Plan, ranges: AccountRanges, threads: int, **soak: Any
 ) -> dict[str, Any]:
+    """Back-to-back callers against ``server``, with the CPU each process used per webhook."""
     duration = soak.pop("duration_s", plan.saturation_s)
     spec = load_spec(
-        "saturation", base_url, plan, ranges.take(plan.saturation_journeys),
+        "saturation", server.url, plan, ranges.take(plan.saturation_journeys),
         threads=threads, duration_s=duration, **soak,
     )  # fmt: skip
-    return load.run(spec, plan.warmup_s + duration + LOAD_GRACE_S)
+    with cpu.Meter(server.pid) as meter:
+        result = load.run(spec, plan.warmup_s + duration + LOAD_GRACE_S)
+    if meter.used is not None:
+        result["cpu_ms"] = meter.used.per_webhook_ms(result["webhooks_sent"])
+    return result
 
 
 def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -> dict[str, Any]:
@@ -106,27 +111,26 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
         say("one journey in-process: queries per webhook, time-to-pay")
         results["journey"] = inprocess.measure(overrides, ranges.take(1)[0])
         with gunicorn(APP, overrides, workers=workers, log_path=args.out / "app.log") as app:
-            base = app.url
             say(f"saturation: app, {workers} workers, {threads} back-to-back callers")
-            results["app"] = saturate(base, plan, ranges, threads)
+            results["app"] = saturate(app, plan, ranges, threads)
             say(f"soak: twice the saturation load for {plan.soak_s:g}s, every {REPLAY_EVERY}th "
                 "webhook replayed")  # fmt: skip
             soak = saturate(
-                base, plan, ranges, 2 * threads, duration_s=plan.soak_s, replay_every=REPLAY_EVERY
+                app, plan, ranges, 2 * threads, duration_s=plan.soak_s, replay_every=REPLAY_EVERY
             )
             results["soak"] = {**soak, **database.payment_integrity(url)}
             say(f"concurrent calls: steps {', '.join(map(str, plan.steps))}")
             spec = load_spec(
-                "paced", base, plan, ranges.take(plan.accounts),
+                "paced", app.url, plan, ranges.take(plan.accounts),
                 steps=list(plan.steps), step_s=plan.step_s, limit_ms=report.LIMIT_MS,
             )  # fmt: skip
             timeout = plan.step_s * len(plan.steps) + LOAD_GRACE_S
             results["paced"] = load.run(spec, timeout)
             if plan.scale_accounts:
-                results["scale"] = scale(plan, overrides, ranges, base, threads, say, args.out)
+                results["scale"] = scale(plan, overrides, ranges, app, threads, say, args.out)
         with gunicorn(BASELINE, overrides, workers=workers, log_path=args.out / "base.log") as bl:
             say("saturation: baseline (signature check and a fixed <Gather>)")
-            results["baseline"] = saturate(bl.url, plan, AccountRanges(plan.accounts), threads)
+            results["baseline"] = saturate(bl, plan, AccountRanges(plan.accounts), threads)
     with migrate.private_schema(args.database_url, "ivr_bench") as url:
         say(f"import: ivr accounts import of {plan.import_rows} rows")
         results["import"] = importing.rows_per_second(url, plan.import_rows, args.out)
@@ -137,7 +141,7 @@ def scale(
     plan: Plan,
     overrides: dict[str, str],
     ranges: AccountRanges,
-    base: str,
+    server: Server,
     threads: int,
     say: Progress,
     out: Path,
@@ -150,7 +154,7 @@ def scale(
     ranges.grow(plan.scale_accounts)
     say("scale: one journey in-process, then saturation")
     journey = inprocess.measure(overrides, ranges.take(1)[0])
-    return {"journey": journey, "app": saturate(base, plan, ranges, threads)}
+    return {"journey": journey, "app": saturate(server, plan, ranges, threads)}
 
 
 def _rate(result: dict[str, Any]) -> str:
@@ -171,6 +175,18 @@ def _soak(result: dict[str, Any]) -> str:
     )
 
 
+def _cpu(app: dict[str, Any], baseline: dict[str, Any]) -> str:
+    """CPU per webhook by process, app run then baseline run ("-" off Linux)."""
+    if "cpu_ms" not in app or "cpu_ms" not in baseline:
+        return "-"
+    ours, base = app["cpu_ms"], baseline["cpu_ms"]
+    return (
+        f"app {ours['server']:.2f} + PostgreSQL {ours['postgres']:.2f} + load generator "
+        f"{ours['load']:.2f} ms; baseline {base['server']:.2f} + {base['postgres']:.2f} + "
+        f"{base['load']:.2f} ms"
+    )
+
+
 def summarize(results: dict[str, Any], plot_path: Path) -> str:
     plan: Plan = results["plan"]
     app, baseline, journey = results["app"], results["baseline"], results["journey"]
@@ -180,6 +196,7 @@ def summarize(results: dict[str, Any], plot_path: Path) -> str:
         ("mode", f"{plan.name}, {results['workers']} gunicorn workers, {plan.accounts} accounts"),
         ("saturation (app)", _rate(app)),
         ("saturation (baseline)", _rate(baseline)),
+        ("CPU per webhook", _cpu(app, baseline)),
         ("queries per webhook", f"mean {journey.queries_mean:.1f}, max {journey.queries_max} "
                                 f"(one journey, {journey.webhooks} webhooks)"),
         ("time-to-pay", f"{journey.speech_s:.0f} s of speech at {speech.WORDS_PER_MINUTE} wpm, "

@@ -191,6 +191,7 @@ def saturation(spec: dict[str, Any]) -> dict[str, Any]:
     journeys = [paid for ended, paid in tally.journeys if begin <= ended <= end]
     return {
         "seconds": seconds,
+        "webhooks_sent": len(tally.samples),  # warm-up and replays too, for CPU per webhook
         "webhooks_per_s": len(latencies) / seconds,
         "calls_per_s": len(journeys) / seconds,
         "journeys": len(journeys),

@@ -27,4 +27,5 @@ def test_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert "throughput ratio: " in done.stdout
     assert "concurrent calls at p99<100ms: " in done.stdout
     assert "queries per webhook" in done.stdout
+    assert "CPU per webhook" in done.stdout
     assert (tmp_path / "latency_vs_calls.png").stat().st_size > 0
