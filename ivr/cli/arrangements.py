@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import selectinload
 
+from ivr.cli import tables
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
+from ivr.cli.tables import Column
 from ivr.config import ConfigError
 from ivr.models import (
     Account,
@@ -104,18 +106,30 @@ def list_(runtime: Runtime, account_number: str | None, status: str | None, limi
     if not rows:
         click.echo("No arrangements match.")
         return
-    click.echo(
-        f"{'id':>6}  {'made (UTC)':<16}  {'account':<10} {'kind':<12} {'status':<9} "
-        f"{'amount':>11}  {'paid':<5} {'next':<22} {'paid by':<11} confirmation"
-    )
-    for made, number, last4 in rows:
-        paid = sum(1 for i in made.installments if i.status is InstallmentStatus.PAID)
-        unmet = [i for i in made.installments if i.status is InstallmentStatus.SCHEDULED]
-        following = f"{unmet[0].due_date} {money(unmet[0].amount_cents)}" if unmet else "-"
-        payer = f"card ...{last4}" if last4 else "caller"
-        click.echo(
-            f"{made.id:>6}  {made.created_at:%Y-%m-%d %H:%M}  {number:<10} {made.kind.value:<12} "
-            f"{made.status.value:<9} {money(made.amount_cents):>11}  "
-            f"{f'{paid}/{len(made.installments)}':<5} {following:<22} {payer:<11} "
-            f"{made.confirmation_number}"
-        )
+    tables.echo(ARRANGEMENT_COLUMNS, map(_arrangement_row, rows))
+
+
+ARRANGEMENT_COLUMNS = (
+    Column("id", 6, right=True),
+    Column("made (UTC)", 16),
+    Column("account", 10),
+    Column("kind", 12),
+    Column("status", 9),
+    Column("amount", 11, right=True),
+    Column("paid", 5),
+    Column("next", 22),
+    Column("paid by", 11),
+    Column("confirmation"),
+)
+
+
+def _arrangement_row(row: Row[tuple[Arrangement, str, str | None]]) -> tuple[object, ...]:
+    made, number, last4 = row
+    paid = sum(1 for i in made.installments if i.status is InstallmentStatus.PAID)
+    unmet = [i for i in made.installments if i.status is InstallmentStatus.SCHEDULED]
+    following = f"{unmet[0].due_date} {money(unmet[0].amount_cents)}" if unmet else "-"
+    return (
+        made.id, f"{made.created_at:%Y-%m-%d %H:%M}", number, made.kind.value,
+        made.status.value, money(made.amount_cents), f"{paid}/{len(made.installments)}",
+        following, f"card ...{last4}" if last4 else "caller", made.confirmation_number,
+    )  # fmt: skip

@@ -7,7 +7,9 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
+from ivr.cli import tables
 from ivr.cli.common import Runtime, pass_runtime
+from ivr.cli.tables import Column
 from ivr.models import Account, utcnow
 from payments import methods
 from verification import find_account
@@ -30,6 +32,15 @@ def _account(session: Session, number: str) -> Account:
     return account
 
 
+CARD_COLUMNS = (
+    Column("id", 6),
+    Column("card", 20),
+    Column("expires", 7),
+    Column("consent", 26),
+    Column("status"),
+)
+
+
 @cards.command("list")
 @click.argument("number")
 @pass_runtime
@@ -40,13 +51,19 @@ def list_(runtime: Runtime, number: str) -> None:
         if not saved:
             click.echo(f"Account {number} has no saved cards.")
             return
-        click.echo(f"  {'id':<6}{'card':<20}{'expires':<9}{'consent':<28}status")
-        for method in saved:
-            card = f"{method.brand} ...{method.last4}"
-            consent = f"{method.consent_at:%Y-%m-%d %H:%M}Z {method.consent_channel}"
-            status = f"removed {method.removed_at:%Y-%m-%d}" if method.removed_at else "active"
-            expires = f"{method.exp_month:02d}/{method.exp_year}"
-            click.echo(f"  {method.id:<6}{card:<20}{expires:<9}{consent:<28}{status}")
+        tables.echo(
+            CARD_COLUMNS,
+            (
+                (
+                    method.id,
+                    f"{method.brand} ...{method.last4}",
+                    f"{method.exp_month:02d}/{method.exp_year}",
+                    f"{method.consent_at:%Y-%m-%d %H:%M}Z {method.consent_channel}",
+                    f"removed {method.removed_at:%Y-%m-%d}" if method.removed_at else "active",
+                )
+                for method in saved
+            ),
+        )
 
 
 @cards.command()

@@ -7,8 +7,10 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
+from ivr.cli import tables
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
+from ivr.cli.tables import Column
 from ivr.models import Account, Dispute, DisputeStatus, utcnow
 from payments.disputes import DisputeError, resolve
 
@@ -67,23 +69,30 @@ def list_(
     if not rows:
         click.echo("No disputes match.")
         return
-    click.echo(
-        f"{'reference':<10}  {'opened (UTC)':<16}  {'account':<10} {'amount':>11}  "
-        f"{'disputed':<8}  {'status':<8}  resolved"
-    )
-    for dispute, number in rows:
-        closed = (
-            f"{dispute.closed_at:%Y-%m-%d %H:%M} by {dispute.closed_by}"
-            if dispute.closed_at
-            else "-"
-        )
-        click.echo(
-            f"{dispute.reference_number:<10}  {dispute.created_at:%Y-%m-%d %H:%M}  {number:<10} "
-            f"{money(dispute.amount_cents):>11}  {dispute.scope:<8}  "
-            f"{dispute.status.value:<8}  {closed}"
-        )
+    tables.echo(DISPUTE_COLUMNS, (_dispute_row(dispute, number) for dispute, number in rows))
     held = sum(d.amount_cents for d, _ in rows if d.status is DisputeStatus.OPEN)
     click.echo(f"{len(rows)} disputes; {money(held)} held by the open ones listed.")
+
+
+DISPUTE_COLUMNS = (
+    Column("reference", 10),
+    Column("opened (UTC)", 16),
+    Column("account", 10),
+    Column("amount", 11, right=True),
+    Column("disputed", 8),
+    Column("status", 8),
+    Column("resolved"),
+)
+
+
+def _dispute_row(dispute: Dispute, number: str) -> tuple[object, ...]:
+    closed = (
+        f"{dispute.closed_at:%Y-%m-%d %H:%M} by {dispute.closed_by}" if dispute.closed_at else "-"
+    )
+    return (
+        dispute.reference_number, f"{dispute.created_at:%Y-%m-%d %H:%M}", number,
+        money(dispute.amount_cents), dispute.scope, dispute.status.value, closed,
+    )  # fmt: skip
 
 
 @disputes.command("resolve")

@@ -7,8 +7,10 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
+from ivr.cli import tables
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
+from ivr.cli.tables import Column
 from ivr.models import Account, Payment, PaymentStatus, utcnow
 from ivr.wiring import build_payments
 from payments.service import RECONCILE_AFTER
@@ -64,20 +66,30 @@ def list_(
         if not rows:
             click.echo("No payments match.")
             return
-        click.echo(
-            f"{'id':>6}  {'created (UTC)':<16}  {'account':<10} {'amount':>11} {'fee':>8}  "
-            f"{'status':<28} {'card':<20} confirmation"
-        )
-        for payment, number in rows:
-            state = payment.status.value
-            if payment.decline_reason:
-                state += f" ({payment.decline_reason})"
-            card = f"{payment.brand or 'card'} ...{payment.last4}" if payment.last4 else "-"
-            click.echo(
-                f"{payment.id:>6}  {payment.created_at:%Y-%m-%d %H:%M}  {number:<10} "
-                f"{money(payment.amount_cents):>11} {money(payment.fee_cents):>8}  "
-                f"{state:<28} {card:<20} {payment.confirmation_number or '-'}"
-            )
+        tables.echo(PAYMENT_COLUMNS, (_payment_row(payment, number) for payment, number in rows))
+
+
+PAYMENT_COLUMNS = (
+    Column("id", 6, right=True),
+    Column("created (UTC)", 16),
+    Column("account", 10),
+    Column("amount", 11, right=True),
+    Column("fee", 8, right=True),
+    Column("status", 28),
+    Column("card", 20),
+    Column("confirmation"),
+)
+
+
+def _payment_row(payment: Payment, number: str) -> tuple[object, ...]:
+    state = payment.status.value
+    if payment.decline_reason:
+        state += f" ({payment.decline_reason})"
+    card = f"{payment.brand or 'card'} ...{payment.last4}" if payment.last4 else "-"
+    return (
+        payment.id, f"{payment.created_at:%Y-%m-%d %H:%M}", number, money(payment.amount_cents),
+        money(payment.fee_cents), state, card, payment.confirmation_number or "-",
+    )  # fmt: skip
 
 
 @click.command()

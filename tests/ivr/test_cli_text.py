@@ -74,7 +74,7 @@ def test_cards_are_listed_masked_and_removed_for_good(demo_env, db) -> None:
     add_payment_method(db)
     listed = run_ivr(["cards", "list", "70000001"], demo_env)
     assert listed.exit_code == 0, listed.output
-    assert re.search(r"^  1 +visa \.\.\.4242 +12/2030 +\S+ \S+Z web +active$", listed.stdout, re.M)
+    assert re.search(r"^1 +visa \.\.\.4242 +12/2030 +\S+ \S+Z web +active$", listed.stdout, re.M)
     assert "tok_saved" not in listed.stdout
 
     removed = run_ivr(["cards", "remove", "70000001", "1"], demo_env)
