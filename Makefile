@@ -1,10 +1,10 @@
-# Two entry points: `make serve` (try it) and `make test` (everything CI checks).
+# Two entry points: `make serve` (try it) and `make test` (every check); CI adds `make soak`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint
+.PHONY: serve test lint soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# Twice the saturation load with Twilio's retries mixed in, then the ledger: about two minutes.
+soak: $(STAMP)
+	$(BIN)/python -m bench --soak 100

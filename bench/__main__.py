@@ -1,4 +1,5 @@
 """``python -m bench [--quick]``: every measurement in one run, a summary table at the end.
+``python -m bench --soak SECONDS``: only the soak, exiting 1 unless it was clean (CI runs it).
 
 Progress goes to stderr, results to stdout, the plot to ``--out``. gunicorn processes and the
 PostgreSQL schemas are cleaned up on errors, Ctrl-C and SIGTERM too.
@@ -15,13 +16,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bench import accounts, cpu, database, importing, inprocess, load, report, speech
-from bench.plan import FULL, QUICK, SMOKE, Plan
+from bench.plan import FULL, QUICK, SMOKE, Plan, soak_only
 from bench.server import APP, BASELINE, Server, gunicorn
 from ivr import migrate
 from ivr.config import DEV_ACCOUNT_SID, load_settings
 
 LOAD_GRACE_S = 90  # on top of a load run's own duration, before it counts as hung
 REPLAY_EVERY = 5  # in the soak, every 5th webhook is sent twice, as Twilio retries
+SOAK_FAILURES = {  # any of these above 0 fails a soak
+    "errors": "errors",
+    "server_errors": "5xx",
+    "accounts_paid_twice": "accounts paid twice",
+    "charges_without_payment": "charges without a payment",
+}
 
 
 class Progress:
@@ -50,10 +57,26 @@ class AccountRanges:
         self.next, self.loaded = self.loaded, loaded
 
 
+def _seconds(text: str) -> float:
+    seconds = float(text)
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return seconds
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small scale, under a minute")
-    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small scale, under a minute")
+    size.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    size.add_argument(
+        "--soak",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"only the soak, for SECONDS: twice the saturation load with every {REPLAY_EVERY}th "
+        "webhook replayed, then the ledger check; exit 1 on any error, 5xx, replay answered "
+        "differently or account paid twice",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     parser.add_argument(
         "--database-url",
@@ -65,6 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=int, help="gunicorn workers (default: 2 x CPUs + 1; 1 with --smoke)"
     )
     return parser.parse_args(argv)
+
+
+def chosen_plan(args: argparse.Namespace) -> Plan:
+    if args.soak:
+        return soak_only(args.soak)
+    return SMOKE if args.smoke else QUICK if args.quick else FULL
 
 
 def load_spec(
@@ -113,12 +142,7 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
         with gunicorn(APP, overrides, workers=workers, log_path=args.out / "app.log") as app:
             say(f"saturation: app, {workers} workers, {threads} back-to-back callers")
             results["app"] = saturate(app, plan, ranges, threads)
-            say(f"soak: twice the saturation load for {plan.soak_s:g}s, every {REPLAY_EVERY}th "
-                "webhook replayed")  # fmt: skip
-            soak = saturate(
-                app, plan, ranges, 2 * threads, duration_s=plan.soak_s, replay_every=REPLAY_EVERY
-            )
-            results["soak"] = {**soak, **database.payment_integrity(url)}
+            results["soak"] = soak(app, url, plan, ranges, threads, say)
             say(f"concurrent calls: steps {', '.join(map(str, plan.steps))}")
             spec = load_spec(
                 "paced", app.url, plan, ranges.take(plan.accounts),
@@ -135,6 +159,43 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
         say(f"import: ivr accounts import of {plan.import_rows} rows")
         results["import"] = importing.rows_per_second(url, plan.import_rows, args.out)
     return results
+
+
+def soak(
+    server: Server, url: str, plan: Plan, ranges: AccountRanges, threads: int, say: Progress
+) -> dict[str, Any]:
+    """Twice the saturation load (``threads`` callers) with Twilio's retries mixed in, then
+    the ledger of database ``url``."""
+    say(f"soak: twice the saturation load for {plan.soak_s:g}s, every {REPLAY_EVERY}th "
+        "webhook replayed")  # fmt: skip
+    result = saturate(
+        server, plan, ranges, 2 * threads, duration_s=plan.soak_s, replay_every=REPLAY_EVERY
+    )
+    return {**result, **database.payment_integrity(url)}
+
+
+def soak_alone(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -> int:
+    """``--soak``: the soak on a fresh schema, its row of the table and a verdict; the exit
+    status is 1 unless it was clean."""
+    say(f"soak alone: {workers} gunicorn workers, {2 * 2 * workers} back-to-back callers")
+    with migrate.private_schema(args.database_url, "ivr_bench") as url:
+        overrides = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+        say(f"loading {plan.accounts} accounts")
+        accounts.load(overrides, args.out / "accounts.csv", 0, plan.accounts)
+        with gunicorn(APP, overrides, workers=workers, log_path=args.out / "app.log") as app:
+            result = soak(app, url, plan, AccountRanges(plan.accounts), 2 * workers, say)
+    problems = soak_problems(result, plan)
+    print(report.table([("soak, 2x load", _soak(result))]), flush=True)
+    print("soak: " + ("; ".join(problems) if problems else "clean"), flush=True)
+    return 1 if problems else 0
+
+
+def soak_problems(result: dict[str, Any], plan: Plan) -> list[str]:
+    """What made a soak unclean (nothing: it passed)."""
+    problems = [f"{result[key]} {what}" for key, what in SOAK_FAILURES.items() if result[key]]
+    if result["seconds"] < 0.9 * plan.soak_s:
+        problems.append(f"ended after {result['seconds']:.0f}s of {plan.soak_s:g}s")
+    return problems + [f"first error: {error}" for error in result["first_errors"][:1]]
 
 
 def scale(
@@ -231,7 +292,7 @@ def _terminate(_signum: int, _frame: object) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    plan = SMOKE if args.smoke else QUICK if args.quick else FULL
+    plan = chosen_plan(args)
     workers = args.workers or (1 if args.smoke else 2 * (os.cpu_count() or 1) + 1)
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -241,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     say = Progress()
+    if args.soak:
+        return soak_alone(plan, args, workers, say)
     say(f"benchmark ({plan.name}); results at the end, plot in {args.out}")
     results = measure(plan, args, workers, say)
     plot_path = report.plot(

@@ -1,11 +1,12 @@
-"""How big each measurement is: full, quick (under a minute) and smoke (the pytest check).
+"""How big each measurement is: full, quick (under a minute) and smoke (the pytest check), and
+the soak alone for a chosen time (``--soak SECONDS``, run by CI).
 
 One table of sizes keeps the three modes running the same code, only at different scales.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,12 @@ SMOKE = Plan(
     scale_accounts=0,
     soak_s=1,
 )
+
+# A generous ceiling on paid calls per second, so a soak alone never runs out of accounts.
+SOAK_CALLS_PER_S = 40
+
+
+def soak_only(seconds: float) -> Plan:
+    """Only the soak, for ``seconds``, with an account for every call it can place."""
+    calls = int(seconds * SOAK_CALLS_PER_S) + 100
+    return replace(QUICK, name="soak", accounts=calls, saturation_journeys=calls, soak_s=seconds)

@@ -108,6 +108,8 @@ class Settings:
     AGENT_LOCKOUT_MINUTES: int = 15
     AGENT_SESSION_MINUTES: int = 480
     SESSION_COOKIE_SECURE: bool = False
+    # Operations
+    METRICS_TOKEN: str = ""
 
     @property
     def production(self) -> bool:

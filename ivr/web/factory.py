@@ -17,7 +17,7 @@ from ivr.pay_page import PayPage
 from ivr.telephony import Telephony, telephony_from_settings
 from ivr.text_sessions import TextSessions
 from ivr.voice_calls import VoiceCalls
-from ivr.web import agent, agent_voice, paypage, sms, voice
+from ivr.web import agent, agent_voice, metrics, paypage, sms, voice
 from ivr.web.services import Services
 from ivr.wiring import build_payments
 from payments import assistance
@@ -72,4 +72,5 @@ def create_app(
     app.register_blueprint(paypage.bp)
     app.register_blueprint(agent_voice.bp)
     app.register_blueprint(agent.bp)
+    metrics.init_app(app, settings, factory)
     return app

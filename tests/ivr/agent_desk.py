@@ -133,3 +133,21 @@ class WaitingCaller:
             raise self.error
         assert self.record is not None
         return self.record
+
+
+def final(db: Session, capture_id: int | None = None) -> AgentCapture:
+    """The capture (the latest, or ``capture_id``) once it has ended, however it ended."""
+
+    def done() -> AgentCapture | None:
+        row = capture_row(db, capture_id)
+        final_states = {"approved", "declined", "cancelled", "hung_up", "failed"}
+        return row if row is not None and row.status.value in final_states else None
+
+    return wait_for(done, "the capture to end")  # type: ignore[no-any-return]
+
+
+def take_call(desk: Desk, db: Session) -> Handoff:
+    """The agent claims the first caller waiting."""
+    call = handoff(db)
+    assert desk.post(f"/agent/calls/{call.id}/claim").status_code == 302
+    return call

@@ -22,10 +22,14 @@ CODE = "739"
 AMEX_CODE = "7391"
 
 
+# Each number with or without spaces, dashes or dots between its digits, as people write them.
+_WRITTEN = {number: re.compile(r"[ .-]?".join(number)) for number in TEST_CARDS}
+
+
 def leaks(haystack: str) -> list[str]:
-    """Card numbers and security codes found in ``haystack`` (codes as standalone tokens, so a
-    confirmation number written 625-739-5540 is not mistaken for one)."""
-    found = [number for number in TEST_CARDS if number in haystack]
+    """Card numbers (in any of those forms) and security codes found in ``haystack`` (codes as
+    standalone tokens, so a confirmation number written 625-739-5540 is not mistaken for one)."""
+    found = [number for number, written in _WRITTEN.items() if written.search(haystack)]
     for code in (CODE, AMEX_CODE):
         if re.search(rf"(?<![0-9A-Za-z-]){code}(?![0-9A-Za-z-])", haystack):
             found.append(code)

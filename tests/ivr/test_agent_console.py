@@ -28,8 +28,9 @@ from tests.ivr.agent_desk import (
     Desk,
     WaitingCaller,
     capture_row,
-    handoff,
+    final,
     make_agent,
+    take_call,
     wait_for,
 )
 from tests.ivr.card_scan import CODE, captures_left, database_dump, leaks
@@ -54,21 +55,6 @@ def desk(client, db):
     console = Desk(client)
     assert console.login().status_code == 302
     return console
-
-
-def final(db, capture_id: int | None = None) -> AgentCapture:
-    def done() -> AgentCapture | None:
-        row = capture_row(db, capture_id)
-        final_states = {"approved", "declined", "cancelled", "hung_up", "failed"}
-        return row if row is not None and row.status.value in final_states else None
-
-    return wait_for(done, "the capture to end")  # type: ignore[no-any-return]
-
-
-def take_call(desk: Desk, db) -> Handoff:
-    call = handoff(db)
-    assert desk.post(f"/agent/calls/{call.id}/claim").status_code == 302
-    return call
 
 
 def actions(db) -> list[tuple[str, str]]:

@@ -1,7 +1,6 @@
 """Paying by text: a one-time link to the secure pay page, and a saved card charged on a
 reply. Whole conversations, then the ledger, the outbox and a scan for card data."""
 
-import re
 import threading
 
 import pytest
@@ -22,12 +21,10 @@ from payments.gateways import ChargeRequest, ChargeResult, StoredCard
 from payments.gateways.sandbox import SandboxGateway
 from tests.factories import add_account
 from tests.ivr.card_scan import CODE, database_dump, leaks
-from tests.ivr.texting import Phone, message_form, reply_of
+from tests.ivr.texting import VISA, Phone, form_token, link_in, message_form, pay, reply_of
 from tests.ivr.webhooks import post
 
 VERIFY = ("hi", "1234", "94105")
-LINK = re.compile(r"https://pay\.example\.com(/pay/[A-Za-z0-9_-]+)")
-VISA = "4242 4242 4242 4242"
 
 
 @pytest.fixture
@@ -38,23 +35,6 @@ def ada(db, settings):
 @pytest.fixture
 def phone(client):
     return Phone(client)
-
-
-def link_in(reply):
-    found = LINK.search(reply)
-    assert found, reply
-    return found.group(1)
-
-
-def form_token(html):
-    return re.search(r'name="form_token" value="([a-f0-9]+)"', html).group(1)
-
-
-def pay(client, path, number=VISA, expiry="12/30", code=CODE, postal="94105", **extra):
-    page = client.get(path)
-    assert page.status_code == 200
-    fields = {"number": number, "expiry": expiry, "code": code, "postal": postal}
-    return client.post(path, data={"form_token": form_token(page.text), **fields, **extra})
 
 
 def payments(db):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
+from tests.ivr.card_scan import CODE
 from tests.ivr.webhooks import post
 
 ADA_PHONE = "+15005550006"
@@ -15,6 +18,8 @@ _SIDS = itertools.count(1)
 MAX_REPLY = 320  # two text segments: replies must stay short
 # Words only a keypad prompt says: a text reply with them used a voice prompt by mistake.
 KEYPAD_WORDS = re.compile(r"\b(press|pound|oprima|numeral|asterisco|star)\b", re.IGNORECASE)
+LINK = re.compile(r"https://pay\.example\.com(/pay/[A-Za-z0-9_-]+)")
+VISA = "4242 4242 4242 4242"  # as people type it on the pay page
 
 
 def message_form(body: str, sender: str = ADA_PHONE, sid: str | None = None) -> dict[str, str]:
@@ -58,3 +63,32 @@ class Phone:
 
     def conversation(self, *bodies: str) -> list[str]:
         return [self.send(body) for body in bodies]
+
+
+def link_in(reply: str) -> str:
+    """The path of the pay link in a reply."""
+    found = LINK.search(reply)
+    assert found, reply
+    return found.group(1)
+
+
+def form_token(html: str) -> str:
+    found = re.search(r'name="form_token" value="([a-f0-9]+)"', html)
+    assert found, "page has no form token"
+    return found.group(1)
+
+
+def pay(
+    client: FlaskClient,
+    path: str,
+    number: str = VISA,
+    expiry: str = "12/30",
+    code: str = CODE,
+    postal: str = "94105",
+    **extra: Any,
+) -> TestResponse:
+    """Open the pay page at ``path`` and submit its form with this card."""
+    page = client.get(path)
+    assert page.status_code == 200
+    fields = {"number": number, "expiry": expiry, "code": code, "postal": postal}
+    return client.post(path, data={"form_token": form_token(page.text), **fields, **extra})
