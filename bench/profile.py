@@ -1,0 +1,101 @@
+"""``python -m bench.profile``: where one webhook's time goes, before changing anything.
+
+Paying journeys run inside this process against a private PostgreSQL schema, under
+pyinstrument (a statistical profiler, so the figures are not skewed by tracing overhead); its
+report goes to ``--out`` as HTML and the top of the call tree to stderr. Then one journey is
+replayed with every SQL statement listed under the webhook that sent it: the first thing to
+read when queries per webhook go up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pyinstrument import Profiler
+from sqlalchemy import Engine, event
+
+from bench import accounts, database
+from bench.accounts import JOURNEY, phone_for
+from ivr import migrate
+from ivr.simulator import Simulator, Transport, flask_transport, keys_from
+from ivr.web.factory import create_app
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--journeys", type=int, default=100, help="paying journeys profiled")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument(
+        "--database-url", default=os.environ.get("TEST_POSTGRES_URL", database.DEFAULT_URL)
+    )
+    return parser.parse_args(argv)
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement the engine sends while the block runs, first line of each."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split())[:120])
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    database.check_reachable(args.database_url)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with migrate.private_schema(args.database_url, "ivr_profile") as url:
+        overrides = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+        accounts.load(overrides, args.out / "accounts.csv", 0, args.journeys + 2)
+        app = create_app(overrides)
+        settings = app.extensions["ivr"].settings
+        engine: Engine = app.extensions["ivr"].factory.kw["bind"]
+        trace: list[tuple[str, list[str]]] = []
+        send = flask_transport(app.test_client())
+
+        def traced(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+            with statements(engine) as sent:
+                answer = send(path, form, signature)
+            trace.append((path, sent))
+            return answer
+
+        def caller(transport: Transport) -> Simulator:
+            return Simulator(
+                transport,
+                public_base_url=settings.PUBLIC_BASE_URL,
+                auth_token=settings.TWILIO_AUTH_TOKEN,
+                account_sid=settings.TWILIO_ACCOUNT_SID,
+            )
+
+        caller(traced).call(keys_from(list(JOURNEY)), caller=phone_for(0))  # warms caches too
+        profiler = Profiler(interval=0.0005)
+        with profiler:
+            for index in range(1, args.journeys + 1):
+                caller(send).call(keys_from(list(JOURNEY)), caller=phone_for(index))
+        engine.dispose()
+    report = args.out / "profile.html"
+    report.write_text(profiler.output_html())
+    print(profiler.output_text(color=False, show_all=False), file=sys.stderr)
+    for path, sent in trace:
+        print(f"{path}  ({len(sent)} statements)")
+        for statement in sent:
+            print(f"    {statement}")
+    total = sum(len(sent) for _, sent in trace)
+    print(f"{total} statements in {len(trace)} webhooks; profile: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
