@@ -77,6 +77,17 @@ def handoff(db: Session) -> Handoff:
     return wait_for(find, "the caller to reach the agents")  # type: ignore[no-any-return]
 
 
+def in_conference(db: Session, handoff_id: int) -> Handoff:
+    """Wait until the taken call's conference is up (Twilio reported a join)."""
+
+    def bridged() -> Handoff | None:
+        db.rollback()
+        row = db.get(Handoff, handoff_id)
+        return row if row is not None and row.conference_sid else None
+
+    return wait_for(bridged, "caller and agent to meet in the conference")  # type: ignore[no-any-return]
+
+
 def capture_row(db: Session, capture_id: int | None = None) -> AgentCapture | None:
     db.rollback()
     query = select(AgentCapture).order_by(AgentCapture.id.desc())
@@ -98,12 +109,14 @@ class WaitingCaller:
         caller: str = "+15005550006",
     ) -> None:
         settings = app.extensions["ivr"].settings
+        self.phone = LocalTelephony(factory=app.extensions["ivr"].factory)
         self.simulator = Simulator(
             flask_transport(app.test_client()),
             public_base_url=PUBLIC_BASE_URL,
             auth_token=settings.TWILIO_AUTH_TOKEN,
             account_sid=settings.TWILIO_ACCOUNT_SID,
-            redirects=LocalTelephony(factory=app.extensions["ivr"].factory).take_redirect,
+            redirects=self.phone.take_redirect,
+            holds=self.phone.on_hold,
             hold_poll_seconds=0.02,
             max_hold_seconds=WAIT_SECONDS,
         )
