@@ -67,7 +67,9 @@ def final(db, capture_id: int | None = None) -> AgentCapture:
 
 
 def take_call(desk: Desk, db) -> Handoff:
+    """Take the call once the representative's phone has picked it up, as an agent would."""
     call = handoff(db)
+    wait_for(lambda: (db.rollback(), db.get(Handoff, call.id).agent_call_sid)[1], "a pick-up")
     assert desk.post(f"/agent/calls/{call.id}/claim").status_code == 302
     return in_conference(db, call.id)
 
