@@ -2,10 +2,12 @@
 
 Main-menu 0 records a :class:`~ivr.models.Handoff` (with what the IVR verified) and puts the
 caller in the agents' queue. An agent claims the call in the console; only that agent may act
-on it. "Start secure payment" records an :class:`~ivr.models.AgentCapture` and moves the
-caller's leg into the ordinary capture steps of :mod:`flows.payment` at the card number, with
-the agent's amount; each field's verdict lands on the capture record (:mod:`flows.assisted`),
-and at the end the caller hears the result and goes back to the agent.
+on it, and taking it moves caller and agent into a conference named for the call
+(:mod:`ivr.bridge`). "Start secure payment" records an :class:`~ivr.models.AgentCapture` and
+moves the caller's leg into the ordinary capture steps of :mod:`flows.payment` at the card
+number, with the agent's amount; each field's verdict lands on the capture record
+(:mod:`flows.assisted`), and at the end the caller hears the result and goes back into the
+conference, where the agent waited on hold.
 
 The rules here (who may see and act on a call, which amounts, which field may be asked again)
 know nothing of HTTP; the console's views only call them.
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from flows import assisted
 from flows.context import Context
-from flows.engine import Flow, Go, Queue, Step, Transfer, Turn
+from flows.engine import Conference, Flow, Go, Queue, Step, Transfer, Turn
 from flows.payment import TWILIO_PAY, end_capture
 from ivr.config import Settings
 from ivr.models import (
@@ -80,6 +82,11 @@ def to_agent(conv: CallSession, ctx: Context) -> Queue | Transfer:
     return Queue(ctx.settings.AGENT_QUEUE)
 
 
+def conference_name(call_sid: str) -> str:
+    """The conference where caller ``call_sid`` and their agent meet (Twilio's friendly name)."""
+    return f"pay-{call_sid}"
+
+
 def _capture(ctx: Context, conv: CallSession) -> AgentCapture:
     capture = ctx.session.get(AgentCapture, conv.data.get(assisted.CAPTURE))
     if capture is None:
@@ -113,7 +120,7 @@ class AgentCaptureStop(Step):
 
 
 class AgentCaptureResult(Step):
-    """Tell the caller how it went, then back to the agent."""
+    """Tell the caller how it went, then back into the conference with the agent."""
 
     name = assisted.RESULT_STATE
 
@@ -130,7 +137,8 @@ class AgentCaptureResult(Step):
             )
         else:
             said = (Prompt(capture.reason or "agent_capture_failed"),)
-        return Turn((*said, Prompt("returning_to_agent")), end=to_agent(conv, ctx))
+        room = Conference(conference_name(conv.sid))
+        return Turn((*said, Prompt("returning_to_agent")), end=room)
 
 
 def give_up(conv: CallSession, ctx: Context) -> Go | None:
@@ -245,6 +253,13 @@ def start_capture(
     account = session.get(Account, handoff.account_id) if handoff.account_id else None
     if account is None or not handoff.verified:
         raise ConsoleRefusedError("The caller is not verified, so the IVR cannot take a payment.")
+    moves_caller = settings.CAPTURE_MODE != TWILIO_PAY
+    if moves_caller and not (handoff.bridged and handoff.conference_sid):
+        # Only the conference keeps the agent on the line while the caller's leg is away.
+        raise ConsoleRefusedError(
+            "The caller and you are not connected in the call's conference yet: answer the "
+            "call on your phone (it joins you to the conference), then try again."
+        )
     running = latest_capture(session, handoff)
     if running is not None and running.status not in assisted.FINAL:
         raise ConsoleRefusedError("A secure payment is already in progress on this call.")
@@ -290,6 +305,7 @@ def start_capture(
         capture.payment_id = payment.id
     else:
         conv.data[assisted.CAPTURE] = capture.id
+        handoff.agent_held = True  # the console holds the agent before moving the caller
     return capture
 
 

@@ -48,6 +48,13 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Conference:
+    """Put the caller back in the conference ``name``, where their agent waits on hold."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Hangup:
     """End the call."""
 
@@ -69,7 +76,7 @@ class Turn:
 
     say: tuple[Prompt, ...]
     ask: Ask | None = None
-    end: Transfer | Queue | Hangup | None = None
+    end: Transfer | Queue | Conference | Hangup | None = None
     resume: bool = False
     pay: PayRequest | None = None
 

@@ -1,5 +1,7 @@
 """The agent console's service: each console action in its transaction, audited, and the
-caller's leg moved through the telephony adapter after the commit that prepared it.
+call's legs moved through the telephony adapter after the commit that prepared it (taking a
+call bridges it in a conference; a secure payment holds the agent there, then moves the
+caller's leg; :mod:`ivr.bridge`).
 
 Every action an agent takes (log-in, log-out, look-up, claim, start, re-request, cancel) is
 written to the audit log with the agent, the call, the account and the outcome, refusals
@@ -24,6 +26,7 @@ from flows import agent_pay as pay
 from flows import assisted
 from flows.payment import TWILIO_PAY
 from ivr import audit, logs
+from ivr.bridge import AgentBridge
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.importer import RowError, parse_cents
@@ -127,11 +130,13 @@ class AgentConsole:
         factory: sessionmaker[Session],
         settings: Settings,
         telephony: Telephony,
+        bridge: AgentBridge,
         on_approved: ledger.OnApproved | None = None,
     ) -> None:
         self.factory = factory
         self.settings = settings
         self.telephony = telephony
+        self.bridge = bridge
         self.on_approved = on_approved
         self.policy = LoginPolicy.from_settings(settings)
 
@@ -206,12 +211,15 @@ class AgentConsole:
         return self._act(agent, "agent.call.view", f"agent_call:{handoff_id}", work)
 
     def claim(self, agent: Agent, handoff_id: int) -> Handoff:
-        return self._act(
+        """Take the call, and bridge caller and agent in the call's conference."""
+        handoff = self._act(
             agent,
             "agent.claim",
             f"agent_call:{handoff_id}",
             lambda db: desk.claim(db, agent, handoff_id),
         )
+        self.bridge.join(handoff.id)
+        return handoff
 
     def lookup(self, agent: Agent, number: str) -> desk.AccountSummary:
         def work(db: Session) -> desk.AccountSummary:
@@ -265,6 +273,8 @@ class AgentConsole:
         base = self.settings.PUBLIC_BASE_URL.rstrip("/")
         try:
             if capture.mode != TWILIO_PAY:
+                if step == desk.START:  # the agent hears music, never the caller's keys
+                    self.bridge.hold(capture.call_sid, f"agent:{agent.username}")
                 url = f"{base}{CAPTURE_URL}?capture={capture.id}&step={step}&n={capture.version}"
                 self.telephony.redirect_call(capture.call_sid, url)
             elif step == desk.START:
@@ -275,6 +285,7 @@ class AgentConsole:
                 self._pay(capture, pay.capture_field(capture, step))
         except TelephonyError as error:
             self._failed(capture.id, f"agent:{agent.username}")
+            self.bridge.unhold(capture.call_sid)
             raise desk.ConsoleRefusedError(str(error)) from error
 
     def _failed(self, capture_id: int, actor: str) -> None:

@@ -571,6 +571,13 @@ class Handoff(Base):
     status: Mapped[HandoffStatus] = mapped_column(
         _enum(HandoffStatus, "handoff_status"), default=HandoffStatus.WAITING, index=True
     )
+    # The conference bridge (ivr.bridge): the agent's leg once connected, whether both legs
+    # were moved into the call's conference, Twilio's sid for it, and whether the agent is on
+    # hold there while the caller keys a card.
+    agent_call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    bridged: Mapped[bool] = mapped_column(default=False)
+    conference_sid: Mapped[str | None] = mapped_column(String(64))
+    agent_held: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -639,3 +646,19 @@ class LocalRedirect(Base):
 
     def __repr__(self) -> str:
         return f"<LocalRedirect {self.call_sid}>"
+
+
+class LocalHold(Base):
+    """A conference participant the local telephony adapter put on hold (or took off it), so
+    the simulator can show what the agent hears."""
+
+    __tablename__ = "local_holds"
+
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conference_sid: Mapped[str] = mapped_column(String(64))
+    held: Mapped[bool] = mapped_column(default=False)
+    hold_url: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LocalHold {self.call_sid} held={self.held}>"

@@ -3,9 +3,11 @@
 It signs each request exactly like Twilio (``X-Twilio-Signature`` over the public URL and
 form), reads the TwiML that comes back, prints what would be said, answers ``<Gather>`` with
 key presses, follows ``action`` and ``<Redirect>``, plays the agent's side of ``<Dial>``,
-waits in ``<Enqueue>`` (asking its ``waitUrl`` like Twilio), follows redirects the app made
-through the REST API (``redirects``: the local telephony adapter's mailbox), and posts the final
-status callback when the call ends.
+waits in ``<Enqueue>`` (asking its ``waitUrl`` like Twilio, then playing a contact centre
+whose agent dequeues the caller through ``queue_url``), joins ``<Conference>`` rooms (posting
+their join events), follows redirects the app made through the REST API (``redirects``: the
+local telephony adapter's mailbox) for the caller's leg and the agent's, shows when the agent
+is on hold (``holds``), and posts the final status callback when the call ends.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from payments.gateways.sandbox import TEST_DECLINES
 SILENCE = ""
 HANG_UP = None
 MAX_REQUESTS = 200
+QUEUE_URL = "/voice/agent-connect"  # the contact centre's <Dial><Queue url=...>, as README says
 
 
 class Transport(Protocol):
@@ -79,6 +82,7 @@ class CallRecord:
     agent_heard: list[str] = field(default_factory=list)
     responses: list[str] = field(default_factory=list)
     hung_up_by: str = ""
+    agent_leg: str = ""  # the representative's call, once one picked up
 
     @property
     def text(self) -> str:
@@ -116,11 +120,15 @@ class Simulator:
         account_sid: str,
         echo: Callable[[str], None] = lambda _line: None,
         redirects: Callable[[str], str | None] | None = None,
+        holds: Callable[[str], bool] | None = None,
+        queue_url: str = QUEUE_URL,
         hold_poll_seconds: float = 1.0,
         max_hold_seconds: float = 600.0,
     ) -> None:
         self.transport = transport
         self.redirects = redirects
+        self.holds = holds
+        self.queue_url = queue_url
         self.hold_poll_seconds = hold_poll_seconds
         self.max_hold_seconds = max_hold_seconds
         self.public_base_url = public_base_url.rstrip("/")
@@ -166,13 +174,13 @@ class Simulator:
         self.post("/voice/status", {**base, "CallStatus": "completed", "CallDuration": "60"})
         return record
 
-    def _redirected(self, call_sid: str) -> str | None:
+    def _redirected(self, call_sid: str, who: str = "call") -> str | None:
         """The path of a REST redirect waiting for this call, as Twilio would follow it."""
-        url = self.redirects(call_sid) if self.redirects else None
+        url = self.redirects(call_sid) if self.redirects and call_sid else None
         if url is None:
             return None
         parsed = urllib.parse.urlsplit(url)
-        self.echo("  (the call is redirected)")
+        self.echo(f"  (the {who} is redirected)")
         return parsed.path + (f"?{parsed.query}" if parsed.query else "")
 
     def _say(self, record: CallRecord, element: ET.Element) -> str:
@@ -206,7 +214,9 @@ class Simulator:
             elif verb.tag == "Redirect":
                 return (verb.text or "").strip(), {}
             elif verb.tag == "Dial":
-                self._dial(verb, record, base)
+                following = self._dial(verb, record, base, keys)
+                if following is not None or record.hung_up_by:
+                    return following
             elif verb.tag == "Enqueue":
                 return self._enqueue(verb, record, base, keys)
             elif verb.tag == "Pay":
@@ -218,25 +228,133 @@ class Simulator:
         record.hung_up_by = record.hung_up_by or "ivr"
         return None
 
-    def _dial(self, verb: ET.Element, record: CallRecord, base: dict[str, str]) -> None:
+    def _dial(
+        self,
+        verb: ET.Element,
+        record: CallRecord,
+        base: dict[str, str],
+        keys: Callable[[str], str | None],
+    ) -> tuple[str, dict[str, str]] | None:
+        """Join a ``<Conference>``, or ring each ``<Number>`` (playing its whisper to the agent)
+        and stay bridged until the app moves a leg; ``None`` goes on with the next verb."""
+        room = verb.find("Conference")
+        if room is not None:
+            return self._conference(room, record, base, keys)
         for number in verb.iter("Number"):
             target = (number.text or "").strip()
             record.transfers.append(target)
             self.echo(f"  (transferred to {target})")
+            record.agent_leg = "CA" + uuid.uuid4().hex
             whisper = number.get("url")
             if whisper:
-                child = {
-                    **base,
-                    "CallSid": "CA" + uuid.uuid4().hex,
-                    "ParentCallSid": base["CallSid"],
-                }
-                status, body = self.post(whisper, child)
-                if status != 200:
-                    raise WebhookRefusedError(f"POST {whisper} answered {status}")
-                for say in ET.fromstring(body).iter("Say"):  # noqa: S314
+                child = {**base, "CallSid": record.agent_leg, "ParentCallSid": base["CallSid"]}
+                for say in ET.fromstring(self._fetch(whisper, child)).iter("Say"):  # noqa: S314
                     text = (say.text or "").strip()
                     record.agent_heard.append(text)
                     self.echo(f"  agent hears: {text}")
+        if not (record.agent_leg and verb.get("action") and self._waiting(keys)()):
+            return None  # nobody can move the call: the bridge lasts until the verb ends
+        return self._bridged(verb, record, base, keys, {"DialCallStatus": "completed"})
+
+    def _fetch(self, path: str, form: dict[str, str]) -> str:
+        status, body = self.post(path, form)
+        if status not in (200, 204):  # a status callback answers 204, no TwiML
+            raise WebhookRefusedError(f"POST {path} answered {status}")
+        return body
+
+    def _waiting(self, keys: Callable[[str], str | None]) -> Callable[[], bool]:
+        """Whether the caller still holds: someone can move the call (``redirects``), the
+        caller has keys left to press, and ``max_hold_seconds`` have not passed."""
+        started = time.monotonic()
+        patient = self.redirects is not None and not (
+            isinstance(keys, ScriptedKeys) and keys.exhausted
+        )
+        return lambda: patient and time.monotonic() - started < self.max_hold_seconds
+
+    def _hung_up_holding(self, record: CallRecord) -> None:
+        record.hung_up_by = "caller"
+        self.echo("  (caller hangs up while waiting)")
+
+    def _bridged(
+        self,
+        verb: ET.Element,
+        record: CallRecord,
+        base: dict[str, str],
+        keys: Callable[[str], str | None],
+        result: dict[str, str],
+    ) -> tuple[str, dict[str, str]] | None:
+        """Caller and agent talk over a plain bridge until the app moves a leg: the caller's
+        (followed at once) or the agent's (the agent goes where it is sent, and the caller's
+        leg, left alone, asks the verb's ``action``)."""
+        waiting = self._waiting(keys)
+        while waiting():
+            moved = self._redirected(record.call_sid)
+            if moved is not None:
+                return moved, {}
+            agent_moved = self._redirected(record.agent_leg, who="agent's call")
+            if agent_moved is not None:
+                self._agent_goes(agent_moved, record, base)
+                return verb.get("action", ""), result
+            time.sleep(self.hold_poll_seconds)
+        self._hung_up_holding(record)
+        return None
+
+    def _agent_goes(self, path: str, record: CallRecord, base: dict[str, str]) -> None:
+        """Play the agent's leg at ``path``: into a conference, if that is where it is sent."""
+        body = self._fetch(
+            path, {**base, "CallSid": record.agent_leg, "Direction": "outbound-dial"}
+        )
+        for room in ET.fromstring(body).iter("Conference"):  # noqa: S314
+            self.echo(f"  (the representative joins conference {(room.text or '').strip()})")
+            self._joined(room, record.agent_leg, base)
+
+    def _joined(self, room: ET.Element, call_sid: str, base: dict[str, str]) -> None:
+        """Post the room's join event for ``call_sid``, as Twilio's conference status callback."""
+        callback = room.get("statusCallback")
+        if not callback or "join" not in room.get("statusCallbackEvent", ""):
+            return
+        name = (room.text or "").strip()
+        event = {
+            **base,
+            "CallSid": call_sid,
+            "ConferenceSid": "CF" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex,
+            "FriendlyName": name,
+            "StatusCallbackEvent": "participant-join",
+        }
+        self._fetch(callback, event)
+
+    def _agent_hold(self, record: CallRecord) -> str:
+        if self.holds is None or not record.agent_leg:
+            return ""
+        if self.holds(record.agent_leg):
+            return "  (your representative is on hold, hearing music)"
+        return "  (your representative is on the line)"
+
+    def _conference(
+        self,
+        room: ET.Element,
+        record: CallRecord,
+        base: dict[str, str],
+        keys: Callable[[str], str | None],
+    ) -> tuple[str, dict[str, str]] | None:
+        """Sit in the conference with the agent until the app moves the caller's leg (to card
+        capture, while the agent is held) or the caller gives up."""
+        name = (room.text or "").strip()
+        record.transfers.append(f"conference:{name}")
+        self.echo(f"  (in conference {name})")
+        self._joined(room, record.call_sid, base)
+        if status := self._agent_hold(record):
+            self.echo(status)
+        waiting = self._waiting(keys)
+        while waiting():
+            moved = self._redirected(record.call_sid)
+            if moved is not None:
+                if status := self._agent_hold(record):
+                    self.echo(status)
+                return moved, {}
+            time.sleep(self.hold_poll_seconds)
+        self._hung_up_holding(record)
+        return None
 
     def _enqueue(
         self,
@@ -245,35 +363,30 @@ class Simulator:
         base: dict[str, str],
         keys: Callable[[str], str | None],
     ) -> tuple[str, dict[str, str]] | None:
-        """Wait in the queue, playing its ``waitUrl``, until the app redirects the call (an agent
-        started secure capture) or ``max_hold_seconds`` pass and the caller gives up. Without a
+        """Wait in the queue, playing its ``waitUrl`` once, then be dequeued by an agent (the
+        contact centre's ``<Dial><Queue url>``) and stay bridged (:meth:`_bridged`). Without a
         source of ``redirects`` nothing can take the call, so the caller hangs up at once."""
         queue = (verb.text or "").strip()
         record.transfers.append(f"queue:{queue}")
         self.echo(f"  (waiting in the {queue} queue for a representative)")
+        if not self._waiting(keys)():
+            self._hung_up_holding(record)
+            return None
         wait_url = verb.get("waitUrl")
-        started = time.monotonic()
-        played = False
-        waits = self.redirects is not None and not (
-            isinstance(keys, ScriptedKeys) and keys.exhausted
-        )
-        while waits and time.monotonic() - started < self.max_hold_seconds:
-            moved = self._redirected(record.call_sid)
-            if moved is not None:
-                return moved, {}
-            if wait_url and not played:
-                status, body = self.post(
-                    wait_url, {**base, "QueueSid": "QU0", "QueuePosition": "1"}
-                )
-                if status != 200:
-                    raise WebhookRefusedError(f"POST {wait_url} answered {status}")
-                for say in ET.fromstring(body).iter("Say"):  # noqa: S314
-                    self._say(record, say)
-                played = True
-            time.sleep(self.hold_poll_seconds)
-        record.hung_up_by = "caller"
-        self.echo("  (caller hangs up while waiting)")
-        return None
+        if wait_url:
+            waiting = {**base, "QueueSid": "QU0", "QueuePosition": "1"}
+            for say in ET.fromstring(self._fetch(wait_url, waiting)).iter("Say"):  # noqa: S314
+                self._say(record, say)
+        record.agent_leg = "CA" + uuid.uuid4().hex
+        dequeued = {
+            **base,
+            "QueueSid": "QU0",
+            "QueueTime": "1",
+            "DequeingCallSid": record.agent_leg,
+        }
+        self._fetch(self.queue_url, dequeued)
+        self.echo("  (a representative picks up)")
+        return self._bridged(verb, record, base, keys, {"QueueResult": "bridged"})
 
     def _pay(
         self, verb: ET.Element, record: CallRecord, keys: Callable[[str], str | None]

@@ -2,12 +2,13 @@
 
 Webhooks are Twilio calling us; this is the other direction (pausing the call recording around
 card capture, sending texts, moving a live call to new TwiML when an agent starts secure
-capture). Everything goes through :class:`Telephony`, so tests replace the network with a fake
-and the embedded default runs with no Twilio account at all:
+capture, holding the agent's leg in the call's conference meanwhile). Everything goes through
+:class:`Telephony`, so tests replace the network with a fake and the embedded default runs
+with no Twilio account at all:
 
 - ``TELEPHONY=local`` (default): :class:`LocalTelephony` logs what it would do and keeps the last
-  messages in memory. Nothing leaves the machine. Call redirects wait in the database for the
-  call simulator, which plays Twilio's part (``ivr call`` in another terminal sees them).
+  messages in memory. Nothing leaves the machine. Call redirects and holds wait in the database
+  for the call simulator, which plays Twilio's part (``ivr call`` in another terminal sees them).
 - ``TELEPHONY=twilio``: :class:`TwilioTelephony` on the official SDK, whose client is passed in
   (tests give it an HTTP client that answers like Twilio).
 
@@ -22,7 +23,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +34,7 @@ from twilio.rest import Client
 from ivr import logs
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
 from ivr.db import transaction
-from ivr.models import LocalRedirect, utcnow
+from ivr.models import LocalHold, LocalRedirect, utcnow
 
 log = logging.getLogger("ivr.telephony")
 
@@ -58,6 +59,12 @@ class Telephony(Protocol):
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Make the live call fetch its next TwiML from ``url`` (POST), leaving what it plays."""
+
+    def hold_participant(
+        self, conference_sid: str, call_sid: str, hold_url: str | None = None
+    ) -> None:
+        """Put ``call_sid`` on hold in the conference, hearing ``hold_url`` (POST); with no
+        ``hold_url``, take it off hold."""
 
     def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
         """Open a Twilio Payments session on the live call; returns its ``PK...`` sid."""
@@ -184,7 +191,26 @@ class TwilioTelephony:
             ) from error
         logs.event(log, "telephony.call_redirected", call=call_sid)
 
+    def hold_participant(
+        self, conference_sid: str, call_sid: str, hold_url: str | None = None
+    ) -> None:
+        # The Participants API wants the conference's CF sid, not its friendly name.
+        options: dict[str, Any] = (
+            {"hold": True, "hold_url": hold_url, "hold_method": "POST"}
+            if hold_url
+            else {"hold": False}
+        )
+        try:
+            self._client.conferences(conference_sid).participants(call_sid).update(**options)
+        except (TwilioException, OSError) as error:
+            raise TelephonyError(
+                f"Could not {'hold' if hold_url else 'unhold'} call {call_sid} in conference "
+                f"{conference_sid} (has it ended?): {_twilio_problem(error)}."
+            ) from error
+        logs.event(log, _HOLD_EVENTS[bool(hold_url)], call=call_sid, conference=conference_sid)
 
+
+_HOLD_EVENTS: Final = {True: "telephony.participant_held", False: "telephony.participant_unheld"}
 _NO_LOCAL_PAYMENTS: Final = (
     "CAPTURE_MODE=twilio-pay drives Twilio's Payments API on the live call, which needs "
     "TELEPHONY=twilio; the local adapter has no Twilio to ask (use CAPTURE_MODE=dtmf locally)."
@@ -212,9 +238,10 @@ class LocalTelephony:
 
     It logs each action (an SMS body only at DEBUG, since receipts carry account details) and
     keeps the last ``keep`` texts in :attr:`sent` and recording changes in :attr:`recordings`,
-    so the simulator and tests can see what a caller would have received. Redirects must cross
-    processes (the server redirects, the simulator in another terminal follows), so they wait
-    in the database given as ``factory`` until :meth:`take_redirect` collects them.
+    so the simulator and tests can see what a caller would have received. Redirects and holds
+    must cross processes (the server redirects, the simulator in another terminal follows), so
+    they wait in the database given as ``factory`` until the simulator asks
+    (:meth:`take_redirect`, :meth:`on_hold`).
     """
 
     def __init__(self, keep: int = 100, factory: sessionmaker[Session] | None = None) -> None:
@@ -246,6 +273,28 @@ class LocalTelephony:
         with transaction(self._database()) as session:
             session.merge(LocalRedirect(call_sid=call_sid, url=url, created_at=utcnow()))
         logs.event(log, "telephony.call_redirected", call=call_sid, local=True)
+
+    def hold_participant(
+        self, conference_sid: str, call_sid: str, hold_url: str | None = None
+    ) -> None:
+        held = hold_url is not None
+        with transaction(self._database()) as session:
+            session.merge(
+                LocalHold(
+                    call_sid=call_sid,
+                    conference_sid=conference_sid,
+                    held=held,
+                    hold_url=hold_url,
+                    updated_at=utcnow(),
+                )
+            )
+        logs.event(log, _HOLD_EVENTS[held], call=call_sid, conference=conference_sid, local=True)
+
+    def on_hold(self, call_sid: str) -> bool:
+        """Whether ``call_sid`` is on hold in its conference now (the simulator's view)."""
+        with transaction(self._database()) as session:
+            row = session.get(LocalHold, call_sid)
+            return row is not None and row.held
 
     def start_payment(self, call_sid: str, payment: AssistedPayment) -> str:
         raise TelephonyError(_NO_LOCAL_PAYMENTS)

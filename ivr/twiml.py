@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Pay, VoiceResponse
+from typing import Final, Literal
+
+from twilio.twiml.voice_response import Dial, Pay, VoiceResponse
 
 from flows import Transfer, Turn
-from flows.engine import PayRequest, Queue
+from flows.engine import Conference, PayRequest, Queue
 from prompts import Prompt, render, voice_for
 
 STEP_URL = "/voice/step"
 WHISPER_URL = "/voice/whisper"
 PAY_STATUS_URL = "/voice/pay-status"
 HOLD_URL = "/voice/hold"
+BRIDGE_URL = "/voice/bridge"  # where the caller goes once the agent's leg leaves the bridge
+BRIDGE_STATUS_URL = "/voice/bridge-status"
+# Who ends the room: the agent leaving ends it; the caller leaving (to key a card) does not.
+_ENDS_CONFERENCE: Final = {"caller": False, "agent": True}
 
 # <Pay> asks for each field itself; these are our words for each field and error type.
 _PAY_PROMPTS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
@@ -97,11 +103,48 @@ def voice_turn(
         _pay(response, turn.pay, language, turn_number)
         return str(response.to_xml())
     if isinstance(turn.end, Queue):
-        response.enqueue(turn.end.name, wait_url=HOLD_URL, wait_url_method="POST")
+        response.enqueue(
+            turn.end.name, action=BRIDGE_URL, wait_url=HOLD_URL, wait_url_method="POST"
+        )
     if isinstance(turn.end, Transfer):
-        dial = response.dial()
+        dial = response.dial(action=BRIDGE_URL, method="POST")
         dial.number(turn.end.number, url=f"{WHISPER_URL}?call={call_sid}", method="POST")
+    if isinstance(turn.end, Conference):
+        response.append(_conference(turn.end.name, "caller"))
     response.hangup()
+    return str(response.to_xml())
+
+
+def _conference(name: str, role: Literal["caller", "agent"]) -> Dial:
+    """``<Dial><Conference>`` for one side of the call's bridge: no beeps, and Twilio reports
+    each join, so the agent comes off hold only once the caller is back."""
+    dial = Dial()
+    dial.conference(
+        name,
+        participant_label=role,
+        beep=False,
+        start_conference_on_enter=True,
+        end_conference_on_exit=_ENDS_CONFERENCE[role],
+        status_callback=BRIDGE_STATUS_URL,
+        status_callback_event="join",
+        status_callback_method="POST",
+    )
+    return dial
+
+
+def bridge(name: str | None, role: Literal["caller", "agent"]) -> str:
+    """TwiML that puts a leg in conference ``name``; with no conference, it hangs up."""
+    response = VoiceResponse()
+    if name is not None:
+        response.append(_conference(name, role))
+    response.hangup()
+    return str(response.to_xml())
+
+
+def hold_music(music_url: str) -> str:
+    """What a held agent hears: music only, looped, never a prompt or a key tone."""
+    response = VoiceResponse()
+    response.play(music_url, loop=0)
     return str(response.to_xml())
 
 

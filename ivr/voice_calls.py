@@ -195,10 +195,12 @@ class VoiceCalls:
             prompts = agent_whisper(conv) if conv else (Prompt("agent_whisper_unverified"),)
             return voice_message(prompts, "en-US", hangup=False)
 
-    def status(self, sid: str, call_status: str, now: dt.datetime) -> None:
-        """``/voice/status``: on a final status, end the session and drop its working data."""
+    def status(self, sid: str, call_status: str, now: dt.datetime) -> bool:
+        """``/voice/status``: on a final status, end the session and drop its working data.
+        True when the call that ended had been handed to the agents (whose side may need
+        releasing too)."""
         if call_status not in FINAL_CALL_STATUSES:
-            return
+            return False
         with transaction(self.factory) as db:
             conv = db.get(
                 CallSession,
@@ -206,8 +208,11 @@ class VoiceCalls:
                 options=WITH_ACCOUNT_AND_CAPTURE,
                 with_for_update={"of": CallSession},
             )
-            if conv is not None and conv.status is SessionStatus.ACTIVE:
-                self._end(db, conv, call_status, now)
+            if conv is None or conv.status is not SessionStatus.ACTIVE:
+                return False
+            handed_off = bool(conv.data.get(assisted.HANDED_OFF))
+            self._end(db, conv, call_status, now)
+            return handed_off
 
     def _end(self, db: Session, conv: CallSession, reason: str, now: dt.datetime) -> None:
         """The call is over: wipe any card fields still waiting, forget the working data.

@@ -128,13 +128,15 @@ def call(
         keys = _keyboard
     else:
         keys = keys_from([line.strip() for line in sys.stdin])
+    phone = LocalTelephony(factory=runtime.factory)  # the server's redirects and holds
     simulator = Simulator(
         transport,
         public_base_url=public,
         auth_token=settings.TWILIO_AUTH_TOKEN,
         account_sid=settings.TWILIO_ACCOUNT_SID,
         echo=click.echo,
-        redirects=LocalTelephony(factory=runtime.factory).take_redirect,
+        redirects=phone.take_redirect,
+        holds=phone.on_hold,
         max_hold_seconds=max_hold,
     )
     click.echo(f"Calling {called} from {caller}...")

@@ -1,6 +1,10 @@
 """Voice webhooks of agent-assisted payment: ``/voice/hold`` (the agents' queue wait music),
-``/voice/agent-capture`` (where the console's REST redirect sends the caller's leg) and
-``/voice/agent-pay-status`` (Twilio Payments' status callback in ``CAPTURE_MODE=twilio-pay``)."""
+``/voice/agent-connect`` (the ``url`` of the contact centre's ``<Dial><Queue>``), the
+conference bridge (``/voice/bridge`` for the caller's leg, ``/voice/agent-bridge`` for the
+agent's, ``/voice/bridge-status`` for Twilio's conference events, ``/voice/agent-hold`` for the
+held agent's music), ``/voice/agent-capture`` (where the console's REST redirect sends the
+caller's leg) and ``/voice/agent-pay-status`` (Twilio Payments' status callback in
+``CAPTURE_MODE=twilio-pay``)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import functools
 import re
 
 from flask import Blueprint, Response, current_app, request
+from twilio.twiml.voice_response import VoiceResponse
 
 from flows import agent as desk
 from flows.agent_pay import PayStatus
@@ -15,8 +20,9 @@ from flows.engine import PayResult
 from ivr.db import transaction
 from ivr.models import utcnow
 from ivr.twiml import hold as hold_twiml
+from ivr.twiml import hold_music
 from ivr.voice_calls import event_from
-from ivr.web.services import services
+from ivr.web.services import agent_bridge, services
 from ivr.web.signature import twilio_webhook
 from prompts import Prompt
 
@@ -38,6 +44,47 @@ def hold() -> Response:
     with transaction(services().factory) as db:
         language = desk.caller_language(db, _call_sid(), settings.DEFAULT_LANGUAGE)
     return _twiml(hold_twiml((Prompt("hold_message"),), language, settings.HOLD_MUSIC_URL))
+
+
+@bp.post("/agent-connect")
+@twilio_webhook
+def agent_connect() -> Response:
+    """An agent's ``<Dial><Queue>`` dequeued this caller; the agent's leg is the dequeuer.
+    Twilio plays what we answer to the caller before connecting: nothing, here."""
+    agent_bridge().connected(_call_sid(), request.form.get("DequeingCallSid", "")[:64])
+    return _twiml(str(VoiceResponse().to_xml()))
+
+
+@bp.post("/bridge")
+@twilio_webhook
+def caller_bridge() -> Response:
+    """The action of the caller's ``<Enqueue>``/``<Dial>``: their first bridge ended."""
+    return _twiml(agent_bridge().caller_twiml(_call_sid()))
+
+
+@bp.post("/agent-bridge")
+@twilio_webhook
+def agent_leg_bridge() -> Response:
+    return _twiml(agent_bridge().agent_twiml(_call_sid()))
+
+
+@bp.post("/bridge-status")
+@twilio_webhook
+def bridge_status() -> Response:
+    form = request.form
+    agent_bridge().conference_event(
+        form.get("StatusCallbackEvent", "")[:40],
+        form.get("ConferenceSid", "")[:64],
+        form.get("FriendlyName", "")[:128],
+        _call_sid(),
+    )
+    return Response(status=204)
+
+
+@bp.post("/agent-hold")
+@twilio_webhook
+def agent_hold() -> Response:
+    return _twiml(hold_music(services().settings.HOLD_MUSIC_URL))
 
 
 @bp.post("/agent-capture")

@@ -11,6 +11,7 @@ from flask import Flask
 from flows.agent import TRANSFERS
 from ivr import logs
 from ivr.agent_console import AgentConsole
+from ivr.bridge import AgentBridge
 from ivr.config import ConfigError, load_settings
 from ivr.db import make_engine, make_session_factory
 from ivr.pay_page import PayPage
@@ -66,7 +67,11 @@ def create_app(
     texts = TextSessions(factory, settings, payments)
     page = PayPage(factory, settings, payments)
     app.extensions["ivr"] = Services(settings, factory, payments, phone, calls, texts, page)
-    app.extensions["ivr_agent"] = AgentConsole(factory, settings, phone, payments.on_approved)
+    bridge = AgentBridge(factory, settings, phone)
+    app.extensions["ivr_bridge"] = bridge
+    app.extensions["ivr_agent"] = AgentConsole(
+        factory, settings, phone, bridge, payments.on_approved
+    )
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(paypage.bp)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.bridge import AgentBridge
 from ivr.config import Settings
 from ivr.pay_page import PayPage
 from ivr.telephony import Telephony
@@ -29,3 +30,8 @@ class Services:
 def services() -> Services:
     """The current app's services."""
     return current_app.extensions["ivr"]  # type: ignore[no-any-return]
+
+
+def agent_bridge() -> AgentBridge:
+    """The current app's conference bridge between callers and agents."""
+    return current_app.extensions["ivr_bridge"]  # type: ignore[no-any-return]

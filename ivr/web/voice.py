@@ -13,7 +13,7 @@ from ivr import logs
 from ivr.models import utcnow
 from ivr.twiml import voice_message
 from ivr.voice_calls import VoiceCalls, event_from
-from ivr.web.services import services
+from ivr.web.services import agent_bridge, services
 from ivr.web.signature import twilio_webhook
 from prompts import Prompt
 
@@ -78,11 +78,15 @@ def pay_status() -> Response:
 @bp.post("/whisper")
 @twilio_webhook
 def whisper() -> Response:
-    return _twiml(_calls().whisper(request.args.get("call", "")[:64]))
+    """The representative answered a ``<Dial>`` transfer: their leg is this request's call."""
+    caller = request.args.get("call", "")[:64]
+    agent_bridge().connected(caller, _call_sid())
+    return _twiml(_calls().whisper(caller))
 
 
 @bp.post("/status")
 @twilio_webhook
 def status() -> Response:
-    _calls().status(_call_sid(), request.form.get("CallStatus", ""), utcnow())
+    if _calls().status(_call_sid(), request.form.get("CallStatus", ""), utcnow()):
+        agent_bridge().unhold(_call_sid())  # the caller hung up while their agent was held
     return Response(status=204)

@@ -77,6 +77,17 @@ def handoff(db: Session) -> Handoff:
     return wait_for(find, "the caller to reach the agents")  # type: ignore[no-any-return]
 
 
+def in_conference(db: Session, handoff_id: int) -> Handoff:
+    """Wait until the taken call's conference is up (Twilio reported a join)."""
+
+    def bridged() -> Handoff | None:
+        db.rollback()
+        row = db.get(Handoff, handoff_id)
+        return row if row is not None and row.conference_sid else None
+
+    return wait_for(bridged, "caller and agent to meet in the conference")  # type: ignore[no-any-return]
+
+
 def capture_row(db: Session, capture_id: int | None = None) -> AgentCapture | None:
     db.rollback()
     query = select(AgentCapture).order_by(AgentCapture.id.desc())
@@ -98,12 +109,14 @@ class WaitingCaller:
         caller: str = "+15005550006",
     ) -> None:
         settings = app.extensions["ivr"].settings
+        self.phone = LocalTelephony(factory=app.extensions["ivr"].factory)
         self.simulator = Simulator(
             flask_transport(app.test_client()),
             public_base_url=PUBLIC_BASE_URL,
             auth_token=settings.TWILIO_AUTH_TOKEN,
             account_sid=settings.TWILIO_ACCOUNT_SID,
-            redirects=LocalTelephony(factory=app.extensions["ivr"].factory).take_redirect,
+            redirects=self.phone.take_redirect,
+            holds=self.phone.on_hold,
             hold_poll_seconds=0.02,
             max_hold_seconds=WAIT_SECONDS,
         )
@@ -147,7 +160,15 @@ def final(db: Session, capture_id: int | None = None) -> AgentCapture:
 
 
 def take_call(desk: Desk, db: Session) -> Handoff:
-    """The agent claims the first caller waiting."""
+    """Take the first caller waiting once the representative's phone has picked the call up,
+    as an agent would; returns the call once caller and agent meet in the conference."""
     call = handoff(db)
+
+    def picked_up() -> str | None:
+        db.rollback()
+        row = db.get(Handoff, call.id)
+        return row.agent_call_sid if row else None
+
+    wait_for(picked_up, "a pick-up")
     assert desk.post(f"/agent/calls/{call.id}/claim").status_code == 302
-    return call
+    return in_conference(db, call.id)

@@ -8,7 +8,9 @@ would, so nothing reaches the network. It knows the two resources our adapter us
 - ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}/Recordings/Twilio.CURRENT.json``: a Recording;
 - ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json``: a Call update (``Url``: a redirect);
 - ``POST .../Calls/{CA}/Payments.json`` and ``.../Payments/{PK}.json``: an agent's Payments
-  session, created and updated (``Capture`` or ``Status``), deduplicated by ``IdempotencyKey``.
+  session, created and updated (``Capture`` or ``Status``), deduplicated by ``IdempotencyKey``;
+- ``POST .../Conferences/{CF}/Participants/{CA}.json``: a participant put on hold or taken off
+  it (``Hold``, ``HoldUrl``, ``HoldMethod``); only a ``CF`` sid names a conference.
 
 Anything else, a call listed in :attr:`FakeTwilio.not_recording`, or a wrong account answers
 with Twilio's error JSON. It is thread-safe, for tests with concurrent workers.
@@ -36,6 +38,9 @@ _RECORDING = re.compile(
 _CALL = re.compile(r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)\.json")
 _PAYMENTS = re.compile(
     r"/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)/Payments(?:/(?P<payment>PK\w+))?\.json"
+)
+_PARTICIPANT = re.compile(
+    r"/Accounts/(?P<account>AC\w+)/Conferences/(?P<conference>CF\w+)/Participants/(?P<call>CA\w+)\.json"
 )
 _MESSAGES = re.compile(r"/Accounts/(?P<account>AC\w+)/Messages\.json")
 
@@ -72,6 +77,7 @@ class FakeTwilio(HttpClient):
         self.not_recording: set[str] = set()  # calls whose Twilio.CURRENT answers 404
         self.ended_calls: set[str] = set()  # calls that can no longer be redirected
         self.redirects: list[tuple[str, str]] = []  # (call sid, URL) of each redirect
+        self.holds: list[tuple[str, str, dict[str, Any]]] = []  # (conference, call, form)
         # Payments requests Twilio acted on, by IdempotencyKey: (call, payment sid, form)
         self.payment_actions: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self.sms_failure: Failure | None = None  # when set, every SMS is refused with it
@@ -122,6 +128,12 @@ class FakeTwilio(HttpClient):
             return _json(
                 201 if match["payment"] is None else 200, self._payment(match, payment_sid)
             )
+        if request.method == "POST" and (match := _PARTICIPANT.fullmatch(path)):
+            if match["call"] in self.ended_calls:
+                return _not_found(path)  # a participant who left is no longer a resource
+            with self._lock:
+                self.holds.append((match["conference"], match["call"], request.data))
+            return _json(200, self._participant(match, request.data))
         if request.method == "POST" and (match := _CALL.fullmatch(path)):
             if match["account"] != self.account_sid:
                 return _error(Failure(403, 20403, "Forbidden"))
@@ -178,6 +190,22 @@ class FakeTwilio(HttpClient):
             "date_updated": now,
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{match['call']}"
             f"/Payments/{payment_sid}.json",
+        }
+
+    def _participant(self, match: re.Match[str], form: dict[str, Any]) -> dict[str, Any]:
+        now = formatdate(usegmt=True)
+        return {
+            "account_sid": self.account_sid,
+            "call_sid": match["call"],
+            "conference_sid": match["conference"],
+            "date_created": now,
+            "date_updated": now,
+            "end_conference_on_exit": True,
+            "hold": form.get("Hold") == "true",
+            "muted": False,
+            "status": "connected",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Conferences/{match['conference']}"
+            f"/Participants/{match['call']}.json",
         }
 
     def _call(self, call_sid: str) -> dict[str, Any]:

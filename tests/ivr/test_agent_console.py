@@ -57,6 +57,25 @@ def desk(client, db):
     return console
 
 
+BRIDGE_EVENTS = {
+    "telephony.participant_held": "held",
+    "telephony.participant_unheld": "unheld",
+}
+
+
+def bridge_moves(caplog) -> list[str]:
+    """What the app asked of the telephony adapter, in order: the agent's leg moved into the
+    conference, holds, the caller's leg moved, unholds (from the adapter's log lines)."""
+    moves = []
+    for line in caplog.messages:
+        event = line.split()[0].removeprefix("event=")
+        if event in BRIDGE_EVENTS:
+            moves.append(BRIDGE_EVENTS[event])
+        elif event == "telephony.call_redirected":
+            moves.append("caller_moved" if moves else "agent_moved")
+    return moves
+
+
 def actions(db) -> list[tuple[str, str]]:
     db.rollback()
     rows = db.scalars(select(AuditEvent).where(AuditEvent.action.like("agent.%")))
@@ -87,7 +106,9 @@ def test_the_agent_takes_a_payment_the_caller_keys_and_gets_the_caller_back(
     spoken = " ".join(capture.confirmation_number[:3])
     assert any(spoken in line for line in record.said)
     assert record.said.index("Please hold while I return you to your representative.") > 0
-    assert record.transfers == ["queue:agents", "queue:agents"]
+    room = f"conference:pay-{record.call_sid}"
+    assert record.transfers == ["queue:agents", room, room]
+    assert bridge_moves(caplog) == ["agent_moved", "held", "caller_moved", "unheld"]
     assert "Your representative has asked me to take your payment of 142 dollars and 50 cents. " \
         "They cannot hear the keys you press." in record.said  # fmt: skip
 
@@ -102,7 +123,7 @@ def test_the_agent_takes_a_payment_the_caller_keys_and_gets_the_caller_back(
     assert "event=call.turn" in caplog.text  # the DEBUG-level log was captured and scanned
 
 
-def test_a_decline_is_shown_and_the_agent_can_try_again(app, client, db, desk, ada):
+def test_a_decline_is_shown_and_the_agent_can_try_again(app, client, db, desk, ada, caplog):
     caller = WaitingCaller(app, [*card(DECLINED), "1", *card(), "1"])
     call = take_call(desk, db)
     desk.post(f"/agent/calls/{call.id}/payment", amount="142.50")
@@ -120,6 +141,8 @@ def test_a_decline_is_shown_and_the_agent_can_try_again(app, client, db, desk, a
     keys = {p.idempotency_key for p in db.scalars(select(Payment))}
     assert len(keys) == 2
     assert "Sorry, your card was declined and nothing was charged." in record.said
+    once = ["held", "caller_moved", "unheld"]
+    assert bridge_moves(caplog) == ["agent_moved", *once, *once]
 
 
 def test_a_field_asked_again_returns_the_caller_to_where_they_were(app, client, db, desk, ada):
@@ -155,7 +178,7 @@ def test_a_field_asked_again_returns_the_caller_to_where_they_were(app, client, 
     assert ("agent.capture.rerequest", "success") in actions(db)
 
 
-def test_the_agent_cancels_and_the_caller_is_told_nothing_was_charged(app, db, desk, ada):
+def test_the_agent_cancels_and_the_caller_is_told_nothing_was_charged(app, db, desk, ada, caplog):
     def keys(prompt: str) -> str | None:
         if "expiration date" in prompt:
             capture = capture_row(db)
@@ -175,10 +198,13 @@ def test_the_agent_cancels_and_the_caller_is_told_nothing_was_charged(app, db, d
     assert db.scalars(select(Payment)).all() == []
     assert captures_left(db) == 0
     assert ("agent.capture.cancel", "success") in actions(db)
+    moves = ["agent_moved", "held", "caller_moved", "caller_moved", "unheld"]
+    assert bridge_moves(caplog) == moves
+    assert record.transfers[-1] == f"conference:pay-{record.call_sid}"
 
 
 def test_a_caller_hanging_up_mid_capture_charges_nothing_and_the_console_says_so(
-    app, client, db, desk, ada
+    app, client, db, desk, ada, caplog
 ):
     caller = WaitingCaller(app, [f"{VISA}#", "1230"])  # then hangs up at the security code
     call = take_call(desk, db)
@@ -194,6 +220,10 @@ def test_a_caller_hanging_up_mid_capture_charges_nothing_and_the_console_says_so
     assert "The caller hung up before paying. Nothing was charged." in page
     assert db.get(Handoff, call.id).status is HandoffStatus.ENDED
     assert ("agent.capture.result", "hung_up") in actions(db)
+    # The agent is not left in music: taken off hold once the caller is gone.
+    assert bridge_moves(caplog) == ["agent_moved", "held", "caller_moved", "unheld"]
+    assert not db.get(Handoff, call.id).agent_held
+    assert ("agent.hold", "success") in actions(db) and ("agent.unhold", "success") in actions(db)
 
 
 def test_another_agents_call_is_refused_and_the_refusal_audited(app, client, db, desk, ada):
@@ -322,7 +352,7 @@ def test_a_caller_who_stops_answering_goes_back_to_the_agent_not_off_the_line(ap
 
     assert capture.status is CaptureStatus.FAILED
     assert "Sorry, we could not take the payment just now, and nothing was charged." in record.said
-    assert record.said[-2] == "Please hold while I return you to your representative."
+    assert record.said[-1] == "Please hold while I return you to your representative."
     assert not any("Goodbye" in line for line in record.said)
     assert db.scalars(select(Payment)).all() == []
     assert captures_left(db) == 0

@@ -209,3 +209,41 @@ def test_local_redirects_wait_in_the_database_until_taken(standalone_factory) ->
 def test_local_redirects_need_a_database() -> None:
     with pytest.raises(TelephonyError, match="without a database"):
         LocalTelephony().redirect_call(CALL, "https://pay.example.com/voice/hold")
+
+
+CONFERENCE = "CF" + "d4" * 16
+PARTICIPANT_URL = f"{API}/Accounts/{ACCOUNT_SID}/Conferences/{CONFERENCE}/Participants/{CALL}.json"
+MUSIC = "https://pay.example.com/voice/agent-hold"
+
+
+def test_holding_a_participant_posts_hold_and_our_music_to_the_participants_api(
+    twilio: FakeTwilio,
+) -> None:
+    phone = adapter(twilio)
+    phone.hold_participant(CONFERENCE, CALL, MUSIC)
+    phone.hold_participant(CONFERENCE, CALL)
+
+    held, unheld = twilio.requests
+    assert (held.method, held.url) == ("POST", PARTICIPANT_URL)
+    assert held.data == {"Hold": "true", "HoldUrl": MUSIC, "HoldMethod": "POST"}
+    assert (unheld.method, unheld.url) == ("POST", PARTICIPANT_URL)
+    assert unheld.data == {"Hold": "false"}
+
+
+def test_holding_a_participant_who_left_says_so(twilio: FakeTwilio) -> None:
+    twilio.ended_calls.add(CALL)
+    with pytest.raises(
+        TelephonyError, match=rf"Could not unhold call {CALL} in conference {CONFERENCE}.*20404"
+    ):
+        adapter(twilio).hold_participant(CONFERENCE, CALL)
+
+
+def test_local_holds_wait_in_the_database_for_the_simulator(standalone_factory) -> None:
+    server = LocalTelephony(factory=standalone_factory)
+    simulator = LocalTelephony(factory=standalone_factory)
+    assert not simulator.on_hold(CALL)
+
+    server.hold_participant(CONFERENCE, CALL, MUSIC)
+    assert simulator.on_hold(CALL)
+    server.hold_participant(CONFERENCE, CALL)
+    assert not simulator.on_hold(CALL)

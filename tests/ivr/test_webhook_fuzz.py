@@ -26,6 +26,11 @@ WEBHOOKS = [
     "/voice/hold",
     "/voice/agent-capture",
     "/voice/agent-pay-status",
+    "/voice/agent-connect",
+    "/voice/bridge",
+    "/voice/agent-bridge",
+    "/voice/bridge-status",
+    "/voice/agent-hold",
     "/sms/incoming",
 ]
 TWILIO_NAMES = [
