@@ -69,6 +69,27 @@ def wait_for(check: Callable[[], Any], what: str) -> Any:
     raise AssertionError(f"gave up waiting for {what}")
 
 
+class Pause:
+    """Holds the simulated caller at a prompt while the test, playing the agent, acts in the
+    console: the desk and the test's database session stay in the test's thread."""
+
+    def __init__(self) -> None:
+        self.reached, self.done = threading.Event(), threading.Event()
+
+    def hold_caller(self) -> None:
+        """In the caller's thread: wait here until the agent has acted."""
+        self.reached.set()
+        if not self.done.wait(WAIT_SECONDS):
+            raise AssertionError("gave up waiting for the agent to act")
+
+    def agent_acts(self, act: Callable[[], object]) -> None:
+        """In the test's thread: once the caller is held, ``act``, then let the caller go on."""
+        if not self.reached.wait(WAIT_SECONDS):
+            raise AssertionError("gave up waiting for the caller to reach the prompt")
+        act()
+        self.done.set()
+
+
 def handoff(db: Session) -> Handoff:
     def find() -> Handoff | None:
         db.rollback()

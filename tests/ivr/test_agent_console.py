@@ -26,6 +26,7 @@ from tests.factories import add_account
 from tests.ivr.agent_desk import (
     VERIFY,
     Desk,
+    Pause,
     WaitingCaller,
     capture_row,
     final,
@@ -154,10 +155,8 @@ def test_a_field_asked_again_returns_the_caller_to_where_they_were(app, client, 
             calls.append(prompt)
             return script[len(calls) - 1]
         if "To pay, press 1" in prompt and not asked_again:
-            capture = capture_row(db)
-            asked_again.append(capture.id)
-            reply = desk.post(f"/agent/payments/{capture.id}/rerequest", field="card_expiry")
-            assert reply.status_code == 302
+            asked_again.append(True)
+            pause.hold_caller()
             return "9"  # never heard: the redirect takes the call first
         if "expiration date" in prompt:
             return "1231"
@@ -165,10 +164,16 @@ def test_a_field_asked_again_returns_the_caller_to_where_they_were(app, client, 
             return "1"
         return None
 
+    def ask_again() -> None:
+        reply = desk.post(f"/agent/payments/{capture_row(db).id}/rerequest", field="card_expiry")
+        assert reply.status_code == 302
+
     calls: list[str] = []
+    pause = Pause()
     caller = WaitingCaller(app, [], keys=keys)
     call = take_call(desk, db)
     desk.post(f"/agent/calls/{call.id}/payment", amount="20")
+    pause.agent_acts(ask_again)
     capture = final(db)
     caller.hang_up()
 
@@ -181,15 +186,19 @@ def test_a_field_asked_again_returns_the_caller_to_where_they_were(app, client, 
 def test_the_agent_cancels_and_the_caller_is_told_nothing_was_charged(app, db, desk, ada, caplog):
     def keys(prompt: str) -> str | None:
         if "expiration date" in prompt:
-            capture = capture_row(db)
-            assert desk.post(f"/agent/payments/{capture.id}/cancel").status_code == 302
+            pause.hold_caller()
             return "1230"
         return script.pop(0) if script else None
 
+    def cancel() -> None:
+        assert desk.post(f"/agent/payments/{capture_row(db).id}/cancel").status_code == 302
+
     script = [*VERIFY, "0", f"{VISA}#"]
+    pause = Pause()
     caller = WaitingCaller(app, [], keys=keys)
     call = take_call(desk, db)
     desk.post(f"/agent/calls/{call.id}/payment", amount="142.50")
+    pause.agent_acts(cancel)
     capture = final(db)
     record = caller.hang_up()
 
