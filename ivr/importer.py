@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import os
 import re
 from collections import deque
@@ -43,7 +44,7 @@ COLUMNS = (
     "language",
 )
 REQUIRED = ("account_number", "name", "pin", "balance")
-BATCH = 2000
+BATCH = 10_000  # rows per chunk and per transaction: fewer, larger set-based statements
 PARSE_AHEAD = 4  # chunks parsed ahead of the writer: bounded memory on million-row files
 _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
     "es": "es-US",
@@ -84,12 +85,15 @@ FIELDS = (
 )
 
 
+Record = tuple[tuple[Any, ...], tuple[str, ...]]  # an AccountRecord as a plain pair
+
+
 class AccountRecord(NamedTuple):
     """One validated row, ready to write: secrets already hashed, money in cents.
 
     ``row`` holds the account's columns in ``FIELDS`` order as the database stores them (the
-    status as its value), so worker processes hand back plain tuples that cost little to
-    pickle and nothing to convert before COPY.
+    status as its value), ready for COPY without conversion. Worker processes send records
+    back as plain ``(row, phones)`` pairs (``Record``), which pickle in C.
     """
 
     row: tuple[Any, ...]
@@ -190,13 +194,13 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     return AccountRecord(row, tuple(dict.fromkeys(phones)))
 
 
-def write_batch(session: Session, records: Iterable[AccountRecord]) -> int:
+def write_batch(session: Session, records: Iterable[Record]) -> int:
     """Upsert ``records`` by account number and replace their phones; returns rows written.
 
     An account whose columns all match what is stored is left as it is (``updated_at`` then
     still says when it last changed), and so are its phones when the list is the same.
     """
-    latest = {record.row[0]: record for record in records}  # last row wins
+    latest = {record[0][0]: record for record in records}  # last row wins
     if not latest:
         return 0
     if session.get_bind().dialect.name == "postgresql":
@@ -225,22 +229,22 @@ def _sqlite_upsert() -> Any:
     )
 
 
-def _write_sqlite(session: Session, records: Collection[AccountRecord]) -> None:
+def _write_sqlite(session: Session, records: Collection[Record]) -> None:
     now = utcnow()
     rows = [
-        {**dict(zip(FIELDS, record.row, strict=True)), "created_at": now, "updated_at": now}
-        for record in records
+        {**dict(zip(FIELDS, row, strict=True)), "created_at": now, "updated_at": now}
+        for row, _ in records
     ]
     session.execute(_sqlite_upsert(), rows)
     accounts, phones = Account.__table__, AccountPhone.__table__
-    numbers = [record.row[0] for record in records]
+    numbers = [row[0] for row, _ in records]
     query = select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(numbers))
     ids = dict(session.execute(query).all())
     session.execute(delete(phones).where(phones.c.account_id.in_(list(ids.values()))))
     new_phones = [
-        {"account_id": ids[record.row[0]], "e164": e164}
-        for record in records
-        for e164 in record.phones
+        {"account_id": ids[row[0]], "e164": e164}
+        for row, account_phones in records
+        for e164 in account_phones
     ]
     if new_phones:
         session.execute(insert(phones), new_phones)
@@ -251,8 +255,7 @@ class _PostgresStatements:
     create: sql.Composed
     copy: sql.Composed
     upsert: sql.Composed
-    drop_phones: sql.Composed
-    add_phones: sql.Composed
+    phones: sql.Composed  # two statements in one round trip
 
 
 @cache
@@ -280,13 +283,11 @@ def _postgres_statements() -> _PostgresStatements:
             "SELECT {1}, %(now)s, %(now)s FROM accounts_import s "
             "ON CONFLICT (number) DO UPDATE SET {2} WHERE ({3}) IS DISTINCT FROM ({4})"
         ).format(names, staged, updates, stored, excluded),
-        drop_phones=sql.SQL(
+        phones=sql.SQL(
             "DELETE FROM account_phones WHERE account_id IN ("
             " SELECT a.id FROM accounts_import s JOIN accounts a ON a.number = s.number"
             " WHERE ARRAY(SELECT p.e164::text FROM account_phones p"
-            "  WHERE p.account_id = a.id ORDER BY p.id) <> s.phones)"
-        ),
-        add_phones=sql.SQL(
+            "  WHERE p.account_id = a.id ORDER BY p.id) <> s.phones); "
             "INSERT INTO account_phones (account_id, e164) "
             "SELECT a.id, phone.e164 FROM accounts_import s "
             "JOIN accounts a ON a.number = s.number "
@@ -297,7 +298,7 @@ def _postgres_statements() -> _PostgresStatements:
     )
 
 
-def _write_postgresql(session: Session, records: Collection[AccountRecord]) -> None:
+def _write_postgresql(session: Session, records: Collection[Record]) -> None:
     """PostgreSQL: COPY the batch into a temporary table, then one ``INSERT ... ON CONFLICT``
     for the accounts and two statements for their phones (drop the lists that changed, add
     the phones of accounts left without). COPY moves rows several times faster than
@@ -307,51 +308,66 @@ def _write_postgresql(session: Session, records: Collection[AccountRecord]) -> N
     with raw.cursor() as cursor:
         cursor.execute(statements.create)
         with cursor.copy(statements.copy) as copy:
-            for record in records:
-                copy.write_row((*record.row, list(record.phones)))
+            for row, phones in records:
+                copy.write_row((*row, list(phones)))
         cursor.execute(statements.upsert, {"now": _naive_utcnow()})
-        cursor.execute(statements.drop_phones)
-        cursor.execute(statements.add_phones)
+        cursor.execute(statements.phones)
 
 
-def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with the file line number each starts on (the header is line 1; blank lines are
-    skipped but still counted, and a quoted field may span lines)."""
-    reader = csv.reader(stream)
+def _header(reader: Any) -> list[str]:
     header = [name.strip().lower() for name in next(reader, [])]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise HeaderError(
             f"the header lacks {', '.join(missing)}; expected columns: {', '.join(COLUMNS)}"
         )
+    return header
+
+
+def _lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """Each row's cells with the line it starts on (blank lines are skipped but counted)."""
     start = reader.line_num + 1
     for cells in reader:
         if cells:
-            yield start, dict(zip(header, cells, strict=False))
+            yield start, cells
         start = reader.line_num + 1
+
+
+def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows with the file line number each starts on (the header is line 1; blank lines are
+    skipped but still counted, and a quoted field may span lines)."""
+    reader = csv.reader(stream)
+    header = _header(reader)
+    for line, cells in _lines(reader):
+        yield line, dict(zip(header, cells, strict=False))
 
 
 @dataclass
 class ParsedChunk:
-    records: list[AccountRecord]
+    records: list[Record]
     errors: list[tuple[int, str]]
     rows: int
 
 
-def parse_chunk(chunk: list[tuple[int, dict[str, str]]], settings: Settings) -> ParsedChunk:
-    """Validate a chunk of rows (runs in a worker process for large files)."""
+def parse_chunk(
+    header: list[str], chunk: list[tuple[int, list[str]]], settings: Settings
+) -> ParsedChunk:
+    """Validate a chunk of rows (runs in a worker process for large files). Rows travel as
+    lists of cells and come back as plain tuples: both pickle in C."""
     parsed = ParsedChunk([], [], len(chunk))
-    for line, row in chunk:
+    for line, cells in chunk:
         try:
-            parsed.records.append(parse_row(row, settings))
+            row, phones = parse_row(dict(zip(header, cells, strict=False)), settings)
         except RowError as error:
             parsed.errors.append((line, str(error)))
+        else:
+            parsed.records.append((row, phones))
     return parsed
 
 
-def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, dict[str, str]]]]:
-    chunk: list[tuple[int, dict[str, str]]] = []
-    for item in read_rows(stream):
+def _chunks(lines: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for item in lines:
         chunk.append(item)
         if len(chunk) >= BATCH:
             yield chunk
@@ -361,17 +377,22 @@ def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, dict[str, str]]]]:
 
 
 def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
-    """Parsed chunks in file order. After the first chunk, parsing moves to worker processes,
-    so validation (phone numbers, keyed hashes) overlaps with the database writes."""
-    chunks = _chunks(stream)
-    first = next(chunks, None)
+    """Parsed chunks in file order. A file of more than one chunk is parsed in worker
+    processes, so validation (phone numbers, keyed hashes) overlaps with the database
+    writes."""
+    reader = csv.reader(stream)
+    header = _header(reader)
+    chunks = _chunks(_lines(reader))
+    first, second = next(chunks, None), next(chunks, None)
     if first is None:
         return
-    yield parse_chunk(first, settings)
+    if second is None:  # one chunk: not worth starting processes
+        yield parse_chunk(header, first, settings)
+        return
     window: deque[Future[ParsedChunk]] = deque()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for chunk in chunks:
-            window.append(pool.submit(parse_chunk, chunk, settings))
+        for chunk in itertools.chain((first, second), chunks):
+            window.append(pool.submit(parse_chunk, header, chunk, settings))
             if len(window) >= PARSE_AHEAD:
                 yield window.popleft().result()
         while window:
