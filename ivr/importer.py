@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any
+from functools import cache
+from typing import IO, Any, NamedTuple
 
 from psycopg import sql
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -42,7 +44,7 @@ COLUMNS = (
     "language",
 )
 REQUIRED = ("account_number", "name", "pin", "balance")
-BATCH = 2000
+BATCH = 10_000  # rows per chunk and per transaction: fewer, larger set-based statements
 PARSE_AHEAD = 4  # chunks parsed ahead of the writer: bounded memory on million-row files
 _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
     "es": "es-US",
@@ -67,12 +69,43 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class AccountRecord:
-    """One validated row, ready to write: secrets already hashed, money in cents."""
+FIELDS = (
+    "number",
+    "name",
+    "email",
+    "service_zip",
+    "ssn_last4_hash",
+    "pin_hash",
+    "balance_cents",
+    "minimum_due_cents",
+    "due_date",
+    "status",
+    "language",
+    "time_zone",
+)
 
-    values: dict[str, Any]
+
+Record = tuple[tuple[Any, ...], tuple[str, ...]]  # an AccountRecord as a plain pair
+
+
+class AccountRecord(NamedTuple):
+    """One validated row, ready to write: secrets already hashed, money in cents.
+
+    ``row`` holds the account's columns in ``FIELDS`` order as the database stores them (the
+    status as its value), ready for COPY without conversion. Worker processes send records
+    back as plain ``(row, phones)`` pairs (``Record``), which pickle in C.
+    """
+
+    row: tuple[Any, ...]
     phones: tuple[str, ...]
+
+    @property
+    def number(self) -> str:
+        return str(self.row[0])
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(zip(FIELDS, self.row, strict=True))
 
 
 MAX_CENTS = 10**13  # $100 billion: anything larger is a corrupt export, not a bill
@@ -144,144 +177,197 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     if language is None:
         raise RowError(f"language {cell['language']!r} is not en-US or es-US")
     pepper = settings.PIN_PEPPER
-    return AccountRecord(
-        values={
-            "number": number,
-            "name": cell["name"][:200],
-            "email": cell["email"] or None,
-            "service_zip": zip_code,
-            "ssn_last4_hash": keyed_hash(pepper, "ssn4", number, ssn4) if ssn4 else None,
-            "pin_hash": keyed_hash(pepper, "pin", number, str(pin)),
-            "balance_cents": parse_cents(cell["balance"], "balance"),
-            "minimum_due_cents": parse_cents(cell["minimum_due"] or "0", "minimum_due"),
-            "due_date": parse_due_date(cell["due_date"]),
-            "status": AccountStatus(status),
-            "language": language,
-            "time_zone": settings.DEFAULT_TIME_ZONE,
-        },
-        phones=tuple(dict.fromkeys(phones)),
+    row = (  # in FIELDS order
+        number,
+        cell["name"][:200],
+        cell["email"] or None,
+        zip_code,
+        keyed_hash(pepper, "ssn4", number, ssn4) if ssn4 else None,
+        keyed_hash(pepper, "pin", number, str(pin)),
+        parse_cents(cell["balance"], "balance"),
+        parse_cents(cell["minimum_due"] or "0", "minimum_due"),
+        parse_due_date(cell["due_date"]),
+        status,
+        language,
+        settings.DEFAULT_TIME_ZONE,
     )
+    return AccountRecord(row, tuple(dict.fromkeys(phones)))
 
 
+def write_batch(session: Session, records: Iterable[Record]) -> int:
+    """Upsert ``records`` by account number and replace their phones; returns rows written.
+
+    An account whose columns all match what is stored is left as it is (``updated_at`` then
+    still says when it last changed), and so are its phones when the list is the same.
+    """
+    latest = {record[0][0]: record for record in records}  # last row wins
+    if not latest:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        _write_postgresql(session, latest.values())
+    else:
+        _write_sqlite(session, latest.values())
+    return len(latest)
+
+
+def _naive_utcnow() -> dt.datetime:
+    """Now, as ``UTCDateTime`` columns store it."""
+    return utcnow().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@cache
 def _sqlite_upsert() -> Any:
     """One reusable ``INSERT ... ON CONFLICT (number) DO UPDATE`` for executemany: SQLAlchemy
     compiles it once and batches the rows, instead of building a giant statement per batch."""
     table = Account.__table__
     upsert = sqlite.insert(table)
-    kept = {"id", "number", "created_at"}
+    changed = [table.c[name].is_distinct_from(upsert.excluded[name]) for name in FIELDS[1:]]
     return upsert.on_conflict_do_update(
         index_elements=[table.c.number],
-        set_={c.name: upsert.excluded[c.name] for c in table.c if c.name not in kept},
+        set_={name: upsert.excluded[name] for name in (*FIELDS[1:], "updated_at")},
+        where=or_(*changed),
     )
 
 
-def write_batch(session: Session, records: Iterable[AccountRecord]) -> int:
-    """Upsert ``records`` by account number and replace their phones; returns rows written."""
-    latest = {record.values["number"]: record for record in records}  # last row wins
-    if not latest:
-        return 0
+def _write_sqlite(session: Session, records: Collection[Record]) -> None:
     now = utcnow()
-    rows = [{**r.values, "created_at": now, "updated_at": now} for r in latest.values()]
-    if session.get_bind().dialect.name == "postgresql":
-        ids = _upsert_postgresql(session, rows)
-    else:
-        ids = _upsert_sqlite(session, rows)
-    phones = AccountPhone.__table__
+    rows = [
+        {**dict(zip(FIELDS, row, strict=True)), "created_at": now, "updated_at": now}
+        for row, _ in records
+    ]
+    session.execute(_sqlite_upsert(), rows)
+    accounts, phones = Account.__table__, AccountPhone.__table__
+    numbers = [row[0] for row, _ in records]
+    query = select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(numbers))
+    ids = dict(session.execute(query).all())
     session.execute(delete(phones).where(phones.c.account_id.in_(list(ids.values()))))
     new_phones = [
-        {"account_id": ids[number], "e164": e164}
-        for number, record in latest.items()
-        for e164 in record.phones
+        {"account_id": ids[row[0]], "e164": e164}
+        for row, account_phones in records
+        for e164 in account_phones
     ]
     if new_phones:
         session.execute(insert(phones), new_phones)
-    return len(rows)
 
 
-def _upsert_sqlite(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    session.execute(_sqlite_upsert(), rows)
-    accounts = Account.__table__
-    numbers = [row["number"] for row in rows]
-    query = select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(numbers))
-    return dict(session.execute(query).all())
+@dataclass(frozen=True)
+class _PostgresStatements:
+    create: sql.Composed
+    copy: sql.Composed
+    upsert: sql.Composed
+    phones: sql.Composed  # two statements in one round trip
 
 
-def _upsert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """PostgreSQL: COPY the batch into a temporary table, then one ``INSERT ... SELECT ... ON
-    CONFLICT`` upsert. COPY moves rows several times faster than executemany."""
-    accounts = Account.__table__
-    columns = [column for column in accounts.c if column.name != "id"]
-    dialect = session.get_bind().dialect
-    converters = [(c.name, c.type.bind_processor(dialect) or _unchanged) for c in columns]
-    names = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+@cache
+def _postgres_statements() -> _PostgresStatements:
+    """The batch's statements: a temporary table that COPY fills with the accounts (each with
+    its phones as an array), then set-based SQL from it into the real tables."""
+    names = sql.SQL(", ").join(map(sql.Identifier, FIELDS))
+    staged = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in FIELDS)
+    stored = sql.SQL(", ").join(sql.SQL("a.{}").format(sql.Identifier(n)) for n in FIELDS[1:])
     updates = sql.SQL(", ").join(
-        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c.name))
-        for c in columns
-        if c.name not in {"number", "created_at"}
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name))
+        for name in (*FIELDS[1:], "updated_at")
     )
-    table, staging = sql.Identifier(accounts.name), sql.Identifier("accounts_import")
+    excluded = sql.SQL(", ").join(
+        sql.SQL("EXCLUDED.{}").format(sql.Identifier(name)) for name in FIELDS[1:]
+    )
+    return _PostgresStatements(
+        create=sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS accounts_import ON COMMIT DELETE ROWS AS "
+            "SELECT {}, NULL::text[] AS phones FROM accounts WITH NO DATA"
+        ).format(names),
+        copy=sql.SQL("COPY accounts_import ({}, phones) FROM STDIN").format(names),
+        upsert=sql.SQL(
+            "INSERT INTO accounts AS a ({0}, created_at, updated_at) "
+            "SELECT {1}, %(now)s, %(now)s FROM accounts_import s "
+            "ON CONFLICT (number) DO UPDATE SET {2} WHERE ({3}) IS DISTINCT FROM ({4})"
+        ).format(names, staged, updates, stored, excluded),
+        phones=sql.SQL(
+            "DELETE FROM account_phones WHERE account_id IN ("
+            " SELECT a.id FROM accounts_import s JOIN accounts a ON a.number = s.number"
+            " WHERE ARRAY(SELECT p.e164::text FROM account_phones p"
+            "  WHERE p.account_id = a.id ORDER BY p.id) <> s.phones); "
+            "INSERT INTO account_phones (account_id, e164) "
+            "SELECT a.id, phone.e164 FROM accounts_import s "
+            "JOIN accounts a ON a.number = s.number "
+            "CROSS JOIN LATERAL unnest(s.phones) WITH ORDINALITY AS phone (e164, position) "
+            "WHERE NOT EXISTS (SELECT FROM account_phones p WHERE p.account_id = a.id) "
+            "ORDER BY a.id, phone.position"
+        ),
+    )
+
+
+def _write_postgresql(session: Session, records: Collection[Record]) -> None:
+    """PostgreSQL: COPY the batch into a temporary table, then one ``INSERT ... ON CONFLICT``
+    for the accounts and two statements for their phones (drop the lists that changed, add
+    the phones of accounts left without). COPY moves rows several times faster than
+    executemany, and nothing is sent per row but the COPY data."""
+    statements = _postgres_statements()
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor:
-        cursor.execute(
-            sql.SQL(
-                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS "
-                "AS SELECT {} FROM {} WITH NO DATA"
-            ).format(staging, names, table)
-        )
-        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, names)) as copy:
-            for row in rows:
-                copy.write_row([convert(row[name]) for name, convert in converters])
-        cursor.execute(
-            sql.SQL(
-                "INSERT INTO {0} ({1}) SELECT {1} FROM {2} "
-                "ON CONFLICT (number) DO UPDATE SET {3} RETURNING number, id"
-            ).format(table, names, staging, updates)
-        )
-        return dict(cursor.fetchall())
+        cursor.execute(statements.create)
+        with cursor.copy(statements.copy) as copy:
+            for row, phones in records:
+                copy.write_row((*row, list(phones)))
+        cursor.execute(statements.upsert, {"now": _naive_utcnow()})
+        cursor.execute(statements.phones)
 
 
-def _unchanged(value: Any) -> Any:
-    return value
-
-
-def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with the file line number each starts on (the header is line 1; blank lines are
-    skipped but still counted, and a quoted field may span lines)."""
-    reader = csv.reader(stream)
+def _header(reader: Any) -> list[str]:
     header = [name.strip().lower() for name in next(reader, [])]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise HeaderError(
             f"the header lacks {', '.join(missing)}; expected columns: {', '.join(COLUMNS)}"
         )
+    return header
+
+
+def _lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """Each row's cells with the line it starts on (blank lines are skipped but counted)."""
     start = reader.line_num + 1
     for cells in reader:
         if cells:
-            yield start, dict(zip(header, cells, strict=False))
+            yield start, cells
         start = reader.line_num + 1
+
+
+def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows with the file line number each starts on (the header is line 1; blank lines are
+    skipped but still counted, and a quoted field may span lines)."""
+    reader = csv.reader(stream)
+    header = _header(reader)
+    for line, cells in _lines(reader):
+        yield line, dict(zip(header, cells, strict=False))
 
 
 @dataclass
 class ParsedChunk:
-    records: list[AccountRecord]
+    records: list[Record]
     errors: list[tuple[int, str]]
     rows: int
 
 
-def parse_chunk(chunk: list[tuple[int, dict[str, str]]], settings: Settings) -> ParsedChunk:
-    """Validate a chunk of rows (runs in a worker process for large files)."""
+def parse_chunk(
+    header: list[str], chunk: list[tuple[int, list[str]]], settings: Settings
+) -> ParsedChunk:
+    """Validate a chunk of rows (runs in a worker process for large files). Rows travel as
+    lists of cells and come back as plain tuples: both pickle in C."""
     parsed = ParsedChunk([], [], len(chunk))
-    for line, row in chunk:
+    for line, cells in chunk:
         try:
-            parsed.records.append(parse_row(row, settings))
+            row, phones = parse_row(dict(zip(header, cells, strict=False)), settings)
         except RowError as error:
             parsed.errors.append((line, str(error)))
+        else:
+            parsed.records.append((row, phones))
     return parsed
 
 
-def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, dict[str, str]]]]:
-    chunk: list[tuple[int, dict[str, str]]] = []
-    for item in read_rows(stream):
+def _chunks(lines: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for item in lines:
         chunk.append(item)
         if len(chunk) >= BATCH:
             yield chunk
@@ -291,17 +377,22 @@ def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, dict[str, str]]]]:
 
 
 def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
-    """Parsed chunks in file order. After the first chunk, parsing moves to worker processes,
-    so validation (phone numbers, keyed hashes) overlaps with the database writes."""
-    chunks = _chunks(stream)
-    first = next(chunks, None)
+    """Parsed chunks in file order. A file of more than one chunk is parsed in worker
+    processes, so validation (phone numbers, keyed hashes) overlaps with the database
+    writes."""
+    reader = csv.reader(stream)
+    header = _header(reader)
+    chunks = _chunks(_lines(reader))
+    first, second = next(chunks, None), next(chunks, None)
     if first is None:
         return
-    yield parse_chunk(first, settings)
+    if second is None:  # one chunk: not worth starting processes
+        yield parse_chunk(header, first, settings)
+        return
     window: deque[Future[ParsedChunk]] = deque()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for chunk in chunks:
-            window.append(pool.submit(parse_chunk, chunk, settings))
+        for chunk in itertools.chain((first, second), chunks):
+            window.append(pool.submit(parse_chunk, header, chunk, settings))
             if len(window) >= PARSE_AHEAD:
                 yield window.popleft().result()
         while window:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 
 _LEGACY = "h1"
 _SCHEME = "h2"
@@ -27,6 +28,7 @@ def pepper_list(peppers: str) -> list[str]:
     return [pepper.strip() for pepper in peppers.split(",") if pepper.strip()]
 
 
+@lru_cache(maxsize=16)  # an import names the same pepper in every row's hashes
 def pepper_id(pepper: str) -> str:
     """A fingerprint that names a pepper in its hashes without revealing it."""
     return hashlib.sha256(f"pepper-id\x1f{pepper}".encode()).hexdigest()[:8]

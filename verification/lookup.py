@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.models import Account, AccountPhone
 
+# A North American number already in E.164 (what Twilio sends and most billing exports hold).
+# For these ``phonenumbers.parse`` builds country code 1 and the ten digits as the national
+# number whatever the default region (no national prefix or extension to strip), and the E.164
+# form is the text itself: only the validity check is left to do (about half the cost).
+_NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
+
 
 def normalize_phone(raw: str | None, region: str = "US") -> str | None:
     """E.164 for a usable number; ``None`` for blocked, anonymous or malformed caller IDs."""
     if not raw:
         return None
+    text = raw.strip()
+    if _NANP_E164.fullmatch(text):
+        number = phonenumbers.PhoneNumber(country_code=1, national_number=int(text[2:]))
+        return text if phonenumbers.is_valid_number(number) else None
     try:
-        parsed = phonenumbers.parse(raw.strip(), region)
+        parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(parsed):

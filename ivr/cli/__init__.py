@@ -2,27 +2,54 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from ivr.cli import (
-    accounts,
-    agents,
-    arrangements,
-    assistance,
-    audit,
-    calls,
-    cards,
-    database,
-    disputes,
-    keys,
-    payments,
-    texts,
-    worker,
-)
 from ivr.cli.common import Runtime
 
+# Each command's module is imported when the command runs (or its help is shown), not at
+# start-up: importing all of them costs about half a second (the web app, the simulator,
+# the agents' dummy password hash), which every `ivr` invocation used to pay.
+COMMANDS = {
+    "db": "ivr.cli.database:db",
+    "accounts": "ivr.cli.accounts:accounts",
+    "demo": "ivr.cli.calls:demo",
+    "serve": "ivr.cli.calls:serve",
+    "call": "ivr.cli.calls:call",
+    "sessions": "ivr.cli.calls:sessions",
+    "payments": "ivr.cli.payments:payments",
+    "reconcile": "ivr.cli.payments:reconcile",
+    "worker": "ivr.cli.worker:worker",
+    "text": "ivr.cli.texts:text",
+    "cards": "ivr.cli.cards:cards",
+    "keys": "ivr.cli.keys:keys",
+    "audit": "ivr.cli.audit:audit",
+    "arrangements": "ivr.cli.arrangements:arrangements",
+    "disputes": "ivr.cli.disputes:disputes",
+    "assistance": "ivr.cli.assistance:assistance",
+    "agents": "ivr.cli.agents:agents",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are named here and imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, attribute = COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="ivr")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -45,22 +72,3 @@ def main(ctx: click.Context) -> None:
     """
     ctx.obj = Runtime()
     ctx.call_on_close(ctx.obj.close)
-
-
-main.add_command(database.db)
-main.add_command(accounts.accounts)
-main.add_command(calls.demo)
-main.add_command(calls.serve)
-main.add_command(calls.call)
-main.add_command(calls.sessions)
-main.add_command(payments.payments)
-main.add_command(payments.reconcile)
-main.add_command(worker.worker)
-main.add_command(texts.text)
-main.add_command(cards.cards)
-main.add_command(keys.keys)
-main.add_command(audit.audit)
-main.add_command(arrangements.arrangements)
-main.add_command(disputes.disputes)
-main.add_command(assistance.assistance)
-main.add_command(agents.agents)

@@ -74,7 +74,10 @@ def flat(text: str) -> str:
 def command_paths(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     yield path
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
+        ctx = click.Context(command)
+        for name in sorted(command.list_commands(ctx)):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
             yield from command_paths(sub, (*path, name))
 
 
@@ -82,7 +85,9 @@ def resolve(path: tuple[str, ...]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        sub = command.get_command(click.Context(command), name)
+        assert sub is not None, name
+        command = sub
     return command
 
 

@@ -53,6 +53,10 @@ def phones_of(account: Account) -> list[str]:
     return [phone.e164 for phone in account.phones]
 
 
+def all_accounts(db: Session) -> list[Account]:
+    return list(db.scalars(select(Account).order_by(Account.number)))
+
+
 def account_count(db: Session) -> int:
     db.rollback()
     return db.scalar(select(func.count()).select_from(Account)) or 0
@@ -283,6 +287,34 @@ def test_importing_again_updates_the_account_and_replaces_its_phones(
     assert account_count(db) == 2
     untouched = stored(db, "70000002")
     assert untouched is not None and phones_of(untouched) == ["+15005550006"]
+
+
+def test_importing_the_same_file_again_leaves_unchanged_accounts_and_phones_alone(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    rows = [
+        account_row(phone="+15005550006;415-555-0123"),
+        account_row(account_number="70000002", phone="212 555 0100"),
+        account_row(account_number="70000003", phone=""),
+    ]
+    load_rows(standalone_factory, settings, rows)
+    db.rollback()
+    before = {
+        a.number: (a.updated_at, [(p.id, p.e164) for p in a.phones]) for a in all_accounts(db)
+    }
+
+    changed = account_row(account_number="70000002", phone="212 555 0100", balance="1.00")
+    reordered = account_row(phone="415-555-0123;+15005550006")  # order counts: it is read out
+    report = load_rows(standalone_factory, settings, [reordered, changed, rows[2]])
+
+    assert (report.imported, report.errors) == (3, [])
+    db.rollback()
+    after = {a.number: (a.updated_at, [(p.id, p.e164) for p in a.phones]) for a in all_accounts(db)}
+    assert after["70000003"] == before["70000003"]
+    assert after["70000002"][0] > before["70000002"][0]  # the balance changed
+    assert after["70000002"][1] == before["70000002"][1]  # the same phone row
+    assert after["70000001"][0] == before["70000001"][0]  # no column changed
+    assert [e164 for _, e164 in after["70000001"][1]] == ["+14155550123", "+15005550006"]
 
 
 def test_the_last_row_wins_when_a_file_repeats_an_account_number(

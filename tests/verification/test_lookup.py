@@ -1,6 +1,9 @@
 """Finding accounts by number and by caller ID."""
 
+import phonenumbers
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
@@ -54,6 +57,44 @@ def test_other_countries_keep_their_code() -> None:
 )
 def test_unusable_caller_ids_are_none(raw: str | None) -> None:
     assert normalize_phone(raw) is None
+
+
+def _parsed_as_e164(raw: str, region: str) -> str | None:
+    """What normalize_phone answered before it learnt the shortcut for E.164 input."""
+    try:
+        parsed = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(
+    digits=st.from_regex(r"\A[2-9][0-9]{9}\Z"),
+    region=st.sampled_from(["US", "CA", "PR", "GB", "DE", "ZZ"]),
+)
+def test_north_american_e164_numbers_normalize_exactly_as_a_full_parse(
+    digits: str, region: str
+) -> None:
+    raw = f"+1{digits}"
+    assert normalize_phone(raw, region) == _parsed_as_e164(raw, region)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+12125550100",  # a valid New York number
+        "+12005550100",  # area code 200 is not assigned
+        "+19995550100",  # nor is 999
+        "+18005550100",  # toll free
+        "+14165550100",  # Toronto: another country, the same plan
+        "+12125550100 ",
+        "+1212555010\u0660",  # an Arabic-Indic zero: not ASCII, so the full parse decides
+    ],
+)
+def test_the_e164_shortcut_agrees_with_a_full_parse_at_the_edges(raw: str) -> None:
+    assert normalize_phone(raw) == _parsed_as_e164(raw, "US")
 
 
 def test_find_account_by_number(db: Session, ada: Account) -> None:
