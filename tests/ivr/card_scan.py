@@ -27,13 +27,16 @@ _WRITTEN = {number: re.compile(r"[ .-]?".join(number)) for number in TEST_CARDS}
 
 
 def leaks(haystack: str) -> list[str]:
-    """Card numbers (in any of those forms) and security codes found in ``haystack`` (codes as
-    standalone tokens, so a confirmation number written 625-739-5540 is not mistaken for one)."""
+    """Card numbers (in any of those forms) and security codes (as :func:`standalone` tokens)
+    found in ``haystack``."""
     found = [number for number, written in _WRITTEN.items() if written.search(haystack)]
-    for code in (CODE, AMEX_CODE):
-        if re.search(rf"(?<![0-9A-Za-z-]){code}(?![0-9A-Za-z-])", haystack):
-            found.append(code)
-    return found
+    return found + [code for code in (CODE, AMEX_CODE) if standalone(code).search(haystack)]
+
+
+def standalone(code: str) -> re.Pattern[str]:
+    """``code`` as a token of its own: not part of a longer number or word, of a hyphenated
+    number (a confirmation number written 625-739-5540) or of a decimal (an elapsed 0.739 s)."""
+    return re.compile(rf"(?<![0-9A-Za-z.-]){code}(?![0-9A-Za-z-])")
 
 
 def database_dump(session: Session) -> str:
