@@ -26,4 +26,4 @@ test: lint
 
 # Twice the saturation load with Twilio's retries mixed in, then the ledger: about two minutes.
 soak: $(STAMP)
-	$(BIN)/python -m bench --soak 100
+	$(BIN)/python -m bench --soak 180
