@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bench import accounts, cpu, database, importing, inprocess, load, report, speech
-from bench.plan import FULL, QUICK, SMOKE, Plan, soak_only
+from bench.plan import FULL, QUICK, SMOKE, Plan, soak_calls, soak_only
 from bench.server import APP, BASELINE, Server, gunicorn
 from ivr import migrate
 from ivr.config import DEV_ACCOUNT_SID, load_settings
@@ -113,12 +113,18 @@ def load_spec(
 
 
 def saturate(
-    server: Server, plan: Plan, ranges: AccountRanges, threads: int, **soak: Any
+    server: Server,
+    plan: Plan,
+    ranges: AccountRanges,
+    threads: int,
+    journeys: int | None = None,
+    **soak: Any,
 ) -> dict[str, Any]:
-    """Back-to-back callers against ``server``, with the CPU each process used per webhook."""
+    """Back-to-back callers against ``server`` (at most ``journeys`` calls, one account each),
+    with the CPU each process used per webhook."""
     duration = soak.pop("duration_s", plan.saturation_s)
     spec = load_spec(
-        "saturation", server.url, plan, ranges.take(plan.saturation_journeys),
+        "saturation", server.url, plan, ranges.take(journeys or plan.saturation_journeys),
         threads=threads, duration_s=duration, **soak,
     )  # fmt: skip
     with cpu.Meter(server.pid) as meter:
@@ -142,16 +148,16 @@ def measure(plan: Plan, args: argparse.Namespace, workers: int, say: Progress) -
         with gunicorn(APP, overrides, workers=workers, log_path=args.out / "app.log") as app:
             say(f"saturation: app, {workers} workers, {threads} back-to-back callers")
             results["app"] = saturate(app, plan, ranges, threads)
+            if plan.scale_accounts:  # the soak and the paced calls then draw on the large table
+                results["scale"] = scale(plan, overrides, ranges, app, threads, say, args.out)
             results["soak"] = soak(app, url, plan, ranges, threads, say)
             say(f"concurrent calls: steps {', '.join(map(str, plan.steps))}")
             spec = load_spec(
-                "paced", app.url, plan, ranges.take(plan.accounts),
+                "paced", app.url, plan, ranges.take(ranges.loaded),
                 steps=list(plan.steps), step_s=plan.step_s, limit_ms=report.LIMIT_MS,
             )  # fmt: skip
             timeout = plan.step_s * len(plan.steps) + LOAD_GRACE_S
             results["paced"] = load.run(spec, timeout)
-            if plan.scale_accounts:
-                results["scale"] = scale(plan, overrides, ranges, app, threads, say, args.out)
         with gunicorn(BASELINE, overrides, workers=workers, log_path=args.out / "base.log") as bl:
             say("saturation: baseline (signature check and a fixed <Gather>)")
             results["baseline"] = saturate(bl, plan, AccountRanges(plan.accounts), threads)
@@ -169,8 +175,9 @@ def soak(
     say(f"soak: twice the saturation load for {plan.soak_s:g}s, every {REPLAY_EVERY}th "
         "webhook replayed")  # fmt: skip
     result = saturate(
-        server, plan, ranges, 2 * threads, duration_s=plan.soak_s, replay_every=REPLAY_EVERY
-    )
+        server, plan, ranges, 2 * threads, soak_calls(plan.soak_s),
+        duration_s=plan.soak_s, replay_every=REPLAY_EVERY,
+    )  # fmt: skip
     return {**result, **database.payment_integrity(url)}
 
 

@@ -29,7 +29,7 @@ FULL = Plan(
     warmup_s=3,
     saturation_s=30,
     saturation_journeys=2_500,
-    steps=(25, 50, 100, 200, 400, 800, 1000, 1200, 1600),
+    steps=(25, 50, 100, 200, 400, 800, 1000, 1200, 1600, 2000, 2500, 3000),
     step_s=30,
     import_rows=100_000,
     scale_accounts=1_000_000,
@@ -49,7 +49,7 @@ QUICK = Plan(
 )
 SMOKE = Plan(
     name="smoke",
-    accounts=40,
+    accounts=200,  # the soak may take up to soak_calls(soak_s) of them
     warmup_s=0,
     saturation_s=1,
     saturation_journeys=2,
@@ -64,7 +64,11 @@ SMOKE = Plan(
 SOAK_CALLS_PER_S = 40
 
 
+def soak_calls(seconds: float) -> int:
+    """Accounts a soak of ``seconds`` may use up: one per call it can place."""
+    return int(seconds * SOAK_CALLS_PER_S) + 100
+
+
 def soak_only(seconds: float) -> Plan:
     """Only the soak, for ``seconds``, with an account for every call it can place."""
-    calls = int(seconds * SOAK_CALLS_PER_S) + 100
-    return replace(QUICK, name="soak", accounts=calls, saturation_journeys=calls, soak_s=seconds)
+    return replace(QUICK, name="soak", accounts=soak_calls(seconds), soak_s=seconds)

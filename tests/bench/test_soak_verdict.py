@@ -3,7 +3,7 @@
 import pytest
 
 from bench.__main__ import soak_problems
-from bench.plan import soak_only
+from bench.plan import SOAK_CALLS_PER_S, soak_calls, soak_only
 
 PLAN = soak_only(100)
 CLEAN = {
@@ -42,4 +42,4 @@ def test_anything_wrong_fails_the_soak(change, problem):
 
 def test_a_soak_alone_has_an_account_for_every_call_it_can_place():
     assert PLAN.soak_s == 100
-    assert PLAN.accounts == PLAN.saturation_journeys >= 100 * 40
+    assert PLAN.accounts == soak_calls(100) >= 100 * SOAK_CALLS_PER_S
