@@ -15,7 +15,17 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bench import accounts, cpu, database, importing, inprocess, load, report, speech
+from bench import (
+    accounts,
+    cpu,
+    database,
+    importing,
+    inprocess,
+    load,
+    options,
+    report,
+    speech,
+)
 from bench.plan import FULL, QUICK, SMOKE, Plan, soak_calls, soak_only
 from bench.server import APP, BASELINE, Server, gunicorn
 from ivr import migrate
@@ -77,13 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "webhook replayed, then the ledger check; exit 1 on any error, 5xx, replay answered "
         "differently or account paid twice",
     )
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("TEST_POSTGRES_URL", database.DEFAULT_URL),
-        help="PostgreSQL server to create a private schema on (default: TEST_POSTGRES_URL or "
-        "%(default)s)",
-    )
+    options.add_common(parser)
     parser.add_argument(
         "--workers", type=int, help="gunicorn workers (default: 2 x CPUs + 1; 1 with --smoke)"
     )
@@ -302,12 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = chosen_plan(args)
     workers = args.workers or (1 if args.smoke else 2 * (os.cpu_count() or 1) + 1)
     signal.signal(signal.SIGTERM, _terminate)
-    try:
-        database.check_reachable(args.database_url)
-    except database.DatabaseUnavailableError as error:
-        print(error, file=sys.stderr)
+    if not options.ready(args):
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
     say = Progress()
     if args.soak:
         return soak_alone(plan, args, workers, say)

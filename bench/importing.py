@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import database
+from bench import options
 from bench.accounts import write_csv
 from bench.plan import FULL
 from bench.server import ROOT
@@ -43,17 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.importing", description=__doc__)
     parser.add_argument("--rows", type=int, default=FULL.import_rows)
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("TEST_POSTGRES_URL", database.DEFAULT_URL)
-    )
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    options.add_common(parser)
     args = parser.parse_args(argv)
-    try:
-        database.check_reachable(args.database_url)
-    except database.DatabaseUnavailableError as error:
-        print(error, file=sys.stderr)
+    if not options.ready(args):
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
     for _ in range(args.runs):
         with migrate.private_schema(args.database_url, "ivr_bench") as url:
             rate = rows_per_second(url, args.rows, args.out)

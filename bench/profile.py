@@ -10,17 +10,15 @@ read when queries per webhook go up.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from pyinstrument import Profiler
 from sqlalchemy import Engine, event
 
-from bench import accounts, database
+from bench import accounts, options
 from bench.accounts import JOURNEY, phone_for
 from ivr import migrate
 from ivr.simulator import Simulator, Transport, flask_transport, keys_from
@@ -30,10 +28,7 @@ from ivr.web.factory import create_app
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--journeys", type=int, default=100, help="paying journeys profiled")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
-    parser.add_argument(
-        "--database-url", default=os.environ.get("TEST_POSTGRES_URL", database.DEFAULT_URL)
-    )
+    options.add_common(parser)
     return parser.parse_args(argv)
 
 
@@ -54,8 +49,8 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    database.check_reachable(args.database_url)
-    args.out.mkdir(parents=True, exist_ok=True)
+    if not options.ready(args):
+        return 2
     with migrate.private_schema(args.database_url, "ivr_profile") as url:
         overrides = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         accounts.load(overrides, args.out / "accounts.csv", 0, args.journeys + 2)
