@@ -286,15 +286,29 @@ class Simulator:
         """Caller and agent talk over a plain bridge until the app moves a leg: the caller's
         (followed at once) or the agent's (the agent goes where it is sent, and the caller's
         leg, left alone, asks the verb's ``action``)."""
+
+        def moved() -> tuple[str, dict[str, str]] | None:
+            if (caller_to := self._redirected(record.call_sid)) is not None:
+                return caller_to, {}
+            if (agent_to := self._redirected(record.agent_leg, who="agent's call")) is None:
+                return None
+            self._agent_goes(agent_to, record, base)
+            return verb.get("action", ""), result
+
+        return self._hold(record, keys, moved)
+
+    def _hold(
+        self,
+        record: CallRecord,
+        keys: Callable[[str], str | None],
+        moved: Callable[[], tuple[str, dict[str, str]] | None],
+    ) -> tuple[str, dict[str, str]] | None:
+        """Poll ``moved`` (where the app sent the call, if anywhere yet) while the caller still
+        holds; ``None`` once they give up and hang up."""
         waiting = self._waiting(keys)
         while waiting():
-            moved = self._redirected(record.call_sid)
-            if moved is not None:
-                return moved, {}
-            agent_moved = self._redirected(record.agent_leg, who="agent's call")
-            if agent_moved is not None:
-                self._agent_goes(agent_moved, record, base)
-                return verb.get("action", ""), result
+            if (to := moved()) is not None:
+                return to
             time.sleep(self.hold_poll_seconds)
         self._hung_up_holding(record)
         return None
@@ -345,16 +359,15 @@ class Simulator:
         self._joined(room, record.call_sid, base)
         if status := self._agent_hold(record):
             self.echo(status)
-        waiting = self._waiting(keys)
-        while waiting():
-            moved = self._redirected(record.call_sid)
-            if moved is not None:
-                if status := self._agent_hold(record):
-                    self.echo(status)
-                return moved, {}
-            time.sleep(self.hold_poll_seconds)
-        self._hung_up_holding(record)
-        return None
+
+        def moved() -> tuple[str, dict[str, str]] | None:
+            if (to := self._redirected(record.call_sid)) is None:
+                return None
+            if status := self._agent_hold(record):
+                self.echo(status)
+            return to, {}
+
+        return self._hold(record, keys, moved)
 
     def _enqueue(
         self,
