@@ -8,10 +8,10 @@ import click
 from sqlalchemy import Row, select
 from sqlalchemy.orm import selectinload
 
-from ivr.cli import tables
+from ivr.cli import listing
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.cli.tables import Column
+from ivr.cli.listing import Column
 from ivr.config import ConfigError
 from ivr.models import (
     Account,
@@ -89,24 +89,22 @@ def list_(runtime: Runtime, account_number: str | None, status: str | None, limi
     next unmet date and amount, who pays (the card on file, or the caller), and the
     confirmation number the caller was given.
     """
-    query = (
+    query = listing.newest_first(
         select(Arrangement, Account.number, Payment.last4)
         .join(Account, Account.id == Arrangement.account_id)
         .outerjoin(Payment, Payment.id == Arrangement.card_payment_id)
-        .options(selectinload(Arrangement.installments))
-        .order_by(Arrangement.created_at.desc(), Arrangement.id.desc())
-        .limit(limit)
+        .options(selectinload(Arrangement.installments)),
+        Arrangement,
+        limit=limit,
+        account_number=account_number,
+        status=ArrangementStatus(status) if status else None,
     )
-    if account_number:
-        query = query.where(Account.number == account_number)
-    if status:
-        query = query.where(Arrangement.status == ArrangementStatus(status))
     with runtime.transaction() as session:
         rows = session.execute(query).all()
     if not rows:
         click.echo("No arrangements match.")
         return
-    tables.echo(ARRANGEMENT_COLUMNS, map(_arrangement_row, rows))
+    listing.echo(ARRANGEMENT_COLUMNS, map(_arrangement_row, rows))
 
 
 ARRANGEMENT_COLUMNS = (

@@ -7,9 +7,9 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from ivr.cli import tables
+from ivr.cli import listing
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.cli.tables import Column
+from ivr.cli.listing import Column
 from ivr.models import Account, utcnow
 from payments import methods
 from verification import find_account
@@ -51,7 +51,7 @@ def list_(runtime: Runtime, number: str) -> None:
         if not saved:
             click.echo(f"Account {number} has no saved cards.")
             return
-        tables.echo(
+        listing.echo(
             CARD_COLUMNS,
             (
                 (

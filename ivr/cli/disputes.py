@@ -7,10 +7,10 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
-from ivr.cli import tables
+from ivr.cli import listing
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.cli.tables import Column
+from ivr.cli.listing import Column
 from ivr.models import Account, Dispute, DisputeStatus, utcnow
 from payments.disputes import DisputeError, resolve
 
@@ -52,24 +52,20 @@ def list_(
     Columns: reference number, opened (UTC), account, amount, what was disputed (the whole
     balance, or an amount the caller keyed), status, and who resolved it and when.
     """
-    query = (
-        select(Dispute, Account.number)
-        .join(Account)
-        .order_by(Dispute.created_at.desc(), Dispute.id.desc())
-        .limit(limit)
+    query = listing.newest_first(
+        select(Dispute, Account.number).join(Account),
+        Dispute,
+        limit=limit,
+        account_number=account_number,
+        status=DisputeStatus(status) if status else None,
+        since=since,
     )
-    if account_number:
-        query = query.where(Account.number == account_number)
-    if status:
-        query = query.where(Dispute.status == DisputeStatus(status))
-    if since:
-        query = query.where(Dispute.created_at >= since.replace(tzinfo=dt.UTC))
     with runtime.transaction() as session:
         rows = session.execute(query).all()
     if not rows:
         click.echo("No disputes match.")
         return
-    tables.echo(DISPUTE_COLUMNS, (_dispute_row(dispute, number) for dispute, number in rows))
+    listing.echo(DISPUTE_COLUMNS, (_dispute_row(dispute, number) for dispute, number in rows))
     held = sum(d.amount_cents for d, _ in rows if d.status is DisputeStatus.OPEN)
     click.echo(f"{len(rows)} disputes; {money(held)} held by the open ones listed.")
 

@@ -7,10 +7,10 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
-from ivr.cli import tables
+from ivr.cli import listing
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.cli.tables import Column
+from ivr.cli.listing import Column
 from ivr.models import Account, Payment, PaymentStatus, utcnow
 from ivr.wiring import build_payments
 from payments.service import RECONCILE_AFTER
@@ -49,24 +49,20 @@ def list_(
     card, confirmation number. Amounts are what the account was credited; the fee is
     charged on top.
     """
-    query = (
-        select(Payment, Account.number)
-        .join(Account)
-        .order_by(Payment.created_at.desc(), Payment.id.desc())
-        .limit(limit)
+    query = listing.newest_first(
+        select(Payment, Account.number).join(Account),
+        Payment,
+        limit=limit,
+        account_number=account_number,
+        status=PaymentStatus(status) if status else None,
+        since=since,
     )
-    if account_number:
-        query = query.where(Account.number == account_number)
-    if since:
-        query = query.where(Payment.created_at >= since.replace(tzinfo=dt.UTC))
-    if status:
-        query = query.where(Payment.status == PaymentStatus(status))
     with runtime.transaction() as session:
         rows = session.execute(query).all()
         if not rows:
             click.echo("No payments match.")
             return
-        tables.echo(PAYMENT_COLUMNS, (_payment_row(payment, number) for payment, number in rows))
+        listing.echo(PAYMENT_COLUMNS, (_payment_row(payment, number) for payment, number in rows))
 
 
 PAYMENT_COLUMNS = (
