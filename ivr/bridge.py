@@ -14,6 +14,7 @@ before the caller is moved, taken off hold when Twilio reports the caller back i
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,13 +37,11 @@ def _locked(db: Session, criterion: ColumnElement[bool]) -> Handoff | None:
     return db.scalars(select(Handoff).where(criterion).with_for_update()).one_or_none()
 
 
+@dataclass(frozen=True)
 class AgentBridge:
-    def __init__(
-        self, factory: sessionmaker[Session], settings: Settings, telephony: Telephony
-    ) -> None:
-        self.factory = factory
-        self.settings = settings
-        self.telephony = telephony
+    factory: sessionmaker[Session]
+    settings: Settings
+    telephony: Telephony
 
     def _url(self, path: str) -> str:
         return self.settings.PUBLIC_BASE_URL.rstrip("/") + path

@@ -62,13 +62,11 @@ class Page:
         return words
 
 
+@dataclass(frozen=True)
 class PayPage:
-    def __init__(
-        self, factory: sessionmaker[Session], settings: Settings, payments: PaymentService
-    ) -> None:
-        self.factory = factory
-        self.settings = settings
-        self.payments = payments
+    factory: sessionmaker[Session]
+    settings: Settings
+    payments: PaymentService
 
     def form_token(self, link: PayLink) -> str:
         """Ties a submitted form to the page served for this link (CSRF protection)."""

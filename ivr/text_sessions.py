@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,13 +46,11 @@ def session_sid(phone: str) -> str:
     return f"{CHANNEL}:{phone}"
 
 
+@dataclass(frozen=True)
 class TextSessions:
-    def __init__(
-        self, factory: sessionmaker[Session], settings: Settings, payments: PaymentService
-    ) -> None:
-        self.factory = factory
-        self.settings = settings
-        self.payments = payments
+    factory: sessionmaker[Session]
+    settings: Settings
+    payments: PaymentService
 
     def _idle(self, now: dt.datetime) -> dt.datetime:
         return now + dt.timedelta(minutes=self.settings.TEXT_SESSION_IDLE_MINUTES)
