@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.importer import COLUMNS, parse_row, write_batch
-from ivr.models import Account
+from ivr.models import Account, Payment
 from verification import find_account
 
 ADA = {
@@ -41,3 +42,15 @@ def add_account(session: Session, settings: Settings, **overrides: Any) -> Accou
     account = find_account(session, row["account_number"])
     assert account is not None
     return account
+
+
+def balance(session: Session, account: Account) -> int:
+    """The account's balance as committed now (what other sessions wrote included)."""
+    session.rollback()
+    return int(session.scalar(select(Account.balance_cents).where(Account.id == account.id)))
+
+
+def payments(session: Session) -> list[Payment]:
+    """Every payment row as committed now, oldest first."""
+    session.rollback()
+    return list(session.scalars(select(Payment).order_by(Payment.id)))

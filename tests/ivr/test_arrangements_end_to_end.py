@@ -28,7 +28,7 @@ from payments.business_days import BusinessDays
 from payments.confirmation import is_valid
 from prompts import SpokenDate
 from tests.conftest import simulator_for
-from tests.factories import add_account
+from tests.factories import add_account, balance
 from tests.ivr.card_scan import database_dump, leaks
 from tests.ivr.webhooks import twice_simulator
 
@@ -198,11 +198,6 @@ def test_the_main_menu_no_longer_calls_more_time_unavailable(simulator, ada):
 
 
 CARD = ["4242424242424242#", "1230", "739", "94105"]
-
-
-def balance(db, account):
-    db.rollback()
-    return db.scalar(select(Account.balance_cents).where(Account.id == account.id))
 
 
 def run_promises_on(settings, day):

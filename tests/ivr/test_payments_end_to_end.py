@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from ivr.models import (
-    Account,
     AuditEvent,
     OutboxMessage,
     Payment,
@@ -19,7 +18,7 @@ from ivr.models import (
 from ivr.simulator import keys_from
 from payments.confirmation import is_valid
 from tests.conftest import simulator_for
-from tests.factories import add_account
+from tests.factories import add_account, balance, payments
 from tests.ivr.card_scan import AMEX_CODE, CODE, captures_left, database_dump, leaks
 from tests.ivr.webhooks import twice_simulator
 
@@ -44,16 +43,6 @@ def ada(db, settings):
 def written(number):
     """A confirmation number as receipts print it: 482-913-0057."""
     return f"{number[:3]}-{number[3:6]}-{number[6:]}"
-
-
-def payments(db):
-    db.rollback()
-    return db.scalars(select(Payment).order_by(Payment.id)).all()
-
-
-def balance(db, account):
-    db.rollback()
-    return db.scalar(select(Account.balance_cents).where(Account.id == account.id))
 
 
 def test_full_balance_by_visa_is_approved_with_a_confirmation_number(app, db, simulator, ada):

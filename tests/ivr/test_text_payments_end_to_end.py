@@ -7,10 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from ivr.models import (
-    Account,
     OutboxMessage,
     PayLink,
-    Payment,
     PaymentMethod,
     PaymentStatus,
     SandboxCharge,
@@ -19,7 +17,7 @@ from ivr.simulator import keys_from
 from payments.confirmation import is_valid
 from payments.gateways import ChargeRequest, ChargeResult, StoredCard
 from payments.gateways.sandbox import SandboxGateway
-from tests.factories import add_account
+from tests.factories import add_account, balance, payments
 from tests.ivr.card_scan import CODE, database_dump, leaks
 from tests.ivr.texting import VISA, Phone, form_token, link_in, message_form, pay, reply_of
 from tests.ivr.webhooks import post
@@ -35,16 +33,6 @@ def ada(db, settings):
 @pytest.fixture
 def phone(client):
     return Phone(client)
-
-
-def payments(db):
-    db.rollback()
-    return db.scalars(select(Payment).order_by(Payment.id)).all()
-
-
-def balance(db, account):
-    db.rollback()
-    return db.scalar(select(Account.balance_cents).where(Account.id == account.id))
 
 
 def test_pay_by_link_end_to_end(client, db, ada, phone, caplog):

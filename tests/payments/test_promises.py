@@ -42,7 +42,7 @@ from payments.gateways import (
     StoredCard,
 )
 from payments.gateways.sandbox import SandboxGateway
-from tests.factories import add_account
+from tests.factories import add_account, balance
 
 MADE = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # Saturday, 10:00 in New York
 FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 12, 23), dt.date(2027, 1, 22)
@@ -164,11 +164,6 @@ def state(db, arrangement_id: int):
         .order_by(ArrangementInstallment.number)
     ).all()
     return arrangement.status, [row.status for row in rows]
-
-
-def balance(db, account: Account) -> int:
-    db.rollback()
-    return db.scalar(select(Account.balance_cents).where(Account.id == account.id))
 
 
 def stored_charges(db) -> list[str]:
