@@ -9,6 +9,8 @@ main-menu 7 switches it and remembers the choice on the account.
 
 from __future__ import annotations
 
+from functools import cache
+
 from flows.context import Context
 from ivr.models import CallSession, VoicePreference
 from prompts import Prompt
@@ -18,8 +20,13 @@ SLOW = "slow"
 
 
 def relay_callers(ctx: Context) -> frozenset[str]:
-    region = ctx.settings.DEFAULT_REGION
-    numbers = (normalize_phone(raw, region) for raw in ctx.settings.RELAY_CALLER_IDS.split(","))
+    return _relay_numbers(ctx.settings.RELAY_CALLER_IDS, ctx.settings.DEFAULT_REGION)
+
+
+@cache
+def _relay_numbers(setting: str, region: str) -> frozenset[str]:
+    """``RELAY_CALLER_IDS`` in E.164, parsed once per setting rather than on every call."""
+    numbers = (normalize_phone(raw, region) for raw in setting.split(","))
     return frozenset(number for number in numbers if number)
 
 
