@@ -4,11 +4,12 @@ keys from answer to confirmation number."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from bench import speech
 from bench.accounts import JOURNEY, phone_for
@@ -39,24 +40,34 @@ class JourneyCost:
     time_to_pay_s: float  # speech plus keying and timeouts, as paced callers take them
 
 
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement the engine sends while the block runs (whitespace folded, cut short)."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split())[:120])
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def measure(overrides: Mapping[str, Any], account_index: int) -> JourneyCost:
     """Pay account ``account_index`` in full through the app in this process."""
     app = create_app(overrides)
     engine = app.extensions["ivr"].factory.kw["bind"]
-    counter = [0]
-
-    def count(*_args: Any) -> None:
-        counter[0] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
     presses: list[str] = []
     exchanges: list[Exchange] = []
     send: Transport = flask_transport(app.test_client())
 
     def counted(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
-        before, typed = counter[0], sum(map(len, presses))
-        status, body = send(path, form, signature)
-        exchanges.append(Exchange(form, counter[0] - before, body, typed))
+        typed = sum(map(len, presses))
+        with statements(engine) as sent:
+            status, body = send(path, form, signature)
+        exchanges.append(Exchange(form, len(sent), body, typed))
         return status, body
 
     source = keys_from(list(JOURNEY))
@@ -76,7 +87,6 @@ def measure(overrides: Mapping[str, Any], account_index: int) -> JourneyCost:
     try:
         record = simulator.call(keys, caller=phone_for(account_index))
     finally:
-        event.remove(engine, "before_cursor_execute", count)
         engine.dispose()
     if CONFIRMATION not in record.text:
         raise RuntimeError(f"the journey did not reach a confirmation number:\n{record.text}")

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from pyinstrument import Profiler
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from bench import accounts, options
 from bench.accounts import JOURNEY, phone_for
+from bench.inprocess import statements
 from ivr import migrate
 from ivr.simulator import Simulator, Transport, flask_transport, keys_from
 from ivr.web.factory import create_app
@@ -30,21 +28,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--journeys", type=int, default=100, help="paying journeys profiled")
     options.add_common(parser)
     return parser.parse_args(argv)
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """Every statement the engine sends while the block runs, first line of each."""
-    sent: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(" ".join(statement.split())[:120])
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def main(argv: list[str] | None = None) -> int:
