@@ -78,12 +78,7 @@ def measure(overrides: Mapping[str, Any], account_index: int) -> JourneyCost:
         return pressed
 
     settings = app.extensions["ivr"].settings
-    simulator = Simulator(
-        counted,
-        public_base_url=settings.PUBLIC_BASE_URL,
-        auth_token=settings.TWILIO_AUTH_TOKEN,
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-    )
+    simulator = Simulator.signing_as(settings, counted)
     try:
         record = simulator.call(keys, caller=phone_for(account_index))
     finally:

@@ -19,7 +19,7 @@ from bench import accounts, options
 from bench.accounts import JOURNEY, phone_for
 from bench.inprocess import statements
 from ivr import migrate
-from ivr.simulator import Simulator, Transport, flask_transport, keys_from
+from ivr.simulator import Simulator, flask_transport, keys_from
 from ivr.web.factory import create_app
 
 
@@ -49,19 +49,15 @@ def main(argv: list[str] | None = None) -> int:
             trace.append((path, sent))
             return answer
 
-        def caller(transport: Transport) -> Simulator:
-            return Simulator(
-                transport,
-                public_base_url=settings.PUBLIC_BASE_URL,
-                auth_token=settings.TWILIO_AUTH_TOKEN,
-                account_sid=settings.TWILIO_ACCOUNT_SID,
-            )
-
-        caller(traced).call(keys_from(list(JOURNEY)), caller=phone_for(0))  # warms caches too
+        Simulator.signing_as(settings, traced).call(
+            keys_from(list(JOURNEY)), caller=phone_for(0)
+        )  # warms caches too
         profiler = Profiler(interval=0.0005)
         with profiler:
             for index in range(1, args.journeys + 1):
-                caller(send).call(keys_from(list(JOURNEY)), caller=phone_for(index))
+                Simulator.signing_as(settings, send).call(
+                    keys_from(list(JOURNEY)), caller=phone_for(index)
+                )
         engine.dispose()
     report = args.out / "profile.html"
     report.write_text(profiler.output_html())

@@ -21,10 +21,11 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from twilio.request_validator import RequestValidator
 
+from ivr.config import Settings
 from ivr.logs import redact
 from payments.cards import FieldError, check_code, check_number, check_zip, parse_expiry
 from payments.gateways.sandbox import TEST_DECLINES
@@ -135,6 +136,17 @@ class Simulator:
         self.validator = RequestValidator(auth_token)
         self.account_sid = account_sid
         self.echo = echo
+
+    @classmethod
+    def signing_as(cls, settings: Settings, transport: Transport, **options: Any) -> Simulator:
+        """A simulator that signs as Twilio does for the app configured by ``settings``."""
+        return cls(
+            transport,
+            public_base_url=settings.PUBLIC_BASE_URL,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            account_sid=settings.TWILIO_ACCOUNT_SID,
+            **options,
+        )
 
     def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
         signature = self.validator.compute_signature(self.public_base_url + path, form)

@@ -143,13 +143,7 @@ def db(database_url: str) -> Iterator[Session]:
 
 def simulator_for(app: Flask) -> Simulator:
     """A simulator playing Twilio against ``app``, signing with the app's own settings."""
-    settings = app.extensions["ivr"].settings
-    return Simulator(
-        flask_transport(app.test_client()),
-        public_base_url=PUBLIC_BASE_URL,
-        auth_token=settings.TWILIO_AUTH_TOKEN,
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-    )
+    return Simulator.signing_as(app.extensions["ivr"].settings, flask_transport(app.test_client()))
 
 
 @pytest.fixture

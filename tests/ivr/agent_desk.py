@@ -17,7 +17,6 @@ from werkzeug.test import TestResponse
 from ivr.models import AgentCapture, Handoff
 from ivr.simulator import CallRecord, Simulator, flask_transport, keys_from
 from ivr.telephony import LocalTelephony
-from tests.conftest import PUBLIC_BASE_URL
 from verification.agents import add_agent
 
 PASSWORD = "correct horse battery"
@@ -129,13 +128,10 @@ class WaitingCaller:
         keys: Callable[[str], str | None] | None = None,
         caller: str = "+15005550006",
     ) -> None:
-        settings = app.extensions["ivr"].settings
         self.phone = LocalTelephony(factory=app.extensions["ivr"].factory)
-        self.simulator = Simulator(
+        self.simulator = Simulator.signing_as(
+            app.extensions["ivr"].settings,
             flask_transport(app.test_client()),
-            public_base_url=PUBLIC_BASE_URL,
-            auth_token=settings.TWILIO_AUTH_TOKEN,
-            account_sid=settings.TWILIO_ACCOUNT_SID,
             redirects=self.phone.take_redirect,
             holds=self.phone.on_hold,
             hold_poll_seconds=0.02,

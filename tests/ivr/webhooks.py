@@ -69,10 +69,5 @@ def twice_simulator(app: Flask, settings: Settings) -> tuple[Simulator, list[str
             mismatches.append(path)
         return second
 
-    simulator = Simulator(
-        twice,
-        public_base_url=PUBLIC_BASE_URL,
-        auth_token=settings.TWILIO_AUTH_TOKEN,
-        account_sid=settings.TWILIO_ACCOUNT_SID,
-    )
+    simulator = Simulator.signing_as(settings, twice)
     return simulator, mismatches
