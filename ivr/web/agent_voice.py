@@ -24,17 +24,10 @@ from ivr.twiml import hold_music
 from ivr.voice_calls import event_from
 from ivr.web.services import agent_bridge, services
 from ivr.web.signature import twilio_webhook
+from ivr.web.webhooks import call_sid, twiml
 from prompts import Prompt
 
 bp = Blueprint("agent_voice", __name__, url_prefix="/voice")
-
-
-def _twiml(xml: str) -> Response:
-    return Response(xml, mimetype="application/xml")
-
-
-def _call_sid() -> str:
-    return request.form.get("CallSid", "").strip()[:64]
 
 
 @bp.post("/hold")
@@ -42,8 +35,8 @@ def _call_sid() -> str:
 def hold() -> Response:
     settings = services().settings
     with transaction(services().factory) as db:
-        language = desk.caller_language(db, _call_sid(), settings.DEFAULT_LANGUAGE)
-    return _twiml(hold_twiml((Prompt("hold_message"),), language, settings.HOLD_MUSIC_URL))
+        language = desk.caller_language(db, call_sid(), settings.DEFAULT_LANGUAGE)
+    return twiml(hold_twiml((Prompt("hold_message"),), language, settings.HOLD_MUSIC_URL))
 
 
 @bp.post("/agent-connect")
@@ -51,21 +44,21 @@ def hold() -> Response:
 def agent_connect() -> Response:
     """An agent's ``<Dial><Queue>`` dequeued this caller; the agent's leg is the dequeuer.
     Twilio plays what we answer to the caller before connecting: nothing, here."""
-    agent_bridge().connected(_call_sid(), request.form.get("DequeingCallSid", "")[:64])
-    return _twiml(str(VoiceResponse().to_xml()))
+    agent_bridge().connected(call_sid(), request.form.get("DequeingCallSid", "")[:64])
+    return twiml(str(VoiceResponse().to_xml()))
 
 
 @bp.post("/bridge")
 @twilio_webhook
 def caller_bridge() -> Response:
     """The action of the caller's ``<Enqueue>``/``<Dial>``: their first bridge ended."""
-    return _twiml(agent_bridge().caller_twiml(_call_sid()))
+    return twiml(agent_bridge().caller_twiml(call_sid()))
 
 
 @bp.post("/agent-bridge")
 @twilio_webhook
 def agent_leg_bridge() -> Response:
-    return _twiml(agent_bridge().agent_twiml(_call_sid()))
+    return twiml(agent_bridge().agent_twiml(call_sid()))
 
 
 @bp.post("/bridge-status")
@@ -76,7 +69,7 @@ def bridge_status() -> Response:
         form.get("StatusCallbackEvent", "")[:40],
         form.get("ConferenceSid", "")[:64],
         form.get("FriendlyName", "")[:128],
-        _call_sid(),
+        call_sid(),
     )
     return Response(status=204)
 
@@ -84,7 +77,7 @@ def bridge_status() -> Response:
 @bp.post("/agent-hold")
 @twilio_webhook
 def agent_hold() -> Response:
-    return _twiml(hold_music(services().settings.HOLD_MUSIC_URL))
+    return twiml(hold_music(services().settings.HOLD_MUSIC_URL))
 
 
 @bp.post("/agent-capture")
@@ -97,7 +90,7 @@ def agent_capture() -> Response:
         step=request.args.get("step", "")[:20],
         nonce=request.args.get("n", "")[:12],
     )
-    return _twiml(services().voice.moved(_call_sid(), move, utcnow()))
+    return twiml(services().voice.moved(call_sid(), move, utcnow()))
 
 
 @bp.post("/agent-pay-status")

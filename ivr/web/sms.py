@@ -12,16 +12,13 @@ from ivr.models import utcnow
 from ivr.sms import message_twiml, text_of
 from ivr.web.services import services
 from ivr.web.signature import twilio_webhook
+from ivr.web.webhooks import twiml
 from prompts import Prompt
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 log = logging.getLogger("ivr.sms")
 
 MAX_BODY = 1600  # Twilio's own limit for one message
-
-
-def _twiml(xml: str) -> Response:
-    return Response(xml, mimetype="application/xml")
 
 
 def _message_sid() -> str:
@@ -35,14 +32,14 @@ def database_unavailable(error: SQLAlchemyError) -> Response:
         log, "text.db_error", logging.ERROR, message=_message_sid(), error=type(error).__name__
     )
     language = services().settings.DEFAULT_LANGUAGE
-    return _twiml(message_twiml(text_of((Prompt("system_error"),), language)))
+    return twiml(message_twiml(text_of((Prompt("system_error"),), language)))
 
 
 @bp.post("/incoming")
 @twilio_webhook
 def incoming() -> Response:
     if not _message_sid():
-        return _twiml(message_twiml(None))
+        return twiml(message_twiml(None))
     body = request.form.get("Body", "")[:MAX_BODY]
     reply = services().text.receive(_message_sid(), request.form.get("From"), body, utcnow())
-    return _twiml(reply)
+    return twiml(reply)

@@ -15,6 +15,7 @@ from ivr.twiml import voice_message
 from ivr.voice_calls import VoiceCalls, event_from
 from ivr.web.services import agent_bridge, services
 from ivr.web.signature import twilio_webhook
+from ivr.web.webhooks import call_sid, twiml
 from prompts import Prompt
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -25,14 +26,6 @@ def _calls() -> VoiceCalls:
     return services().voice
 
 
-def _twiml(xml: str) -> Response:
-    return Response(xml, mimetype="application/xml")
-
-
-def _call_sid() -> str:
-    return request.form.get("CallSid", "").strip()[:64]
-
-
 def _turn_number() -> int | None:
     raw = request.args.get("turn", "")
     return int(raw) if raw.isdigit() and len(raw) < 9 else None
@@ -41,24 +34,24 @@ def _turn_number() -> int | None:
 @bp.errorhandler(SQLAlchemyError)
 def database_unavailable(error: SQLAlchemyError) -> Response:
     """The database failed mid-call: the transaction rolled back, so say so and hang up."""
-    logs.event(log, "call.db_error", logging.ERROR, call=_call_sid(), error=type(error).__name__)
+    logs.event(log, "call.db_error", logging.ERROR, call=call_sid(), error=type(error).__name__)
     language = services().settings.DEFAULT_LANGUAGE
-    return _twiml(voice_message((Prompt("system_error"),), language))
+    return twiml(voice_message((Prompt("system_error"),), language))
 
 
 @bp.post("/incoming")
 @twilio_webhook
 def incoming() -> Response:
-    if not _call_sid():
-        return _twiml(voice_message((Prompt("system_error"),), "en-US"))
-    return _twiml(_calls().answer(_call_sid(), request.form.get("From"), utcnow()))
+    if not call_sid():
+        return twiml(voice_message((Prompt("system_error"),), "en-US"))
+    return twiml(_calls().answer(call_sid(), request.form.get("From"), utcnow()))
 
 
 @bp.post("/step")
 @twilio_webhook
 def step() -> Response:
     event = event_from(request.args, request.form)
-    return _twiml(_calls().advance(_call_sid(), _turn_number(), event, utcnow()))
+    return twiml(_calls().advance(call_sid(), _turn_number(), event, utcnow()))
 
 
 @bp.post("/pay-status")
@@ -68,7 +61,7 @@ def pay_status() -> Response:
     logs.event(
         log,
         "pay.progress",
-        call=_call_sid(),
+        call=call_sid(),
         capture=request.form.get("Capture", "-"),
         error=request.form.get("ErrorType", "-"),
     )
@@ -80,13 +73,13 @@ def pay_status() -> Response:
 def whisper() -> Response:
     """The representative answered a ``<Dial>`` transfer: their leg is this request's call."""
     caller = request.args.get("call", "")[:64]
-    agent_bridge().connected(caller, _call_sid())
-    return _twiml(_calls().whisper(caller))
+    agent_bridge().connected(caller, call_sid())
+    return twiml(_calls().whisper(caller))
 
 
 @bp.post("/status")
 @twilio_webhook
 def status() -> Response:
-    if _calls().status(_call_sid(), request.form.get("CallStatus", ""), utcnow()):
-        agent_bridge().unhold(_call_sid())  # the caller hung up while their agent was held
+    if _calls().status(call_sid(), request.form.get("CallStatus", ""), utcnow()):
+        agent_bridge().unhold(call_sid())  # the caller hung up while their agent was held
     return Response(status=204)
