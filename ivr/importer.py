@@ -198,7 +198,8 @@ def write_batch(session: Session, records: Iterable[Record]) -> int:
     """Upsert ``records`` by account number and replace their phones; returns rows written.
 
     An account whose columns all match what is stored is left as it is (``updated_at`` then
-    still says when it last changed), and so are its phones when the list is the same.
+    still says when it last changed). On PostgreSQL so are its phones when the list is the
+    same; SQLite, the small embedded default, rewrites every row's phones.
     """
     latest = {record[0][0]: record for record in records}  # last row wins
     if not latest:
