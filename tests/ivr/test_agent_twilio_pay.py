@@ -37,18 +37,25 @@ def pay_app(config, twilio) -> Iterator[Flask]:
     app.extensions["ivr"].factory.kw["bind"].dispose()
 
 
+def agent_starts(app: Flask, db, settings, amount: str) -> tuple[Desk, WaitingCaller, str]:
+    """Ada waits for an agent; alice takes the call and asks for ``amount``. Returns the desk,
+    the caller (still on the line) and where the console sent alice."""
+    add_account(db, settings)
+    make_agent(db)
+    desk = Desk(app.test_client())
+    desk.login()
+    caller = WaitingCaller(app, [])
+    call = handoff(db)
+    desk.post(f"/agent/calls/{call.id}/claim")
+    reply = desk.post(f"/agent/calls/{call.id}/payment", amount=amount)
+    assert reply.status_code == 302
+    return desk, caller, reply.headers["Location"]
+
+
 @pytest.fixture
 def started(pay_app, db, settings):
     """Ada waits for an agent; alice takes the call and starts a $142.50 payment."""
-    add_account(db, settings)
-    make_agent(db)
-    desk = Desk(pay_app.test_client())
-    desk.login()
-    caller = WaitingCaller(pay_app, [])
-    call = handoff(db)
-    desk.post(f"/agent/calls/{call.id}/claim")
-    reply = desk.post(f"/agent/calls/{call.id}/payment", amount="142.50")
-    assert reply.status_code == 302
+    _desk, caller, _page = agent_starts(pay_app, db, settings, "142.50")
     yield capture_row(db)
     caller.hang_up()
 
@@ -172,15 +179,8 @@ def test_status_callbacks_need_twilios_signature(pay_app, db, started):
 
 def test_without_twilio_the_console_says_what_twilio_pay_needs(make_app, db, settings):
     app = make_app(CAPTURE_MODE="twilio-pay")
-    add_account(db, settings)
-    make_agent(db)
-    desk = Desk(app.test_client())
-    desk.login()
-    caller = WaitingCaller(app, [])
-    call = handoff(db)
-    desk.post(f"/agent/calls/{call.id}/claim")
-    reply = desk.post(f"/agent/calls/{call.id}/payment", amount="10")
-    page = desk.client.get(reply.headers["Location"]).get_data(as_text=True)
+    desk, caller, location = agent_starts(app, db, settings, "10")
+    page = desk.client.get(location).get_data(as_text=True)
     assert "needs TELEPHONY=twilio" in page
     assert capture_row(db).status is CaptureStatus.FAILED
     caller.hang_up()
