@@ -76,12 +76,16 @@ class VoiceCalls:
         payments: PaymentService,
         recording: RecordingControl,
         flow: Flow = CALL_FLOW,
+        release_agent: Callable[[str], None] = lambda _sid: None,
     ):
+        """``release_agent(call_sid)`` runs after a call handed to the agents has ended (the
+        conference bridge takes a held agent off hold)."""
         self.factory = factory
         self.settings = settings
         self.payments = payments
         self.recording = recording
         self.flow = flow
+        self.release_agent = release_agent
 
     def _context(self, db: Session, conv: CallSession, now: dt.datetime) -> Context:
         return Context(
@@ -195,12 +199,11 @@ class VoiceCalls:
             prompts = agent_whisper(conv) if conv else (Prompt("agent_whisper_unverified"),)
             return voice_message(prompts, "en-US", hangup=False)
 
-    def status(self, sid: str, call_status: str, now: dt.datetime) -> bool:
-        """``/voice/status``: on a final status, end the session and drop its working data.
-        True when the call that ended had been handed to the agents (whose side may need
-        releasing too)."""
+    def status(self, sid: str, call_status: str, now: dt.datetime) -> None:
+        """``/voice/status``: on a final status, end the session and drop its working data,
+        then release the agent of a call handed to the agents."""
         if call_status not in FINAL_CALL_STATUSES:
-            return False
+            return
         with transaction(self.factory) as db:
             conv = db.get(
                 CallSession,
@@ -209,10 +212,11 @@ class VoiceCalls:
                 with_for_update={"of": CallSession},
             )
             if conv is None or conv.status is not SessionStatus.ACTIVE:
-                return False
+                return
             handed_off = bool(conv.data.get(assisted.HANDED_OFF))
             self._end(db, conv, call_status, now)
-            return handed_off
+        if handed_off:
+            self.release_agent(sid)
 
     def _end(self, db: Session, conv: CallSession, reason: str, now: dt.datetime) -> None:
         """The call is over: wipe any card fields still waiting, forget the working data.

@@ -63,11 +63,11 @@ def create_app(
     factory = make_session_factory(make_engine(settings.DATABASE_URL))
     payments = build_payments(settings, factory, gateway)
     phone = telephony or telephony_from_settings(settings, factory)
-    calls = VoiceCalls(factory, settings, payments, phone)
+    bridge = AgentBridge(factory, settings, phone)
+    calls = VoiceCalls(factory, settings, payments, phone, release_agent=bridge.unhold)
     texts = TextSessions(factory, settings, payments)
     page = PayPage(factory, settings, payments)
     app.extensions["ivr"] = Services(settings, factory, payments, phone, calls, texts, page)
-    bridge = AgentBridge(factory, settings, phone)
     app.extensions["ivr_bridge"] = bridge
     app.extensions["ivr_agent"] = AgentConsole(
         factory, settings, phone, bridge, payments.on_approved

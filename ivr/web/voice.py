@@ -80,6 +80,5 @@ def whisper() -> Response:
 @bp.post("/status")
 @twilio_webhook
 def status() -> Response:
-    if _calls().status(call_sid(), request.form.get("CallStatus", ""), utcnow()):
-        agent_bridge().unhold(call_sid())  # the caller hung up while their agent was held
+    _calls().status(call_sid(), request.form.get("CallStatus", ""), utcnow())
     return Response(status=204)
