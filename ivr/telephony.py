@@ -33,7 +33,7 @@ from twilio.rest import Client
 
 from ivr import logs
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
-from ivr.db import transaction
+from ivr.db import insert_on_conflict, transaction
 from ivr.models import LocalHold, LocalRedirect, utcnow
 
 log = logging.getLogger("ivr.telephony")
@@ -56,6 +56,13 @@ class Telephony(Protocol):
 
     def send_sms(self, to: str, body: str) -> str:
         """Send a text message; returns its message id (a Twilio ``SM...`` sid)."""
+
+    def _put(self, model: type[LocalHold] | type[LocalRedirect], **row: Any) -> None:
+        """Write the call's row, replacing any: one atomic upsert, since a hold and an unhold
+        (or two redirects) for one call may arrive together from two workers."""
+        with transaction(self._database()) as session:
+            upsert = insert_on_conflict(session, model).values(**row)
+            session.execute(upsert.on_conflict_do_update(index_elements=["call_sid"], set_=row))
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Make the live call fetch its next TwiML from ``url`` (POST), leaving what it plays."""
@@ -181,6 +188,13 @@ class TwilioTelephony:
         logs.event(log, "sms.sent", to=mask_phone(to), sid=message.sid)
         return str(message.sid)
 
+    def _put(self, model: type[LocalHold] | type[LocalRedirect], **row: Any) -> None:
+        """Write the call's row, replacing any: one atomic upsert, since a hold and an unhold
+        (or two redirects) for one call may arrive together from two workers."""
+        with transaction(self._database()) as session:
+            upsert = insert_on_conflict(session, model).values(**row)
+            session.execute(upsert.on_conflict_do_update(index_elements=["call_sid"], set_=row))
+
     def redirect_call(self, call_sid: str, url: str) -> None:
         try:
             self._client.calls(call_sid).update(url=url, method="POST")
@@ -269,25 +283,29 @@ class LocalTelephony:
             raise TelephonyError("The local telephony adapter was built without a database.")
         return self.factory
 
-    def redirect_call(self, call_sid: str, url: str) -> None:
+    def _put(self, model: type[LocalHold] | type[LocalRedirect], **row: Any) -> None:
+        """Write the call's row, replacing any: one atomic upsert, since a hold and an unhold
+        (or two redirects) for one call may arrive together from two workers."""
         with transaction(self._database()) as session:
-            session.merge(LocalRedirect(call_sid=call_sid, url=url, created_at=utcnow()))
+            upsert = insert_on_conflict(session, model).values(**row)
+            session.execute(upsert.on_conflict_do_update(index_elements=["call_sid"], set_=row))
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        self._put(LocalRedirect, call_sid=call_sid, url=url, created_at=utcnow())
         logs.event(log, "telephony.call_redirected", call=call_sid, local=True)
 
     def hold_participant(
         self, conference_sid: str, call_sid: str, hold_url: str | None = None
     ) -> None:
         held = hold_url is not None
-        with transaction(self._database()) as session:
-            session.merge(
-                LocalHold(
-                    call_sid=call_sid,
-                    conference_sid=conference_sid,
-                    held=held,
-                    hold_url=hold_url,
-                    updated_at=utcnow(),
-                )
-            )
+        self._put(
+            LocalHold,
+            call_sid=call_sid,
+            conference_sid=conference_sid,
+            held=held,
+            hold_url=hold_url,
+            updated_at=utcnow(),
+        )
         logs.event(log, _HOLD_EVENTS[held], call=call_sid, conference=conference_sid, local=True)
 
     def on_hold(self, call_sid: str) -> bool:
