@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.agent import ConsoleRefusedError, conference_name
+from flows import assisted
+from flows.agent import ConsoleRefusedError, conference_name, latest_capture
 from ivr import audit, logs
 from ivr.config import Settings
 from ivr.db import transaction
@@ -35,6 +36,16 @@ JOINED = "participant-join"
 
 def _locked(db: Session, criterion: ColumnElement[bool]) -> Handoff | None:
     return db.scalars(select(Handoff).where(criterion).with_for_update()).one_or_none()
+
+
+def _capture_over(db: Session, handoff: Handoff) -> bool:
+    """The agent is held and their caller's capture has ended: a join by the caller now is
+    their return. (Their first join can reach us after the agent was already held for a
+    capture that has only just begun; that one must not end the hold.)"""
+    if not handoff.agent_held:
+        return False
+    capture = latest_capture(db, handoff)
+    return capture is None or capture.status in assisted.FINAL
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ class AgentBridge:
             if handoff is None or not handoff.bridged:
                 return
             handoff.conference_sid = conference_sid
-            back = event == JOINED and call_sid == caller and handoff.agent_held
+            back = event == JOINED and call_sid == caller and _capture_over(db, handoff)
         if back:
             self.unhold(caller)
 

@@ -12,9 +12,11 @@ from sqlalchemy import select
 
 from ivr.bridge import AGENT_BRIDGE_URL, AgentBridge
 from ivr.db import transaction
-from ivr.models import Handoff, HandoffStatus
+from ivr.models import AgentCapture, CaptureStatus, Handoff, HandoffStatus
 from ivr.telephony import LocalTelephony
 from ivr.twiml import bridge, hold_music
+from tests.factories import add_account
+from tests.ivr.agent_desk import make_agent
 from tests.ivr.webhooks import call_form, post, row_counts
 
 
@@ -92,3 +94,31 @@ def test_an_agent_who_took_the_call_first_is_moved_when_their_phone_rings_throug
     with transaction(standalone_factory) as session:
         handoff = session.scalars(select(Handoff)).one()
         assert (handoff.agent_call_sid, handoff.bridged) == ("CAagent", moved)
+
+
+@pytest.mark.parametrize(("capture", "released"), [("capturing", False), ("approved", True)])
+def test_the_callers_join_ends_the_hold_only_once_their_capture_is_over(
+    standalone_factory, settings, db, capture: str, released: bool
+) -> None:
+    """The caller's first join can reach us after the agent was held for a capture that has
+    only just begun: that join must leave the agent on hold."""
+    account, agent_id = add_account(db, settings), make_agent(db)
+    telephony = LocalTelephony(factory=standalone_factory)
+    with transaction(standalone_factory) as session:
+        handoff = Handoff(
+            call_sid="CAcaller", status=HandoffStatus.CLAIMED, agent_id=agent_id,
+            agent_call_sid="CAagent", bridged=True, conference_sid="CF1", agent_held=True,
+        )  # fmt: skip
+        session.add(handoff)
+        session.flush()
+        session.add(
+            AgentCapture(
+                handoff_id=handoff.id, call_sid="CAcaller", agent_id=agent_id,
+                account_id=account.id, amount_cents=100, mode="dtmf",
+                status=CaptureStatus(capture),
+            )
+        )  # fmt: skip
+    bridge_ = AgentBridge(standalone_factory, settings, telephony)
+    bridge_.conference_event("participant-join", "CF1", "pay-CAcaller", "CAcaller")
+    with transaction(standalone_factory) as session:
+        assert session.scalars(select(Handoff)).one().agent_held is not released
