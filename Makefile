@@ -1,10 +1,11 @@
 # Two entry points: `make serve` (try it) and `make test` (every check); CI adds `make soak`.
+# scripts/bootstrap installs or starts what the suite needs (as root), or names what is missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint soak
+.PHONY: serve test lint soak bootstrap
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +22,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The machine first: a missing piece stops the run at once, before the minute of pip.
+bootstrap:
+	PYTHON=$(PYTHON) scripts/bootstrap
+
+test: bootstrap
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
 # Twice the saturation load with Twilio's retries mixed in, then the ledger: about two minutes.
-soak: $(STAMP)
+soak:
+	PYTHON=$(PYTHON) scripts/bootstrap bench
+	$(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/python -m bench --soak 180

@@ -26,7 +26,6 @@ from ivr.db import make_engine, make_session_factory
 from ivr.models import Base
 from ivr.simulator import Simulator, flask_transport
 from ivr.web.factory import create_app
-from tests.browser import chromium, live_server, page  # noqa: F401 (fixtures)
 
 PUBLIC_BASE_URL = "https://pay.example.com"
 POSTGRES_URL = os.environ.get(

@@ -2,39 +2,18 @@
 text, a test card, the confirmation; spent and expired links; keyboard-only use and what a
 screen reader is told."""
 
-import re
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from ivr.models import Payment, PaymentStatus
-from tests.factories import add_account
+from tests.browser.pages import fill_card
 from tests.ivr.card_scan import CODE
-from tests.ivr.texting import Phone
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
-
-LINK = re.compile(r"https://pay\.example\.com(/pay/[A-Za-z0-9_-]+)")
-
-
-@pytest.fixture
-def link(app, db, settings):
-    """The path of a pay link for the demo account's full balance, as texted."""
-    add_account(db, settings)
-    phone = Phone(app.test_client())
-    phone.conversation("hi", "1234", "94105", "2")
-    return LINK.search(phone.send("1")).group(1)
-
-
-def fill_card(page: Page, number: str = "4242 4242 4242 4242") -> None:
-    page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiration date (MM/YY)").fill("12/30")
-    page.get_by_label("Security code").fill(CODE)
-    page.get_by_label("Billing ZIP code").fill("94105")
 
 
 def test_open_the_link_pay_with_a_test_card_and_see_the_confirmation(page, live_server, link, db):

@@ -1,13 +1,15 @@
 """Real-browser fixtures: the app on a loopback port, driven by Debian's Chromium via Playwright.
 
-Playwright's own browser downloads are never used (they would need the internet); the tests
-launch the system Chromium that `.ci/run` installs with apt. Without it the tests are skipped
-locally and fail under CI, like the PostgreSQL half of the suite.
+Only the tests under ``tests/browser/`` import Playwright, so the rest of the suite runs without
+it. Playwright's own browser downloads are never used (they would need the internet); the tests
+launch the system Chromium that ``scripts/bootstrap`` installs with apt. Without it the tests are
+skipped locally and fail under CI, like the PostgreSQL half of the suite.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +17,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
+from ivr.config import Settings
+from ivr.models import Account
+from tests.factories import add_account
+from tests.ivr.texting import Phone
+
+PAY_LINK = re.compile(r"https://pay\.example\.com(/pay/[A-Za-z0-9_-]+)")
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -24,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
     "--disable-background-networking",
     "--disable-component-update",
+    "--disable-sync",
     "--no-first-run",
 ]
 
@@ -52,8 +62,9 @@ def page(chromium: Browser) -> Iterator[Page]:
     context.close()
 
 
-def serve(app: Flask) -> Iterator[str]:
-    """Run ``app`` on a free loopback port in a thread; yield its base URL."""
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The test's ``app`` served over HTTP on a free loopback port; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -66,6 +77,16 @@ def serve(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The test's ``app`` served over HTTP for the browser; yields the base URL."""
-    yield from serve(app)
+def ada(db: Session, settings: Settings) -> Account:
+    """The demo account the browser tests pay into and look up."""
+    return add_account(db, settings)
+
+
+@pytest.fixture
+def link(app: Flask, ada: Account) -> str:
+    """The path of a pay link for ada's full balance, as texted to her phone."""
+    phone = Phone(app.test_client())
+    phone.conversation("hi", "1234", "94105", "2")
+    found = PAY_LINK.search(phone.send("1"))
+    assert found, "the text offered no pay link"
+    return found.group(1)

@@ -4,15 +4,14 @@ as the caller keys it, read the confirmation number; and the refusals an agent c
 
 from __future__ import annotations
 
-import queue
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from ivr.models import Payment
-from tests.factories import add_account
-from tests.ivr.agent_desk import PASSWORD, VERIFY, WAIT_SECONDS, WaitingCaller, handoff, make_agent
+from tests.browser.pages import GatedKeys, field, sign_in
+from tests.ivr.agent_desk import WaitingCaller, handoff, make_agent
 from tests.ivr.card_scan import CODE, leaks
 
 pytestmark = [
@@ -20,36 +19,6 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 VISA = "4242424242424242"
-
-
-class GatedKeys:
-    """A caller who verifies and asks for an agent at once, then keys each card field only when
-    the test hands it over, so the test can watch the console between fields."""
-
-    def __init__(self) -> None:
-        self.script = [*VERIFY, "0"]
-        self.gate: queue.Queue[str | None] = queue.Queue()
-
-    def __call__(self, _prompt: str) -> str | None:
-        if self.script:
-            return self.script.pop(0)
-        return self.gate.get(timeout=WAIT_SECONDS)
-
-
-def sign_in(page: Page, base: str, username: str = "alice", password: str = PASSWORD) -> None:
-    page.goto(f"{base}/agent/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def field(page: Page, name: str):
-    return page.locator(f'[data-field="{name}"]')
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 def test_the_agent_watches_the_caller_key_a_payment(app, db, ada, live_server, page):
