@@ -526,11 +526,32 @@ def test_production_without_secrets_exits_2_naming_them(
     assert not (tmp_path / "prod.sqlite3").exists()
 
 
+PRODUCTION_SECRETS = {
+    "TWILIO_AUTH_TOKEN": "f" * 32,
+    "PIN_PEPPER": "p" * 64,
+    "CAPTURE_KEY": "a2V5IG9mIDMyIGJ5dGVzIGZvciBhIGNsaSB0ZXN0ISE=",
+    "SECRET_KEY": "s" * 64,
+}
+
+
 def test_production_with_its_secrets_runs(empty_url: str) -> None:
-    production = {"IVR_ENV": "production", "TELEPHONY": "twilio", "TWILIO_AUTH_TOKEN": "t"}
-    secrets = {"PIN_PEPPER": "p", "CAPTURE_KEY": "k", "SECRET_KEY": "s"}
-    result = run_ivr(["db", "current"], cli_env(empty_url, **production, **secrets))
+    production = {"IVR_ENV": "production", "TELEPHONY": "twilio"}
+    result = run_ivr(["db", "current"], cli_env(empty_url, **production, **PRODUCTION_SECRETS))
     assert (result.exit_code, result.stdout) == (0, "none\n")
+
+
+def test_production_with_the_development_secret_key_exits_2_saying_how_to_make_one(
+    empty_url: str,
+) -> None:
+    production = {"IVR_ENV": "production", "TELEPHONY": "twilio"}
+    secrets = {**PRODUCTION_SECRETS, "SECRET_KEY": "dev-secret-key-not-secret"}
+    env = cli_env(empty_url, **production, **secrets)
+    result = run_ivr(["serve"], env)
+    assert result.exit_code == 2
+    assert (
+        "SECRET_KEY is the published development value; generate one with: openssl rand -hex 32"
+        in flat(result.stderr)
+    )
 
 
 def test_a_malformed_setting_exits_2_naming_it(env: dict[str, str | None]) -> None:
