@@ -47,10 +47,12 @@ def is_signed(
 def signature_valid() -> bool:
     """Check the request as Twilio signed it. The body is read only within
     ``MAX_CONTENT_LENGTH`` (Flask answers 413 to a larger one before reading it)."""
+    signature = request.headers.get("X-Twilio-Signature")
+    if not signature:
+        return False  # refused without reading the body
     payload: Mapping[str, Any] | str = (
         request.get_data(as_text=True) if request.is_json else request.form
     )
-    signature = request.headers.get("X-Twilio-Signature")
     return is_signed(services().settings.TWILIO_AUTH_TOKEN, public_url(), payload, signature)
 
 
