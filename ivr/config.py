@@ -243,6 +243,11 @@ def load_settings(
                 "IVR_ENV=production needs these settings: "
                 + ", ".join(missing)
                 + ". Set them in the environment (see the configuration table in README.md)."
+                + "".join(
+                    f"\n  {name}: {_SECRET_RULES[name].make}"
+                    for name in missing
+                    if name in _SECRET_RULES
+                )
             )
         if not settings.VERIFY_SIGNATURES:
             raise ConfigError("VERIFY_SIGNATURES=false is refused in production.")

@@ -10,7 +10,7 @@ from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, load_settin
 
 DEV_SECRETS = load_settings(environ={})  # the published development values
 HOW_TO_MAKE = {
-    "TWILIO_AUTH_TOKEN": "copy your account's Auth Token from the Twilio console",
+    "TWILIO_AUTH_TOKEN": "copy your account's Auth Token from the Twilio console (32 characters)",
     "PIN_PEPPER": "generate one with: openssl rand -hex 32",
     "CAPTURE_KEY": "generate one with: openssl rand -base64 32",
     "SECRET_KEY": "generate one with: openssl rand -hex 32",
@@ -115,7 +115,7 @@ def test_production_without_secrets_lists_every_missing_one() -> None:
     assert str(raised.value) == (
         "IVR_ENV=production needs these settings: TWILIO_AUTH_TOKEN, PIN_PEPPER, CAPTURE_KEY, "
         "SECRET_KEY, PUBLIC_BASE_URL. Set them in the environment (see the configuration table "
-        "in README.md)."
+        "in README.md)." + "".join(f"\n  {name}: {HOW_TO_MAKE[name]}" for name in SECRETS)
     )
 
 
@@ -245,7 +245,6 @@ def test_a_public_url_without_secrets_names_each_unset_one() -> None:
         "PUBLIC_BASE_URL=https://pay.riverside.com (reachable by others) refuses these secrets:\n"
         + "\n".join(
             f"  {name} is not set (its development default is published); {HOW_TO_MAKE[name]}"
-            + (" (32 characters)" if name == "TWILIO_AUTH_TOKEN" else "")
             for name in SECRETS
         )
     )
