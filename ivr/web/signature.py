@@ -25,7 +25,7 @@ def public_url() -> str:
     signed ``https://pay.example.com/...``; the configured public base is the truth.
     """
     base = services().settings.PUBLIC_BASE_URL.rstrip("/")
-    query = request.query_string.decode()
+    query = request.query_string.decode(errors="replace")  # Twilio's are ASCII; others fail
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
 

@@ -75,6 +75,24 @@ def test_malformed_bodies_get_400_or_403_on_every_webhook(
     assert rows(db) == 0
 
 
+@pytest.mark.parametrize("query", ["turn=\xff", "turn=\xc3(", "bodySHA256=\xff"])
+def test_a_query_string_that_is_not_utf8_is_403_on_every_webhook(
+    app: Flask, client: FlaskClient, db: Session, query: str
+) -> None:
+    """Raw bytes in the URL (Twilio percent-encodes its own), as a WSGI server passes them."""
+    answers = {
+        path: client.post(
+            path,
+            data=call_form(),
+            headers={"X-Twilio-Signature": "forged"},
+            environ_overrides={"QUERY_STRING": query},
+        ).status_code
+        for path in webhook_paths(app)
+    }
+    assert set(answers.values()) == {403}, answers
+    assert rows(db) == 0
+
+
 @pytest.mark.parametrize("path", ["/voice/status", "/sms/incoming"])
 def test_a_json_body_with_a_forged_body_hash_is_403(
     client: FlaskClient, db: Session, path: str
