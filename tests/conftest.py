@@ -28,6 +28,8 @@ from ivr.simulator import Simulator, flask_transport
 from ivr.web.factory import create_app
 from tests.browser import chromium, live_server, page  # noqa: F401 (fixtures)
 
+# A name reserved for tests (RFC 6761): no deployment can have it, so, like loopback, it may run
+# with the published development secrets that a reachable PUBLIC_BASE_URL refuses (ivr.config).
 PUBLIC_BASE_URL = "https://pay.example.com"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
