@@ -2,13 +2,17 @@
 
 Every knob an operator can turn is a field of :class:`Settings`, named exactly like its
 environment variable. Development mode ships working defaults (SQLite, sandbox gateway, a dev
-auth token the simulator also knows); production mode refuses to start without real secrets.
+auth token the simulator also knows). Those values are published, so anything Twilio or a
+browser could reach (production, or any ``PUBLIC_BASE_URL`` that is not this machine) refuses
+to start with them, or with a secret too short to resist guessing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -23,6 +27,36 @@ _DEV_SECRETS = {
     "CAPTURE_KEY": "ZGV2LWNhcHR1cmUta2V5LTMyLWJ5dGVzLW5vdC1zZWM=",
     "SECRET_KEY": "dev-secret-key-not-secret",
 }
+
+
+@dataclass(frozen=True)
+class _SecretRule:
+    """What a deployed secret must be: at least ``min_length`` characters in each of its
+    comma-separated values (a rotation lists several), and how the operator makes one."""
+
+    min_length: int
+    make: str
+    listed: bool = False
+
+
+# Twilio's auth tokens are 32 hex digits; the others get 32 random bytes from the command.
+_SECRET_RULES = {
+    "TWILIO_AUTH_TOKEN": _SecretRule(
+        32, "copy your account's Auth Token from the Twilio console (32 characters)"
+    ),
+    "PIN_PEPPER": _SecretRule(32, "generate one with: openssl rand -hex 32", listed=True),
+    "CAPTURE_KEY": _SecretRule(44, "generate one with: openssl rand -base64 32", listed=True),
+    "SECRET_KEY": _SecretRule(32, "generate one with: openssl rand -hex 32"),
+}
+# Names that can never be a deployment Twilio reaches (RFC 6761): this machine, and the names
+# reserved for documentation and tests, such as the test suite's https://pay.example.com.
+_RESERVED_DOMAINS = (
+    "localhost",
+    "test",
+    "example",
+    "invalid",
+    *(f"example.{tld}" for tld in ("com", "net", "org")),
+)
 
 
 class ConfigError(RuntimeError):
@@ -110,13 +144,53 @@ class Settings:
     SESSION_COOKIE_SECURE: bool = False
     # Operations
     METRICS_TOKEN: str = ""
+    # Largest request body read (bytes); larger ones get 413 unread. Twilio's largest webhook,
+    # an SMS of 1,600 characters percent-encoded with its media URLs, stays under 32 KiB.
+    MAX_CONTENT_LENGTH: int = 64 * 1024
 
     @property
     def production(self) -> bool:
         return self.IVR_ENV == "production"
 
+    @property
+    def deployed(self) -> bool:
+        """Whether others can reach this app: production, or a public URL that is neither
+        loopback nor a reserved name. A deployment's secrets must not be published ones."""
+        return self.production or not _local_only(self.PUBLIC_BASE_URL)
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def _local_only(url: str) -> bool:
+    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".").lower()
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return any(host == name or host.endswith("." + name) for name in _RESERVED_DOMAINS)
+
+
+def _secret_problems(settings: Settings, unset: list[str]) -> list[str]:
+    """Why each secret of a deployment is unfit (unset, a published development value, or
+    too short), with how to make a good one; empty when all are fit."""
+    problems = []
+    for name, rule in _SECRET_RULES.items():
+        setting: str = getattr(settings, name)
+        values = [part.strip() for part in setting.split(",")] if rule.listed else [setting]
+        values = [value for value in values if value]
+        if name in unset:
+            problems.append(
+                f"{name} is not set (its development default is published); {rule.make}"
+            )
+        elif _DEV_SECRETS[name] in values:
+            problems.append(f"{name} is the published development value; {rule.make}")
+        elif not values or any(len(value) < rule.min_length for value in values):
+            problems.append(
+                f"{name} is too short (at least {rule.min_length} characters"
+                + (" in each comma-separated value" if rule.listed else "")
+                + f"); {rule.make}"
+            )
+    return problems
 
 
 def _coerce(kind: type | str, raw: str, name: str) -> Any:
@@ -143,6 +217,8 @@ def load_settings(
 
     Missing secrets fall back to documented development values, except in production,
     where every missing secret is reported at once so the operator can fix them in one go.
+    A deployment (:attr:`Settings.deployed`) refuses published and too-short secrets, each
+    named with how to make a good one.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -167,6 +243,11 @@ def load_settings(
                 "IVR_ENV=production needs these settings: "
                 + ", ".join(missing)
                 + ". Set them in the environment (see the configuration table in README.md)."
+                + "".join(
+                    f"\n  {name}: {_SECRET_RULES[name].make}"
+                    for name in missing
+                    if name in _SECRET_RULES
+                )
             )
         if not settings.VERIFY_SIGNATURES:
             raise ConfigError("VERIFY_SIGNATURES=false is refused in production.")
@@ -175,5 +256,14 @@ def load_settings(
                 "IVR_ENV=production needs TELEPHONY=twilio: the local adapter pauses no call "
                 "recording during card capture and sends no texts."
             )
-        return settings
-    return settings.replace(**{name: _DEV_SECRETS[name] for name in missing})
+    else:
+        settings = settings.replace(**{name: _DEV_SECRETS[name] for name in missing})
+    problems = _secret_problems(settings, missing) if settings.deployed else []
+    if problems:
+        where = (
+            "IVR_ENV=production"
+            if settings.production
+            else f"PUBLIC_BASE_URL={settings.PUBLIC_BASE_URL} (reachable by others)"
+        )
+        raise ConfigError(f"{where} refuses these secrets:\n  " + "\n  ".join(problems))
+    return settings

@@ -29,11 +29,40 @@ from ivr.config import Settings
 from ivr.logs import redact
 from payments.cards import FieldError, check_code, check_number, check_zip, parse_expiry
 from payments.gateways.sandbox import TEST_DECLINES
+from prompts.catalog import LANGUAGES, messages
 
 SILENCE = ""
 HANG_UP = None
 MAX_REQUESTS = 200
 QUEUE_URL = "/voice/agent-connect"  # the contact centre's <Dial><Queue url=...>, as README says
+# The prompts that ask for a card field, in every language: what is keyed after them is shown
+# only as a count, as a recording paused for capture would keep nothing of it.
+CAPTURE_PROMPTS = tuple(
+    messages(language)[key]
+    for language in LANGUAGES
+    for key in (
+        "enter_card_number",
+        "enter_card_expiry",
+        "enter_card_code_back",
+        "enter_card_code_front",
+        "enter_card_zip",
+    )
+)
+
+
+def asks_for_card_details(prompt: str) -> bool:
+    """Whether ``prompt`` (what a ``<Gather>`` said) asks for a card field."""
+    return any(words in prompt for words in CAPTURE_PROMPTS)
+
+
+def shown(pressed: str, *, secret: bool) -> str:
+    """Key presses as ``ivr call`` prints them: a card field's only as a count of keys, and
+    anything else with card numbers redacted (a caller may key one at the wrong prompt)."""
+    if not pressed:
+        return "(nothing)"
+    if secret:
+        return f"({len(pressed)} key{'s' if len(pressed) > 1 else ''}, hidden)"
+    return redact(pressed)
 
 
 class Transport(Protocol):
@@ -220,7 +249,8 @@ class Simulator:
                     self.echo("  (caller hangs up)")
                     return None
                 digits = _gathered(pressed, verb)
-                self.echo(f"  caller presses: {redact(pressed) or '(nothing)'}")
+                secret = asks_for_card_details(prompt)
+                self.echo(f"  caller presses: {shown(pressed, secret=secret)}")
                 if digits:
                     return verb.get("action", "/voice/step"), {"Digits": digits}
             elif verb.tag == "Redirect":
@@ -437,7 +467,7 @@ class Simulator:
                 if pressed is HANG_UP:
                     record.hung_up_by = "caller"
                     return None
-                self.echo(f"  caller presses: {redact(pressed)}")
+                self.echo(f"  caller presses: {shown(pressed, secret=True)}")
                 if "*" in pressed:
                     return action, {"Result": "caller-interrupted-with-star"}
                 error = _pay_field_error(pay_field, pressed.rstrip("#"), values)

@@ -27,6 +27,8 @@ from ivr.models import Base
 from ivr.simulator import Simulator, flask_transport
 from ivr.web.factory import create_app
 
+# A name reserved for tests (RFC 6761): no deployment can have it, so, like loopback, it may run
+# with the published development secrets that a reachable PUBLIC_BASE_URL refuses (ivr.config).
 PUBLIC_BASE_URL = "https://pay.example.com"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

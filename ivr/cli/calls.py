@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import io
 import sys
 
@@ -16,7 +17,14 @@ from ivr.cli.common import Runtime, pass_runtime
 from ivr.config import ConfigError
 from ivr.demo import DEMO_PHONE, demo_csv, demo_rows
 from ivr.models import CallSession, TextMessage, utcnow
-from ivr.simulator import Simulator, WebhookRefusedError, flask_transport, http_transport, keys_from
+from ivr.simulator import (
+    Simulator,
+    WebhookRefusedError,
+    asks_for_card_details,
+    flask_transport,
+    http_transport,
+    keys_from,
+)
 from ivr.telephony import LocalTelephony
 
 CALL_EXAMPLES = """
@@ -106,7 +114,8 @@ def call(
 
     Requests are signed with TWILIO_AUTH_TOKEN exactly as Twilio signs them. What the IVR says
     is printed; answer each prompt with keys (add # where the prompt asks for it). Transfers to
-    an agent and hang-ups are reported.
+    an agent and hang-ups are reported. Card details are never shown: what the caller keys for
+    a card field prints as a count of keys, and is not echoed when typed at the keyboard.
 
     Pressing 0 puts the caller in the agents' queue, where they wait until an agent in the
     console at /agent/ takes the call and starts a secure payment: the call then moves to card
@@ -175,11 +184,14 @@ def build_app(**overrides: str) -> Flask:
     return app
 
 
-def _keyboard(_prompt: str) -> str | None:
+def _keyboard(prompt: str) -> str | None:
+    """Keys from the terminal; a card field's are not echoed as they are typed."""
+    ask = getpass.getpass if asks_for_card_details(prompt) else input
     try:
-        return input("  keys (Enter = silence, q = hang up)> ").strip()
+        keys = ask("  keys (Enter = silence, q = hang up)> ").strip()
     except EOFError:
         return None
+    return None if keys == "q" else keys
 
 
 @click.group()

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, request
 
 from flows.agent import TRANSFERS
 from ivr import logs
@@ -53,6 +53,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.AGENT_SESSION_MINUTES),
+        MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH,  # 413 before a larger body is read
     )
     if settings.AGENT_TRANSFER not in TRANSFERS:
         raise ConfigError(
@@ -78,4 +79,14 @@ def create_app(
     app.register_blueprint(agent_voice.bp)
     app.register_blueprint(agent.bp)
     metrics.init_app(app, settings, factory)
+    app.before_request(_refuse_oversized)
     return app
+
+
+def _refuse_oversized() -> None:
+    """413 for a declared body over ``MAX_CONTENT_LENGTH``, before any view runs. Flask alone
+    refuses it only when something reads it; a chunked body without a length is cut off at
+    the limit as it is read."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413)

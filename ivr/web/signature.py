@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ def public_url() -> str:
     signed ``https://pay.example.com/...``; the configured public base is the truth.
     """
     base = services().settings.PUBLIC_BASE_URL.rstrip("/")
-    query = request.query_string.decode()
+    query = request.query_string.decode(errors="replace")  # Twilio's are ASCII; others fail
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
 
@@ -36,14 +37,22 @@ def is_signed(
     rides in the URL as ``bodySHA256``. Ports are tried both ways, as Twilio's validator does."""
     if not signature:
         return False
+    if isinstance(payload, str) and "bodySHA256" not in urllib.parse.parse_qs(
+        urllib.parse.urlsplit(url).query
+    ):
+        return False  # a body Twilio signs always names its hash; the validator needs it
     return bool(RequestValidator(auth_token).validate(url, payload, signature))
 
 
 def signature_valid() -> bool:
+    """Check the request as Twilio signed it. The body is read only within
+    ``MAX_CONTENT_LENGTH`` (Flask answers 413 to a larger one before reading it)."""
+    signature = request.headers.get("X-Twilio-Signature")
+    if not signature:
+        return False  # refused without reading the body
     payload: Mapping[str, Any] | str = (
         request.get_data(as_text=True) if request.is_json else request.form
     )
-    signature = request.headers.get("X-Twilio-Signature")
     return is_signed(services().settings.TWILIO_AUTH_TOKEN, public_url(), payload, signature)
 
 

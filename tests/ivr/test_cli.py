@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from ivr.cli import main
+from ivr.cli import calls, main
 from ivr.config import Settings
 from ivr.demo import demo_rows
 from ivr.importer import COLUMNS
@@ -30,6 +30,7 @@ from ivr.models import (
     PaymentStatus,
     utcnow,
 )
+from prompts.catalog import LANGUAGES, messages
 from tests.conftest import BACKENDS
 from tests.factories import account_row, add_account
 from tests.ivr.cli_helpers import (
@@ -433,6 +434,30 @@ def test_call_hears_the_balance_of_the_demo_account(demo_env: dict[str, str | No
     assert re.fullmatch(r"\(call ended; hung up by caller; call CA[0-9a-f]{32}\)", lines[-1])
 
 
+CARD_DETAILS = ("4242424242424241", "4242424242424242", "1230", "739", "30301")
+# a mistyped number first (its retry prompt hides the keys too), then the card
+CARD = "4242424242424241#,4242424242424242#,1230,739,30301"
+
+
+@pytest.mark.parametrize(
+    ("mode", "after_capture"),
+    [("dtmf", ["2"]), ("twilio-pay", [])],  # by DTMF, 2 cancels at the read-back
+)
+def test_call_shows_no_card_detail_the_caller_keys(
+    demo_env: dict[str, str | None], mode: str, after_capture: list[str]
+) -> None:
+    presses = ",".join([",1,1234#,94105,2,1", CARD, *after_capture])
+    result = run_ivr(["call", "--press", presses], {**demo_env, "CAPTURE_MODE": mode})
+
+    assert result.exit_code == 0, result.output
+    pressed = [line for line in result.stdout.splitlines() if "caller presses:" in line]
+    hidden = [f"({len(keys)} keys, hidden)" for keys in CARD.split(",")]
+    shown = ["(nothing)", "1", "1234#", "94105", "2", "1", *hidden, *after_capture]
+    assert pressed == [f"  caller presses: {keys}" for keys in shown]
+    for detail in CARD_DETAILS:
+        assert detail not in result.output
+
+
 @pytest.mark.parametrize(
     ("transfer", "line", "summary"),
     [
@@ -526,14 +551,54 @@ def test_production_without_secrets_exits_2_naming_them(
     assert not (tmp_path / "prod.sqlite3").exists()
 
 
+PRODUCTION_SECRETS = {
+    "TWILIO_AUTH_TOKEN": "f" * 32,
+    "PIN_PEPPER": "p" * 64,
+    "CAPTURE_KEY": "a2V5IG9mIDMyIGJ5dGVzIGZvciBhIGNsaSB0ZXN0ISE=",
+    "SECRET_KEY": "s" * 64,
+}
+
+
 def test_production_with_its_secrets_runs(empty_url: str) -> None:
-    production = {"IVR_ENV": "production", "TELEPHONY": "twilio", "TWILIO_AUTH_TOKEN": "t"}
-    secrets = {"PIN_PEPPER": "p", "CAPTURE_KEY": "k", "SECRET_KEY": "s"}
-    result = run_ivr(["db", "current"], cli_env(empty_url, **production, **secrets))
+    production = {"IVR_ENV": "production", "TELEPHONY": "twilio"}
+    result = run_ivr(["db", "current"], cli_env(empty_url, **production, **PRODUCTION_SECRETS))
     assert (result.exit_code, result.stdout) == (0, "none\n")
+
+
+def test_production_with_the_development_secret_key_exits_2_saying_how_to_make_one(
+    empty_url: str,
+) -> None:
+    production = {"IVR_ENV": "production", "TELEPHONY": "twilio"}
+    secrets = {**PRODUCTION_SECRETS, "SECRET_KEY": "dev-secret-key-not-secret"}
+    env = cli_env(empty_url, **production, **secrets)
+    result = run_ivr(["serve"], env)
+    assert result.exit_code == 2
+    assert (
+        "SECRET_KEY is the published development value; generate one with: openssl rand -hex 32"
+        in flat(result.stderr)
+    )
 
 
 def test_a_malformed_setting_exits_2_naming_it(env: dict[str, str | None]) -> None:
     result = run_ivr(["sessions", "purge"], {**env, "LOCKOUT_MINUTES": "soon"})
     assert result.exit_code == 2
     assert "Error: LOCKOUT_MINUTES='soon' is not a whole number." in result.stderr
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_card_field_typed_at_the_keyboard_is_not_echoed(
+    monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """The terminal echoes what ``input`` reads; a card field is read without echo."""
+    readers: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda _: readers.append("input") or "1")
+    monkeypatch.setattr("getpass.getpass", lambda _: readers.append("getpass") or "739")
+    words = messages(language)
+    assert calls._keyboard(words["main_menu"]) == "1"
+    assert calls._keyboard(f"{words['card_code_invalid']} {words['enter_card_code_back']}") == "739"
+    assert readers == ["input", "getpass"]
+
+
+def test_q_at_the_keyboard_hangs_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("builtins.input", lambda _: " q ")
+    assert calls._keyboard("To pay, press 2.") is None

@@ -8,14 +8,22 @@ import pytest
 
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, load_settings
 
+DEV_SECRETS = load_settings(environ={})  # the published development values
+HOW_TO_MAKE = {
+    "TWILIO_AUTH_TOKEN": "copy your account's Auth Token from the Twilio console (32 characters)",
+    "PIN_PEPPER": "generate one with: openssl rand -hex 32",
+    "CAPTURE_KEY": "generate one with: openssl rand -base64 32",
+    "SECRET_KEY": "generate one with: openssl rand -hex 32",
+}
+
 SECRETS = ("TWILIO_AUTH_TOKEN", "PIN_PEPPER", "CAPTURE_KEY", "SECRET_KEY")
 PRODUCTION = {
     "IVR_ENV": "production",
     "PUBLIC_BASE_URL": "https://pay.example.com",
-    "TWILIO_AUTH_TOKEN": "real-token",
-    "PIN_PEPPER": "real-pepper",
+    "TWILIO_AUTH_TOKEN": "real-token-of-32-hex-digits-0123",
+    "PIN_PEPPER": "real-pepper-from-openssl-rand-hex-32",
     "CAPTURE_KEY": "cmVhbC1jYXB0dXJlLWtleS0zMi1ieXRlcy1sb25nISE=",
-    "SECRET_KEY": "real-secret",
+    "SECRET_KEY": "real-secret-key-from-openssl-rand-hex",
     "TELEPHONY": "twilio",
 }
 
@@ -107,7 +115,7 @@ def test_production_without_secrets_lists_every_missing_one() -> None:
     assert str(raised.value) == (
         "IVR_ENV=production needs these settings: TWILIO_AUTH_TOKEN, PIN_PEPPER, CAPTURE_KEY, "
         "SECRET_KEY, PUBLIC_BASE_URL. Set them in the environment (see the configuration table "
-        "in README.md)."
+        "in README.md)." + "".join(f"\n  {name}: {HOW_TO_MAKE[name]}" for name in SECRETS)
     )
 
 
@@ -162,7 +170,7 @@ def test_overrides_win_over_the_environment() -> None:
 def test_overrides_can_supply_production_secrets() -> None:
     secrets = {key: value for key, value in PRODUCTION.items() if key != "IVR_ENV"}
     settings = load_settings(environ={"IVR_ENV": "production"}, overrides=secrets)
-    assert settings.production and settings.PIN_PEPPER == "real-pepper"
+    assert settings.production and secrets["PIN_PEPPER"] == settings.PIN_PEPPER
 
 
 def test_unknown_environment_variables_are_ignored() -> None:
@@ -176,3 +184,105 @@ def test_settings_are_immutable_but_can_be_copied_with_changes() -> None:
     assert (settings.LOCKOUT_MINUTES, changed.LOCKOUT_MINUTES) == (30, 5)
     with pytest.raises(AttributeError):
         settings.LOCKOUT_MINUTES = 5  # type: ignore[misc]
+
+
+# --- published and weak secrets ---------------------------------------------------------------
+
+DEPLOYED = pytest.mark.parametrize(
+    "deployment",
+    [
+        pytest.param(PRODUCTION, id="production"),
+        pytest.param(
+            {
+                **PRODUCTION,
+                "IVR_ENV": "development",
+                "PUBLIC_BASE_URL": "https://pay.riverside.com",
+            },
+            id="public-url-without-IVR_ENV",
+        ),
+    ],
+)
+
+
+@DEPLOYED
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_deployment_refuses_each_published_development_secret(
+    deployment: dict[str, str], name: str
+) -> None:
+    environ = {**deployment, name: getattr(DEV_SECRETS, name)}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ=environ)
+    message = str(raised.value)
+    assert f"{name} is the published development value; {HOW_TO_MAKE[name]}" in message
+    assert len(message.splitlines()) == 2  # the heading, and this one setting
+
+
+@DEPLOYED
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_deployment_refuses_each_too_short_secret(deployment: dict[str, str], name: str) -> None:
+    short = PRODUCTION[name][:31]
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ={**deployment, name: short})
+    assert f"{name} is too short (at least " in str(raised.value)
+    assert HOW_TO_MAKE[name] in str(raised.value)
+    assert short not in str(raised.value)  # a secret, even a weak one, is never echoed
+
+
+@DEPLOYED
+@pytest.mark.parametrize("name", ["PIN_PEPPER", "CAPTURE_KEY"])
+def test_a_rotation_list_may_not_keep_the_development_value(
+    deployment: dict[str, str], name: str
+) -> None:
+    environ = {**deployment, name: f"{PRODUCTION[name]},{getattr(DEV_SECRETS, name)}"}
+    with pytest.raises(ConfigError, match=f"{name} is the published development value"):
+        load_settings(environ=environ)
+
+
+def test_a_public_url_without_secrets_names_each_unset_one() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ={"PUBLIC_BASE_URL": "https://pay.riverside.com"})
+    assert str(raised.value) == (
+        "PUBLIC_BASE_URL=https://pay.riverside.com (reachable by others) refuses these secrets:\n"
+        + "\n".join(
+            f"  {name} is not set (its development default is published); {HOW_TO_MAKE[name]}"
+            for name in SECRETS
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.5:8000",  # a private network is still others
+        "http://0.0.0.0:5000",
+        "https://example.com.evil.net",
+        "https://notexample.com",
+    ],
+)
+def test_any_other_public_url_is_a_deployment(url: str) -> None:
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN is not set"):
+        load_settings(environ={"PUBLIC_BASE_URL": url})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5000",
+        "http://127.0.0.2",
+        "http://localhost:5000",
+        "http://LOCALHOST.:5000",
+        "http://[::1]:5000",
+        "https://pay.example.com",  # the test suite's: reserved, no deployment can have it
+        "https://ivr.test",
+    ],
+)
+def test_this_machine_and_reserved_names_start_with_development_secrets(url: str) -> None:
+    settings = load_settings(environ={"PUBLIC_BASE_URL": url})
+    assert not settings.deployed
+    assert settings.TWILIO_AUTH_TOKEN == DEV_AUTH_TOKEN
+
+
+def test_a_public_url_with_real_secrets_starts_in_development() -> None:
+    public = {"IVR_ENV": "development", "PUBLIC_BASE_URL": "https://pay.riverside.com"}
+    settings = load_settings(environ={**PRODUCTION, **public, "TELEPHONY": "local"})
+    assert settings.deployed and not settings.production

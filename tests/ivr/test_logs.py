@@ -1,4 +1,5 @@
-"""Log redaction: nothing shaped like a card number reaches a log line."""
+"""Log redaction: no card number reaches a log line, and no id an operator greps for is
+mangled on the way."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ivr.logs import RedactingFormatter, configure, event, redact
+from ivr.logs import PAYLINK_PATH, RedactingFormatter, configure, event, redact
+from payments import paylinks
 
 VISA = "4242424242424242"
 AMEX = "378282246310005"
@@ -21,7 +23,7 @@ REDACTED = "[REDACTED]"
     [
         pytest.param("4222222222222", REDACTED, id="13-digits"),
         pytest.param(VISA, REDACTED, id="16-digits"),
-        pytest.param("4" * 19, REDACTED, id="19-digits"),
+        pytest.param("4" * 18 + "2", REDACTED, id="19-digits"),
         pytest.param(AMEX, REDACTED, id="amex-15"),
         pytest.param("3782 822463 10005", REDACTED, id="amex-grouped"),
         pytest.param("4242 4242 4242 4242", REDACTED, id="spaces"),
@@ -67,6 +69,55 @@ def test_card_shaped_runs_are_redacted(text: str, expected: str) -> None:
 )
 def test_other_numbers_are_left_alone(text: str) -> None:
     assert redact(text) == text
+
+
+CALL_SID = "CA4242424242424242" + "d5aa" + "0" * 12  # a SID whose hex starts with a card
+MESSAGE_SID = "SMf" + "378282246310005" + "a" * 16
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(f"call={CALL_SID}", id="call-sid"),
+        pytest.param(f"message={MESSAGE_SID}", id="message-sid"),
+        pytest.param("call=CA" + "1234567890123456789012345678901b", id="sid-all-but-one-digit"),
+        pytest.param("key=outbox.1.20261202063500123456", id="idempotency-key"),
+        pytest.param("key=outbox.17.42424242424242420000", id="idempotency-key-card-inside"),
+        pytest.param("key=paylink:4242424242424242:1", id="colon-key"),
+        pytest.param("token=tok_4242424242424242", id="number-inside-a-token"),
+        pytest.param("id=1234567890123abc4def5678", id="hex-id-starting-with-digits"),
+        pytest.param("from=+8613812345678", id="e164-13-digits"),
+        pytest.param("number=4242424242424241", id="16-digits-failing-luhn"),
+        pytest.param("at=1764657000000", id="epoch-milliseconds"),
+    ],
+)
+def test_ids_are_never_mangled(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        VISA,
+        AMEX,
+        "4242 4242 4242 4242",
+        "4242-4242-4242-4242",
+        "3782 822463 10005",
+        "3782-822463-10005",
+        f"{VISA} 739",  # the number, then its code
+        f"12 {VISA}",
+        f"'{VISA}x'",  # as int() quotes it in an exception
+    ],
+)
+def test_test_card_numbers_are_redacted(text: str) -> None:
+    redacted = redact(f"event=x digits={text} call={CALL_SID}")
+    assert VISA not in redacted.replace(CALL_SID, "") and AMEX not in redacted
+    assert "digits=" + REDACTED in redacted.replace("'", "")
+    assert redacted.endswith(f" call={CALL_SID}")
+
+
+def test_the_pay_link_path_is_the_pay_pages() -> None:
+    assert PAYLINK_PATH == paylinks.PATH
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,12 @@ def test_json_body_is_signed_through_its_sha256_in_the_url() -> None:
     )
 
 
+@pytest.mark.parametrize("body", [BODY, "", "{", "\ufffd\x00"])
+def test_a_body_without_its_sha256_in_the_url_is_refused_not_an_error(body: str) -> None:
+    """The validator would sign the body's characters as if they were form keys and fail."""
+    assert not is_signed(TOKEN, URL, body, "a9nBmqA0ju/hNViExpshrM61xv4=")
+
+
 @pytest.mark.parametrize(
     ("url", "params", "token"),
     [
