@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from ivr import audit
 from ivr.db import insert_on_conflict
 from ivr.models import LockoutCounter, UTCDateTime
+from verification.lookup import normalize_phone
 
 HARD_LOCK = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # "until unlocked", with headroom for date math
 ESCALATION_WINDOW = dt.timedelta(days=1)
@@ -48,6 +49,23 @@ def account_subject(number: str) -> str:
 
 def caller_subject(e164: str) -> str:
     return f"caller:{e164}"
+
+
+def parse_subject(text: str, region: str = "US") -> str:
+    """The subject an operator names: ``account:NUMBER``, ``caller:PHONE`` (any way of writing
+    the number) or ``caller:anonymous`` for the withheld-number pool."""
+    kind, _, value = text.strip().partition(":")
+    value = value.strip()
+    if kind == "account" and value.isdigit():
+        return account_subject(value)
+    if kind == "caller" and value in ("anonymous", "withheld"):
+        return ANONYMOUS
+    if kind == "caller" and (e164 := normalize_phone(value, region)):
+        return caller_subject(e164)
+    raise ValueError(
+        f"{text.strip()[:40]!r} is not a lock subject; name one as account:NUMBER, "
+        "caller:PHONE or caller:anonymous (as `ivr locks list` shows them)"
+    )
 
 
 def escalation_subject(subject: str) -> str:
@@ -240,5 +258,8 @@ def lift(session: Session, subject: str, *, actor: str) -> bool:
     who is asking), audited. Whether there was anything to forget."""
     counters = (subject, escalation_subject(subject))
     deleted = session.execute(delete(LockoutCounter).where(LockoutCounter.subject.in_(counters)))
-    audit.record(session, "lockout.reset", actor=actor, outcome="success", resource=subject)
-    return bool(deleted.rowcount)  # type: ignore[attr-defined]
+    found = bool(deleted.rowcount)  # type: ignore[attr-defined]
+    audit.record(
+        session, "lockout.reset", actor=actor, outcome="success", resource=subject, found=found
+    )
+    return found
