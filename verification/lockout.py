@@ -51,6 +51,11 @@ def caller_subject(e164: str) -> str:
     return f"caller:{e164}"
 
 
+def caller_or_pool(e164: str | None) -> str:
+    """The subject of a caller ID, or of the withheld-number pool when there is none."""
+    return caller_subject(e164) if e164 else ANONYMOUS
+
+
 def parse_subject(text: str, region: str = "US") -> str:
     """The subject an operator names: ``account:NUMBER``, ``caller:PHONE`` (any way of writing
     the number) or ``caller:anonymous`` for the withheld-number pool."""

@@ -86,10 +86,8 @@ class Verifier:
             hard_after=policy.hard_lock_after,
             cleared_by_success=True,
         )
-        if self.caller is None:
-            return [account, lockout.Throttle(lockout.ANONYMOUS, policy.max_anonymous_failures)]
-        caller = lockout.Throttle(lockout.caller_subject(self.caller), policy.max_caller_failures)
-        return [account, caller]
+        limit = policy.max_caller_failures if self.caller else policy.max_anonymous_failures
+        return [account, lockout.Throttle(lockout.caller_or_pool(self.caller), limit)]
 
     def locked_until(self, number: str) -> dt.datetime | None:
         """When an attempt on ``number`` from this caller would be judged again (``None``: now)."""
