@@ -63,7 +63,7 @@ def parse_subject(text: str, region: str = "US") -> str:
     value = value.strip()
     if kind == "account" and value.isdigit():
         return account_subject(value)
-    if kind == "caller" and value in ("anonymous", "withheld"):
+    if kind == "caller" and value == "anonymous":
         return ANONYMOUS
     if kind == "caller" and (e164 := normalize_phone(value, region)):
         return caller_subject(e164)
@@ -261,9 +261,10 @@ def locks(session: Session, now: dt.datetime, subjects: Sequence[str] | None = N
 def lift(session: Session, subject: str, *, actor: str) -> bool:
     """Forget ``subject``'s lock, failures and escalation count (after an operator checked
     who is asking), audited. Whether there was anything to forget."""
-    counters = (subject, escalation_subject(subject))
-    deleted = session.execute(delete(LockoutCounter).where(LockoutCounter.subject.in_(counters)))
-    found = bool(deleted.rowcount)  # type: ignore[attr-defined]
+    found = False
+    for counter in sorted((subject, escalation_subject(subject))):  # in :func:`admit`'s order
+        deleted = session.execute(delete(LockoutCounter).where(LockoutCounter.subject == counter))
+        found = found or bool(deleted.rowcount)  # type: ignore[attr-defined]
     audit.record(
         session, "lockout.reset", actor=actor, outcome="success", resource=subject, found=found
     )
