@@ -56,6 +56,9 @@ class Settings:
     ALLOW_OVERPAYMENT: bool = False
     FEE_FLAT_CENTS: int = 0
     FEE_BASIS_POINTS: int = 0
+    # Card testing: declined cards tried per call or pay link, and per account in 24 hours
+    MAX_DECLINES_PER_SESSION: int = 3
+    MAX_DECLINES_PER_ACCOUNT: int = 5
     ARRANGEMENT_STATUSES: str = "active,past_due"
     EXTENSION_MAX_DAYS: int = 14
     EXTENSION_MAX_DAYS_PAST_DUE: int = 30
