@@ -10,8 +10,6 @@ moment" with a redirect; the redirected request runs the charge outside any tran
 
 from __future__ import annotations
 
-from dataclasses import astuple
-
 from flows import assisted
 from flows.context import Context, phrase, verified_account
 from flows.engine import (
@@ -117,14 +115,29 @@ def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
     return start_capture(conv, ctx, amount)
 
 
+def _offers(ctx: Context, account: Account) -> list[int]:
+    due = amounts_due(ctx.session, account)
+    return [due.full_cents, due.minimum_cents]
+
+
 class PayMenu(Step):
     name = "pay_menu"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         due = amounts_due(ctx.session, verified_account(conv))
+        confirming = Money(due.confirming_cents)
         if due.full_cents <= 0:
+            if due.confirming_cents:
+                return Go(
+                    "main_menu", (phrase("payment_confirming_nothing_due", amount=confirming),)
+                )
             return Go("main_menu", (phrase("no_balance"),))
-        say = [phrase("pay_menu_full", amount=Money(due.full_cents))]
+        full = Money(due.full_cents)
+        say = [
+            phrase("pay_menu_confirming", confirming=confirming, amount=full)
+            if due.confirming_cents
+            else phrase("pay_menu_full", amount=full)
+        ]
         if 0 < due.minimum_cents < due.full_cents:
             say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
         say.append(phrase("pay_menu_other"))
@@ -134,9 +147,7 @@ class PayMenu(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         # A call that reached the menu before offers were kept has them worked out again.
-        full, minimum = conv.data.get(OFFERED) or astuple(
-            amounts_due(ctx.session, verified_account(conv))
-        )
+        full, minimum = conv.data.get(OFFERED) or _offers(ctx, verified_account(conv))
         if digits == "1" and full > 0:
             return _choose(conv, ctx, full)
         if digits == "2" and 0 < minimum < full:
