@@ -162,6 +162,11 @@ def load_settings(
         )
     if settings.DEFAULT_LANGUAGE not in ("en-US", "es-US"):
         raise ConfigError(f"DEFAULT_LANGUAGE={settings.DEFAULT_LANGUAGE!r}: use en-US or es-US.")
+    if min(settings.MAX_DECLINES_PER_SESSION, settings.MAX_DECLINES_PER_ACCOUNT) < 1:
+        raise ConfigError(
+            "MAX_DECLINES_PER_SESSION and MAX_DECLINES_PER_ACCOUNT must be 1 or more "
+            "(the defaults are 3 and 5)."
+        )
     if settings.production:
         if "PUBLIC_BASE_URL" not in values:
             missing.append("PUBLIC_BASE_URL")

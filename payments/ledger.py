@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
-from ivr.config import ConfigError, Settings
+from ivr.config import Settings
 from ivr.db import insert_on_conflict, lock_row
 from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus, utcnow
 from payments.confirmation import new_confirmation_number
@@ -121,16 +121,7 @@ class DeclineLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeclineLimits:
-        per_session, per_account = (
-            settings.MAX_DECLINES_PER_SESSION,
-            settings.MAX_DECLINES_PER_ACCOUNT,
-        )
-        if per_session < 1 or per_account < 1:
-            raise ConfigError(
-                "MAX_DECLINES_PER_SESSION and MAX_DECLINES_PER_ACCOUNT must be 1 or more "
-                "(the defaults are 3 and 5)."
-            )
-        return cls(per_session, per_account)
+        return cls(settings.MAX_DECLINES_PER_SESSION, settings.MAX_DECLINES_PER_ACCOUNT)
 
 
 @dataclass(frozen=True)
