@@ -318,7 +318,7 @@ def start_capture(
 
 _DECLINE_LIMIT = (
     "Too many cards have been declined on this call, or on this account in the last 24 hours, "
-    "so no more cards can be tried: ask the caller to pay another way, or later."
+    "so no more cards can be tried: offer the caller more time to pay, or to try again tomorrow."
 )
 _AMOUNT_REFUSALS = {
     "amount_too_small": "The smallest payment by phone is",
