@@ -265,6 +265,9 @@ def start_capture(
     running = latest_capture(session, handoff)
     if running is not None and running.status not in assisted.FINAL:
         raise ConsoleRefusedError("A secure payment is already in progress on this call.")
+    declines = ledger.DeclineLimits.from_settings(settings)
+    if ledger.decline_limit(session, account.id, conv.sid, declines) is not None:
+        raise ConsoleRefusedError(_DECLINE_LIMIT)
     policy = PaymentPolicy.from_settings(settings)
     payable = account.balance_cents - ledger.in_flight_cents(session, account.id)
     error = policy.check(amount_cents, payable)
@@ -301,7 +304,11 @@ def start_capture(
             gateway=TWILIO_PAY,
         )
         try:
-            payment = ledger.begin(session, new, allow_overpayment=settings.ALLOW_OVERPAYMENT)
+            payment = ledger.begin(
+                session, new, allow_overpayment=settings.ALLOW_OVERPAYMENT, declines=declines
+            )
+        except ledger.DeclineLimitError:
+            raise ConsoleRefusedError(_DECLINE_LIMIT) from None
         except ledger.PaymentRefusedError:
             raise ConsoleRefusedError("Another payment on this account is in progress.") from None
         capture.payment_id = payment.id
@@ -311,6 +318,10 @@ def start_capture(
     return capture
 
 
+_DECLINE_LIMIT = (
+    "Too many cards have been declined on this call, or on this account in the last 24 hours, "
+    "so no more cards can be tried: offer the caller more time to pay, or to try again tomorrow."
+)
 _AMOUNT_REFUSALS = {
     "amount_too_small": "The smallest payment by phone is",
     "amount_too_large": "The largest payment by phone is",

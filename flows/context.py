@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ivr.config import Settings
 from ivr.models import Account, CallSession
 from payments.capture import CardVault, RecordingControl
+from payments.ledger import DeclineLimits
 from payments.policy import PaymentPolicy
 from payments.service import PaymentService
 from prompts import Prompt
@@ -46,6 +47,10 @@ class Context:
     @cached_property
     def payment_policy(self) -> PaymentPolicy:
         return PaymentPolicy.from_settings(self.settings)
+
+    @cached_property
+    def decline_limits(self) -> DeclineLimits:
+        return DeclineLimits.from_settings(self.settings)
 
     @cached_property
     def vault(self) -> CardVault:

@@ -10,8 +10,6 @@ moment" with a redirect; the redirected request runs the charge outside any tran
 
 from __future__ import annotations
 
-from dataclasses import astuple
-
 from flows import assisted
 from flows.context import Context, phrase, verified_account
 from flows.engine import (
@@ -36,12 +34,14 @@ from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
 from payments.disputes import amounts_due
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
+from payments.ledger import DeclineScope
 from payments.policy import AmountError, parse_amount
 from prompts import Digits, Money, Prompt, render
 
 AUTHORIZE = "authorize_payment"
 RECEIPT = "payment_receipt"
 TWILIO_PAY = "twilio-pay"
+DECLINE_LIMIT = "decline_limit"
 
 
 def payable_cents(ctx: Context, account: Account) -> int:
@@ -75,9 +75,30 @@ def _capture_state(conv: CallSession, ctx: Context) -> str:
     return "pay_verb" if _twilio_pay(ctx) else "card_number"
 
 
+def _decline_limit(conv: CallSession, ctx: Context) -> DeclineScope | None:
+    """The decline limit this call (or text conversation) or its account has reached."""
+    account = verified_account(conv)
+    return ledger.decline_limit(ctx.session, account.id, conv.sid, ctx.decline_limits)
+
+
+def _refuse_card(conv: CallSession, ctx: Context) -> DeclineScope | None:
+    """:func:`_decline_limit`, audited: the caller asked to pay by card."""
+    account = verified_account(conv)
+    return ledger.refuse_card(ctx.session, account, conv.channel, conv.sid, ctx.decline_limits)
+
+
+def decline_limit_reached(scope: DeclineScope, *said: Prompt) -> Go:
+    """No more cards are tried: say why, and offer a representative."""
+    return Go(DECLINE_LIMIT, (*said, phrase(f"decline_limit_{scope.value}")))
+
+
 def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECEIPT) -> Go:
     """Take ``amount`` by card through the capture steps, announcing any fee first; once it is
-    approved the flow goes on to step ``then`` (another flow's, for a down payment)."""
+    approved the flow goes on to step ``then`` (another flow's, for a down payment). Past a
+    decline limit no card is asked for at all."""
+    scope = _refuse_card(conv, ctx)
+    if scope is not None:
+        return decline_limit_reached(scope)
     fee = ctx.payment_policy.fee(amount)
     conv.data["pay"] = {"amount": amount, "fee": fee, "then": then}
     said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
@@ -94,14 +115,29 @@ def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
     return start_capture(conv, ctx, amount)
 
 
+def _offers(ctx: Context, account: Account) -> list[int]:
+    due = amounts_due(ctx.session, account)
+    return [due.full_cents, due.minimum_cents]
+
+
 class PayMenu(Step):
     name = "pay_menu"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         due = amounts_due(ctx.session, verified_account(conv))
+        confirming = Money(due.confirming_cents)
         if due.full_cents <= 0:
+            if due.confirming_cents:
+                return Go(
+                    "main_menu", (phrase("payment_confirming_nothing_due", amount=confirming),)
+                )
             return Go("main_menu", (phrase("no_balance"),))
-        say = [phrase("pay_menu_full", amount=Money(due.full_cents))]
+        full = Money(due.full_cents)
+        say = [
+            phrase("pay_menu_confirming", confirming=confirming, amount=full)
+            if due.confirming_cents
+            else phrase("pay_menu_full", amount=full)
+        ]
         if 0 < due.minimum_cents < due.full_cents:
             say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
         say.append(phrase("pay_menu_other"))
@@ -111,9 +147,7 @@ class PayMenu(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         # A call that reached the menu before offers were kept has them worked out again.
-        full, minimum = conv.data.get(OFFERED) or astuple(
-            amounts_due(ctx.session, verified_account(conv))
-        )
+        full, minimum = conv.data.get(OFFERED) or _offers(ctx, verified_account(conv))
         if digits == "1" and full > 0:
             return _choose(conv, ctx, full)
         if digits == "2" and 0 < minimum < full:
@@ -228,10 +262,10 @@ def end_capture(conv: CallSession, ctx: Context) -> None:
     _resume_recording(conv, ctx)
 
 
-def _abandon_capture(conv: CallSession, ctx: Context, reason: str) -> Go:
-    """Back to the menu (or to the agent who started the capture), saying why."""
+def _abandon_capture(conv: CallSession, ctx: Context, reason: str, alone: Go | None = None) -> Go:
+    """Back to the agent who started the capture, or else to ``alone`` (the menu), saying why."""
     end_capture(conv, ctx)
-    return assisted.abandoned(conv, ctx, reason) or Go("main_menu", (phrase(reason),))
+    return assisted.abandoned(conv, ctx, reason) or alone or Go("main_menu", (phrase(reason),))
 
 
 def _idempotency_key(conv: CallSession) -> str:
@@ -255,6 +289,7 @@ def _begin(conv: CallSession, ctx: Context, brand: str | None, last4: str | None
             last4=last4,
         ),
         allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
+        declines=ctx.decline_limits,
     )
 
 
@@ -286,6 +321,9 @@ class PayConfirm(Step):
             card = conv.data["card"]
             try:
                 payment = _begin(conv, ctx, card["brand"], card["last4"])
+            except ledger.DeclineLimitError as refused:
+                reason = f"decline_limit_{refused.scope.value}"
+                return _abandon_capture(conv, ctx, reason, decline_limit_reached(refused.scope))
             except ledger.PaymentRefusedError:
                 return _abandon_capture(conv, ctx, "payment_in_progress")
             conv.data[AUTHORIZE] = payment.id
@@ -361,6 +399,8 @@ class PayVerb(Step):
         pay = conv.data["pay"]
         try:
             payment = _begin(conv, ctx, None, None)
+        except ledger.DeclineLimitError as refused:
+            return decline_limit_reached(refused.scope)
         except ledger.PaymentRefusedError:
             return Go("main_menu", (phrase("payment_in_progress"),))
         conv.data[AUTHORIZE] = payment.id
@@ -456,17 +496,39 @@ class PaymentReceipt(Step):
 
 
 class PaymentDeclined(Step):
+    """Why the card was not charged, and another card unless that was one decline too many."""
+
     name = "payment_declined"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         payment = ctx.session.get(Payment, conv.data["payment_id"])
         reason = (payment.decline_reason if payment else None) or DeclineReason.DECLINED.value
+        scope = _decline_limit(conv, ctx)
+        if scope is not None:
+            return decline_limit_reached(scope, phrase(f"declined_{reason}"))
         return Turn((phrase(f"declined_{reason}"), phrase("declined_options")), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
             return Go(_capture_state(conv, ctx))
+        if digits == "*":
+            return Go("main_menu")
+        return Retry(phrase("invalid_choice"))
+
+
+class DeclineLimit(Step):
+    """Too many cards were declined (this call, or this account today): the line takes no more
+    cards, so it cannot be used to test stolen ones; a representative can still help."""
+
+    name = DECLINE_LIMIT
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return Turn((phrase("decline_limit_options", number=ctx.settings.AGENT_NUMBER),), Ask())
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "0":
+            return Go("agent")
         if digits == "*":
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
@@ -484,4 +546,5 @@ PAYMENT_STEPS: tuple[Step, ...] = (
     PayVerb(),
     PaymentReceipt(),
     PaymentDeclined(),
+    DeclineLimit(),
 )

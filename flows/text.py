@@ -50,9 +50,11 @@ from flows.payment import (
     AUTHORIZE,
     TEXT_PAY_METHOD,
     Authorizing,
+    DeclineLimit,
     EnterAmount,
     PaymentDeclined,
     PayMenu,
+    decline_limit_reached,
 )
 from flows.receipts import opted_out
 from ivr.models import CallSession, Payment, PaymentMethod, TextOptOut
@@ -182,7 +184,10 @@ class PayMethod(Step):
                     last4=saved.last4,
                 ),
                 allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
+                declines=ctx.decline_limits,
             )
+        except ledger.DeclineLimitError as refused:
+            return decline_limit_reached(refused.scope)
         except ledger.PaymentRefusedError:
             return Go("main_menu", (phrase("payment_in_progress"),))
         conv.data[AUTHORIZE] = payment.id
@@ -251,6 +256,7 @@ TEXT_FLOW = Flow(
         Authorizing(),
         PaymentReceipt(),
         PaymentDeclined(),
+        DeclineLimit(),
         *ARRANGEMENT_STEPS,
     ],
     start="identify",

@@ -90,6 +90,9 @@ class Settings:
     ALLOW_OVERPAYMENT: bool = False
     FEE_FLAT_CENTS: int = 0
     FEE_BASIS_POINTS: int = 0
+    # Card testing: declined cards tried per call or pay link, and per account in 24 hours
+    MAX_DECLINES_PER_SESSION: int = 3
+    MAX_DECLINES_PER_ACCOUNT: int = 5
     ARRANGEMENT_STATUSES: str = "active,past_due"
     EXTENSION_MAX_DAYS: int = 14
     EXTENSION_MAX_DAYS_PAST_DUE: int = 30
@@ -235,6 +238,11 @@ def load_settings(
         )
     if settings.DEFAULT_LANGUAGE not in ("en-US", "es-US"):
         raise ConfigError(f"DEFAULT_LANGUAGE={settings.DEFAULT_LANGUAGE!r}: use en-US or es-US.")
+    if min(settings.MAX_DECLINES_PER_SESSION, settings.MAX_DECLINES_PER_ACCOUNT) < 1:
+        raise ConfigError(
+            "MAX_DECLINES_PER_SESSION and MAX_DECLINES_PER_ACCOUNT must be 1 or more "
+            "(the defaults are 3 and 5)."
+        )
     if settings.production:
         if "PUBLIC_BASE_URL" not in values:
             missing.append("PUBLIC_BASE_URL")

@@ -8,10 +8,11 @@ Each figure comes from where it is true:
   gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode) makes each
   worker write them to its own file there, and a scrape answered by any worker sums them all.
   A worker that exits leaves its file, so totals never drop when gunicorn replaces one.
-- Payments, verification attempts, lockouts and the outbox are facts in the database, written
-  by every worker on every host, by ``ivr worker`` and by ``ivr reconcile``. They are read when
-  Prometheus scrapes, so they are exact however many processes there are and cost the webhooks
-  nothing; every host reports the same values (aggregate them with ``max``).
+- Payments, verification attempts, card declines, lockouts and the outbox are facts in the
+  database, written by every worker on every host, by ``ivr worker`` and by ``ivr reconcile``.
+  They are read when Prometheus scrapes, so they are exact however many processes there are
+  and cost the webhooks nothing; every host reports the same values (aggregate them with
+  ``max``).
 
 Labels are endpoint names, status codes and outcomes, never a caller ID, an account number or
 anything a caller keyed.
@@ -84,8 +85,8 @@ def registry_for(factory: sessionmaker[Session]) -> CollectorRegistry:
 
 
 class DatabaseFigures:
-    """Ledger, verification, lockout and outbox figures, queried at each scrape (five short
-    aggregate queries, none of them per request)."""
+    """Ledger, verification, card decline, lockout and outbox figures, queried at each scrape
+    (six short aggregate queries, none of them per request)."""
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
@@ -108,6 +109,7 @@ class DatabaseFigures:
 def _figures(session: Session, now: dt.datetime) -> Iterator[Metric]:
     yield _payments(session)
     yield _verification_attempts(session)
+    yield _card_declines(session)
     yield _lockouts(session, now)
     yield from _outbox(session, now)
 
@@ -137,6 +139,22 @@ def _verification_attempts(session: Session) -> Metric:
     counts = dict(session.execute(query.group_by(AuditEvent.outcome)).all())
     for outcome in ("success", "failure", "locked"):
         family.add_metric([outcome], counts.get(outcome, 0))
+    return family
+
+
+def _card_declines(session: Session) -> Metric:
+    family = CounterMetricFamily(
+        "ivr_card_declines",
+        "Cards declined by the gateway (declined), and cards refused with no gateway call "
+        "because a call, pay link or account reached its decline limit (refused). A rise in "
+        "either is what card testing looks like.",
+        labels=["outcome"],
+    )
+    actions = {"payment.declined": "declined", "payment.decline_limit": "refused"}
+    query = select(AuditEvent.action, func.count()).where(AuditEvent.action.in_(actions))
+    counts = dict(session.execute(query.group_by(AuditEvent.action)).all())
+    for action, outcome in actions.items():
+        family.add_metric([outcome], counts.get(action, 0))
     return family
 
 

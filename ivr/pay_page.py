@@ -5,7 +5,8 @@ locked, the card checked by the same rules as keypad capture (``payments.cards``
 ledger row committed, the gateway asked outside any transaction with the card held in memory
 for this request only, and the result settled with the link spent, the confirmation texted
 to the phone that asked for the link and, if the cardholder ticked the box, the card saved
-for paying by text.
+for paying by text. Once too many cards were declined through the link or on its account
+(``payments.ledger.DeclineLimits``), the page takes no more cards and says whom to call.
 """
 
 from __future__ import annotations
@@ -73,12 +74,22 @@ class PayPage:
         message = f"paylink-form:{link.id}:{link.salt}".encode()
         return hmac.new(self.settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
+    @property
+    def declines(self) -> ledger.DeclineLimits:
+        return ledger.DeclineLimits.from_settings(self.settings)
+
+    def _decline_limit(self, db: Session, link: PayLink) -> ledger.DeclineScope | None:
+        return ledger.decline_limit(db, link.account_id, paylinks.session_sid(link), self.declines)
+
     def show(self, token: str, now: dt.datetime) -> Page:
         with transaction(self.factory) as db:
             link = paylinks.find(db, token)
             state = paylinks.state(db, link, now)
             if link is None or state is not LinkState.OPEN:
                 return self._gone(link, state)
+            scope = self._decline_limit(db, link)
+            if scope is not None:
+                return self._limited(link, scope, 429)
             return self._form(link)
 
     def submit(self, token: str, form: Mapping[str, str], now: dt.datetime) -> Page:
@@ -101,7 +112,10 @@ class PayPage:
                     card,
                     gateway=self.settings.PAYMENT_GATEWAY,
                     allow_overpayment=self.settings.ALLOW_OVERPAYMENT,
+                    declines=self.declines,
                 )
+            except ledger.DeclineLimitError as refused:
+                return self._limited(link, refused.scope, 429)
             except ledger.PaymentRefusedError:
                 return self._message(link.language, "payment_in_progress", 409)
             link_id, payment_id = link.id, payment.id
@@ -120,6 +134,9 @@ class PayPage:
                 )
                 return self._approved(db, link, payment, saved)
             if payment.status in ledger.SETTLED:
+                scope = self._decline_limit(db, link)
+                if scope is not None:
+                    return self._limited(link, scope, 402)
                 return self._form(link, declined=payment.decline_reason or "declined", status=402)
             return self._message(link.language, "paypage_pending", 202)
 
@@ -178,6 +195,11 @@ class PayPage:
         key, gone_status = _GONE[state]
         return self._message(language, key, status or gone_status)
 
-    def _message(self, language: str, key: str, status: int) -> Page:
-        values = {"company": self.settings.COMPANY_NAME, "message": key}
+    def _limited(self, link: PayLink, scope: ledger.DeclineScope, status: int) -> Page:
+        """Too many declines: no card form, and a number where a representative can help."""
+        key = f"paypage_decline_limit_{scope.value}"
+        return self._message(link.language, key, status, number=self.settings.AGENT_NUMBER)
+
+    def _message(self, language: str, key: str, status: int, **params: Any) -> Page:
+        values = {"company": self.settings.COMPANY_NAME, "message": key, "params": params}
         return Page("paypage/gone.html", status, language, values)

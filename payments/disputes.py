@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ivr import audit, logs
 from ivr.models import Account, Dispute, DisputeStatus
 from payments.confirmation import new_confirmation_number
-from payments.ledger import lock_account, number_taken
+from payments.ledger import in_flight_cents, lock_account, number_taken
 
 log = logging.getLogger("ivr.disputes")
 
@@ -49,15 +49,20 @@ def owed_cents(session: Session, account: Account) -> int:
 
 @dataclass(frozen=True)
 class AmountsDue:
-    """What the pay menu offers: the full amount owed and, if lower, the minimum due."""
+    """What the pay menu offers: the full amount owed and, if lower, the minimum due, each
+    less ``confirming_cents``, the payments still in flight (pending, or ``unknown`` until
+    reconciled), which may yet be approved and which the ledger counts as paid meanwhile."""
 
     full_cents: int
     minimum_cents: int
+    confirming_cents: int = 0
 
 
 def amounts_due(session: Session, account: Account) -> AmountsDue:
-    owed = owed_cents(session, account)
-    return AmountsDue(owed, min(account.minimum_due_cents, owed))
+    confirming = in_flight_cents(session, account.id)
+    payable = max(owed_cents(session, account) - confirming, 0)
+    minimum = max(account.minimum_due_cents - confirming, 0)
+    return AmountsDue(payable, min(minimum, payable), confirming)
 
 
 def open_dispute(

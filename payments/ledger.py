@@ -5,19 +5,27 @@ before the gateway is called. ``settle`` locks the row, takes an approval off th
 one atomic ``UPDATE``, and is a no-op for a row already settled, so a replayed webhook, a
 second worker or ``ivr reconcile`` can all call it safely. Balance, payment and audit entry
 change in one transaction.
+
+``begin`` is also where card testing stops: every gateway authorization, on every channel
+(keypad capture, ``<Pay>``, agent-assisted capture, the pay page, a saved card by text), needs
+a pending row first, and past :class:`DeclineLimits` no row is written, so no card reaches the
+gateway.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 from sqlalchemy import case, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
+from ivr.config import Settings
 from ivr.db import insert_on_conflict, lock_row
-from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus
+from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus, utcnow
 from payments.confirmation import new_confirmation_number
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 
@@ -83,23 +91,154 @@ class NewPayment:
 
 
 class PaymentRefusedError(Exception):
-    """Other payments in flight already cover the balance (two calls paying at once)."""
+    """Other payments in flight already cover the balance (two calls paying at once), or
+    could still be declined past a :class:`DeclineLimits` limit: try again once they settle."""
 
 
-def begin(session: Session, new: NewPayment, *, allow_overpayment: bool) -> Payment:
+DECLINE_WINDOW = dt.timedelta(hours=24)
+"""How far back declines count: a call or a pay link lasts minutes, "a day" for an account."""
+
+
+class DeclineScope(StrEnum):
+    SESSION = "session"  # one call (keypad, <Pay>, agent-assisted) or one pay link
+    ACCOUNT = "account"  # every channel, in any 24 hours
+
+
+class DeclineLimitError(PaymentRefusedError):
+    """Too many cards were declined in this session or on this account: no more are tried."""
+
+    def __init__(self, scope: DeclineScope) -> None:
+        super().__init__(f"decline limit reached for this {scope.value}")
+        self.scope = scope
+
+
+@dataclass(frozen=True)
+class DeclineLimits:
+    """Declined cards allowed before the line stops trying cards: a card tester's budget."""
+
+    per_session: int
+    per_account: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeclineLimits:
+        return cls(settings.MAX_DECLINES_PER_SESSION, settings.MAX_DECLINES_PER_ACCOUNT)
+
+
+@dataclass(frozen=True)
+class _Tries:
+    """Card payments in the window that were declined, or are still in flight (and so may yet
+    be): the account's, and those of one session."""
+
+    account_declined: int
+    account_open: int
+    session_declined: int
+    session_open: int
+
+
+def _tries(session: Session, account_id: int, session_sid: str | None) -> _Tries:
+    session.flush()  # a payment settled in this transaction counts (voice turns: no autoflush)
+    declined = Payment.status == PaymentStatus.DECLINED
+    open_ = Payment.status.in_(IN_FLIGHT)
+    mine = Payment.session_sid == session_sid
+    query = select(
+        func.count().filter(declined),
+        func.count().filter(open_),
+        func.count().filter(declined & mine),
+        func.count().filter(open_ & mine),
+    ).where(
+        Payment.account_id == account_id,
+        Payment.created_at >= utcnow() - DECLINE_WINDOW,
+        Payment.status.in_((PaymentStatus.DECLINED, *IN_FLIGHT)),
+    )
+    row = session.execute(query).one()
+    return _Tries(*(int(count or 0) for count in row))
+
+
+def _reached(
+    tries: _Tries, limits: DeclineLimits, session_sid: str | None, *, with_open: bool
+) -> DeclineScope | None:
+    """The account's limit first: it lasts longer, so calling back will not help."""
+    if tries.account_declined + (tries.account_open if with_open else 0) >= limits.per_account:
+        return DeclineScope.ACCOUNT
+    session_count = tries.session_declined + (tries.session_open if with_open else 0)
+    if session_sid is not None and session_count >= limits.per_session:
+        return DeclineScope.SESSION
+    return None
+
+
+def decline_limit(
+    session: Session, account_id: int, session_sid: str | None, limits: DeclineLimits
+) -> DeclineScope | None:
+    """Which limit the declines already counted reach (``None``: another card may be tried).
+
+    Channels ask it to say so before a card is even keyed; :func:`begin` enforces it."""
+    return _reached(_tries(session, account_id, session_sid), limits, session_sid, with_open=False)
+
+
+def refuse_card(
+    session: Session,
+    account: Account,
+    channel: str,
+    session_sid: str | None,
+    limits: DeclineLimits,
+) -> DeclineScope | None:
+    """:func:`decline_limit` for a caller who asked to pay by card, audited when it refuses."""
+    scope = decline_limit(session, account.id, session_sid, limits)
+    if scope is not None:
+        _record_decline_limit(session, account, _origin(channel, session_sid), scope)
+    return scope
+
+
+def _refusal(
+    session: Session, account: Account, new: NewPayment, limits: DeclineLimits | None
+) -> PaymentRefusedError | None:
+    """Why ``new`` may not start as far as declines go, judged under the account lock.
+
+    A payment in flight may still be declined, so it counts against the limits until it
+    settles: however many requests race, no more than the limit can ever be declined.
+    """
+    if limits is None:
+        return None
+    tries = _tries(session, account.id, new.session_sid)
+    scope = _reached(tries, limits, new.session_sid, with_open=False)
+    if scope is not None:
+        return DeclineLimitError(scope)
+    if _reached(tries, limits, new.session_sid, with_open=True) is not None:
+        return PaymentRefusedError(f"account {account.last4}: a payment in flight may be declined")
+    return None
+
+
+def begin(
+    session: Session,
+    new: NewPayment,
+    *,
+    allow_overpayment: bool,
+    declines: DeclineLimits | None,
+) -> Payment:
     """The pending row for ``new``; the existing row if this key was seen before.
 
-    The account row is locked while payments in flight are counted, so of two calls paying the
-    whole balance at the same moment, the second is refused instead of charged. The row goes in
-    with ``ON CONFLICT DO NOTHING`` on its key: a key seen before costs a read only then.
+    The account row is locked while payments in flight and declines are counted, so of two
+    calls paying the whole balance at the same moment, the second is refused instead of
+    charged, and parallel tries cannot pass the decline limits. ``declines`` is ``None`` only
+    for charges nobody keys a card for (scheduled installments on a stored card): a card
+    tester's declines must not stop them. Past a limit, :class:`DeclineLimitError` is raised
+    and its audit entry is added to the caller's transaction. The row goes in with ``ON
+    CONFLICT DO NOTHING`` on its key: a key seen before costs a read only then.
     """
     account = lock_account(session, new.account_id)
     payable = account.balance_cents - in_flight_cents(session, account.id)
-    if not allow_overpayment and new.amount_cents > payable:
+    refusal = _refusal(session, account, new, declines)
+    if refusal is None and not allow_overpayment and new.amount_cents > payable:
+        refusal = PaymentRefusedError(f"account {account.last4}: {payable} cents payable")
+    if refusal is not None:
         existing = _by_key(session, new.idempotency_key)  # it may be what was counted
         if existing is not None:
             return existing
-        raise PaymentRefusedError(f"account {account.last4}: {payable} cents payable")
+        if isinstance(refusal, DeclineLimitError):
+            _record_decline_limit(
+                session, account, _origin(new.channel, new.session_sid), refusal.scope
+            )
+        raise refusal
     pending = insert_on_conflict(session, Payment).values(
         **asdict(new), status=PaymentStatus.PENDING
     )
@@ -112,15 +251,31 @@ def begin(session: Session, new: NewPayment, *, allow_overpayment: bool) -> Paym
     audit.record(
         session,
         "payment.started",
-        actor=f"{new.channel}:{new.session_sid or '-'}",
+        actor=_origin(new.channel, new.session_sid),
         outcome="pending",
         resource=f"payment:{payment.id}",
-        origin=_origin(payment),
+        origin=_origin(payment.channel, payment.session_sid),
         account=account.number,
         amount_cents=new.amount_cents,
         fee_cents=new.fee_cents,
     )
     return payment
+
+
+def _record_decline_limit(
+    session: Session, account: Account, origin: str, scope: DeclineScope
+) -> None:
+    """A card not taken because of a decline limit (the metric ``ivr_card_declines_total``
+    counts these as ``refused``)."""
+    audit.record(
+        session,
+        "payment.decline_limit",
+        actor=origin,
+        outcome="refused",
+        resource=f"account:{account.number}",
+        origin=origin,
+        scope=scope.value,
+    )
 
 
 def _by_key(session: Session, idempotency_key: str) -> Payment | None:
@@ -129,9 +284,9 @@ def _by_key(session: Session, idempotency_key: str) -> Payment | None:
     ).one_or_none()
 
 
-def _origin(payment: Payment) -> str:
+def _origin(channel: str, session_sid: str | None) -> str:
     """Where the payment came from, as audit entries name origins (``voice:CA...``)."""
-    return f"{payment.channel}:{payment.session_sid or '-'}"
+    return f"{channel}:{session_sid or '-'}"
 
 
 OnApproved = Callable[[Session, Account, Payment], None]
@@ -197,7 +352,7 @@ def settle(
         actor=actor,
         outcome=payment.status.value,
         resource=f"payment:{payment.id}",
-        origin=_origin(payment),
+        origin=_origin(payment.channel, payment.session_sid),
         account=account.number,
         amount_cents=payment.amount_cents,
         reason=payment.decline_reason,
@@ -217,6 +372,6 @@ def mark_unknown(session: Session, payment_id: int) -> Payment:
             actor="system",
             outcome="unknown",
             resource=f"payment:{payment.id}",
-            origin=_origin(payment),
+            origin=_origin(payment.channel, payment.session_sid),
         )
     return payment

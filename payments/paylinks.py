@@ -152,13 +152,25 @@ def check_card(form: CardForm, today: dt.date) -> Card | dict[str, FieldError]:
     return Card(number, parsed[0], parsed[1], code, postal)
 
 
+def session_sid(link: PayLink) -> str:
+    """What the ledger keys the link's payments by: one link is one payment session."""
+    return f"paylink:{link.id}"
+
+
 def begin_payment(
-    session: Session, link: PayLink, card: Card, *, gateway: str, allow_overpayment: bool
+    session: Session,
+    link: PayLink,
+    card: Card,
+    *,
+    gateway: str,
+    allow_overpayment: bool,
+    declines: ledger.DeclineLimits,
 ) -> Payment:
     """The pending ledger row for one try with ``card`` (the link must be open and locked).
 
     Raises :class:`payments.ledger.PaymentRefusedError` when payments already in flight cover
-    the balance.
+    the balance, and :class:`payments.ledger.DeclineLimitError` once too many cards have been
+    declined through this link or on its account.
     """
     checked = check_number(card.number)
     link.attempts += 1
@@ -170,12 +182,13 @@ def begin_payment(
             fee_cents=link.fee_cents,
             idempotency_key=f"paylink:{link.id}:{link.attempts}",
             channel="web",
-            session_sid=f"paylink:{link.id}",
+            session_sid=session_sid(link),
             gateway=gateway,
             brand=checked.brand.value if checked.brand else None,
             last4=checked.last4 or None,
         ),
         allow_overpayment=allow_overpayment,
+        declines=declines,
     )
     link.payment_id = payment.id
     return payment

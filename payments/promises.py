@@ -292,6 +292,7 @@ class _Review:
                     last4=self.card.last4,
                 ),
                 allow_overpayment=False,
+                declines=None,  # the plan's own stored card: no one is testing cards here
             )
         except ledger.PaymentRefusedError:
             # The caller is paying right now; the next run sees whether that met the promise.

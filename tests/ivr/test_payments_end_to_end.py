@@ -6,6 +6,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from ivr.db import transaction
 from ivr.models import (
     AuditEvent,
     OutboxMessage,
@@ -16,6 +17,7 @@ from ivr.models import (
     utcnow,
 )
 from ivr.simulator import keys_from
+from payments import ledger
 from payments.confirmation import is_valid
 from tests.conftest import simulator_for
 from tests.factories import add_account, balance, payments
@@ -174,6 +176,38 @@ def test_amounts_outside_policy_are_refused(db, simulator, ada, keys, complaint)
     record = call(simulator, [*VERIFY, "2", "3", keys])
     assert complaint in record.said
     assert payments(db) == []
+
+
+def in_doubt(app, account, cents):
+    """A payment the gateway never answered: ``unknown`` until ``ivr reconcile`` settles it."""
+    new = ledger.NewPayment(account.id, cents, 0, "lost", "voice", "CA1", "sandbox", "visa", "4242")
+    with transaction(app.extensions["ivr"].factory) as session:
+        payment = ledger.begin(session, new, allow_overpayment=False, declines=None)
+        ledger.mark_unknown(session, payment.id)
+
+
+def test_while_a_payment_is_in_doubt_the_menu_offers_what_is_left(app, db, simulator, ada):
+    in_doubt(app, ada, 5000)
+    record = call(simulator, [*PAY_FULL, *card(), "1", ""])
+    assert (
+        "A payment of 50 dollars is still being confirmed with the bank, so you can pay up to "
+        "92 dollars and 50 cents now. To pay that, press 1." in record.said
+    )
+    assert "For the minimum due, 35 dollars, press 2." not in record.said  # covered by it
+    assert not any("you can pay now" in line for line in record.said)  # no refusal
+    assert "Thank you, your payment of 92 dollars and 50 cents is approved." in record.said
+    assert [p.status for p in payments(db)] == [PaymentStatus.UNKNOWN, PaymentStatus.APPROVED]
+
+
+def test_a_payment_in_doubt_for_the_whole_balance_leaves_nothing_to_pay(app, db, simulator, ada):
+    in_doubt(app, ada, 14250)
+    record = call(simulator, [*VERIFY, "2", ""])
+    assert (
+        "A payment of 142 dollars and 50 cents is still being confirmed with the bank, so there "
+        "is nothing more to pay now." in record.said
+    )
+    assert not any("To pay it all" in line or "you can pay up to" in line for line in record.said)
+    assert len(payments(db)) == 1
 
 
 def test_ceiling_applies_when_overpayment_is_allowed(make_app, db, settings, ada):

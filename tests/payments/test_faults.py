@@ -151,6 +151,7 @@ def test_a_payment_whose_card_expired_before_authorizing_fails_without_a_charge(
                 gateway="sandbox",
             ),
             allow_overpayment=False,
+            declines=ledger.DeclineLimits.from_settings(settings),
         )
         payment_id = payment.id
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)

@@ -6,7 +6,7 @@ import pytest
 
 from ivr.db import transaction
 from ivr.models import Payment, PaymentStatus
-from payments import methods, paylinks
+from payments import ledger, methods, paylinks
 from payments.cards import FieldError
 from payments.gateways import Card
 from payments.paylinks import CardForm, LinkState
@@ -15,6 +15,7 @@ from tests.factories import add_account
 NOW = dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.UTC)
 SECRET = "test-secret"
 TTL = dt.timedelta(minutes=15)
+LIMITS = ledger.DeclineLimits(per_session=3, per_account=5)
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_a_link_is_pending_while_its_payment_is_in_flight_and_spent_by_an_approv
     with transaction(standalone_factory) as session:
         link, _ = make_link(session, account)
         payment = paylinks.begin_payment(
-            session, link, card, gateway="sandbox", allow_overpayment=False
+            session, link, card, gateway="sandbox", allow_overpayment=False, declines=LIMITS
         )
         assert (payment.idempotency_key, payment.last4) == (f"paylink:{link.id}:1", "4242")
         assert paylinks.state(session, link, NOW) is LinkState.PENDING
@@ -61,7 +62,7 @@ def test_a_link_is_pending_while_its_payment_is_in_flight_and_spent_by_an_approv
         paylinks.spend(session, link.id, payment, NOW)
         assert link.used_at is None  # a decline leaves the link open for another card
         second = paylinks.begin_payment(
-            session, link, card, gateway="sandbox", allow_overpayment=False
+            session, link, card, gateway="sandbox", allow_overpayment=False, declines=LIMITS
         )
         assert second.idempotency_key == f"paylink:{link.id}:2"
         second.status = PaymentStatus.APPROVED

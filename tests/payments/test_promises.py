@@ -47,6 +47,7 @@ from tests.factories import add_account, balance
 MADE = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # Saturday, 10:00 in New York
 FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 12, 23), dt.date(2027, 1, 22)
 BY = rules.Origin("test")
+LIMITS = ledger.DeclineLimits(per_session=3, per_account=5)
 
 
 def at(day: dt.date, hour: int = 15) -> dt.datetime:
@@ -150,7 +151,7 @@ def pay(factory, account: Account, cents: int, now: dt.datetime, key: str = "by-
     """A payment the caller made some other way (a call), settled as approved."""
     new = ledger.NewPayment(account.id, cents, 0, key, "voice", "CA1", "sandbox", "visa", "4242")
     with transaction(factory) as session:
-        payment = ledger.begin(session, new, allow_overpayment=False)
+        payment = ledger.begin(session, new, allow_overpayment=False, declines=LIMITS)
         payment.created_at = now
         ledger.settle(session, payment.id, ChargeResult(ChargeStatus.APPROVED, "ref", "tok"))
 

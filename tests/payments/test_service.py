@@ -39,7 +39,7 @@ def pending(factory: sessionmaker[Session], account_id: int, key: str, cents: in
         last4="4242",
     )
     with transaction(factory) as session:
-        return ledger.begin(session, new, allow_overpayment=False).id
+        return ledger.begin(session, new, allow_overpayment=False, declines=None).id
 
 
 def test_stored_card_payment_is_charged_once_and_lowers_the_balance(
