@@ -15,6 +15,7 @@ know nothing of HTTP; the console's views only call them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -41,6 +42,7 @@ from payments import ledger
 from payments.confirmation import SPOKEN_GROUPS
 from payments.policy import PaymentPolicy
 from prompts import Digits, Money, Prompt
+from verification import lockout
 
 TRANSFERS = ("queue", "dial")
 START, CANCEL = "start", "cancel"
@@ -367,13 +369,24 @@ class AccountSummary:
 
     account: Account
     payments: list[Payment]
+    locks: list[lockout.Lock]  # verification locks in force on the account number
 
 
-def account_summary(session: Session, account: Account) -> AccountSummary:
+def account_summary(session: Session, account: Account, now: dt.datetime) -> AccountSummary:
     query = (
         select(Payment)
         .where(Payment.account_id == account.id, Payment.status != PaymentStatus.PENDING)
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(RECENT_PAYMENTS)
     )
-    return AccountSummary(account, list(session.scalars(query)))
+    locks = lockout.locks(session, now, [lockout.account_subject(account.number)])
+    return AccountSummary(account, list(session.scalars(query)), locks)
+
+
+def caller_locks(session: Session, handoff: Handoff, now: dt.datetime) -> list[lockout.Lock]:
+    """Verification locks in force on the phone the call comes from (or on the withheld-number
+    pool), so the agent knows why the IVR turned the caller away."""
+    conv = session.get(CallSession, handoff.call_sid)
+    if conv is None:
+        return []
+    return lockout.locks(session, now, [lockout.caller_or_pool(conv.caller)])

@@ -30,12 +30,13 @@ from ivr.bridge import AgentBridge
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.importer import RowError, parse_cents
-from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff
+from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff, utcnow
 from ivr.telephony import AssistedPayment, PaymentChange, Telephony, TelephonyError
 from payments import ledger
 from prompts import Money, Prompt, render
 from verification import find_account
 from verification.agents import Login, LoginOutcome, LoginPolicy, authenticate
+from verification.lockout import Lock
 
 log = logging.getLogger("ivr.agent")
 T = TypeVar("T")
@@ -107,6 +108,7 @@ class CallView:
     handoff: Handoff
     summary: desk.AccountSummary | None
     capture: dict[str, Any] | None
+    caller_locks: list[Lock]
 
 
 def _subject(db: Session, result: object) -> dict[str, Any]:
@@ -204,9 +206,12 @@ class AgentConsole:
             handoff = desk.handoff_for(db, agent, handoff_id)
             mine = handoff.agent_id == agent.id
             account = handoff.account if mine else None
-            summary = desk.account_summary(db, account) if account else None
+            now = utcnow()
+            summary = desk.account_summary(db, account, now) if account else None
             capture = desk.latest_capture(db, handoff) if mine else None
-            return CallView(handoff, summary, capture_state(capture) if capture else None)
+            state = capture_state(capture) if capture else None
+            locks = desk.caller_locks(db, handoff, now) if mine else []
+            return CallView(handoff, summary, state, locks)
 
         return self._act(agent, "agent.call.view", f"agent_call:{handoff_id}", work)
 
@@ -228,7 +233,7 @@ class AgentConsole:
                 raise desk.ConsoleRefusedError(
                     f"No account {number.strip()[:32]}; check the number."
                 )
-            return desk.account_summary(db, account)
+            return desk.account_summary(db, account, utcnow())
 
         return self._act(agent, "agent.lookup", f"account:{number.strip()[:32]}", work)
 

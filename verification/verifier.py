@@ -77,19 +77,23 @@ class Verifier:
         self.origin = origin
         self.now = now
 
-    def _subjects(self, number: str) -> list[str]:
+    def _throttles(self, number: str) -> list[lockout.Throttle]:
         """The account number as typed, and the caller ID (or the withheld-number pool)."""
-        caller = lockout.caller_subject(self.caller) if self.caller else lockout.ANONYMOUS
-        return [lockout.account_subject(number), caller]
-
-    def _limits(self) -> list[tuple[int, int]]:
-        """(failures before a lock, locks before a hard lock) for each of :meth:`_subjects`."""
         policy = self.policy
-        callers = policy.max_caller_failures if self.caller else policy.max_anonymous_failures
-        return [(policy.max_account_failures, policy.hard_lock_after), (callers, 0)]
+        account = lockout.Throttle(
+            lockout.account_subject(number),
+            policy.max_account_failures,
+            hard_after=policy.hard_lock_after,
+            cleared_by_success=True,
+        )
+        limit = policy.max_caller_failures if self.caller else policy.max_anonymous_failures
+        return [account, lockout.Throttle(lockout.caller_or_pool(self.caller), limit)]
 
     def locked_until(self, number: str) -> dt.datetime | None:
-        return lockout.locked_until(self.session, self._subjects(number), self.now)
+        """When an attempt on ``number`` from this caller would be judged again (``None``: now)."""
+        return lockout.blocked_until(
+            self.session, self._throttles(number), self.policy.lockout, self.now
+        )
 
     def pin_matches(self, number: str, pin: str) -> bool:
         account = find_account(self.session, number)
@@ -111,43 +115,32 @@ class Verifier:
             setattr(account, column, keyed_hash(self.policy.pepper, purpose, number, value))
         return match.ok
 
+    def _audit(self, number: str, outcome: str, **detail: object) -> None:
+        audit.record(
+            self.session, "verification.attempt", actor=f"caller:{self.caller or 'unknown'}",
+            outcome=outcome, resource=f"account:{number}", origin=self.origin, **detail,
+        )  # fmt: skip
+
     def conclude(self, number: str, *, pin_ok: bool, detail: str) -> Outcome:
-        """Check the detail (5 digits: service ZIP; 4 digits: SSN last 4), record the attempt,
-        and on failure count it against the account and the caller ID."""
+        """Count the attempt against the account and the caller ID, and only then check the
+        detail (5 digits: service ZIP; 4 digits: SSN last 4) and judge the pair: an attempt
+        that cannot be counted (a lock, or a limit reached) is refused unjudged."""
         account = find_account(self.session, number)
+        exists = account is not None
+        admission = lockout.admit(
+            self.session, self._throttles(number), self.policy.lockout, self.now
+        )
+        if admission is None:
+            self._audit(number, "refused", account_exists=exists)
+            return Outcome(None, locked_until=self.locked_until(number) or self.now)
+
         kind = DetailKind.SERVICE_ZIP if len(detail) == 5 else DetailKind.SSN_LAST4
         detail_ok = self._detail_matches(account, number, kind, detail)
-        actor = f"caller:{self.caller or 'unknown'}"
-        resource = f"account:{number}"
-        standing = lockout.standing(self.session, self._subjects(number), self.now)
-        locked = standing.locked_until
-        if locked is None and account is not None and pin_ok and detail_ok:
-            if standing.failures:
-                lockout.clear(self.session, self._subjects(number))
-            audit.record(
-                self.session,
-                "verification.attempt",
-                actor=actor,
-                outcome="success",
-                resource=resource,
-                origin=self.origin,
-            )
+        if account is not None and pin_ok and detail_ok:
+            lockout.succeeded(self.session, admission)
+            self._audit(number, "success")
             return Outcome(account)
 
-        for subject, (limit, hard_after) in zip(
-            self._subjects(number), self._limits(), strict=True
-        ):
-            until = lockout.record_failure(
-                self.session, subject, limit, self.policy.lockout, self.now, hard_after
-            )
-            locked = max(filter(None, (locked, until)), default=None)
-        audit.record(
-            self.session,
-            "verification.attempt",
-            actor=actor,
-            outcome="locked" if locked else "failure",
-            resource=resource,
-            origin=self.origin,
-            account_exists=account is not None,
-        )
+        locked = lockout.failed(self.session, admission, self.policy.lockout, self.now)
+        self._audit(number, "locked" if locked else "failure", account_exists=exists)
         return Outcome(None, locked_until=locked)

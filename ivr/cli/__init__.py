@@ -29,6 +29,7 @@ COMMANDS = {
     "disputes": "ivr.cli.disputes:disputes",
     "assistance": "ivr.cli.assistance:assistance",
     "agents": "ivr.cli.agents:agents",
+    "locks": "ivr.cli.locks:locks",
 }
 
 

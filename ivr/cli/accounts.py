@@ -7,16 +7,12 @@ from pathlib import Path
 from typing import IO
 
 import click
-from sqlalchemy import delete
 
-from ivr import audit
-from ivr.cli.common import Runtime, pass_runtime
+from ivr.cli.common import Runtime, operator_option, pass_runtime
 from ivr.importer import HeaderError, ImportReport, import_accounts
-from ivr.models import LockoutCounter
 from payments.ledger import last_approved_payment
 from prompts import Money
-from verification import find_account
-from verification.lockout import account_subject
+from verification import find_account, lockout
 
 MAX_ERRORS_SHOWN = 50
 
@@ -120,14 +116,13 @@ def show(runtime: Runtime, number: str) -> None:
 
 @accounts.command()
 @click.argument("number")
+@operator_option
 @pass_runtime
-def unlock(runtime: Runtime, number: str) -> None:
-    """Lift a verification lockout on account NUMBER (after checking the caller's identity)."""
+def unlock(runtime: Runtime, number: str, actor: str) -> None:
+    """Lift a verification lockout on account NUMBER (after checking the caller's identity).
+
+    The same as `ivr locks clear account:NUMBER`; `ivr locks` also lifts caller-ID locks.
+    """
     with runtime.transaction() as session:
-        subject = account_subject(number)
-        counters = (subject, f"locks:{subject}")  # the lock, and its escalation count
-        session.execute(delete(LockoutCounter).where(LockoutCounter.subject.in_(counters)))
-        audit.record(
-            session, "lockout.reset", actor="operator", outcome="success", resource=subject
-        )
+        lockout.lift(session, lockout.account_subject(number), actor=actor)
     click.echo(f"Account {number} can verify by phone again.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -39,3 +40,32 @@ class Runtime:
 
 
 pass_runtime = click.make_pass_decorator(Runtime)
+
+
+def _login_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment nor the password database
+        return None
+
+
+def _operator(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    name = (value or "").strip()
+    if not name or not name.isprintable() or len(name) > 64:
+        raise click.BadParameter(
+            "say who you are, for the audit log: --by NAME or IVR_OPERATOR=NAME (printable, "
+            "at most 64 characters)."
+        )
+    return f"operator:{name}"
+
+
+operator_option = click.option(
+    "--by",
+    "actor",
+    envvar="IVR_OPERATOR",
+    show_envvar=True,
+    default=_login_name,
+    show_default="your login name",
+    callback=_operator,
+    help="Who is doing this, recorded in the audit log.",
+)

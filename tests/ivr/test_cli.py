@@ -353,7 +353,7 @@ def test_unlock_removes_the_accounts_lockout_and_audits_it(
         db.add(LockoutCounter(subject=subject, failures=3, locked_until=locked))
     db.commit()
 
-    result = run_ivr(["accounts", "unlock", "70000001"], env)
+    result = run_ivr(["accounts", "unlock", "70000001", "--by", "ann"], env)
 
     assert (result.exit_code, result.stdout) == (
         0,
@@ -367,7 +367,7 @@ def test_unlock_removes_the_accounts_lockout_and_audits_it(
     events = db.execute(
         select(AuditEvent.action, AuditEvent.actor, AuditEvent.outcome, AuditEvent.resource)
     ).all()
-    assert events == [("lockout.reset", "operator", "success", "account:70000001")]
+    assert events == [("lockout.reset", "operator:ann", "success", "account:70000001")]
 
 
 # --- ivr demo / call / sessions ------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -164,7 +166,7 @@ def test_the_account_locks_after_its_limit_from_any_phone(
     assert locked_until(standalone_factory, settings, "70000001", None) == until
     assert locked_until(standalone_factory, settings, "70000002", STRANGER) is None
     outcomes_audited = [event.outcome for event in audit_rows(db)]
-    assert outcomes_audited == ["failure"] * (limit - 1) + ["locked", "locked"]
+    assert outcomes_audited == ["failure"] * (limit - 1) + ["locked", "refused"]
 
     later = until + dt.timedelta(seconds=1)
     assert attempt("70000001", "1234", "94105", now=later).verified
@@ -191,7 +193,7 @@ def test_one_caller_id_locks_after_its_limit_across_accounts(
     assert attempt(numbers[-1], "1234", "94105", caller=ADA_PHONE).verified
 
 
-def test_success_clears_the_failure_counts(
+def test_success_clears_the_failure_counts_of_the_account_it_proved(
     db: Session, settings: Settings, standalone_factory, ada: Account, attempt
 ) -> None:
     for _ in range(settings.MAX_ACCOUNT_FAILURES - 1):
@@ -199,10 +201,52 @@ def test_success_clears_the_failure_counts(
     assert attempt("70000001", "1234", "94105").verified
     db.expire_all()
     counts = dict(db.execute(select(LockoutCounter.subject, LockoutCounter.failures)).all())
-    assert counts == {"account:70000001": 0, f"caller:{ADA_PHONE}": 0}
-    # So the next failures start again from zero.
-    for _ in range(settings.MAX_ACCOUNT_FAILURES - 1):
-        assert attempt("70000001", "9999", "94105").locked_until is None
+    failed = settings.MAX_ACCOUNT_FAILURES - 1
+    assert counts == {"account:70000001": 0, f"caller:{ADA_PHONE}": failed}
+    # So the next failures on the account start again from zero.
+    for n in range(settings.MAX_ACCOUNT_FAILURES - 1):
+        caller = f"+1202555{n:04d}"
+        assert attempt("70000001", "9999", "94105", caller=caller).locked_until is None
+
+
+@pytest.mark.parametrize(
+    ("caller", "limit_setting"),
+    [(STRANGER, "MAX_CALLER_FAILURES"), (None, "MAX_ANONYMOUS_FAILURES")],
+    ids=["caller-id", "withheld"],
+)
+def test_a_success_on_one_account_does_not_reset_the_callers_count(
+    db: Session, settings: Settings, standalone_factory, attempt, caller, limit_setting
+) -> None:
+    """A caller who owns one account guesses at others, verifying their own account whenever
+    one guess short of the limit: the guesses still add up to a lock, which then holds."""
+    limit = getattr(settings, limit_setting)
+    add_account(db, settings, account_number="70000009", phone="")
+    until = NOW + dt.timedelta(minutes=settings.LOCKOUT_MINUTES)
+    outcomes = []
+    for guess in range(limit * 12 // 5):
+        outcomes.append(attempt(f"8{guess:07d}", "0000", "00000", caller=caller))
+        if guess % (limit - 1) == limit - 2:
+            attempt("70000009", "1234", "94105", caller=caller)
+    assert [o.locked_until for o in outcomes[:limit]] == [None] * (limit - 1) + [until]
+    assert all(o.locked_until == until for o in outcomes[limit:])
+    assert locked_until(standalone_factory, settings, "70000009", caller) == until
+    assert not attempt("70000009", "1234", "94105", caller=caller).verified
+    assert [e.outcome for e in audit_rows(db) if e.outcome != "refused"].count("failure") == (
+        limit - 1
+    )
+
+
+def test_a_burst_against_a_locked_account_does_not_escalate_it(
+    db: Session, settings: Settings, standalone_factory, ada: Account, attempt
+) -> None:
+    """Guesses refused by a lock count towards nothing: when the lock ends, the owner gets in."""
+    limit = settings.MAX_ACCOUNT_FAILURES
+    callers = [f"+1202555{n:04d}" for n in range(limit * settings.HARD_LOCK_AFTER * 5)]
+    outcomes = [attempt(ada.number, "0000", "94105", caller=c) for c in callers]
+    until = NOW + dt.timedelta(minutes=settings.LOCKOUT_MINUTES)
+    assert {o.locked_until for o in outcomes[limit - 1 :]} == {until}
+    later = until + dt.timedelta(seconds=1)
+    assert attempt(ada.number, "1234", "94105", now=later).verified
 
 
 def test_an_unknown_account_fails_and_locks_exactly_like_a_known_one(
@@ -300,3 +344,80 @@ def test_withheld_numbers_share_one_throttle_against_enumeration(
     assert locked_until(standalone_factory, settings, "70000001", None) is not None
     assert not attempt("70000001", "1234", "94105", caller=None).verified
     assert attempt("70000001", "1234", "94105", caller=ADA_PHONE).verified
+
+
+BURST = 50
+
+
+def burst(factory: sessionmaker[Session], settings: Settings, guesses) -> None:
+    """Run every ``(number, pin, detail, caller)`` guess at once, each in its own transaction."""
+    start = threading.Barrier(len(guesses))
+
+    def guess(number: str, pin: str, detail: str, caller: str | None) -> None:
+        start.wait(timeout=30)
+        with transaction(factory) as session:
+            verifier = Verifier(
+                session, VerifierPolicy.from_settings(settings), caller=caller, origin=ORIGIN,
+                now=NOW,
+            )  # fmt: skip
+            verifier.conclude(number, pin_ok=verifier.pin_matches(number, pin), detail=detail)
+
+    with ThreadPoolExecutor(len(guesses)) as pool:
+        for future in [pool.submit(guess, *g) for g in guesses]:
+            future.result(timeout=120)
+
+
+@pytest.mark.parametrize("subject", ["account", "caller-id", "withheld"])
+def test_a_burst_of_guesses_is_judged_at_most_up_to_the_limit(
+    db: Session, settings: Settings, standalone_factory, ada: Account, subject: str
+) -> None:
+    """50 wrong guesses at once, against one account from 50 phones, or from one phone (or
+    withheld numbers) against 50 accounts: exactly the limit is judged, the rest refused, and
+    then the right answers are refused too, without a hard lock."""
+    guesses, limit, caller = {
+        "account": (
+            [(ada.number, "0000", "94105", f"+1202555{n:04d}") for n in range(BURST)],
+            settings.MAX_ACCOUNT_FAILURES, ADA_PHONE,
+        ),
+        "caller-id": (
+            [(f"8{n:07d}", "0000", "94105", STRANGER) for n in range(BURST)],
+            settings.MAX_CALLER_FAILURES, STRANGER,
+        ),
+        "withheld": (
+            [(f"8{n:07d}", "0000", "94105", None) for n in range(BURST)],
+            settings.MAX_ANONYMOUS_FAILURES, None,
+        ),
+    }[subject]  # fmt: skip
+    burst(standalone_factory, settings, guesses)
+    outcomes = [event.outcome for event in audit_rows(db)]
+    assert len(outcomes) == BURST
+    assert outcomes.count("failure") + outcomes.count("locked") == limit
+    assert outcomes.count("refused") == BURST - limit
+
+    until = NOW + dt.timedelta(minutes=settings.LOCKOUT_MINUTES)
+    assert locked_until(standalone_factory, settings, ada.number, caller) == until
+    burst(standalone_factory, settings, [(ada.number, "1234", "94105", caller)] * 5)
+    assert [event.outcome for event in audit_rows(db)][BURST:] == ["refused"] * 5
+
+
+def test_the_right_answer_in_a_burst_counts_only_before_the_limit(
+    db: Session, settings: Settings, standalone_factory, ada: Account
+) -> None:
+    """A burst mixing the right answer in: the attempts run one after another per account, so
+    at most the limit is judged wrong between two successes, and nothing after the lock."""
+    guesses = [
+        (ada.number, "1234" if n % 10 == 9 else "0000", "94105", f"+1202555{n:04d}")
+        for n in range(BURST)
+    ]
+    burst(standalone_factory, settings, guesses)
+    outcomes = [event.outcome for event in audit_rows(db)]  # in the order they were judged
+    limit, wrong, locked = settings.MAX_ACCOUNT_FAILURES, 0, False
+    for outcome in outcomes:
+        if locked:
+            assert outcome == "refused", outcomes
+            continue
+        assert outcome != "refused", outcomes
+        wrong = 0 if outcome == "success" else wrong + 1
+        assert wrong <= limit, outcomes
+        locked = outcome == "locked"
+    assert locked, outcomes
