@@ -2,9 +2,11 @@
 and secure payment with live progress (server-sent events).
 
 Views only translate HTTP: every rule lives in :mod:`flows.agent` and every action goes
-through :class:`ivr.agent_console.AgentConsole`. Sessions are Flask's signed cookies
-(HttpOnly, SameSite=Strict, Secure in production); every POST carries the session's CSRF
-token, compared in constant time.
+through :class:`ivr.agent_console.AgentConsole`. A console session lives in the database
+(:mod:`verification.agents`); Flask's signed cookie (HttpOnly, SameSite=Strict, Secure in
+production) carries only its random key, the CSRF token and flashed messages, so signing out
+ends the session wherever the cookie was copied. Every POST carries the session's CSRF token,
+compared in constant time.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ bp = Blueprint(
 )
 F = TypeVar("F", bound=Callable[..., Any])
 CSRF_FIELD = "csrf_token"
+SESSION_KEY = "console"  # the cookie's one identity: the key of a server-side console session
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
 
@@ -66,8 +69,20 @@ def _template_helpers() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "money": lambda cents: Money(cents).write("en-US")}
 
 
+def _address() -> str:
+    return request.remote_addr or "-"
+
+
 def _origin() -> str:
-    return f"web:{request.remote_addr or '-'}"
+    return f"web:{_address()}"
+
+
+def _by_the_agent() -> bool:
+    """Whether the agent made this request (a page, a form), not the page's own script (the
+    calls list's refresh, a payment's event stream): only the agent's own requests keep the
+    console session from going idle, and only they are sent to the log-in page."""
+    fetched = request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate"
+    return not (fetched or request.endpoint == "agent.events")
 
 
 @bp.before_request
@@ -106,14 +121,18 @@ def signed_in(view: F) -> F:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        agent_id = session.get("agent_id")
-        agent = console().signed_in(agent_id) if isinstance(agent_id, int) else None
+        key = session.get(SESSION_KEY)
+        by_agent = _by_the_agent()
+        agent = (
+            console().signed_in(key, utcnow(), extend=by_agent) if isinstance(key, str) else None
+        )
         if agent is None:
-            session.pop("agent_id", None)
-            if request.method == "GET" and not request.path.endswith("/events"):
-                return redirect(url_for("agent.login", next=request.path))
-            abort(401, "Sign in again.")
-        g.agent = agent
+            if not (request.method == "GET" and by_agent):
+                abort(401, "Your console session has ended. Sign in again.")
+            if session.pop(SESSION_KEY, None) is not None:
+                flash("Your console session has ended. Sign in again.", "info")
+            return redirect(url_for("agent.login", next=request.path))
+        g.agent, g.console_key = agent, key
         try:
             return view(*args, **kwargs)
         except ConsoleRefusedError as refusal:
@@ -140,9 +159,9 @@ def login() -> BaseResponse | str:
         return render_template("agent/login.html")
     result = console().login(
         request.form.get("username", "")[:64], request.form.get("password", "")[:200],
-        _origin(), utcnow(),
+        _address(), utcnow(),
     )  # fmt: skip
-    if result.outcome is not LoginOutcome.OK or result.agent is None:
+    if result.outcome is not LoginOutcome.OK or result.session_key is None:
         if result.outcome is LoginOutcome.LOCKED and result.locked_until is not None:
             minutes = max(1, round((result.locked_until - utcnow()).total_seconds() / 60))
             flash(f"Too many failed log-ins: try again in {minutes} minutes.", "error")
@@ -151,14 +170,14 @@ def login() -> BaseResponse | str:
         return render_template("agent/login.html"), 401  # type: ignore[return-value]
     session.clear()  # a new session (and CSRF token) on every log-in
     session.permanent = True
-    session["agent_id"] = result.agent.id
+    session[SESSION_KEY] = result.session_key
     return redirect(_console_page(request.args.get("next", "")))
 
 
 @bp.post("/logout")
 @signed_in
 def logout() -> BaseResponse:
-    console().logout(g.agent, _origin())
+    console().logout(g.agent, g.console_key, _origin())
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("agent.login"))
@@ -219,7 +238,7 @@ def cancel(capture_id: int) -> BaseResponse:
 @bp.get("/payments/<int:capture_id>/events")
 @signed_in
 def events(capture_id: int) -> Response:
-    stream = console().stream(g.agent, capture_id)
+    stream = console().stream(g.agent, g.console_key, capture_id)
     return Response(
         stream_with_context(stream),
         mimetype="text/event-stream",
