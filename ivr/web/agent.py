@@ -7,12 +7,18 @@ through :class:`ivr.agent_console.AgentConsole`. A console session lives in the 
 production) carries only its random key, the CSRF token and flashed messages, so signing out
 ends the session wherever the cookie was copied. Every POST carries the session's CSRF token,
 compared in constant time.
+
+Odd input never reaches the database: a control character anywhere in the query or the form is
+refused with 400, ids beyond the database's integers are 404, and a database that cannot take a
+value (400) or cannot be reached (503) gets a page saying so, never a 500.
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import logging
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,9 +37,14 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response as BaseResponse
 
 from flows.agent import ConsoleRefusedError
+from ivr import logs
 from ivr.agent_console import AgentConsole
 from ivr.models import utcnow
 from prompts import Money
@@ -48,9 +59,22 @@ bp = Blueprint(
     static_url_path="/static",
 )
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("ivr.agent")
 CSRF_FIELD = "csrf_token"
 SESSION_KEY = "console"  # the cookie's one identity: the key of a server-side console session
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+
+class RowId(IntegerConverter):
+    """``<row_id:name>``: a positive id that fits the database's integer ids (PostgreSQL's
+    ``integer`` ends at 2**31 - 1); anything larger is a 404, not a database error."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("row_id", RowId))
 
 
 def console() -> AgentConsole:
@@ -86,6 +110,19 @@ def _by_the_agent() -> bool:
 
 
 @bp.before_request
+def _refuse_control_characters() -> None:
+    """One gate for every field: no control character (NUL, CR, LF, ...) in any name or value
+    of the query or the form reaches a view, a header or the database."""
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if any(CONTROL.search(name) or CONTROL.search(value) for name, value in fields):
+        abort(
+            400,
+            "A field holds a control character, such as a line break or a NUL byte. "
+            "Remove it and try again.",
+        )
+
+
+@bp.before_request
 def _check_csrf() -> None:
     if request.method != "POST":
         return
@@ -106,9 +143,16 @@ def _headers(response: Response) -> Response:
 
 
 def _console_page(target: str) -> str:
-    """``target`` if it is a page of this console, else the calls list: a form's return path
-    or a log-in's ``next`` must never send the agent to another site."""
-    return target if target.startswith("/agent/") and "//" not in target else url_for("agent.index")
+    """``target`` if it is a path of this console, else the calls list: a form's return path
+    or a log-in's ``next`` must never send the agent to another site (``//host``, ``/\\host``)
+    nor break the ``Location`` header (a line break)."""
+    safe = (
+        target.startswith("/agent/")
+        and "//" not in target
+        and "\\" not in target
+        and not CONTROL.search(target)
+    )
+    return target if safe else url_for("agent.index")
 
 
 def _back() -> str:
@@ -146,11 +190,44 @@ def signed_in(view: F) -> F:
     return checked  # type: ignore[return-value]
 
 
+@bp.errorhandler(400)
 @bp.errorhandler(401)
 @bp.errorhandler(403)
 @bp.errorhandler(404)
-def _refused(error: Any) -> tuple[str, int]:
-    return render_template("agent/error.html", error=error), error.code
+def _refused(error: HTTPException) -> tuple[str, int]:
+    return render_template("agent/error.html", error=error), error.code or 500
+
+
+@bp.errorhandler(DataError)
+def _unusable_value(error: DataError) -> tuple[str, int]:
+    """A value the database refused (out of range, wrong encoding): the request's fault."""
+    logs.event(
+        log, "agent.bad_value", logging.WARNING, path=request.path, error=type(error.orig).__name__
+    )
+    return _refused(
+        BadRequest(
+            "The console cannot use a value in this request. Check what was typed and try again."
+        )
+    )
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+@bp.errorhandler(PoolTimeoutError)
+def _database_unavailable(error: Exception) -> tuple[str, int]:
+    logs.event(
+        log,
+        "agent.database_unavailable",
+        logging.ERROR,
+        path=request.path,
+        error=type(error).__name__,
+    )
+    return _refused(
+        ServiceUnavailable(
+            "The console cannot reach its database right now. Try again in a minute; "
+            "if it keeps happening, tell the operators."
+        )
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -201,41 +278,41 @@ def lookup() -> BaseResponse | str:
     return render_template("agent/account.html", summary=summary)
 
 
-@bp.get("/calls/<int:handoff_id>")
+@bp.get("/calls/<row_id:handoff_id>")
 @signed_in
 def call(handoff_id: int) -> str:
     return render_template("agent/call.html", view=console().call(g.agent, handoff_id))
 
 
-@bp.post("/calls/<int:handoff_id>/claim")
+@bp.post("/calls/<row_id:handoff_id>/claim")
 @signed_in
 def claim(handoff_id: int) -> BaseResponse:
     console().claim(g.agent, handoff_id)
     return redirect(url_for("agent.call", handoff_id=handoff_id))
 
 
-@bp.post("/calls/<int:handoff_id>/payment")
+@bp.post("/calls/<row_id:handoff_id>/payment")
 @signed_in
 def start_payment(handoff_id: int) -> BaseResponse:
     console().start(g.agent, handoff_id, request.form.get("amount", "")[:20])
     return redirect(url_for("agent.call", handoff_id=handoff_id))
 
 
-@bp.post("/payments/<int:capture_id>/rerequest")
+@bp.post("/payments/<row_id:capture_id>/rerequest")
 @signed_in
 def rerequest(capture_id: int) -> BaseResponse:
     console().rerequest(g.agent, capture_id, request.form.get("field", "")[:20])
     return redirect(_back())
 
 
-@bp.post("/payments/<int:capture_id>/cancel")
+@bp.post("/payments/<row_id:capture_id>/cancel")
 @signed_in
 def cancel(capture_id: int) -> BaseResponse:
     console().cancel(g.agent, capture_id)
     return redirect(_back())
 
 
-@bp.get("/payments/<int:capture_id>/events")
+@bp.get("/payments/<row_id:capture_id>/events")
 @signed_in
 def events(capture_id: int) -> Response:
     stream = console().stream(g.agent, g.console_key, capture_id)
