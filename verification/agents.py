@@ -5,12 +5,12 @@ nor what it costs, depends on whether the username exists: an unknown or disable
 checked against a hash of the same cost, and failures are counted per username *as typed*
 (real or not) and per client address, in the lockout counters (:mod:`verification.lockout`).
 
-Each attempt is counted *before* its password is judged, with one atomic upsert per counter in
-a transaction of its own, committed before the slow hash: however a burst of guesses is timed,
-at most ``max_failures`` attempts per username (and ``max_address_failures`` per address) are
-judged in a ``lockout`` window; the rest are refused unjudged until the window ends. A good
-log-in clears its username's count and takes back only its own attempt from the address's, so
-one account's password does not buy more guesses at others.
+Each attempt is counted *before* its password is judged (:func:`verification.lockout.admit`),
+in a transaction of its own committed before the slow hash: however a burst of guesses is
+timed, at most ``max_failures`` attempts per username (and ``max_address_failures`` per
+address) are judged before the subject locks for ``lockout``; the rest are refused unjudged.
+A good log-in clears its username's count and gives back only its own attempt on the address,
+so one account's password does not buy more guesses at others.
 
 A console session lives in ``console_sessions``, keyed by the SHA-256 of a random key that only
 the agent's cookie holds. It ends at log-out, when the agent is disabled, after ``idle`` without
@@ -26,13 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import case, delete, literal, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.config import Settings
-from ivr.db import insert_on_conflict, transaction
-from ivr.models import Agent, ConsoleSession, LockoutCounter, UTCDateTime
+from ivr.db import transaction
+from ivr.models import Agent, ConsoleSession
+from verification import lockout
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -126,72 +127,26 @@ def address_subject(address: str) -> str:
     return f"agent-login-from:{address[:60]}"
 
 
-def set_disabled(session: Session, agent: Agent, disabled: bool) -> None:
-    """Disabling ends the agent's console sessions at once; enabling also lifts a log-in lock."""
+def set_disabled(session: Session, agent: Agent, disabled: bool, *, actor: str) -> None:
+    """Disabling ends the agent's console sessions at once; enabling also lifts a log-in lock
+    on the username (audited as ``actor``'s)."""
     agent.disabled = disabled
     if disabled:
         session.execute(delete(ConsoleSession).where(ConsoleSession.agent_id == agent.id))
     else:
-        session.execute(
-            delete(LockoutCounter).where(LockoutCounter.subject == username_subject(agent.username))
-        )
+        lockout.lift(session, username_subject(agent.username), actor=actor)
 
 
 # --- log-in ---
 
 
-def _count(
-    session: Session, subject: str, window: dt.timedelta, now: dt.datetime
-) -> tuple[int, dt.datetime]:
-    """Count one attempt on ``subject`` with one atomic upsert (a new window starts once the
-    old one is over); the count so far and when its window started."""
-    stale = LockoutCounter.window_started_at < now - window
-    upsert = insert_on_conflict(session, LockoutCounter).values(
-        subject=subject, failures=1, window_started_at=now
-    )
-    statement = upsert.on_conflict_do_update(
-        index_elements=[LockoutCounter.subject],
-        set_={
-            "failures": case((stale, 1), else_=LockoutCounter.failures + 1),
-            # Typed, so ``now`` is stored as naive UTC like every other time in the database.
-            "window_started_at": case(
-                (stale, literal(now, UTCDateTime())), else_=LockoutCounter.window_started_at
-            ),
-        },
-    ).returning(LockoutCounter.failures, LockoutCounter.window_started_at)
-    failures, started = session.execute(statement).one()
-    return int(failures), started
-
-
-@dataclass(frozen=True)
-class _Admission:
-    """An attempt, counted: the agent it names; ``refused_until`` when a count was already
-    over its limit (the attempt is not judged); ``last_until`` when this attempt was the last
-    one a limit allows (a failure then locks until the window ends)."""
-
-    agent: Agent | None
-    refused_until: dt.datetime | None
-    last_until: dt.datetime | None
-
-
-def _admit(
-    session: Session, name: str, address: str, policy: LoginPolicy, now: dt.datetime
-) -> _Admission:
-    """Count the attempt against the username and the address (always in the same order, so
-    concurrent attempts never deadlock)."""
-    limits = {
-        username_subject(name): policy.max_failures,
-        address_subject(address): policy.max_address_failures,
-    }
-    over: list[dt.datetime] = []
-    reached: list[dt.datetime] = []
-    for subject in sorted(limits):
-        failures, started = _count(session, subject, policy.lockout, now)
-        if failures >= limits[subject]:
-            (over if failures > limits[subject] else reached).append(started + policy.lockout)
-    return _Admission(
-        find_agent(session, name), max(over, default=None), max(reached, default=None)
-    )
+def _throttles(name: str, address: str, policy: LoginPolicy) -> list[lockout.Throttle]:
+    """A log-in counts against the username as typed (which a success proves) and against the
+    client's address (which it does not)."""
+    return [
+        lockout.Throttle(username_subject(name), policy.max_failures, cleared_by_success=True),
+        lockout.Throttle(address_subject(address), policy.max_address_failures),
+    ]
 
 
 def authenticate(
@@ -209,29 +164,22 @@ def authenticate(
     like a wrong password (and counted like one).
     """
     name = username.strip().lower()
+    throttles = _throttles(name, address, policy)
     with transaction(factory) as session:
-        admission = _admit(session, name, address, policy, now)
-    agent = admission.agent
-    if admission.refused_until is not None:
-        return Login(LoginOutcome.LOCKED, agent, admission.refused_until)
+        admission = lockout.admit(session, throttles, policy.lockout, now)
+        agent = find_agent(session, name)
+        if admission is None:
+            until = lockout.blocked_until(session, throttles, policy.lockout, now)
+            return Login(LoginOutcome.LOCKED, agent, until)
     matches = policy.check_password(agent.password_hash if agent else _DUMMY_HASH, password)
-    if agent is None or not matches or agent.disabled:
-        if admission.last_until is not None:
-            return Login(LoginOutcome.LOCKED, agent, admission.last_until)
-        disabled = agent is not None and agent.disabled and matches
-        return Login(LoginOutcome.DISABLED if disabled else LoginOutcome.BAD_CREDENTIALS, agent)
     with transaction(factory) as session:
-        # Take back this attempt: the address's by one, the username's (now proven) in full.
-        session.execute(
-            update(LockoutCounter)
-            .where(LockoutCounter.subject == address_subject(address), LockoutCounter.failures > 0)
-            .values(failures=LockoutCounter.failures - 1)
-        )
-        session.execute(
-            update(LockoutCounter)
-            .where(LockoutCounter.subject == username_subject(name))
-            .values(failures=0)
-        )
+        if agent is None or not matches or agent.disabled:
+            until = lockout.failed(session, admission, policy.lockout, now)
+            if until is not None:
+                return Login(LoginOutcome.LOCKED, agent, until)
+            disabled = agent is not None and agent.disabled and matches
+            return Login(LoginOutcome.DISABLED if disabled else LoginOutcome.BAD_CREDENTIALS, agent)
+        lockout.succeeded(session, admission)
         session.execute(update(Agent).where(Agent.id == agent.id).values(last_login_at=now))
         key = start_session(session, agent.id, policy, now)
     return Login(LoginOutcome.OK, agent, session_key=key)

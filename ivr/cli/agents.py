@@ -95,7 +95,7 @@ def _set_disabled(runtime: Runtime, username: str, *, disabled: bool) -> None:
         if agent is None:
             click.echo(f"No agent {username}. `ivr agents add {username}` creates one.", err=True)
             sys.exit(1)
-        set_disabled(session, agent, disabled)
+        set_disabled(session, agent, disabled, actor="operator")
         audit.record(
             session, "agent.disabled" if disabled else "agent.enabled", actor="operator",
             outcome="success", resource=f"agent:{agent.username}",

@@ -158,7 +158,7 @@ def test_a_copied_cookie_stops_working_when_the_agent_is_disabled(app, client, d
     desk = Desk(client)
     desk.login()
     thief = copy_of(desk, app)
-    set_disabled(db, db.get(Agent, alice), True)
+    set_disabled(db, db.get(Agent, alice), True, actor="operator")
     db.commit()
     assert thief.get("/agent/").status_code == 302
     assert db.scalars(select(ConsoleSession)).all() == []
@@ -288,7 +288,7 @@ def test_unknown_and_real_usernames_get_byte_identical_answers_across_the_thrott
 
 
 def test_a_disabled_agent_gets_the_answer_of_an_unknown_one(app, client, db, settings, alice):
-    set_disabled(db, db.get(Agent, alice), True)
+    set_disabled(db, db.get(Agent, alice), True, actor="operator")
     db.commit()
     desk = Desk(client)
     for _ in range(settings.AGENT_MAX_FAILED_LOGINS + 1):

@@ -110,8 +110,8 @@ def test_enable_lets_a_disabled_or_locked_agent_back_in_and_is_audited(env, data
     assert not agent.disabled
     with Session(engine) as session:
         assert session.scalars(select(LockoutCounter)).all() == []
-        actions = session.scalars(select(AuditEvent.action)).all()
-    assert actions == ["agent.added", "agent.disabled", "agent.enabled"]
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["agent.added", "agent.disabled", "lockout.reset", "agent.enabled"]
     engine.dispose()
 
 

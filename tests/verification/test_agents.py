@@ -17,9 +17,10 @@ from werkzeug.security import check_password_hash
 
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import Agent, ConsoleSession, LockoutCounter
+from ivr.models import Agent, ConsoleSession
 from tests.ivr.agent_desk import PASSWORD, make_agent
 from tests.verification.conftest import NOW
+from verification import lockout
 from verification.agents import (
     SEEN_EVERY,
     LoginOutcome,
@@ -103,7 +104,9 @@ def test_unknown_and_real_usernames_cost_one_hash_check_and_lock_alike(
         assert (
             outcomes == [LoginOutcome.BAD_CREDENTIALS] * (allowed - 1) + [LoginOutcome.LOCKED] * 3
         )
-        assert answers[-1].locked_until == NOW + policy.lockout
+        # the failure that reached the limit locks for the lockout period from then
+        until = NOW + (allowed - 1) * MINUTE + policy.lockout
+        assert {answer.locked_until for answer in answers[allowed - 1 :]} == {until}
         assert checks.calls == allowed  # judged while allowed, with a scrypt check each time
 
 
@@ -138,7 +141,7 @@ def test_a_disabled_agent_is_refused_and_counted_like_a_wrong_password(
     standalone_factory, db, alice, policy, checks
 ):
     with transaction(standalone_factory) as session:
-        set_disabled(session, session.get(Agent, alice), True)
+        set_disabled(session, session.get(Agent, alice), True, actor="operator")
     outcomes = [log_in(standalone_factory, policy).outcome for _ in range(policy.max_failures + 1)]
     assert outcomes[0] is LoginOutcome.DISABLED
     assert outcomes[-2:] == [LoginOutcome.LOCKED, LoginOutcome.LOCKED]
@@ -149,7 +152,7 @@ def test_enabling_an_agent_lifts_the_log_in_lock(standalone_factory, alice, poli
     for _ in range(policy.max_failures):
         log_in(standalone_factory, policy, password="wrong password")
     with transaction(standalone_factory) as session:
-        set_disabled(session, session.get(Agent, alice), False)
+        set_disabled(session, session.get(Agent, alice), False, actor="operator")
     assert log_in(standalone_factory, policy).outcome is LoginOutcome.OK
 
 
@@ -174,12 +177,8 @@ def test_a_burst_of_parallel_guesses_gets_no_more_judged_than_the_limit(
     assert checks.calls == policy.max_failures
     assert outcomes.count(LoginOutcome.BAD_CREDENTIALS) == policy.max_failures - 1
     with transaction(standalone_factory) as session:
-        counted = session.scalar(
-            select(LockoutCounter.failures).where(
-                LockoutCounter.subject == f"agent-login:{username}"
-            )
-        )
-    assert counted == burst
+        [lock] = lockout.locks(session, NOW, [f"agent-login:{username}"])
+    assert lock.until == NOW + policy.lockout
     right = log_in(standalone_factory, policy, username, PASSWORD, NOW + MINUTE)
     assert right.outcome is LoginOutcome.LOCKED
     assert checks.calls == policy.max_failures
@@ -242,7 +241,7 @@ def test_log_out_and_disable_end_sessions(standalone_factory, alice, policy, key
     assert agent_of(standalone_factory, policy, key, NOW) is None
     assert agent_of(standalone_factory, policy, other, NOW) == "alice"
     with transaction(standalone_factory) as session:
-        set_disabled(session, session.get(Agent, alice), True)
+        set_disabled(session, session.get(Agent, alice), True, actor="operator")
         assert session.scalar(select(func.count()).select_from(ConsoleSession)) == 0
     assert agent_of(standalone_factory, policy, other, NOW) is None
 
