@@ -35,7 +35,14 @@ from ivr.telephony import AssistedPayment, PaymentChange, Telephony, TelephonyEr
 from payments import ledger
 from prompts import Money, Prompt, render
 from verification import find_account
-from verification.agents import Login, LoginOutcome, LoginPolicy, authenticate
+from verification.agents import (
+    Login,
+    LoginOutcome,
+    LoginPolicy,
+    authenticate,
+    end_session,
+    session_agent,
+)
 from verification.lockout import Lock
 
 log = logging.getLogger("ivr.agent")
@@ -144,10 +151,13 @@ class AgentConsole:
 
     # --- signing in ---
 
-    def login(self, username: str, password: str, origin: str, now: dt.datetime) -> Login:
+    def login(self, username: str, password: str, address: str, now: dt.datetime) -> Login:
+        """Count and judge a log-in from the client at ``address`` (audited whatever it
+        comes to); a good one carries the new console session's key."""
+        origin = f"web:{address}"
+        result = authenticate(self.factory, username, password, address, self.policy, now)
+        actor = f"agent:{result.agent.username}" if result.agent else "agent:unknown"
         with transaction(self.factory) as db:
-            result = authenticate(db, username, password, self.policy, now)
-            actor = f"agent:{result.agent.username}" if result.agent else "agent:unknown"
             audit.record(
                 db, "agent.login", actor=actor, outcome=result.outcome.value, origin=origin
             )
@@ -155,14 +165,16 @@ class AgentConsole:
         logs.event(log, "agent.login", level, outcome=result.outcome.value, origin=origin)
         return result
 
-    def signed_in(self, agent_id: int) -> Agent | None:
-        """The agent behind a console session, unless disabled since."""
+    def signed_in(self, key: str, now: dt.datetime, *, extend: bool) -> Agent | None:
+        """The agent behind a console session, unless it has ended (one read; ``extend``
+        when the agent, not the page's script, made the request)."""
         with transaction(self.factory) as db:
-            agent = db.get(Agent, agent_id)
-            return None if agent is None or agent.disabled else agent
+            return session_agent(db, key, self.policy, now, extend=extend)
 
-    def logout(self, agent: Agent, origin: str) -> None:
+    def logout(self, agent: Agent, key: str, origin: str) -> None:
+        """End the session: its cookie, wherever it was copied, no longer signs anyone in."""
         with transaction(self.factory) as db:
+            end_session(db, key)
             audit.record(
                 db,
                 "agent.logout",
@@ -343,24 +355,27 @@ class AgentConsole:
 
     def capture(self, agent: Agent, capture_id: int) -> dict[str, Any]:
         with transaction(self.factory) as db:
-            capture = db.get(AgentCapture, capture_id)
-            if capture is None:
-                raise desk.ConsoleRefusedError("There is no such payment.")
-            if capture.agent_id != agent.id:
-                raise desk.ConsoleRefusedError(
-                    "This payment belongs to another agent.", forbidden=True
-                )
-            return capture_state(capture)
+            return _capture_for(db, agent, capture_id)
 
-    def stream(self, agent: Agent, capture_id: int) -> Iterator[str]:
-        """Server-sent events: the capture's state whenever its version changes, until it ends
-        (or after a few minutes, when the browser reconnects). Checked before the first byte."""
+    def _watch(self, agent: Agent, key: str, capture_id: int) -> dict[str, Any] | None:
+        """The capture's state, or ``None`` once the console session ``key`` has ended (both
+        read in one transaction; watching does not count as the agent doing something)."""
+        with transaction(self.factory) as db:
+            if session_agent(db, key, self.policy, utcnow(), extend=False) is None:
+                return None
+            return _capture_for(db, agent, capture_id)
+
+    def stream(self, agent: Agent, key: str, capture_id: int) -> Iterator[str]:
+        """Server-sent events: the capture's state whenever its version changes, until it ends,
+        the console session ends (the browser's reconnection is then refused), or after a few
+        minutes, when the browser reconnects. Checked before the first byte."""
         first = self.capture(agent, capture_id)
 
         def events() -> Iterator[str]:
-            state, sent_version, quiet = first, 0, 0.0
+            state: dict[str, Any] | None = first
+            sent_version, quiet = 0, 0.0
             started = time.monotonic()
-            while True:
+            while state is not None:
                 if state["version"] != sent_version:
                     yield f"event: capture\ndata: {json.dumps(state)}\n\n"
                     sent_version, quiet = state["version"], 0.0
@@ -371,6 +386,15 @@ class AgentConsole:
                     quiet = 0.0
                 time.sleep(POLL_SECONDS)
                 quiet += POLL_SECONDS
-                state = self.capture(agent, capture_id)
+                state = self._watch(agent, key, capture_id)
 
         return events()
+
+
+def _capture_for(db: Session, agent: Agent, capture_id: int) -> dict[str, Any]:
+    capture = db.get(AgentCapture, capture_id)
+    if capture is None:
+        raise desk.ConsoleRefusedError("There is no such payment.")
+    if capture.agent_id != agent.id:
+        raise desk.ConsoleRefusedError("This payment belongs to another agent.", forbidden=True)
+    return capture_state(capture)

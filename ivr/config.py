@@ -144,6 +144,8 @@ class Settings:
     AGENT_MAX_FAILED_LOGINS: int = 5
     AGENT_LOCKOUT_MINUTES: int = 15
     AGENT_SESSION_MINUTES: int = 480
+    AGENT_MAX_FAILED_LOGINS_PER_ADDRESS: int = 30
+    CONSOLE_IDLE_MINUTES: int = 30
     SESSION_COOKIE_SECURE: bool = False
     # Operations
     METRICS_TOKEN: str = ""

@@ -543,13 +543,27 @@ class Agent(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
         return f"<Agent {self.username} disabled={self.disabled}>"
+
+
+class ConsoleSession(Base):
+    """An agent signed in to the console. The browser's cookie holds a random key and the
+    row only its SHA-256, so reading this table hands out no session; deleting the row ends
+    the session wherever its cookie was copied."""
+
+    __tablename__ = "console_sessions"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<ConsoleSession agent={self.agent_id} last_seen={self.last_seen_at:%H:%M}>"
 
 
 class HandoffStatus(enum.StrEnum):

@@ -8,7 +8,13 @@ import click
 
 from ivr import audit
 from ivr.cli.common import Runtime, pass_runtime
-from verification.agents import MIN_PASSWORD_LENGTH, AgentError, add_agent, find_agent
+from verification.agents import (
+    MIN_PASSWORD_LENGTH,
+    AgentError,
+    add_agent,
+    find_agent,
+    set_disabled,
+)
 
 
 @click.group()
@@ -34,7 +40,8 @@ def add(runtime: Runtime, username: str, password_stdin: bool) -> None:
 
     USERNAME is 2 to 64 characters (letters, digits, dots, dashes, underscores; stored in lower
     case). The password needs at least 12 characters. After AGENT_MAX_FAILED_LOGINS wrong
-    passwords in a row the account locks for AGENT_LOCKOUT_MINUTES.
+    passwords within AGENT_LOCKOUT_MINUTES, log-ins as USERNAME are refused until that window
+    ends.
 
     \b
     Examples:
@@ -65,7 +72,7 @@ def add(runtime: Runtime, username: str, password_stdin: bool) -> None:
 @click.argument("username")
 @pass_runtime
 def disable(runtime: Runtime, username: str) -> None:
-    """Stop USERNAME from signing in; a signed-in console session ends on its next request.
+    """Stop USERNAME from signing in, and end their console sessions at once.
 
     The account and its audit history are kept; `ivr agents enable` lets them back in.
     """
@@ -88,9 +95,7 @@ def _set_disabled(runtime: Runtime, username: str, *, disabled: bool) -> None:
         if agent is None:
             click.echo(f"No agent {username}. `ivr agents add {username}` creates one.", err=True)
             sys.exit(1)
-        agent.disabled = disabled
-        if not disabled:
-            agent.failed_logins, agent.locked_until = 0, None
+        set_disabled(session, agent, disabled, actor="operator")
         audit.record(
             session, "agent.disabled" if disabled else "agent.enabled", actor="operator",
             outcome="success", resource=f"agent:{agent.username}",

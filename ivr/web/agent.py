@@ -2,15 +2,23 @@
 and secure payment with live progress (server-sent events).
 
 Views only translate HTTP: every rule lives in :mod:`flows.agent` and every action goes
-through :class:`ivr.agent_console.AgentConsole`. Sessions are Flask's signed cookies
-(HttpOnly, SameSite=Strict, Secure in production); every POST carries the session's CSRF
-token, compared in constant time.
+through :class:`ivr.agent_console.AgentConsole`. A console session lives in the database
+(:mod:`verification.agents`); Flask's signed cookie (HttpOnly, SameSite=Strict, Secure in
+production) carries only its random key, the CSRF token and flashed messages, so signing out
+ends the session wherever the cookie was copied. Every POST carries the session's CSRF token,
+compared in constant time.
+
+Odd input never reaches the database: a control character anywhere in the query or the form is
+refused with 400, ids beyond the database's integers are 404, and a database that cannot take a
+value (400) or cannot be reached (503) gets a page saying so, never a 500.
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import logging
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -29,9 +37,14 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response as BaseResponse
 
 from flows.agent import ConsoleRefusedError
+from ivr import logs
 from ivr.agent_console import AgentConsole
 from ivr.models import utcnow
 from prompts import Money
@@ -46,8 +59,22 @@ bp = Blueprint(
     static_url_path="/static",
 )
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("ivr.agent")
 CSRF_FIELD = "csrf_token"
+SESSION_KEY = "console"  # the cookie's one identity: the key of a server-side console session
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+
+class RowId(IntegerConverter):
+    """``<row_id:name>``: a positive id that fits the database's integer ids (PostgreSQL's
+    ``integer`` ends at 2**31 - 1); anything larger is a 404, not a database error."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("row_id", RowId))
 
 
 def console() -> AgentConsole:
@@ -66,8 +93,33 @@ def _template_helpers() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "money": lambda cents: Money(cents).write("en-US")}
 
 
+def _address() -> str:
+    return request.remote_addr or "-"
+
+
 def _origin() -> str:
-    return f"web:{request.remote_addr or '-'}"
+    return f"web:{_address()}"
+
+
+def _by_the_agent() -> bool:
+    """Whether the agent made this request (a page, a form), not the page's own script (the
+    calls list's refresh, a payment's event stream): only the agent's own requests keep the
+    console session from going idle, and only they are sent to the log-in page."""
+    fetched = request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate"
+    return not (fetched or request.endpoint == "agent.events")
+
+
+@bp.before_request
+def _refuse_control_characters() -> None:
+    """One gate for every field: no control character (NUL, CR, LF, ...) in any name or value
+    of the query or the form reaches a view, a header or the database."""
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if any(CONTROL.search(name) or CONTROL.search(value) for name, value in fields):
+        abort(
+            400,
+            "A field holds a control character, such as a line break or a NUL byte. "
+            "Remove it and try again.",
+        )
 
 
 @bp.before_request
@@ -91,9 +143,16 @@ def _headers(response: Response) -> Response:
 
 
 def _console_page(target: str) -> str:
-    """``target`` if it is a page of this console, else the calls list: a form's return path
-    or a log-in's ``next`` must never send the agent to another site."""
-    return target if target.startswith("/agent/") and "//" not in target else url_for("agent.index")
+    """``target`` if it is a path of this console, else the calls list: a form's return path
+    or a log-in's ``next`` must never send the agent to another site (``//host``, ``/\\host``)
+    nor break the ``Location`` header (a line break)."""
+    safe = (
+        target.startswith("/agent/")
+        and "//" not in target
+        and "\\" not in target
+        and not CONTROL.search(target)
+    )
+    return target if safe else url_for("agent.index")
 
 
 def _back() -> str:
@@ -106,14 +165,18 @@ def signed_in(view: F) -> F:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        agent_id = session.get("agent_id")
-        agent = console().signed_in(agent_id) if isinstance(agent_id, int) else None
+        key = session.get(SESSION_KEY)
+        by_agent = _by_the_agent()
+        agent = (
+            console().signed_in(key, utcnow(), extend=by_agent) if isinstance(key, str) else None
+        )
         if agent is None:
-            session.pop("agent_id", None)
-            if request.method == "GET" and not request.path.endswith("/events"):
-                return redirect(url_for("agent.login", next=request.path))
-            abort(401, "Sign in again.")
-        g.agent = agent
+            if not (request.method == "GET" and by_agent):
+                abort(401, "Your console session has ended. Sign in again.")
+            if session.pop(SESSION_KEY, None) is not None:
+                flash("Your console session has ended. Sign in again.", "info")
+            return redirect(url_for("agent.login", next=request.path))
+        g.agent, g.console_key = agent, key
         try:
             return view(*args, **kwargs)
         except ConsoleRefusedError as refusal:
@@ -127,11 +190,44 @@ def signed_in(view: F) -> F:
     return checked  # type: ignore[return-value]
 
 
+@bp.errorhandler(400)
 @bp.errorhandler(401)
 @bp.errorhandler(403)
 @bp.errorhandler(404)
-def _refused(error: Any) -> tuple[str, int]:
-    return render_template("agent/error.html", error=error), error.code
+def _refused(error: HTTPException) -> tuple[str, int]:
+    return render_template("agent/error.html", error=error), error.code or 500
+
+
+@bp.errorhandler(DataError)
+def _unusable_value(error: DataError) -> tuple[str, int]:
+    """A value the database refused (out of range, wrong encoding): the request's fault."""
+    logs.event(
+        log, "agent.bad_value", logging.WARNING, path=request.path, error=type(error.orig).__name__
+    )
+    return _refused(
+        BadRequest(
+            "The console cannot use a value in this request. Check what was typed and try again."
+        )
+    )
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+@bp.errorhandler(PoolTimeoutError)
+def _database_unavailable(error: Exception) -> tuple[str, int]:
+    logs.event(
+        log,
+        "agent.database_unavailable",
+        logging.ERROR,
+        path=request.path,
+        error=type(error).__name__,
+    )
+    return _refused(
+        ServiceUnavailable(
+            "The console cannot reach its database right now. Try again in a minute; "
+            "if it keeps happening, tell the operators."
+        )
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -140,9 +236,9 @@ def login() -> BaseResponse | str:
         return render_template("agent/login.html")
     result = console().login(
         request.form.get("username", "")[:64], request.form.get("password", "")[:200],
-        _origin(), utcnow(),
+        _address(), utcnow(),
     )  # fmt: skip
-    if result.outcome is not LoginOutcome.OK or result.agent is None:
+    if result.outcome is not LoginOutcome.OK or result.session_key is None:
         if result.outcome is LoginOutcome.LOCKED and result.locked_until is not None:
             minutes = max(1, round((result.locked_until - utcnow()).total_seconds() / 60))
             flash(f"Too many failed log-ins: try again in {minutes} minutes.", "error")
@@ -151,14 +247,14 @@ def login() -> BaseResponse | str:
         return render_template("agent/login.html"), 401  # type: ignore[return-value]
     session.clear()  # a new session (and CSRF token) on every log-in
     session.permanent = True
-    session["agent_id"] = result.agent.id
+    session[SESSION_KEY] = result.session_key
     return redirect(_console_page(request.args.get("next", "")))
 
 
 @bp.post("/logout")
 @signed_in
 def logout() -> BaseResponse:
-    console().logout(g.agent, _origin())
+    console().logout(g.agent, g.console_key, _origin())
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("agent.login"))
@@ -182,44 +278,44 @@ def lookup() -> BaseResponse | str:
     return render_template("agent/account.html", summary=summary)
 
 
-@bp.get("/calls/<int:handoff_id>")
+@bp.get("/calls/<row_id:handoff_id>")
 @signed_in
 def call(handoff_id: int) -> str:
     return render_template("agent/call.html", view=console().call(g.agent, handoff_id))
 
 
-@bp.post("/calls/<int:handoff_id>/claim")
+@bp.post("/calls/<row_id:handoff_id>/claim")
 @signed_in
 def claim(handoff_id: int) -> BaseResponse:
     console().claim(g.agent, handoff_id)
     return redirect(url_for("agent.call", handoff_id=handoff_id))
 
 
-@bp.post("/calls/<int:handoff_id>/payment")
+@bp.post("/calls/<row_id:handoff_id>/payment")
 @signed_in
 def start_payment(handoff_id: int) -> BaseResponse:
     console().start(g.agent, handoff_id, request.form.get("amount", "")[:20])
     return redirect(url_for("agent.call", handoff_id=handoff_id))
 
 
-@bp.post("/payments/<int:capture_id>/rerequest")
+@bp.post("/payments/<row_id:capture_id>/rerequest")
 @signed_in
 def rerequest(capture_id: int) -> BaseResponse:
     console().rerequest(g.agent, capture_id, request.form.get("field", "")[:20])
     return redirect(_back())
 
 
-@bp.post("/payments/<int:capture_id>/cancel")
+@bp.post("/payments/<row_id:capture_id>/cancel")
 @signed_in
 def cancel(capture_id: int) -> BaseResponse:
     console().cancel(g.agent, capture_id)
     return redirect(_back())
 
 
-@bp.get("/payments/<int:capture_id>/events")
+@bp.get("/payments/<row_id:capture_id>/events")
 @signed_in
 def events(capture_id: int) -> Response:
-    stream = console().stream(g.agent, capture_id)
+    stream = console().stream(g.agent, g.console_key, capture_id)
     return Response(
         stream_with_context(stream),
         mimetype="text/event-stream",

@@ -8,10 +8,11 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import delete
 
-from ivr.models import Payment
+from ivr.models import ConsoleSession, Payment
 from tests.browser.pages import GatedKeys, field, sign_in
-from tests.ivr.agent_desk import WaitingCaller, handoff, make_agent
+from tests.ivr.agent_desk import WAIT_SECONDS, WaitingCaller, handoff, make_agent
 from tests.ivr.card_scan import CODE, leaks
 
 pytestmark = [
@@ -126,3 +127,15 @@ def test_an_agent_cannot_open_another_agents_call(
     finally:
         other.close()
     caller.hang_up()
+
+
+def test_an_ended_session_takes_the_open_console_to_the_log_in_page(db, live_server, page):
+    """The calls list's own refresh keeps no session alive, and when the session has ended
+    (here: signed out elsewhere, the row gone) the page goes to the log-in and says why."""
+    make_agent(db)
+    sign_in(page, live_server)
+    expect(page.locator("#calls")).to_contain_text("No calls are waiting.")
+    db.execute(delete(ConsoleSession))
+    db.commit()
+    expect(page).to_have_url(re.compile(r"/agent/login"), timeout=WAIT_SECONDS * 1000)
+    expect(page.get_by_role("alert")).to_have_text("Your console session has ended. Sign in again.")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from ivr.models import Agent, AuditEvent, utcnow
+from ivr.models import Agent, AuditEvent, LockoutCounter, utcnow
+from tests.ivr.agent_desk import Desk
 from tests.ivr.cli_helpers import cli_env, run_ivr
 
 PASSWORD = "correct horse battery"
@@ -78,19 +79,39 @@ def test_disable_stops_the_agent_and_is_audited(env, database_url):
     engine.dispose()
 
 
+def test_disable_ends_the_agents_console_session_at_once(env, make_app):
+    run_ivr(["agents", "add", "alice", "--password-stdin"], env, stdin=PASSWORD + "\n")
+    app = make_app()
+    desk = Desk(app.test_client())
+    assert desk.login().status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("session", desk.client.get_cookie("session").value)
+    assert copy.get("/agent/").status_code == 200
+
+    assert run_ivr(["agents", "disable", "alice"], env).exit_code == 0
+
+    assert copy.get("/agent/").status_code == 302
+    assert desk.client.get("/agent/").status_code == 302
+    run_ivr(["agents", "enable", "alice"], env)
+    assert copy.get("/agent/").status_code == 302  # enabling again revives no session
+
+
 def test_enable_lets_a_disabled_or_locked_agent_back_in_and_is_audited(env, database_url):
     run_ivr(["agents", "add", "alice", "--password-stdin"], env, stdin=PASSWORD + "\n")
     run_ivr(["agents", "disable", "alice"], env)
     engine = create_engine(database_url)
     with Session(engine) as session, session.begin():
-        session.execute(update(Agent).values(failed_logins=9, locked_until=utcnow()))
+        session.add(
+            LockoutCounter(subject="agent-login:alice", failures=9, window_started_at=utcnow())
+        )
     result = run_ivr(["agents", "enable", "alice"], env)
     assert result.exit_code == 0, result.output
     [agent] = agents(database_url)
-    assert (agent.disabled, agent.failed_logins, agent.locked_until) == (False, 0, None)
+    assert not agent.disabled
     with Session(engine) as session:
-        actions = session.scalars(select(AuditEvent.action)).all()
-    assert actions == ["agent.added", "agent.disabled", "agent.enabled"]
+        assert session.scalars(select(LockoutCounter)).all() == []
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["agent.added", "agent.disabled", "lockout.reset", "agent.enabled"]
     engine.dispose()
 
 

@@ -37,14 +37,21 @@ document.addEventListener("DOMContentLoaded", () => {
     render(state);
     if (state.final) source.close();
   });
+  // A refused reconnection (the console session has ended) closes the stream for good: reload,
+  // and the console shows the log-in page.
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) window.location.reload();
+  });
 });
 
 // The calls list refreshes itself, so a caller pressing 0 shows up without a reload (and what
-// the agent is typing in the look-up form is left alone).
+// the agent is typing in the look-up form is left alone). A refresh does not count as the agent
+// doing something: the console session still ends after CONSOLE_IDLE_MINUTES without a click.
 const CALLS_REFRESH_MS = 3000;
 
 async function refreshCalls(table) {
   const reply = await fetch(window.location.href, { credentials: "same-origin" });
+  if (reply.status === 401) window.location.reload(); // the session has ended: to the log-in
   if (!reply.ok || reply.redirected) return;
   const page = new DOMParser().parseFromString(await reply.text(), "text/html");
   const fresh = page.querySelector("#calls tbody");
