@@ -3,12 +3,16 @@
 Rows are validated one by one (a bad row is reported by its line number and skipped) and
 written in batches with one upsert per batch, keyed by account number, so a 100k-row file
 loads in seconds on SQLite and PostgreSQL alike.
+
+Whatever its bytes, a file is read to its end: bytes that are not UTF-8, NUL bytes and other
+control characters make a bad row (in the header, a refused file), never a half-done import.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import itertools
 import os
 import re
@@ -53,6 +57,10 @@ _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
     "español": "es-US",
 }
 _MONEY = re.compile(r"-?\$?-?[\d,]*\.?\d{0,2}")
+# Control characters but tab and line breaks, and the surrogate escapes (U+DC80 to U+DCFF)
+# that stand for the bytes a file holds that are not UTF-8
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\udc80-\udcff]")
+_ESCAPED = 0xDC00  # a surrogate escape minus the byte it stands for
 
 
 class RowError(ValueError):
@@ -150,8 +158,36 @@ def _digits(raw: str, column: str, sizes: tuple[int, int], *, required: bool) ->
     return text
 
 
+def _bad_text(column: str, raw: str) -> str | None:
+    """Why ``raw`` is refused, if it holds a NUL byte, a byte that is not UTF-8, or a control
+    character other than tab and line breaks: they come from a corrupt or mis-encoded export,
+    and would otherwise be stored as they are."""
+    bad = _BAD_CHARACTER.search(raw)
+    if bad is None:
+        return None
+    char, where = bad.group(), f"(character {bad.start() + 1})"
+    if char == "\x00":
+        return (
+            f"{column} holds a NUL byte {where}; remove it, or export the file again as UTF-8 CSV"
+        )
+    if ord(char) > _ESCAPED:
+        byte = ord(char) - _ESCAPED
+        return (
+            f"{column} holds the byte 0x{byte:02X} {where}, which is not UTF-8; "
+            "export the file as UTF-8 CSV"
+        )
+    return (
+        f"{column} holds the control character U+{ord(char):04X} {where}; "
+        "remove it and import the file again"
+    )
+
+
 def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     """Validate and convert one CSV row (blank optional cells are fine)."""
+    if _BAD_CHARACTER.search("".join(row.values())):  # one search for the common case
+        for column, raw in row.items():
+            if problem := _bad_text(column, raw):
+                raise RowError(problem)
     cell = {column: (row.get(column) or "").strip() for column in COLUMNS}
     for column in REQUIRED:
         if not cell[column]:
@@ -315,8 +351,15 @@ def _write_postgresql(session: Session, records: Collection[Record]) -> None:
         cursor.execute(statements.phones)
 
 
+Line = tuple[int, list[str]]  # a row's cells, with the file line it starts on
+Problem = tuple[int, str]  # a refused row's line, and why
+
+
 def _header(reader: Any) -> list[str]:
-    header = [name.strip().lower() for name in next(reader, [])]
+    cells: list[str] = next(reader, [])
+    if problem := _bad_text("the header", ",".join(cells)):
+        raise HeaderError(problem)
+    header = [name.strip().lower() for name in cells]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise HeaderError(
@@ -325,37 +368,42 @@ def _header(reader: Any) -> list[str]:
     return header
 
 
-def _lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
-    """Each row's cells with the line it starts on (blank lines are skipped but counted)."""
+def _unreadable(start: int, end: int, error: csv.Error) -> str:
+    lines = f"line {start}" if start == end else f"lines {start} to {end}"
+    return f"{lines} cannot be read as CSV ({error}); look for a quote that is never closed"
+
+
+def _lines(reader: Any) -> Iterator[tuple[int, list[str], str | None]]:
+    """Each row's cells with the line it starts on (blank lines are skipped but counted), or
+    no cells and why the csv module could not read the row."""
     start = reader.line_num + 1
-    for cells in reader:
-        if cells:
-            yield start, cells
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a cell past the field size limit
+            yield start, [], _unreadable(start, reader.line_num, error)
+        else:
+            if cells:
+                yield start, cells, None
         start = reader.line_num + 1
-
-
-def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with the file line number each starts on (the header is line 1; blank lines are
-    skipped but still counted, and a quoted field may span lines)."""
-    reader = csv.reader(stream)
-    header = _header(reader)
-    for line, cells in _lines(reader):
-        yield line, dict(zip(header, cells, strict=False))
 
 
 @dataclass
 class ParsedChunk:
     records: list[Record]
-    errors: list[tuple[int, str]]
+    errors: list[Problem]
     rows: int
 
 
 def parse_chunk(
-    header: list[str], chunk: list[tuple[int, list[str]]], settings: Settings
+    header: list[str], chunk: list[Line], refused: list[Problem], settings: Settings
 ) -> ParsedChunk:
-    """Validate a chunk of rows (runs in a worker process for large files). Rows travel as
-    lists of cells and come back as plain tuples: both pickle in C."""
-    parsed = ParsedChunk([], [], len(chunk))
+    """Validate a chunk of rows (runs in a worker process for large files), and report them
+    in file order with the rows ``refused`` before parsing. Rows travel as lists of cells and
+    come back as plain tuples: both pickle in C."""
+    parsed = ParsedChunk([], list(refused), len(chunk) + len(refused))
     for line, cells in chunk:
         try:
             row, phones = parse_row(dict(zip(header, cells, strict=False)), settings)
@@ -363,37 +411,47 @@ def parse_chunk(
             parsed.errors.append((line, str(error)))
         else:
             parsed.records.append((row, phones))
+    if refused:
+        parsed.errors.sort()
     return parsed
 
 
-def _chunks(lines: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, list[str]]]]:
-    chunk: list[tuple[int, list[str]]] = []
-    for item in lines:
-        chunk.append(item)
-        if len(chunk) >= BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _chunks(
+    lines: Iterator[tuple[int, list[str], str | None]],
+) -> Iterator[tuple[list[Line], list[Problem]]]:
+    """Rows to parse in chunks of ``BATCH`` rows read, each with the unreadable rows among
+    them."""
+    chunk: list[Line] = []
+    refused: list[Problem] = []
+    for line, cells, problem in lines:
+        if problem is None:
+            chunk.append((line, cells))
+        else:
+            refused.append((line, problem))
+        if len(chunk) + len(refused) >= BATCH:
+            yield chunk, refused
+            chunk, refused = [], []
+    if chunk or refused:
+        yield chunk, refused
 
 
-def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
+def _parsed(text: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
     """Parsed chunks in file order. A file of more than one chunk is parsed in worker
     processes, so validation (phone numbers, keyed hashes) overlaps with the database
     writes."""
-    reader = csv.reader(stream)
+    reader = csv.reader(text)
     header = _header(reader)
     chunks = _chunks(_lines(reader))
     first, second = next(chunks, None), next(chunks, None)
     if first is None:
         return
     if second is None:  # one chunk: not worth starting processes
-        yield parse_chunk(header, first, settings)
+        yield parse_chunk(header, *first, settings)
         return
     window: deque[Future[ParsedChunk]] = deque()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for chunk in itertools.chain((first, second), chunks):
-            window.append(pool.submit(parse_chunk, header, chunk, settings))
+            window.append(pool.submit(parse_chunk, header, *chunk, settings))
             if len(window) >= PARSE_AHEAD:
                 yield window.popleft().result()
         while window:
@@ -402,16 +460,22 @@ def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
 
 def import_accounts(
     session_scope: Callable[[], Any],
-    stream: IO[str],
+    stream: IO[bytes],
     settings: Settings,
     progress: Callable[[int], None] = lambda _rows: None,
 ) -> ImportReport:
-    """Import every good row of ``stream``; each batch commits on its own, so a failure late in
-    a huge file keeps what was already loaded."""
+    """Import every good row of ``stream``, a binary file of UTF-8 CSV; each batch commits on
+    its own, so a failure late in a huge file keeps what was already loaded. Raises
+    ``HeaderError`` before writing anything when the header is unusable."""
     report = ImportReport()
-    for parsed in _parsed(stream, settings):
-        report.errors += parsed.errors
-        with session_scope() as session:
-            report.imported += write_batch(session, parsed.records)
-        progress(parsed.rows)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        for parsed in _parsed(text, settings):
+            report.errors += parsed.errors
+            if parsed.records:  # a chunk of bad rows needs no transaction
+                with session_scope() as session:
+                    report.imported += write_batch(session, parsed.records)
+            progress(parsed.rows)
+    finally:
+        text.detach()  # the caller's stream stays open
     return report
