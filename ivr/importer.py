@@ -182,6 +182,23 @@ def _bad_text(column: str, raw: str) -> str | None:
     )
 
 
+def _amounts(cell: dict[str, str]) -> tuple[int, int]:
+    """The balance and minimum due in cents. A minimum due is what the caller must pay by the
+    due date: never below zero, never more than is owed (nothing is owed on a credit)."""
+    balance = parse_cents(cell["balance"], "balance")
+    minimum = parse_cents(cell["minimum_due"] or "0", "minimum_due")
+    if minimum < 0:
+        raise RowError(
+            f"minimum_due {cell['minimum_due']!r} is below zero; write 0 when nothing is due"
+        )
+    if minimum > max(balance, 0):
+        raise RowError(
+            f"minimum_due {cell['minimum_due']!r} is more than the balance "
+            f"{cell['balance']!r}; it can be at most the balance"
+        )
+    return balance, minimum
+
+
 def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     """Validate and convert one CSV row (blank optional cells are fine)."""
     if _BAD_CHARACTER.search("".join(row.values())):  # one search for the common case
@@ -212,6 +229,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     language = _LANGUAGES.get((cell["language"] or "en-US").lower())
     if language is None:
         raise RowError(f"language {cell['language']!r} is not en-US or es-US")
+    balance, minimum = _amounts(cell)
     pepper = settings.PIN_PEPPER
     row = (  # in FIELDS order
         number,
@@ -220,8 +238,8 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
         zip_code,
         keyed_hash(pepper, "ssn4", number, ssn4) if ssn4 else None,
         keyed_hash(pepper, "pin", number, str(pin)),
-        parse_cents(cell["balance"], "balance"),
-        parse_cents(cell["minimum_due"] or "0", "minimum_due"),
+        balance,
+        minimum,
         parse_due_date(cell["due_date"]),
         status,
         language,

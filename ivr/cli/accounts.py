@@ -59,7 +59,7 @@ def import_(runtime: Runtime, csv_file: Path) -> None:
       ssn_last4        4 digits (stored only as a keyed hash)
       pin*             4-8 digits (stored only as a keyed hash)
       balance*         dollars, e.g. 142.50 or $1,042.50
-      minimum_due      dollars (default 0)
+      minimum_due      dollars, 0 up to the balance (default 0)
       due_date         2026-12-19 or 12/19/2026
       status           active, past_due, disconnected, closed (default active)
       language         en-US or es-US (default en-US)

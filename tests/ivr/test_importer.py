@@ -169,7 +169,7 @@ def test_good_rows_land_with_every_field_converted(
             service_zip="",
             ssn_last4="6789",
             balance="-5.00",
-            minimum_due="0.1",
+            minimum_due="0",
             due_date="",
             status="",
             language="",
@@ -208,7 +208,7 @@ def test_good_rows_land_with_every_field_converted(
             "email": "ada@example.com",
             "service_zip": None,
             "balance_cents": -500,
-            "minimum_due_cents": 10,
+            "minimum_due_cents": 0,
             "due_date": None,
             "status": AccountStatus.ACTIVE,
             "language": "en-US",
@@ -317,7 +317,9 @@ def test_importing_again_updates_the_account_and_replaces_its_phones(
     assert before is not None
     original_id, created_at = before.id, before.created_at
 
-    again = account_row(balance="10.00", phone="212 555 0100", status="closed", pin="4321")
+    again = account_row(
+        balance="10.00", minimum_due="10.00", phone="212 555 0100", status="closed", pin="4321"
+    )
     report = load_rows(standalone_factory, settings, [again])
 
     assert (report.imported, report.errors) == (1, [])
@@ -348,7 +350,7 @@ def test_importing_the_same_file_again_leaves_unchanged_accounts_and_phones_alon
         a.number: (a.updated_at, [(p.id, p.e164) for p in a.phones]) for a in all_accounts(db)
     }
 
-    changed = account_row(account_number="70000002", phone="212 555 0100", balance="1.00")
+    changed = account_row(account_number="70000002", phone="212 555 0100", balance="100.00")
     reordered = account_row(phone="415-555-0123;+15005550006")  # order counts: it is read out
     report = load_rows(standalone_factory, settings, [reordered, changed, rows[2]])
 
@@ -366,9 +368,9 @@ def test_the_last_row_wins_when_a_file_repeats_an_account_number(
     standalone_factory: sessionmaker[Session], db: Session, settings: Settings
 ) -> None:
     rows = [
-        account_row(balance="1.00", phone="415-555-0123"),
+        account_row(balance="100.00", phone="415-555-0123"),
         account_row(account_number="70000002"),
-        account_row(balance="2.00", phone="212-555-0100"),
+        account_row(balance="200.00", phone="212-555-0100"),
     ]
     report = load_rows(standalone_factory, settings, rows)
 
@@ -376,7 +378,7 @@ def test_the_last_row_wins_when_a_file_repeats_an_account_number(
     assert account_count(db) == 2
     account = stored(db, "70000001")
     assert account is not None
-    assert (account.balance_cents, phones_of(account)) == (200, ["+12125550100"])
+    assert (account.balance_cents, phones_of(account)) == (20000, ["+12125550100"])
 
 
 def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
@@ -386,7 +388,10 @@ def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(importer, "BATCH", 2)
-    rows = [account_row(account_number=f"7000000{n}", balance=f"{n}.00") for n in range(1, 6)]
+    rows = [
+        account_row(account_number=f"7000000{n}", balance=f"{n}.00", minimum_due="1.00")
+        for n in range(1, 6)
+    ]
     rows.append(account_row(account_number="70000001", balance="99.00"))  # a later batch
     progress: list[int] = []
 
@@ -466,6 +471,27 @@ BAD_ROWS = [
     ),
     pytest.param(
         {"due_date": "2026/12/19"}, "due_date '2026/12/19' is not a date like 2026-12-19", id="ymd"
+    ),
+    # a minimum due is 0 up to what is owed: these once landed without a word
+    pytest.param(
+        {"minimum_due": "-1.00"},
+        "minimum_due '-1.00' is below zero; write 0 when nothing is due",
+        id="negative-minimum",
+    ),
+    pytest.param(
+        {"minimum_due": "142.51"},
+        "minimum_due '142.51' is more than the balance '142.50'; it can be at most the balance",
+        id="minimum-above-balance",
+    ),
+    pytest.param(
+        {"balance": "0", "minimum_due": "35.00"},
+        "minimum_due '35.00' is more than the balance '0'; it can be at most the balance",
+        id="minimum-without-balance",
+    ),
+    pytest.param(
+        {"balance": "-5.00", "minimum_due": "0.01"},
+        "minimum_due '0.01' is more than the balance '-5.00'; it can be at most the balance",
+        id="minimum-on-a-credit",
     ),
     # bad bytes: a NUL once aborted the whole import, good rows included
     *(
