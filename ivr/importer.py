@@ -6,6 +6,9 @@ loads in seconds on SQLite and PostgreSQL alike.
 
 Whatever its bytes, a file is read to its end: bytes that are not UTF-8, NUL bytes and other
 control characters make a bad row (in the header, a refused file), never a half-done import.
+An account number that more than one row carries is ambiguous (which PIN and balance are
+right?), so the file is read twice: first for those repeats, whose rows are all refused, then
+to import.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ _MONEY = re.compile(r"-?\$?-?[\d,]*\.?\d{0,2}")
 # that stand for the bytes a file holds that are not UTF-8
 _BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\udc80-\udcff]")
 _ESCAPED = 0xDC00  # a surrogate escape minus the byte it stands for
+SHOWN_REPEATS = 5  # other lines named for an account number that a file repeats
 
 
 class RowError(ValueError):
@@ -251,18 +255,19 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
 def write_batch(session: Session, records: Iterable[Record]) -> int:
     """Upsert ``records`` by account number and replace their phones; returns rows written.
 
-    An account whose columns all match what is stored is left as it is (``updated_at`` then
-    still says when it last changed). On PostgreSQL so are its phones when the list is the
-    same; SQLite, the small embedded default, rewrites every row's phones.
+    Their account numbers must differ (``import_accounts`` refuses every row of a number
+    that a file repeats). An account whose columns all match what is stored is left as it is
+    (``updated_at`` then still says when it last changed). On PostgreSQL so are its phones
+    when the list is the same; SQLite, the small embedded default, rewrites every row's phones.
     """
-    latest = {record[0][0]: record for record in records}  # last row wins
-    if not latest:
+    batch = list(records)
+    if not batch:
         return 0
     if session.get_bind().dialect.name == "postgresql":
-        _write_postgresql(session, latest.values())
+        _write_postgresql(session, batch)
     else:
-        _write_sqlite(session, latest.values())
-    return len(latest)
+        _write_sqlite(session, batch)
+    return len(batch)
 
 
 def _naive_utcnow() -> dt.datetime:
@@ -408,6 +413,40 @@ def _lines(reader: Any) -> Iterator[tuple[int, list[str], str | None]]:
         start = reader.line_num + 1
 
 
+def _number_column(header: list[str]) -> int:
+    """Where a row's account number is (the last such column, as in ``parse_row``'s dict)."""
+    return {name: index for index, name in enumerate(header)}["account_number"]
+
+
+def _number(cells: list[str], column: int) -> str:
+    return cells[column].strip() if column < len(cells) else ""
+
+
+def _repeats(text: IO[str]) -> dict[str, list[int]]:
+    """The account numbers that more than one row carries, each with the lines of its rows.
+    Every row counts, however bad otherwise: any of them may be the one the operator meant."""
+    reader = csv.reader(text)
+    column = _number_column(_header(reader))
+    first: dict[str, int] = {}
+    repeats: dict[str, list[int]] = {}
+    for line, cells, _ in _lines(reader):
+        number = _number(cells, column)
+        if number and first.setdefault(number, line) != line:
+            repeats.setdefault(number, [first[number]]).append(line)
+    return repeats
+
+
+def _repeated(number: str, line: int, lines: list[int]) -> str:
+    others = [other for other in lines if other != line]
+    named = ", ".join(map(str, others[:SHOWN_REPEATS]))
+    if len(others) > SHOWN_REPEATS:
+        named += f" and {len(others) - SHOWN_REPEATS} more"
+    return (
+        f"account_number {number!r} is also on line{'s' if len(others) > 1 else ''} {named}; "
+        "none of its rows was imported: keep one and import the file again"
+    )
+
+
 @dataclass
 class ParsedChunk:
     records: list[Record]
@@ -435,13 +474,16 @@ def parse_chunk(
 
 
 def _chunks(
-    lines: Iterator[tuple[int, list[str], str | None]],
+    lines: Iterator[tuple[int, list[str], str | None]], repeats: dict[str, list[int]], column: int
 ) -> Iterator[tuple[list[Line], list[Problem]]]:
-    """Rows to parse in chunks of ``BATCH`` rows read, each with the unreadable rows among
-    them."""
+    """Rows to parse in chunks of ``BATCH`` rows read, each with the rows refused among them:
+    unreadable ones, and those whose account number (in ``column``) is in ``repeats``."""
     chunk: list[Line] = []
     refused: list[Problem] = []
     for line, cells, problem in lines:
+        number = _number(cells, column) if repeats else ""
+        if number in repeats:
+            problem = _repeated(number, line, repeats[number])
         if problem is None:
             chunk.append((line, cells))
         else:
@@ -457,9 +499,11 @@ def _parsed(text: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
     """Parsed chunks in file order. A file of more than one chunk is parsed in worker
     processes, so validation (phone numbers, keyed hashes) overlaps with the database
     writes."""
+    repeats = _repeats(text)
+    text.seek(0)
     reader = csv.reader(text)
     header = _header(reader)
-    chunks = _chunks(_lines(reader))
+    chunks = _chunks(_lines(reader), repeats, _number_column(header))
     first, second = next(chunks, None), next(chunks, None)
     if first is None:
         return
@@ -482,9 +526,9 @@ def import_accounts(
     settings: Settings,
     progress: Callable[[int], None] = lambda _rows: None,
 ) -> ImportReport:
-    """Import every good row of ``stream``, a binary file of UTF-8 CSV; each batch commits on
-    its own, so a failure late in a huge file keeps what was already loaded. Raises
-    ``HeaderError`` before writing anything when the header is unusable."""
+    """Import every good row of ``stream``, a seekable binary file of UTF-8 CSV (read twice);
+    each batch commits on its own, so a failure late in a huge file keeps what was already
+    loaded. Raises ``HeaderError`` before writing anything when the header is unusable."""
     report = ImportReport()
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:

@@ -64,10 +64,11 @@ def import_(runtime: Runtime, csv_file: Path) -> None:
       status           active, past_due, disconnected, closed (default active)
       language         en-US or es-US (default en-US)
 
-    The file is UTF-8 text. Good rows are written even when others are bad (bytes that are
-    not UTF-8, NUL bytes and other control characters make a bad row); each bad row is
-    reported with its line number and the reason, and the exit status is then 1. Fix the
-    rows and import the file again: rows already loaded are simply updated.
+    The file is UTF-8 text, and each account is on one row only: every row of an account
+    number that the file repeats is rejected. Good rows are written even when others are bad
+    (bytes that are not UTF-8, NUL bytes and other control characters make a bad row); each
+    bad row is reported with its line number and the reason, and the exit status is then 1.
+    Fix the rows and import the file again: rows already loaded are simply updated.
     """
     with csv_file.open("rb") as stream:
         total = max(0, sum(1 for _ in stream) - 1)

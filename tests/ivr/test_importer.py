@@ -364,23 +364,6 @@ def test_importing_the_same_file_again_leaves_unchanged_accounts_and_phones_alon
     assert [e164 for _, e164 in after["70000001"][1]] == ["+14155550123", "+15005550006"]
 
 
-def test_the_last_row_wins_when_a_file_repeats_an_account_number(
-    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
-) -> None:
-    rows = [
-        account_row(balance="100.00", phone="415-555-0123"),
-        account_row(account_number="70000002"),
-        account_row(balance="200.00", phone="212-555-0100"),
-    ]
-    report = load_rows(standalone_factory, settings, rows)
-
-    assert report.errors == []
-    assert account_count(db) == 2
-    account = stored(db, "70000001")
-    assert account is not None
-    assert (account.balance_cents, phones_of(account)) == (20000, ["+12125550100"])
-
-
 def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
     standalone_factory: sessionmaker[Session],
     db: Session,
@@ -390,9 +373,8 @@ def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
     monkeypatch.setattr(importer, "BATCH", 2)
     rows = [
         account_row(account_number=f"7000000{n}", balance=f"{n}.00", minimum_due="1.00")
-        for n in range(1, 6)
+        for n in range(1, 7)
     ]
-    rows.append(account_row(account_number="70000001", balance="99.00"))  # a later batch
     progress: list[int] = []
 
     report = import_accounts(
@@ -404,9 +386,9 @@ def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
 
     assert report.errors == []
     assert sum(progress) == 6  # every row read is counted once
-    assert account_count(db) == 5
-    balances = {n: stored(db, f"7000000{n}").balance_cents for n in range(1, 6)}  # type: ignore[union-attr]
-    assert balances == {1: 9900, 2: 200, 3: 300, 4: 400, 5: 500}
+    assert account_count(db) == 6
+    balances = {n: stored(db, f"7000000{n}").balance_cents for n in range(1, 7)}  # type: ignore[union-attr]
+    assert balances == {1: 100, 2: 200, 3: 300, 4: 400, 5: 500, 6: 600}
 
 
 # --- bad rows ------------------------------------------------------------------------------
@@ -563,6 +545,117 @@ def test_a_bad_row_is_reported_by_line_and_the_good_rows_still_land(
 
 def test_long_names_are_cut_to_the_column_size() -> None:
     assert parse_row(account_row(name="x" * 250), DEV).values["name"] == "x" * 200
+
+
+# --- repeated account numbers ------------------------------------------------------------
+
+ADA_NUMBER = "70000001"
+
+
+def repeated(number: str, others: str) -> str:
+    return (
+        f"account_number {number!r} is also on {others}; "
+        "none of its rows was imported: keep one and import the file again"
+    )
+
+
+@pytest.mark.parametrize(
+    ("numbers", "refused"),
+    [
+        pytest.param(
+            ["70000001", "70000002", "70000001", "70000003"],
+            [(2, "70000001", "line 4"), (4, "70000001", "line 2")],
+            id="twice",
+        ),
+        pytest.param(
+            ["70000001", "70000001", "70000002", "70000001"],
+            [
+                (2, "70000001", "lines 3, 5"),
+                (3, "70000001", "lines 2, 5"),
+                (5, "70000001", "lines 2, 3"),
+            ],
+            id="three-times",
+        ),
+        pytest.param(
+            [" 70000001", "70000002", "70000001 "],
+            [(2, "70000001", "line 4"), (4, "70000001", "line 2")],
+            id="spaces-around",
+        ),
+        pytest.param(
+            ["70000001", "70000002", "70000001", "70000002", "70000003"],
+            [
+                (2, "70000001", "line 4"),
+                (3, "70000002", "line 5"),
+                (4, "70000001", "line 2"),
+                (5, "70000002", "line 3"),
+            ],
+            id="two-numbers",
+        ),
+        pytest.param(
+            ["70000002", *["70000001"] * 8],
+            [(3, "70000001", "lines 4, 5, 6, 7, 8 and 2 more")]
+            + [(line, "70000001", None) for line in range(4, 11)],
+            id="eight-times",
+        ),
+        pytest.param(["70000001", "0070000001", "70000002"], [], id="leading-zeros-differ"),
+    ],
+)
+def test_every_row_of_an_account_number_that_a_file_repeats_is_refused(
+    import_file: ImportFile, db: Session, numbers: list[str], refused: list[Any]
+) -> None:
+    rows = [
+        account_row(account_number=number, balance=f"{line}.00", minimum_due="0")
+        for line, number in enumerate(numbers, start=2)
+    ]
+    report = import_file(csv_text(rows))
+
+    named = [(line, repeated(number, others)) for line, number, others in refused if others]
+    assert [error for error in report.errors if error in named] == named
+    assert [line for line, _ in report.errors] == [line for line, _, _ in refused]
+    landed = [n.strip() for n in numbers if sum(m.strip() == n.strip() for m in numbers) == 1]
+    assert report.imported == len(landed)
+    assert [account.number for account in all_accounts(db)] == sorted(landed)
+
+
+def test_a_repeat_refuses_both_rows_across_batches_and_leaves_the_stored_account_alone(
+    import_file: ImportFile, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert import_file(csv_text([account_row(balance="1.00", minimum_due="0")])).imported == 1
+    before = stored(db, ADA_NUMBER)
+    assert before is not None
+
+    monkeypatch.setattr(importer, "BATCH", 2)  # line 2 and line 7 are parsed in different chunks
+    rows = [
+        account_row(balance="2.00", pin="1111"),
+        *(account_row(account_number=f"7000000{n}") for n in range(2, 6)),
+        account_row(balance="3.00", pin="2222", phone="212-555-0100"),
+    ]
+    report = import_file(csv_text(rows))
+
+    assert report.errors == [
+        (2, repeated(ADA_NUMBER, "line 7")),
+        (7, repeated(ADA_NUMBER, "line 2")),
+    ]
+    assert report.imported == 4
+    after = stored(db, ADA_NUMBER)
+    assert after is not None
+    assert (after.balance_cents, after.pin_hash, after.updated_at) == (
+        100,
+        before.pin_hash,
+        before.updated_at,
+    )
+    assert phones_of(after) == ["+15005550006"]
+    assert account_count(db) == 5
+
+
+def test_a_repeated_row_that_is_also_bad_is_reported_as_a_repeat(import_file: ImportFile) -> None:
+    rows = [account_row(pin="12"), account_row(account_number="70000002"), account_row()]
+    report = import_file(csv_text(rows))
+    assert report.errors == [
+        (2, repeated(ADA_NUMBER, "line 4")),
+        (4, repeated(ADA_NUMBER, "line 2")),
+    ]
+    assert report.imported == 1
 
 
 # --- bad bytes -----------------------------------------------------------------------------
