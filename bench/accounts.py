@@ -53,7 +53,7 @@ def load(overrides: Mapping[str, Any], csv_path: Path, start: int, count: int) -
     engine = make_engine(settings.DATABASE_URL)
     try:
         factory = make_session_factory(engine)
-        with write_csv(csv_path, start, count).open(newline="") as stream:
+        with write_csv(csv_path, start, count).open("rb") as stream:
             report = import_accounts(lambda: transaction(factory), stream, settings)
     finally:
         engine.dispose()

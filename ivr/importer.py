@@ -3,12 +3,19 @@
 Rows are validated one by one (a bad row is reported by its line number and skipped) and
 written in batches with one upsert per batch, keyed by account number, so a 100k-row file
 loads in seconds on SQLite and PostgreSQL alike.
+
+Whatever its bytes, a file is read to its end: bytes that are not UTF-8, NUL bytes and other
+control characters make a bad row (in the header, a refused file), never a half-done import.
+An account number that more than one row carries is ambiguous (which PIN and balance are
+right?), so the file is read twice: first for those repeats, whose rows are all refused, then
+to import.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import itertools
 import os
 import re
@@ -53,6 +60,11 @@ _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
     "español": "es-US",
 }
 _MONEY = re.compile(r"-?\$?-?[\d,]*\.?\d{0,2}")
+# Control characters but tab and line breaks, and the surrogate escapes (U+DC80 to U+DCFF)
+# that stand for the bytes a file holds that are not UTF-8
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\udc80-\udcff]")
+_ESCAPED = 0xDC00  # a surrogate escape minus the byte it stands for
+SHOWN_REPEATS = 5  # other lines named for an account number that a file repeats
 
 
 class RowError(ValueError):
@@ -150,8 +162,53 @@ def _digits(raw: str, column: str, sizes: tuple[int, int], *, required: bool) ->
     return text
 
 
+def _bad_text(column: str, raw: str) -> str | None:
+    """Why ``raw`` is refused, if it holds a NUL byte, a byte that is not UTF-8, or a control
+    character other than tab and line breaks: they come from a corrupt or mis-encoded export,
+    and would otherwise be stored as they are."""
+    bad = _BAD_CHARACTER.search(raw)
+    if bad is None:
+        return None
+    char, where = bad.group(), f"(character {bad.start() + 1})"
+    if char == "\x00":
+        return (
+            f"{column} holds a NUL byte {where}; remove it, or export the file again as UTF-8 CSV"
+        )
+    if ord(char) > _ESCAPED:
+        byte = ord(char) - _ESCAPED
+        return (
+            f"{column} holds the byte 0x{byte:02X} {where}, which is not UTF-8; "
+            "export the file as UTF-8 CSV"
+        )
+    return (
+        f"{column} holds the control character U+{ord(char):04X} {where}; "
+        "remove it and import the file again"
+    )
+
+
+def _amounts(cell: dict[str, str]) -> tuple[int, int]:
+    """The balance and minimum due in cents. A minimum due is what the caller must pay by the
+    due date: never below zero, never more than is owed (nothing is owed on a credit)."""
+    balance = parse_cents(cell["balance"], "balance")
+    minimum = parse_cents(cell["minimum_due"] or "0", "minimum_due")
+    if minimum < 0:
+        raise RowError(
+            f"minimum_due {cell['minimum_due']!r} is below zero; write 0 when nothing is due"
+        )
+    if minimum > max(balance, 0):
+        raise RowError(
+            f"minimum_due {cell['minimum_due']!r} is more than the balance "
+            f"{cell['balance']!r}; it can be at most the balance"
+        )
+    return balance, minimum
+
+
 def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     """Validate and convert one CSV row (blank optional cells are fine)."""
+    if _BAD_CHARACTER.search("".join(row.values())):  # one search for the common case
+        for column, raw in row.items():
+            if problem := _bad_text(column, raw):
+                raise RowError(problem)
     cell = {column: (row.get(column) or "").strip() for column in COLUMNS}
     for column in REQUIRED:
         if not cell[column]:
@@ -176,6 +233,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     language = _LANGUAGES.get((cell["language"] or "en-US").lower())
     if language is None:
         raise RowError(f"language {cell['language']!r} is not en-US or es-US")
+    balance, minimum = _amounts(cell)
     pepper = settings.PIN_PEPPER
     row = (  # in FIELDS order
         number,
@@ -184,8 +242,8 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
         zip_code,
         keyed_hash(pepper, "ssn4", number, ssn4) if ssn4 else None,
         keyed_hash(pepper, "pin", number, str(pin)),
-        parse_cents(cell["balance"], "balance"),
-        parse_cents(cell["minimum_due"] or "0", "minimum_due"),
+        balance,
+        minimum,
         parse_due_date(cell["due_date"]),
         status,
         language,
@@ -197,18 +255,19 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
 def write_batch(session: Session, records: Iterable[Record]) -> int:
     """Upsert ``records`` by account number and replace their phones; returns rows written.
 
-    An account whose columns all match what is stored is left as it is (``updated_at`` then
-    still says when it last changed). On PostgreSQL so are its phones when the list is the
-    same; SQLite, the small embedded default, rewrites every row's phones.
+    Their account numbers must differ (``import_accounts`` refuses every row of a number
+    that a file repeats). An account whose columns all match what is stored is left as it is
+    (``updated_at`` then still says when it last changed). On PostgreSQL so are its phones
+    when the list is the same; SQLite, the small embedded default, rewrites every row's phones.
     """
-    latest = {record[0][0]: record for record in records}  # last row wins
-    if not latest:
+    batch = list(records)
+    if not batch:
         return 0
     if session.get_bind().dialect.name == "postgresql":
-        _write_postgresql(session, latest.values())
+        _write_postgresql(session, batch)
     else:
-        _write_sqlite(session, latest.values())
-    return len(latest)
+        _write_sqlite(session, batch)
+    return len(batch)
 
 
 def _naive_utcnow() -> dt.datetime:
@@ -315,8 +374,15 @@ def _write_postgresql(session: Session, records: Collection[Record]) -> None:
         cursor.execute(statements.phones)
 
 
+Line = tuple[int, list[str]]  # a row's cells, with the file line it starts on
+Problem = tuple[int, str]  # a refused row's line, and why
+
+
 def _header(reader: Any) -> list[str]:
-    header = [name.strip().lower() for name in next(reader, [])]
+    cells: list[str] = next(reader, [])
+    if problem := _bad_text("the header", ",".join(cells)):
+        raise HeaderError(problem)
+    header = [name.strip().lower() for name in cells]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise HeaderError(
@@ -325,37 +391,76 @@ def _header(reader: Any) -> list[str]:
     return header
 
 
-def _lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
-    """Each row's cells with the line it starts on (blank lines are skipped but counted)."""
+def _unreadable(start: int, end: int, error: csv.Error) -> str:
+    lines = f"line {start}" if start == end else f"lines {start} to {end}"
+    return f"{lines} cannot be read as CSV ({error}); look for a quote that is never closed"
+
+
+def _lines(reader: Any) -> Iterator[tuple[int, list[str], str | None]]:
+    """Each row's cells with the line it starts on (blank lines are skipped but counted), or
+    no cells and why the csv module could not read the row."""
     start = reader.line_num + 1
-    for cells in reader:
-        if cells:
-            yield start, cells
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a cell past the field size limit
+            yield start, [], _unreadable(start, reader.line_num, error)
+        else:
+            if cells:
+                yield start, cells, None
         start = reader.line_num + 1
 
 
-def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with the file line number each starts on (the header is line 1; blank lines are
-    skipped but still counted, and a quoted field may span lines)."""
-    reader = csv.reader(stream)
-    header = _header(reader)
-    for line, cells in _lines(reader):
-        yield line, dict(zip(header, cells, strict=False))
+def _number_column(header: list[str]) -> int:
+    """Where a row's account number is (the last such column, as in ``parse_row``'s dict)."""
+    return {name: index for index, name in enumerate(header)}["account_number"]
+
+
+def _number(cells: list[str], column: int) -> str:
+    return cells[column].strip() if column < len(cells) else ""
+
+
+def _repeats(text: IO[str]) -> dict[str, list[int]]:
+    """The account numbers that more than one row carries, each with the lines of its rows.
+    Every row counts, however bad otherwise: any of them may be the one the operator meant."""
+    reader = csv.reader(text)
+    column = _number_column(_header(reader))
+    first: dict[str, int] = {}
+    repeats: dict[str, list[int]] = {}
+    for line, cells, _ in _lines(reader):
+        number = _number(cells, column)
+        if number and first.setdefault(number, line) != line:
+            repeats.setdefault(number, [first[number]]).append(line)
+    return repeats
+
+
+def _repeated(number: str, line: int, lines: list[int]) -> str:
+    others = [other for other in lines if other != line]
+    named = ", ".join(map(str, others[:SHOWN_REPEATS]))
+    if len(others) > SHOWN_REPEATS:
+        named += f" and {len(others) - SHOWN_REPEATS} more"
+    return (
+        f"account_number {number!r} is also on line{'s' if len(others) > 1 else ''} {named}; "
+        "none of its rows was imported: keep one and import the file again"
+    )
 
 
 @dataclass
 class ParsedChunk:
     records: list[Record]
-    errors: list[tuple[int, str]]
+    errors: list[Problem]
     rows: int
 
 
 def parse_chunk(
-    header: list[str], chunk: list[tuple[int, list[str]]], settings: Settings
+    header: list[str], chunk: list[Line], refused: list[Problem], settings: Settings
 ) -> ParsedChunk:
-    """Validate a chunk of rows (runs in a worker process for large files). Rows travel as
-    lists of cells and come back as plain tuples: both pickle in C."""
-    parsed = ParsedChunk([], [], len(chunk))
+    """Validate a chunk of rows (runs in a worker process for large files), and report them
+    in file order with the rows ``refused`` before parsing. Rows travel as lists of cells and
+    come back as plain tuples: both pickle in C."""
+    parsed = ParsedChunk([], list(refused), len(chunk) + len(refused))
     for line, cells in chunk:
         try:
             row, phones = parse_row(dict(zip(header, cells, strict=False)), settings)
@@ -363,37 +468,52 @@ def parse_chunk(
             parsed.errors.append((line, str(error)))
         else:
             parsed.records.append((row, phones))
+    if refused:
+        parsed.errors.sort()
     return parsed
 
 
-def _chunks(lines: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, list[str]]]]:
-    chunk: list[tuple[int, list[str]]] = []
-    for item in lines:
-        chunk.append(item)
-        if len(chunk) >= BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _chunks(
+    lines: Iterator[tuple[int, list[str], str | None]], repeats: dict[str, list[int]], column: int
+) -> Iterator[tuple[list[Line], list[Problem]]]:
+    """Rows to parse in chunks of ``BATCH`` rows read, each with the rows refused among them:
+    unreadable ones, and those whose account number (in ``column``) is in ``repeats``."""
+    chunk: list[Line] = []
+    refused: list[Problem] = []
+    for line, cells, problem in lines:
+        number = _number(cells, column) if repeats else ""
+        if number in repeats:
+            problem = _repeated(number, line, repeats[number])
+        if problem is None:
+            chunk.append((line, cells))
+        else:
+            refused.append((line, problem))
+        if len(chunk) + len(refused) >= BATCH:
+            yield chunk, refused
+            chunk, refused = [], []
+    if chunk or refused:
+        yield chunk, refused
 
 
-def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
+def _parsed(text: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
     """Parsed chunks in file order. A file of more than one chunk is parsed in worker
     processes, so validation (phone numbers, keyed hashes) overlaps with the database
     writes."""
-    reader = csv.reader(stream)
+    repeats = _repeats(text)
+    text.seek(0)
+    reader = csv.reader(text)
     header = _header(reader)
-    chunks = _chunks(_lines(reader))
+    chunks = _chunks(_lines(reader), repeats, _number_column(header))
     first, second = next(chunks, None), next(chunks, None)
     if first is None:
         return
     if second is None:  # one chunk: not worth starting processes
-        yield parse_chunk(header, first, settings)
+        yield parse_chunk(header, *first, settings)
         return
     window: deque[Future[ParsedChunk]] = deque()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for chunk in itertools.chain((first, second), chunks):
-            window.append(pool.submit(parse_chunk, header, chunk, settings))
+            window.append(pool.submit(parse_chunk, header, *chunk, settings))
             if len(window) >= PARSE_AHEAD:
                 yield window.popleft().result()
         while window:
@@ -402,16 +522,22 @@ def _parsed(stream: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
 
 def import_accounts(
     session_scope: Callable[[], Any],
-    stream: IO[str],
+    stream: IO[bytes],
     settings: Settings,
     progress: Callable[[int], None] = lambda _rows: None,
 ) -> ImportReport:
-    """Import every good row of ``stream``; each batch commits on its own, so a failure late in
-    a huge file keeps what was already loaded."""
+    """Import every good row of ``stream``, a seekable binary file of UTF-8 CSV (read twice);
+    each batch commits on its own, so a failure late in a huge file keeps what was already
+    loaded. Raises ``HeaderError`` before writing anything when the header is unusable."""
     report = ImportReport()
-    for parsed in _parsed(stream, settings):
-        report.errors += parsed.errors
-        with session_scope() as session:
-            report.imported += write_batch(session, parsed.records)
-        progress(parsed.rows)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        for parsed in _parsed(text, settings):
+            report.errors += parsed.errors
+            if parsed.records:  # a chunk of bad rows needs no transaction
+                with session_scope() as session:
+                    report.imported += write_batch(session, parsed.records)
+            progress(parsed.rows)
+    finally:
+        text.detach()  # the caller's stream stays open
     return report

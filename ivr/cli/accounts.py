@@ -27,7 +27,7 @@ def accounts() -> None:
     """Load accounts from the billing system and look them up."""
 
 
-def run_import(runtime: Runtime, stream: IO[str], total_lines: int) -> ImportReport:
+def run_import(runtime: Runtime, stream: IO[bytes], total_lines: int) -> ImportReport:
     """Import with a progress bar on stderr (shown when stderr is a terminal)."""
     with click.progressbar(
         length=total_lines,
@@ -55,27 +55,28 @@ def import_(runtime: Runtime, csv_file: Path) -> None:
       ssn_last4        4 digits (stored only as a keyed hash)
       pin*             4-8 digits (stored only as a keyed hash)
       balance*         dollars, e.g. 142.50 or $1,042.50
-      minimum_due      dollars (default 0)
+      minimum_due      dollars, 0 up to the balance (default 0)
       due_date         2026-12-19 or 12/19/2026
       status           active, past_due, disconnected, closed (default active)
       language         en-US or es-US (default en-US)
 
-    Good rows are written even when others are bad; each bad row is reported with its line
-    number and the reason, and the exit status is then 1. Fix the rows and import the file
-    again: rows already loaded are simply updated.
+    The file is UTF-8 text, and each account is on one row only: every row of an account
+    number that the file repeats is rejected. Good rows are written even when others are bad
+    (bytes that are not UTF-8, NUL bytes and other control characters make a bad row); each
+    bad row is reported with its line number and the reason, and the exit status is then 1.
+    Fix the rows and import the file again: rows already loaded are simply updated.
     """
-    with csv_file.open("rb") as counting:
-        total = max(0, sum(1 for _ in counting) - 1)
-    try:
-        with csv_file.open(newline="", encoding="utf-8-sig") as stream:
+    with csv_file.open("rb") as stream:
+        total = max(0, sum(1 for _ in stream) - 1)
+        stream.seek(0)
+        try:
             report = run_import(runtime, stream, total)
-    except HeaderError as error:
-        raise click.UsageError(f"{csv_file}: {error}") from None
-    except UnicodeDecodeError:
-        raise click.UsageError(f"{csv_file} is not UTF-8 text; export it as UTF-8 CSV.") from None
+        except HeaderError as error:
+            raise click.UsageError(f"{csv_file}: {error}") from None
     click.echo(f"Imported {report.imported} accounts from {csv_file}.")
     if report.errors:
-        click.echo(f"{len(report.errors)} rows were rejected:", err=True)
+        rejected = "1 row was" if len(report.errors) == 1 else f"{len(report.errors)} rows were"
+        click.echo(f"{rejected} rejected:", err=True)
         for line, message in report.errors[:MAX_ERRORS_SHOWN]:
             click.echo(f"  {csv_file}:{line}: {message}", err=True)
         if len(report.errors) > MAX_ERRORS_SHOWN:

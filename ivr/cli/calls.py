@@ -46,7 +46,7 @@ def demo(runtime: Runtime) -> None:
     migrate.upgrade(runtime.settings.DATABASE_URL)
     today = dt.date.today()
     text = demo_csv(today)
-    report = run_import(runtime, io.StringIO(text), text.count("\n") - 1)
+    report = run_import(runtime, io.BytesIO(text.encode()), text.count("\n") - 1)
     click.echo(f"Loaded {report.imported} demo accounts:\n")
     click.echo(f"  {'account':<10}{'PIN':<6}{'detail':<10}{'caller ID':<14}{'balance':>9}  name")
     for row in demo_rows(today):

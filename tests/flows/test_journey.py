@@ -350,8 +350,8 @@ def test_balance_says_amount_due_date_and_minimum(at_menu: Call) -> None:
             {"due_date": "", "minimum_due": ""},
             (Prompt("balance_no_date", {"amount": Money(14250)}),),
         ),
-        ({"balance": "0.00"}, (Prompt("no_balance"),)),
-        ({"balance": "-20.00"}, (Prompt("no_balance"),)),
+        ({"balance": "0.00", "minimum_due": "0"}, (Prompt("no_balance"),)),
+        ({"balance": "-20.00", "minimum_due": "0"}, (Prompt("no_balance"),)),
         (
             {"balance": "1234.05", "minimum_due": "0.01", "due_date": "2027-01-01"},
             (

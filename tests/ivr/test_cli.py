@@ -240,17 +240,21 @@ def test_import_with_a_bad_header_exits_2_and_lists_the_expected_columns(
     assert count_accounts(database_url) == 0
 
 
-def test_import_of_a_file_that_is_not_utf8_exits_2_with_a_clear_message(
+def test_import_of_a_file_that_is_not_utf8_names_its_rows_and_lands_the_rest(
     env: dict[str, str | None], database_url: str, tmp_path: Path
 ) -> None:
-    rows = [account_row(name="Benito Juárez")]
+    rows = [account_row(name="Benito Juárez"), account_row(account_number="70000002")]
     path = write_csv(tmp_path / "latin1.csv", rows, encoding="latin-1")
     result = run_ivr(["accounts", "import", str(path)], env)
 
-    assert result.exit_code == 2
-    assert f"Error: {path} is not UTF-8 text; export it as UTF-8 CSV." in result.stderr
-    assert "Traceback" not in result.output
-    assert count_accounts(database_url) == 0
+    assert result.exit_code == 1
+    assert result.stdout == f"Imported 1 accounts from {path}.\n"
+    assert result.stderr == (
+        "1 row was rejected:\n"
+        f"  {path}:2: name holds the byte 0xE1 (character 10), which is not UTF-8; "
+        "export the file as UTF-8 CSV\n"
+    )
+    assert count_accounts(database_url) == 1
 
 
 def test_import_closes_the_files_it_opens(env: dict[str, str | None], tmp_path: Path) -> None:

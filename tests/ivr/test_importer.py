@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,6 @@ from ivr.importer import (
     import_accounts,
     parse_cents,
     parse_row,
-    read_rows,
 )
 from ivr.models import Account, AccountPhone, AccountStatus
 from tests.factories import account_row
@@ -34,8 +35,14 @@ from verification import find_account, keyed_hash
 DEV = load_settings(environ={})  # for checks that need no database
 
 
+def encoded(text: str) -> bytes:
+    """A file's bytes: a surrogate escape in ``text`` (U+DC80 to U+DCFF) stands for a byte
+    that is not UTF-8, as in a Latin-1 or truncated export."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def load(factory: sessionmaker[Session], settings: Settings, text: str) -> ImportReport:
-    return import_accounts(lambda: transaction(factory), io.StringIO(text), settings)
+    return import_accounts(lambda: transaction(factory), io.BytesIO(encoded(text)), settings)
 
 
 def load_rows(
@@ -60,6 +67,44 @@ def all_accounts(db: Session) -> list[Account]:
 def account_count(db: Session) -> int:
     db.rollback()
     return db.scalar(select(func.count()).select_from(Account)) or 0
+
+
+ImportFile = Callable[[str], ImportReport]
+
+
+@pytest.fixture(params=["function", "command"])
+def import_file(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    standalone_factory: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+) -> ImportFile:
+    """Import a CSV file's text through the importer, or through the command operators run;
+    both answer with the report. The command's output and exit status are checked here: each
+    rejected row printed with the file and line, and exit status 1 when any row was rejected."""
+    if request.param == "function":
+        return lambda text: load(standalone_factory, settings, text)
+
+    def through_the_cli(text: str) -> ImportReport:
+        path = tmp_path / "export.csv"
+        path.write_bytes(encoded(text))
+        result = run_ivr(["accounts", "import", str(path)], cli_env(database_url))
+        done = re.fullmatch(
+            rf"Imported (\d+) accounts from {re.escape(str(path))}\.\n", result.stdout
+        )
+        assert done is not None, result.output
+        errors = []
+        for printed in result.stderr.splitlines()[1:]:
+            line, message = printed.removeprefix(f"  {path}:").split(": ", 1)
+            errors.append((int(line), message))
+        if errors:
+            rejected = "1 row was" if len(errors) == 1 else f"{len(errors)} rows were"
+            assert result.stderr.startswith(f"{rejected} rejected:\n")
+        assert result.exit_code == (1 if errors else 0), result.output
+        return ImportReport(int(done[1]), errors)
+
+    return through_the_cli
 
 
 # --- amounts -------------------------------------------------------------------------------
@@ -124,7 +169,7 @@ def test_good_rows_land_with_every_field_converted(
             service_zip="",
             ssn_last4="6789",
             balance="-5.00",
-            minimum_due="0.1",
+            minimum_due="0",
             due_date="",
             status="",
             language="",
@@ -163,7 +208,7 @@ def test_good_rows_land_with_every_field_converted(
             "email": "ada@example.com",
             "service_zip": None,
             "balance_cents": -500,
-            "minimum_due_cents": 10,
+            "minimum_due_cents": 0,
             "due_date": None,
             "status": AccountStatus.ACTIVE,
             "language": "en-US",
@@ -272,7 +317,9 @@ def test_importing_again_updates_the_account_and_replaces_its_phones(
     assert before is not None
     original_id, created_at = before.id, before.created_at
 
-    again = account_row(balance="10.00", phone="212 555 0100", status="closed", pin="4321")
+    again = account_row(
+        balance="10.00", minimum_due="10.00", phone="212 555 0100", status="closed", pin="4321"
+    )
     report = load_rows(standalone_factory, settings, [again])
 
     assert (report.imported, report.errors) == (1, [])
@@ -303,7 +350,7 @@ def test_importing_the_same_file_again_leaves_unchanged_accounts_and_phones_alon
         a.number: (a.updated_at, [(p.id, p.e164) for p in a.phones]) for a in all_accounts(db)
     }
 
-    changed = account_row(account_number="70000002", phone="212 555 0100", balance="1.00")
+    changed = account_row(account_number="70000002", phone="212 555 0100", balance="100.00")
     reordered = account_row(phone="415-555-0123;+15005550006")  # order counts: it is read out
     report = load_rows(standalone_factory, settings, [reordered, changed, rows[2]])
 
@@ -317,23 +364,6 @@ def test_importing_the_same_file_again_leaves_unchanged_accounts_and_phones_alon
     assert [e164 for _, e164 in after["70000001"][1]] == ["+14155550123", "+15005550006"]
 
 
-def test_the_last_row_wins_when_a_file_repeats_an_account_number(
-    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
-) -> None:
-    rows = [
-        account_row(balance="1.00", phone="415-555-0123"),
-        account_row(account_number="70000002"),
-        account_row(balance="2.00", phone="212-555-0100"),
-    ]
-    report = load_rows(standalone_factory, settings, rows)
-
-    assert report.errors == []
-    assert account_count(db) == 2
-    account = stored(db, "70000001")
-    assert account is not None
-    assert (account.balance_cents, phones_of(account)) == (200, ["+12125550100"])
-
-
 def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
     standalone_factory: sessionmaker[Session],
     db: Session,
@@ -341,22 +371,24 @@ def test_rows_are_written_in_batches_and_the_last_partial_batch_lands(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(importer, "BATCH", 2)
-    rows = [account_row(account_number=f"7000000{n}", balance=f"{n}.00") for n in range(1, 6)]
-    rows.append(account_row(account_number="70000001", balance="99.00"))  # a later batch
+    rows = [
+        account_row(account_number=f"7000000{n}", balance=f"{n}.00", minimum_due="1.00")
+        for n in range(1, 7)
+    ]
     progress: list[int] = []
 
     report = import_accounts(
         lambda: transaction(standalone_factory),
-        io.StringIO(csv_text(rows)),
+        io.BytesIO(encoded(csv_text(rows))),
         settings,
         progress.append,
     )
 
     assert report.errors == []
     assert sum(progress) == 6  # every row read is counted once
-    assert account_count(db) == 5
-    balances = {n: stored(db, f"7000000{n}").balance_cents for n in range(1, 6)}  # type: ignore[union-attr]
-    assert balances == {1: 9900, 2: 200, 3: 300, 4: 400, 5: 500}
+    assert account_count(db) == 6
+    balances = {n: stored(db, f"7000000{n}").balance_cents for n in range(1, 7)}  # type: ignore[union-attr]
+    assert balances == {1: 100, 2: 200, 3: 300, 4: 400, 5: 500, 6: 600}
 
 
 # --- bad rows ------------------------------------------------------------------------------
@@ -422,93 +454,430 @@ BAD_ROWS = [
     pytest.param(
         {"due_date": "2026/12/19"}, "due_date '2026/12/19' is not a date like 2026-12-19", id="ymd"
     ),
+    # a minimum due is 0 up to what is owed: these once landed without a word
+    pytest.param(
+        {"minimum_due": "-1.00"},
+        "minimum_due '-1.00' is below zero; write 0 when nothing is due",
+        id="negative-minimum",
+    ),
+    pytest.param(
+        {"minimum_due": "142.51"},
+        "minimum_due '142.51' is more than the balance '142.50'; it can be at most the balance",
+        id="minimum-above-balance",
+    ),
+    pytest.param(
+        {"balance": "0", "minimum_due": "35.00"},
+        "minimum_due '35.00' is more than the balance '0'; it can be at most the balance",
+        id="minimum-without-balance",
+    ),
+    pytest.param(
+        {"balance": "-5.00", "minimum_due": "0.01"},
+        "minimum_due '0.01' is more than the balance '-5.00'; it can be at most the balance",
+        id="minimum-on-a-credit",
+    ),
+    # bad bytes: a NUL once aborted the whole import, good rows included
+    *(
+        pytest.param(
+            {column: raw},
+            f"{column} holds a NUL byte (character {at}); "
+            "remove it, or export the file again as UTF-8 CSV",
+            id=f"nul-{name}",
+        )
+        for column, raw, at, name in [
+            ("name", "Ada\x00Lovelace", 4, "name"),
+            ("account_number", "7000\x000009", 5, "number"),
+            ("pin", "\x001234", 1, "pin"),
+            ("email", "\x00", 1, "alone"),
+            ("name", "Ada\nLove\x00lace", 9, "quoted-second-line"),
+            ("name", "\x00\x00\x00", 1, "several"),
+        ]
+    ),
+    *(
+        pytest.param(
+            {"name": raw},
+            f"name holds the byte 0x{byte:02X} (character {at}), which is not UTF-8; "
+            "export the file as UTF-8 CSV",
+            id=name,
+        )
+        for raw, byte, at, name in [
+            ("Benito Ju\udce1rez", 0xE1, 10, "latin-1"),
+            ("Benito Ju\udcc3rez", 0xC3, 10, "truncated-utf8"),
+            ("\udcff\udcfeAda", 0xFF, 1, "utf16-bom"),
+            ("Ada\udced\udca0\udc80", 0xED, 4, "encoded-surrogate"),
+        ]
+    ),
+    *(
+        pytest.param(
+            {column: raw},
+            f"{column} holds the control character U+{code:04X} (character {at}); "
+            "remove it and import the file again",
+            id=name,
+        )
+        for column, raw, code, at, name in [
+            ("name", "Ada\x07", 0x07, 4, "bell"),
+            ("email", "ada@example.com\x1b[0m", 0x1B, 16, "escape"),
+            ("phone", "+1500555\x080006", 0x08, 9, "backspace"),
+            ("name", "Ada\x7fLovelace", 0x7F, 4, "delete"),
+            ("name", "Ada\x85Lovelace", 0x85, 4, "c1-next-line"),
+            ("balance", "142.50\x0c", 0x0C, 7, "form-feed"),
+        ]
+    ),
 ]
 
 
 @pytest.mark.parametrize(("overrides", "message"), BAD_ROWS)
 def test_a_bad_row_is_reported_by_line_and_the_good_rows_still_land(
-    standalone_factory: sessionmaker[Session],
-    db: Session,
-    settings: Settings,
-    overrides: dict[str, str],
-    message: str,
+    import_file: ImportFile, db: Session, overrides: dict[str, str], message: str
 ) -> None:
     rows = [
         account_row(),  # line 2
         account_row(account_number="70000002", name="Benito\nJuárez"),  # lines 3 and 4
         account_row(**{"account_number": BAD_NUMBER, **overrides}),  # line 5
-        account_row(account_number="70000003"),  # line 6
+        account_row(account_number="70000003"),  # line 6 (or 7, after a two-line name)
     ]
-    report = load_rows(standalone_factory, settings, rows)
+    report = import_file(csv_text(rows))
 
     assert report.errors == [(5, message)]
     assert report.imported == 3
-    assert account_count(db) == 3
-    for number in ("70000001", "70000002", "70000003"):
-        assert stored(db, number) is not None
-    assert stored(db, overrides.get("account_number", BAD_NUMBER)) is None
+    assert account_count(db) == 3  # the good rows, and only they
+    assert [account.number for account in all_accounts(db)] == ["70000001", "70000002", "70000003"]
 
 
 def test_long_names_are_cut_to_the_column_size() -> None:
     assert parse_row(account_row(name="x" * 250), DEV).values["name"] == "x" * 200
 
 
+# --- repeated account numbers ------------------------------------------------------------
+
+ADA_NUMBER = "70000001"
+
+
+def repeated(number: str, others: str) -> str:
+    return (
+        f"account_number {number!r} is also on {others}; "
+        "none of its rows was imported: keep one and import the file again"
+    )
+
+
+@pytest.mark.parametrize(
+    ("numbers", "refused"),
+    [
+        pytest.param(
+            ["70000001", "70000002", "70000001", "70000003"],
+            [(2, "70000001", "line 4"), (4, "70000001", "line 2")],
+            id="twice",
+        ),
+        pytest.param(
+            ["70000001", "70000001", "70000002", "70000001"],
+            [
+                (2, "70000001", "lines 3, 5"),
+                (3, "70000001", "lines 2, 5"),
+                (5, "70000001", "lines 2, 3"),
+            ],
+            id="three-times",
+        ),
+        pytest.param(
+            [" 70000001", "70000002", "70000001 "],
+            [(2, "70000001", "line 4"), (4, "70000001", "line 2")],
+            id="spaces-around",
+        ),
+        pytest.param(
+            ["70000001", "70000002", "70000001", "70000002", "70000003"],
+            [
+                (2, "70000001", "line 4"),
+                (3, "70000002", "line 5"),
+                (4, "70000001", "line 2"),
+                (5, "70000002", "line 3"),
+            ],
+            id="two-numbers",
+        ),
+        pytest.param(
+            ["70000002", *["70000001"] * 8],
+            [(3, "70000001", "lines 4, 5, 6, 7, 8 and 2 more")]
+            + [(line, "70000001", None) for line in range(4, 11)],
+            id="eight-times",
+        ),
+        pytest.param(["70000001", "0070000001", "70000002"], [], id="leading-zeros-differ"),
+    ],
+)
+def test_every_row_of_an_account_number_that_a_file_repeats_is_refused(
+    import_file: ImportFile, db: Session, numbers: list[str], refused: list[Any]
+) -> None:
+    rows = [
+        account_row(account_number=number, balance=f"{line}.00", minimum_due="0")
+        for line, number in enumerate(numbers, start=2)
+    ]
+    report = import_file(csv_text(rows))
+
+    named = [(line, repeated(number, others)) for line, number, others in refused if others]
+    assert [error for error in report.errors if error in named] == named
+    assert [line for line, _ in report.errors] == [line for line, _, _ in refused]
+    landed = [n.strip() for n in numbers if sum(m.strip() == n.strip() for m in numbers) == 1]
+    assert report.imported == len(landed)
+    assert [account.number for account in all_accounts(db)] == sorted(landed)
+
+
+def test_a_repeat_refuses_both_rows_across_batches_and_leaves_the_stored_account_alone(
+    import_file: ImportFile, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert import_file(csv_text([account_row(balance="1.00", minimum_due="0")])).imported == 1
+    before = stored(db, ADA_NUMBER)
+    assert before is not None
+
+    monkeypatch.setattr(importer, "BATCH", 2)  # line 2 and line 7 are parsed in different chunks
+    rows = [
+        account_row(balance="2.00", pin="1111"),
+        *(account_row(account_number=f"7000000{n}") for n in range(2, 6)),
+        account_row(balance="3.00", pin="2222", phone="212-555-0100"),
+    ]
+    report = import_file(csv_text(rows))
+
+    assert report.errors == [
+        (2, repeated(ADA_NUMBER, "line 7")),
+        (7, repeated(ADA_NUMBER, "line 2")),
+    ]
+    assert report.imported == 4
+    after = stored(db, ADA_NUMBER)
+    assert after is not None
+    assert (after.balance_cents, after.pin_hash, after.updated_at) == (
+        100,
+        before.pin_hash,
+        before.updated_at,
+    )
+    assert phones_of(after) == ["+15005550006"]
+    assert account_count(db) == 5
+
+
+def test_a_repeated_row_that_is_also_bad_is_reported_as_a_repeat(import_file: ImportFile) -> None:
+    rows = [account_row(pin="12"), account_row(account_number="70000002"), account_row()]
+    report = import_file(csv_text(rows))
+    assert report.errors == [
+        (2, repeated(ADA_NUMBER, "line 4")),
+        (4, repeated(ADA_NUMBER, "line 2")),
+    ]
+    assert report.imported == 1
+
+
+# --- bad bytes -----------------------------------------------------------------------------
+
+
+def file_text(data: bytes) -> str:
+    """Any bytes as the text that ``encoded`` turns back into them."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def test_a_latin1_export_lands_its_ascii_rows_and_names_each_other_one(
+    import_file: ImportFile, db: Session
+) -> None:
+    rows = [
+        account_row(),
+        account_row(account_number="70000002", name="Benito Juárez"),
+        account_row(account_number="70000003", name="José"),
+        account_row(account_number="70000004"),
+    ]
+    report = import_file(file_text(csv_text(rows).encode("latin-1")))
+
+    fix = "which is not UTF-8; export the file as UTF-8 CSV"
+    assert report.errors == [
+        (3, f"name holds the byte 0xE1 (character 10), {fix}"),
+        (4, f"name holds the byte 0xE9 (character 4), {fix}"),
+    ]
+    assert [account.number for account in all_accounts(db)] == ["70000001", "70000004"]
+
+
+def test_a_nul_byte_in_a_column_the_importer_ignores_still_refuses_its_row(
+    import_file: ImportFile, db: Session
+) -> None:
+    text = (
+        "account_number,name,pin,balance,notes\n"
+        "70000001,Ada,1234,1.00,VIP\n"
+        "70000002,Benito,1234,1.00,\x00\n"
+        "70000003,Grace,1234,1.00,\n"
+    )
+    report = import_file(text)
+
+    assert report.errors == [
+        (
+            3,
+            "notes holds a NUL byte (character 1); "
+            + "remove it, or export the file again as UTF-8 CSV",
+        )
+    ]
+    assert [account.number for account in all_accounts(db)] == ["70000001", "70000003"]
+
+
+def test_nul_bytes_on_many_lines_keep_every_line_number(
+    import_file: ImportFile, db: Session
+) -> None:
+    rows = [
+        account_row(name="\x00"),  # line 2
+        account_row(account_number="70000002", name="Benito\n\x00\nJuárez"),  # lines 3 to 5
+        account_row(account_number="70000003"),  # line 6
+        account_row(account_number="70000004", pin="1\x00"),  # line 7
+        account_row(account_number="70000005", pin="1"),  # line 8
+    ]
+    report = import_file(csv_text(rows))
+
+    fix = "remove it, or export the file again as UTF-8 CSV"
+    assert report.errors == [
+        (2, f"name holds a NUL byte (character 1); {fix}"),
+        (3, f"name holds a NUL byte (character 8); {fix}"),
+        (7, f"pin holds a NUL byte (character 2); {fix}"),
+        (8, "pin must be 4 to 8 digits"),
+    ]
+    assert [account.number for account in all_accounts(db)] == ["70000003"]
+
+
+def test_a_row_too_long_for_the_csv_module_is_refused_and_the_rest_land(
+    import_file: ImportFile, db: Session
+) -> None:
+    rows = [
+        account_row(),
+        account_row(account_number="70000002", name="x" * (csv.field_size_limit() + 1)),
+        account_row(account_number="70000003"),
+    ]
+    report = import_file(csv_text(rows))
+
+    assert report.errors == [
+        (
+            3,
+            f"line 3 cannot be read as CSV (field larger than field limit "
+            f"({csv.field_size_limit()})); look for a quote that is never closed",
+        )
+    ]
+    assert [account.number for account in all_accounts(db)] == ["70000001", "70000003"]
+
+
+def test_a_quote_never_closed_names_the_lines_it_swallowed_and_the_rows_after_land(
+    import_file: ImportFile, db: Session
+) -> None:
+    rows = [account_row(account_number=str(70000000 + n)) for n in range(1, 3001)]
+    text = csv_text(rows).replace("Ada Lovelace", '"Ada Lovelace', 1)  # on line 2
+
+    report = import_file(text)
+
+    [(line, message)] = report.errors
+    swallowed = re.fullmatch(
+        r"lines 2 to (\d+) cannot be read as CSV \(field larger than field limit \(\d+\)\); "
+        r"look for a quote that is never closed",
+        message,
+    )
+    assert line == 2 and swallowed is not None, message
+    last = int(swallowed[1])
+    assert 2 < last < 3001
+    assert report.imported == 3001 - last  # lines last + 1 to 3001
+    assert account_count(db) == report.imported
+    assert stored(db, "70003000") is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            csv_text([account_row()]).encode("utf-16"),
+            "the header holds the byte 0xFF (character 1), which is not UTF-8; "
+            "export the file as UTF-8 CSV",
+            id="utf-16",
+        ),
+        pytest.param(
+            csv_text([account_row()]).encode("utf-16-le"),
+            "the header holds a NUL byte (character 2); "
+            "remove it, or export the file again as UTF-8 CSV",
+            id="utf-16-without-bom",
+        ),
+        pytest.param(
+            b"account_number,name,pin,balance,\x1bnotes\n70000001,Ada,1234,1.00,\n",
+            "the header holds the control character U+001B (character 33); "
+            "remove it and import the file again",
+            id="escape",
+        ),
+    ],
+)
+def test_a_header_with_bad_bytes_is_refused_before_anything_is_written(
+    database_url: str, db: Session, tmp_path: Path, data: bytes, message: str
+) -> None:
+    with pytest.raises(HeaderError) as raised:
+        import_accounts(no_database, io.BytesIO(data), DEV)
+    assert str(raised.value) == message
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    result = run_ivr(["accounts", "import", str(path)], cli_env(database_url))
+    assert result.exit_code == 2
+    assert f"Error: {path}: {message}\n" in result.stderr
+    assert account_count(db) == 0
+
+
+def test_the_callers_stream_is_left_open() -> None:
+    stream = io.BytesIO(encoded(csv_text([account_row(pin="1")])))
+    assert import_accounts(no_database, stream, DEV).errors == [(2, "pin must be 4 to 8 digits")]
+    assert not stream.closed
+
+
 # --- header and line numbers ---------------------------------------------------------------
+
+
+def no_database() -> Any:
+    raise AssertionError("this file must not reach the database")
 
 
 @pytest.mark.parametrize("column", REQUIRED)
 def test_a_missing_required_column_raises_header_error_naming_it(column: str) -> None:
     text = csv_text([account_row()], columns=[c for c in COLUMNS if c != column])
     with pytest.raises(HeaderError) as raised:
-        next(read_rows(io.StringIO(text)))
+        import_accounts(no_database, io.BytesIO(encoded(text)), DEV)
     assert str(raised.value) == (
         f"the header lacks {column}; expected columns: {', '.join(COLUMNS)}"
     )
 
 
 def test_every_missing_column_is_named_and_nothing_is_written() -> None:
-    def no_session() -> Any:
-        raise AssertionError("a file with a bad header must not reach the database")
-
     text = "account_number,name,phone\n70000001,Ada,+15005550006\n"
     with pytest.raises(HeaderError, match=r"^the header lacks pin, balance; expected columns: "):
-        import_accounts(no_session, io.StringIO(text), DEV)
+        import_accounts(no_database, io.BytesIO(encoded(text)), DEV)
 
 
 def test_an_empty_file_lacks_every_required_column() -> None:
     with pytest.raises(HeaderError, match=r"^the header lacks account_number, name, pin, balance;"):
-        next(read_rows(io.StringIO("")))
+        import_accounts(no_database, io.BytesIO(b""), DEV)
 
 
-def test_header_names_ignore_case_spaces_order_and_unknown_columns() -> None:
+def test_header_names_ignore_case_spaces_order_and_unknown_columns(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
     text = " Balance ,PIN,Name,Account_Number,Notes\n142.50,1234,Ada,70000001,VIP\n"
-    [(line, row)] = list(read_rows(io.StringIO(text)))
-    assert line == 2
-    record = parse_row(row, DEV)
-    assert (record.values["number"], record.values["balance_cents"]) == ("70000001", 14250)
-    assert (record.values["email"], record.phones) == (None, ())
+    assert load(standalone_factory, settings, text) == ImportReport(1, [])
+    account = stored(db, "70000001")
+    assert account is not None
+    assert (account.name, account.balance_cents, account.email) == ("Ada", 14250, None)
+    assert phones_of(account) == []
 
 
-def test_short_rows_leave_the_missing_cells_blank() -> None:
+def test_short_rows_leave_the_missing_cells_blank(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
     text = "account_number,name,pin,balance,phone,email\n70000001,Ada,1234,1.00\n"
-    [(_, row)] = list(read_rows(io.StringIO(text)))
-    assert parse_row(row, DEV).values["email"] is None
+    assert load(standalone_factory, settings, text) == ImportReport(1, [])
+    account = stored(db, "70000001")
+    assert account is not None and account.email is None
 
 
 def test_line_numbers_count_the_lines_inside_quoted_fields() -> None:
     text = csv_text(
         [
-            account_row(),
-            account_row(account_number="70000002", name="Benito\nPablo\nJuárez"),
-            account_row(account_number="70000003"),
+            account_row(pin="1"),
+            account_row(account_number="70000002", pin="1", name="Benito\nPablo\nJuárez"),
+            account_row(account_number="70000003", pin="1"),
         ]
     )
-    assert [line for line, _ in read_rows(io.StringIO(text))] == [2, 3, 6]
+    report = import_accounts(no_database, io.BytesIO(encoded(text)), DEV)
+    assert [line for line, _ in report.errors] == [2, 3, 6]
 
 
 def test_line_numbers_count_blank_lines() -> None:
-    text = "account_number,name,pin,balance\n70000001,A,1234,1\n\n\n70000002,B,1234,1\n"
-    assert [line for line, _ in read_rows(io.StringIO(text))] == [2, 5]
+    text = "account_number,name,pin,balance\n70000001,A,1,1\n\n\n70000002,B,1,1\n"
+    report = import_accounts(no_database, io.BytesIO(encoded(text)), DEV)
+    assert [line for line, _ in report.errors] == [2, 5]
 
 
 # --- through the command line --------------------------------------------------------------

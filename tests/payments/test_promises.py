@@ -397,7 +397,7 @@ def test_a_balance_cleared_by_the_billing_system_keeps_the_promise(
     db, settings, standalone_factory, keeper, ada
 ):
     plan = arrange(standalone_factory, ada, Plan(3))
-    add_account(db, settings, balance="0.00")
+    add_account(db, settings, balance="0.00", minimum_due="0.00")
     keeper(at(FIRST))
     assert state(db, plan) == (ArrangementStatus.KEPT, [P, P, P])
 
