@@ -157,7 +157,7 @@ class VoiceCalls:
             if isinstance(conv, str):
                 return conv
             if isinstance(charge, Charge) and answer is not None:
-                self.payments.record(db, charge, answer, now)
+                self.payments.record(db, charge, answer)
             return self._respond(db, conv, self._handle(db, conv, event, now), now)
 
     def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:
