@@ -164,6 +164,12 @@ class CallSession(Base):
     # payments.capture reads or writes the row itself.
     capture: Mapped[CardCapture | None] = relationship(viewonly=True)
 
+    def takes_input(self, now: dt.datetime) -> bool:
+        """Whether a caller's answer may still move this conversation: not once the call has
+        ended (its working data is gone, the caller with it), nor once it sat idle past its
+        expiry. A late or repeated webhook for such a session changes nothing."""
+        return self.status is SessionStatus.ACTIVE and self.expires_at > now
+
     def __repr__(self) -> str:
         return f"<CallSession {self.sid} state={self.state} turn={self.turn}>"
 
