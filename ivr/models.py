@@ -162,9 +162,13 @@ class CallSession(Base):
     account: Mapped[Account | None] = relationship()
     # Read alongside the session so card-entry turns need no extra query; only
     # payments.capture reads or writes the row itself.
-    capture: Mapped[CardCapture | None] = relationship(
-        primaryjoin="foreign(CardCapture.session_sid) == CallSession.sid", viewonly=True
-    )
+    capture: Mapped[CardCapture | None] = relationship(viewonly=True)
+
+    def takes_input(self, now: dt.datetime) -> bool:
+        """Whether a caller's answer may still move this conversation: not once the call has
+        ended (its working data is gone, the caller with it), nor once it sat idle past its
+        expiry. A late or repeated webhook for such a session changes nothing."""
+        return self.status is SessionStatus.ACTIVE and self.expires_at > now
 
     def __repr__(self) -> str:
         return f"<CallSession {self.sid} state={self.state} turn={self.turn}>"
@@ -288,13 +292,15 @@ class AuditEvent(Base):
 class CardCapture(Base):
     """Card fields waiting between webhooks, encrypted (AES-GCM) as one blob with a short TTL.
 
-    Only ``payments.capture`` reads or writes ``ciphertext``. The row is deleted on
-    authorization, cancel, timeout and hang-up; ``brand`` and ``last4`` are safe to keep in clear.
+    Only ``payments.capture`` reads or writes ``ciphertext``. The row is deleted on settlement,
+    cancel, timeout and hang-up, once expired by ``ivr worker``, and with its call's session.
     """
 
     __tablename__ = "card_captures"
 
-    session_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_sid: Mapped[str] = mapped_column(
+        ForeignKey("call_sessions.sid", ondelete="CASCADE"), primary_key=True
+    )
     key_id: Mapped[str] = mapped_column(String(16))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

@@ -6,7 +6,11 @@ double submit, a request racing another worker) gets the stored last response, u
 The session row is locked for the transaction, so two workers never apply one turn twice.
 
 Authorizing a payment takes two transactions with the gateway call between them: the turn
-that asked for it is re-checked after the charge, so a racing duplicate only ever replays.
+that asked for it is re-checked after the charge, so a racing duplicate only ever replays; the
+gateway's answer is recorded either way.
+
+A call that has ended (its final status arrived) or sat idle past its expiry takes no more
+input: a late or repeated webhook for it hears a goodbye and changes nothing.
 """
 
 from __future__ import annotations
@@ -120,7 +124,9 @@ class VoiceCalls:
     def _current(
         self, db: Session, sid: str, turn_number: int | None, now: dt.datetime
     ) -> CallSession | str:
-        """The locked session if this request answers its current turn, else the response."""
+        """The locked session if this request answers its current turn, else the response.
+
+        A session that expired without its end being reported is ended here, once."""
         conv = db.get(
             CallSession,
             sid,
@@ -128,8 +134,8 @@ class VoiceCalls:
             with_for_update={"of": CallSession},
             populate_existing=True,
         )
-        if conv is None or conv.expires_at <= now:
-            if conv is not None:
+        if conv is None or not conv.takes_input(now):
+            if conv is not None and conv.status is SessionStatus.ACTIVE:
                 self._end(db, conv, "expired", now)
             logs.event(log, "call.expired", call=sid)
             language = conv.language if conv else self.settings.DEFAULT_LANGUAGE
@@ -153,11 +159,11 @@ class VoiceCalls:
             self.payments.reconcile_one(payment_id)
         answer = self.payments.send(charge) if isinstance(charge, Charge) else None
         with transaction(self.factory) as db:
-            conv = self._current(db, sid, turn_number, now)
+            conv = self._current(db, sid, turn_number, now)  # locked first, as on every turn
+            if isinstance(charge, Charge) and answer is not None:
+                self.payments.record(db, charge, answer)  # money moved, whatever the call did
             if isinstance(conv, str):
                 return conv
-            if isinstance(charge, Charge) and answer is not None:
-                self.payments.record(db, charge, answer, now)
             return self._respond(db, conv, self._handle(db, conv, event, now), now)
 
     def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:

@@ -4,7 +4,9 @@ This module is the only code that holds a card number or security code. Each fie
 validated as it arrives; what goes back to the flow is a safe verdict (brand, last four, or a
 reason code). Between webhooks the fields sit in ``card_captures`` as one AES-GCM blob,
 bound to the call by the associated data, expiring after a few minutes, and deleted as soon as
-the charge is authorized, the caller cancels or starts over, or the call ends.
+the payment is settled, the caller cancels or starts over, or the call ends. The expiry is
+also enforced in storage (:func:`purge_expired`, run by ``ivr worker`` and ``ivr sessions
+purge``), for calls whose end is never reported, and the row goes with its call's session.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, inspect
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from ivr.models import CallSession, CardCapture
@@ -88,6 +91,50 @@ class FieldVerdict:
         return self.error is None
 
 
+def _known(session: Session) -> dict[str, CardCapture | None]:
+    """What this database session (one transaction) knows of each call's row, shared by every
+    vault on it and by :func:`wipe`, so a wipe by one is seen by the next. Held here because
+    the identity map holds rows weakly: without a reference, every field would read its row
+    again."""
+    rows: dict[str, CardCapture | None] = session.info.setdefault("card_captures", {})
+    return rows
+
+
+def _learn(session: Session, sid: str) -> None:
+    """Take the row (or its absence) from the call's session row when that was read with it,
+    as ``ivr.voice_calls`` reads it: no query of its own."""
+    conv = session.identity_map.get(session.identity_key(CallSession, sid))
+    if conv is not None and "capture" not in inspect(conv).unloaded:
+        _known(session)[sid] = conv.capture
+
+
+def wipe(session: Session, sid: str) -> None:
+    """Delete the call's card fields; no statement at all when none are known to wait.
+
+    Needs no key: the ledger calls it when it settles a payment, whoever settles it."""
+    rows = _known(session)
+    if sid not in rows:
+        _learn(session, sid)
+    if sid in rows and rows[sid] is None:
+        return
+    row = rows.get(sid)
+    if row is not None:
+        session.expunge(row)
+    session.execute(delete(CardCapture).where(CardCapture.session_sid == sid))
+    rows[sid] = None
+
+
+def purge_expired(session: Session, now: dt.datetime) -> int:
+    """Delete every capture past its time-to-live; how many went.
+
+    Reads refuse an expired blob anyway, but a call whose end Twilio never reported would
+    otherwise leave one in the table, readable by whoever holds ``CAPTURE_KEY``."""
+    result = session.execute(delete(CardCapture).where(CardCapture.expires_at <= now))
+    _known(session).clear()
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
 class CardVault:
     """Encrypted card fields for one call (keyed by its session id)."""
 
@@ -96,24 +143,14 @@ class CardVault:
         self.keys = keys
         self.ttl = ttl
         self.now = now
-        # Every vault on this database session (one transaction) shares what it knows of each
-        # call's row, so a wipe by one is seen by the next. Held here too because the identity
-        # map holds rows weakly: without a reference, every field would read its row again.
-        self._rows: dict[str, CardCapture | None] = session.info.setdefault("card_captures", {})
+        self._rows = _known(session)
 
     def _row(self, sid: str) -> CardCapture | None:
         if sid not in self._rows:
-            self._learn(sid)
+            _learn(self.session, sid)
         if sid not in self._rows:
             self._rows[sid] = self.session.get(CardCapture, sid)
         return self._rows[sid]
-
-    def _learn(self, sid: str) -> None:
-        """Take the row (or its absence) from the call's session row when that was read with
-        it, as ``ivr.voice_calls`` reads it: no query of its own."""
-        conv = self.session.identity_map.get(self.session.identity_key(CallSession, sid))
-        if conv is not None and "capture" not in inspect(conv).unloaded:
-            self._rows[sid] = conv.capture
 
     def _load(self, sid: str) -> dict[str, str]:
         row = self._row(sid)
@@ -139,16 +176,8 @@ class CardVault:
         row.expires_at = self.now + self.ttl
 
     def wipe(self, sid: str) -> None:
-        """Delete the call's card fields; no statement at all when none are known to wait."""
-        if sid not in self._rows:
-            self._learn(sid)
-        if sid in self._rows and self._rows[sid] is None:
-            return
-        row = self._rows.get(sid)
-        if row is not None:
-            self.session.expunge(row)
-        self.session.execute(delete(CardCapture).where(CardCapture.session_sid == sid))
-        self._rows[sid] = None
+        """Delete the call's card fields (see :func:`wipe`)."""
+        wipe(self.session, sid)
 
     def enter_number(self, sid: str, digits: str) -> FieldVerdict:
         """Start a capture with a card number (any earlier fields are discarded)."""

@@ -3,8 +3,9 @@
 ``begin`` writes a pending row (with its idempotency key) in its own committed transaction
 before the gateway is called. ``settle`` locks the row, takes an approval off the balance in
 one atomic ``UPDATE``, and is a no-op for a row already settled, so a replayed webhook, a
-second worker or ``ivr reconcile`` can all call it safely. Balance, payment and audit entry
-change in one transaction.
+second worker or ``ivr reconcile`` can all call it safely. Balance, payment, audit entry and
+the wipe of the call's captured card change in one transaction: whoever settles a payment,
+its card fields do not outlive it.
 
 ``begin`` is also where card testing stops: every gateway authorization, on every channel
 (keypad capture, ``<Pay>``, agent-assisted capture, the pay page, a saved card by text), needs
@@ -26,6 +27,7 @@ from ivr import audit
 from ivr.config import Settings
 from ivr.db import insert_on_conflict, lock_row
 from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus, utcnow
+from payments import capture
 from payments.confirmation import new_confirmation_number
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 
@@ -289,6 +291,13 @@ def _origin(channel: str, session_sid: str | None) -> str:
     return f"{channel}:{session_sid or '-'}"
 
 
+def _done_with_card(session: Session, payment: Payment) -> None:
+    """The card fields keyed for this payment's call were sent to the gateway (or never will
+    be): delete them."""
+    if payment.session_sid is not None:
+        capture.wipe(session, payment.session_sid)
+
+
 OnApproved = Callable[[Session, Account, Payment], None]
 """Called inside the settling transaction after an approval (receipts go to the outbox here)."""
 
@@ -317,11 +326,13 @@ def settle(
     actor: str = "system",
     on_approved: OnApproved | None = None,
 ) -> Payment:
-    """Record the gateway's answer once; later calls return the row unchanged."""
+    """Record the gateway's answer once, and wipe the card captured for it; later calls
+    return the row unchanged."""
     payment = lock_row(session, Payment, payment_id)
     assert payment is not None
     if payment.status in SETTLED:
         return payment
+    _done_with_card(session, payment)
     approved = result.status is ChargeStatus.APPROVED
     account = (
         take_off_balance(session, payment.account_id, payment.amount_cents)
@@ -361,10 +372,13 @@ def settle(
 
 
 def mark_unknown(session: Session, payment_id: int) -> Payment:
-    """The gateway did not answer: leave the row for ``reconcile``, never retry with a new key."""
+    """The gateway did not answer: leave the row for ``reconcile``, never retry with a new key.
+
+    The card goes too: only the gateway's books can settle the row now, never a second charge."""
     payment = lock_row(session, Payment, payment_id)
     assert payment is not None
     if payment.status is PaymentStatus.PENDING:
+        _done_with_card(session, payment)
         payment.status = PaymentStatus.UNKNOWN
         audit.record(
             session,

@@ -44,21 +44,20 @@ class Reconciled:
 
 @dataclass(frozen=True)
 class Charge:
-    """One gateway request for a pending payment, and the captured card to wipe afterwards."""
+    """One gateway request for a pending payment."""
 
     payment_id: int
     request: ChargeRequest
-    wipe: str | None
 
 
-def _charge_for(payment: Payment, card: Card | StoredCard, wipe: str | None) -> Charge:
+def _charge_for(payment: Payment, card: Card | StoredCard) -> Charge:
     request = ChargeRequest(
         payment.idempotency_key,
         payment.amount_cents + payment.fee_cents,
         card,
         metadata={"payment_id": str(payment.id)},
     )
-    return Charge(payment.id, request, wipe)
+    return Charge(payment.id, request)
 
 
 class PaymentService:
@@ -87,7 +86,7 @@ class PaymentService:
             return charge
         if charge is None:
             return self.reconcile_one(payment_id)
-        return self.finish(charge, self.send(charge), now)
+        return self.finish(charge, self.send(charge))
 
     def execute_stored(self, payment_id: int, token: str, now: dt.datetime) -> Payment:
         """Charge a pending payment to a card the gateway holds (``token``), once."""
@@ -101,8 +100,8 @@ class PaymentService:
             assert payment is not None
             if payment.status in ledger.SETTLED:
                 return payment
-            charge = _charge_for(payment, card, wipe=None)
-        return self.finish(charge, self.send(charge), now)
+            charge = _charge_for(payment, card)
+        return self.finish(charge, self.send(charge))
 
     def prepare(
         self, session: Session, payment_id: int, now: dt.datetime
@@ -117,9 +116,8 @@ class PaymentService:
         assert payment is not None
         if payment.status in ledger.SETTLED:
             return payment
-        sid = payment.session_sid or ""
-        card = self.vault(session, now).card(sid)
-        return _charge_for(payment, card, wipe=sid) if card else None
+        card = self.vault(session, now).card(payment.session_sid or "")
+        return _charge_for(payment, card) if card else None
 
     def send(self, charge: Charge) -> ChargeResult | GatewayTimeout:
         """Ask the gateway, outside any transaction: no database lock is held while it answers."""
@@ -131,15 +129,10 @@ class PaymentService:
             return NEVER_CHARGED
 
     def record(
-        self,
-        session: Session,
-        charge: Charge,
-        answer: ChargeResult | GatewayTimeout,
-        now: dt.datetime,
+        self, session: Session, charge: Charge, answer: ChargeResult | GatewayTimeout
     ) -> Payment:
-        """Settle the payment with the gateway's answer (or mark it unknown) and drop the card."""
-        if charge.wipe is not None:
-            self.vault(session, now).wipe(charge.wipe)
+        """Settle the payment with the gateway's answer (or mark it unknown); either drops the
+        card captured for it (:mod:`payments.ledger`)."""
         if isinstance(answer, GatewayTimeout):
             return ledger.mark_unknown(session, charge.payment_id)
         card = charge.request.card
@@ -148,11 +141,9 @@ class PaymentService:
             session, charge.payment_id, answer, exp=exp, on_approved=self.on_approved
         )
 
-    def finish(
-        self, charge: Charge, answer: ChargeResult | GatewayTimeout, now: dt.datetime
-    ) -> Payment:
+    def finish(self, charge: Charge, answer: ChargeResult | GatewayTimeout) -> Payment:
         with transaction(self.factory) as session:
-            return self.record(session, charge, answer, now)
+            return self.record(session, charge, answer)
 
     def reconcile_one(self, payment_id: int) -> Payment:
         """Settle an unsettled payment from the gateway's books (read-only at the gateway)."""

@@ -26,6 +26,7 @@ from ivr.simulator import (
     keys_from,
 )
 from ivr.telephony import LocalTelephony
+from payments import capture
 
 CALL_EXAMPLES = """
 \b
@@ -206,9 +207,17 @@ def purge(runtime: Runtime, older_than: int) -> None:
     """Delete sessions that expired more than --older-than hours ago (run it from cron).
 
     Text messages' stored replies (kept to answer Twilio's retries) go after the same time.
+    Encrypted card fields go as soon as they expire (CAPTURE_TTL_MINUTES), whatever
+    --older-than says, and always with their session; `ivr worker` also deletes them on
+    each pass.
     """
-    cutoff = utcnow() - dt.timedelta(hours=older_than)
+    now = utcnow()
+    cutoff = now - dt.timedelta(hours=older_than)
     with runtime.transaction() as session:
+        captures = capture.purge_expired(session, now)
         deleted = session.execute(delete(CallSession).where(CallSession.expires_at < cutoff))
         session.execute(delete(TextMessage).where(TextMessage.received_at < cutoff))
-    click.echo(f"Purged {deleted.rowcount} expired sessions.")  # type: ignore[attr-defined]
+    click.echo(
+        f"Purged {deleted.rowcount} expired sessions"  # type: ignore[attr-defined]
+        f" and {captures} expired card captures."
+    )

@@ -17,6 +17,7 @@ from ivr.cli.common import Runtime, pass_runtime
 from ivr.config import ConfigError
 from ivr.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
 from ivr.models import utcnow
+from payments import capture
 
 log = logging.getLogger("ivr.worker")
 
@@ -26,7 +27,8 @@ WORKER_HELP = f"""Deliver the outbox: receipts and notices that payments queued,
 
 Each pass first keeps payment arrangements up to date, exactly as `ivr arrangements run`
 does (installment charges, reminders, kept and broken promises), so their notices go out in
-the same pass.
+the same pass. It also deletes encrypted card fields past their time-to-live
+(CAPTURE_TTL_MINUTES), such as those of a call whose end Twilio never reported.
 
 Each pass sends every pending message that is due and marks it sent. A message that cannot be
 sent is tried again 30 seconds later, then at doubling intervals (at most an hour apart); after
@@ -86,6 +88,10 @@ def worker(runtime: Runtime, interval: float, once: bool) -> None:
         now = utcnow()  # after the promises, so the notices they queued are due too
         if kept.total:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} arrangements: {kept}")
+        with runtime.transaction() as session:
+            wiped = capture.purge_expired(session, now)
+        if wiped:
+            click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} expired card captures deleted: {wiped}")
         report = deliver_due(runtime.factory, senders, now, BATCH)
         if report.total:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} {report}")

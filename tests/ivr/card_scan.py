@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from ivr.models import CardCapture
+from payments.capture import KeyRing
 
 TEST_CARDS = (
     "4242424242424242",
@@ -53,3 +55,18 @@ def database_dump(session: Session) -> str:
 def captures_left(session: Session) -> int:
     session.rollback()
     return len(session.scalars(select(CardCapture)).all())
+
+
+def decryptable(session: Session, capture_key: str) -> list[dict[str, str]]:
+    """The card fields that whoever holds ``capture_key`` could read from the capture store,
+    expired or not: what a copy of the database and the key would give away."""
+    session.rollback()
+    keys = KeyRing(capture_key)
+    opened = []
+    for row in session.scalars(select(CardCapture)):
+        cipher = keys.cipher(row.key_id)
+        if cipher is not None:
+            opened.append(
+                json.loads(cipher.decrypt(row.nonce, row.ciphertext, row.session_sid.encode()))
+            )
+    return opened

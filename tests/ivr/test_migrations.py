@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from ivr import migrate
+from ivr.db import make_engine
 from ivr.models import Base
 from tests.conftest import BACKENDS
 from tests.ivr.cli_helpers import empty_database, head_revision
@@ -119,3 +120,44 @@ def test_the_models_match_the_migrations(database_url: str) -> None:
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_captures_get_a_cascading_key_to_their_session_and_lose_their_orphans(
+    empty_url: str,
+) -> None:
+    """0008: a capture whose session was purged (all earlier versions left them) is deleted
+    before the key is added; afterwards deleting a session deletes its capture."""
+    migrate.upgrade(empty_url, "0007")
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO call_sessions (sid, channel, language, state, data, verified, turn,"
+                " status, created_at, updated_at, expires_at) VALUES ('CAkept', 'voice',"
+                " 'en-US', 'card_code', '{}', true, 7, 'active', :at, :at, :at)"
+            ),
+            {"at": "2026-12-01 00:00:00"},
+        )
+        for sid in ("CAkept", "CAorphan"):
+            conn.execute(
+                text(
+                    "INSERT INTO card_captures (session_sid, key_id, nonce, ciphertext,"
+                    " expires_at, created_at) VALUES (:sid, 'k', :nonce, :blob, :at, :at)"
+                ),
+                {"sid": sid, "nonce": b"n" * 12, "blob": b"blob", "at": "2026-12-01 00:00:00"},
+            )
+    engine.dispose()
+
+    migrate.upgrade(empty_url)
+
+    assert ("call_sessions", ("session_sid",)) in schema_of(empty_url)["card_captures"]["foreign"]
+    app_engine = make_engine(empty_url)  # SQLite enforces keys only where the app turns them on
+    try:
+        with app_engine.begin() as conn:
+            assert conn.execute(text("SELECT session_sid FROM card_captures")).all() == [
+                ("CAkept",)
+            ]
+            conn.execute(text("DELETE FROM call_sessions WHERE sid = 'CAkept'"))
+            assert conn.execute(text("SELECT count(*) FROM card_captures")).scalar() == 0
+    finally:
+        app_engine.dispose()

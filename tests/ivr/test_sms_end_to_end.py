@@ -1,6 +1,7 @@
 """Whole text conversations through ``/sms/incoming``: verification and lockout, balance,
 keywords, STOP, time-outs, replays, races, and card-shaped text that must never be kept."""
 
+import datetime as dt
 import re
 import threading
 
@@ -196,6 +197,22 @@ def test_an_idle_conversation_starts_over(make_app, db, ada):
         "Your earlier conversation timed out, so let's start again. "
         "Riverside Utilities: account ending 0001. Reply with your PIN."
     )
+
+
+def test_a_verified_conversation_that_sat_idle_proves_who_it_is_again(db, ada, phone):
+    """Unlike a call, a text conversation never ends; but once idle past its expiry it
+    forgets who it was talking to before it takes the next answer."""
+    phone.conversation(*VERIFY)
+    row = conversation(db)
+    row.expires_at = row.expires_at - dt.timedelta(days=1)
+    db.commit()
+
+    reply = phone.send("1")
+
+    assert reply.startswith("Your earlier conversation timed out, so let's start again.")
+    assert "$142.50" not in reply
+    row = conversation(db)
+    assert (row.verified, row.account_id) == (False, None)
 
 
 def test_spanish_accounts_are_answered_in_spanish(client, db, settings):

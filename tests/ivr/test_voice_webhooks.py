@@ -9,11 +9,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from ivr.models import AuditEvent, CallSession, SessionStatus
+from ivr.models import (
+    AuditEvent,
+    CallSession,
+    CardCapture,
+    LockoutCounter,
+    OutboxMessage,
+    Payment,
+    SessionStatus,
+)
 from ivr.simulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
-from tests.ivr.webhooks import call_form, post, row_counts
+from tests.ivr.webhooks import call_form, post, row_counts, vanishing_simulator
 
 SID = "CA" + "1" * 32
 
@@ -182,3 +190,84 @@ def test_any_digits_get_twiml_never_an_error(client, db, digits, turn):
     root = ET.fromstring(response.get_data(as_text=True))  # noqa: S314
     assert root.tag == "Response"
     assert root.find("Say") is not None or root.find("Gather") is not None
+
+
+# --- a call that is over takes no more input ------------------------------------------------
+
+VERIFY = ["", "1", "1234#", "94105"]
+READ_BACK = [*VERIFY, "2", "1", "4242424242424242#", "1230", "739", "94105"]
+
+
+def gather_action(twiml: str) -> str:
+    gather = ET.fromstring(twiml).find("Gather")  # noqa: S314
+    assert gather is not None, twiml
+    return gather.get("action")
+
+
+def everything(db) -> tuple:
+    """Every row a step could write: the session as stored, payments, audit, lockouts,
+    captures, outbox."""
+    db.rollback()
+    db.expire_all()
+    sessions = db.execute(select(CallSession.__table__)).all()
+    tables = (Payment, AuditEvent, LockoutCounter, CardCapture, OutboxMessage)
+    return (sessions, *(db.scalar(select(func.count()).select_from(t)) for t in tables))
+
+
+@pytest.mark.parametrize(
+    ("keys", "late"),
+    [
+        pytest.param(READ_BACK, "1", id="read-back-confirmed"),
+        pytest.param(VERIFY, "1", id="main-menu-balance"),
+        pytest.param(VERIFY[:2], "1234#", id="pin"),
+        pytest.param(VERIFY[:3], "94105", id="account-detail"),
+    ],
+)
+def test_a_keypress_after_the_call_ended_hangs_up_and_changes_nothing(
+    app, db, settings, keys, late
+):
+    """Twilio can deliver a Gather's digits after the call's final status (a key pressed just
+    before hanging up): the call is over, so nothing may move, least of all a payment."""
+    add_account(db, settings)
+    simulator = simulator_for(app)
+    record = simulator.call(keys_from(keys), caller="+15005550006")  # hangs up at the prompt
+    assert record.hung_up_by == "caller"
+    assert session_row(db, record.call_sid).status is SessionStatus.ENDED
+    before = everything(db)
+    form = {
+        "CallSid": record.call_sid,
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "From": "+15005550006",
+        "To": "+15005550000",
+        "CallStatus": "completed",
+        "Digits": late,
+    }
+
+    status, body = simulator.post(gather_action(record.responses[-1]), form)
+
+    assert status == 200
+    assert ET.fromstring(body)[-1].tag == "Hangup"  # noqa: S314
+    assert "Goodbye." in said(body)
+    assert everything(db) == before
+
+
+def test_a_keypress_after_the_session_expired_takes_no_payment(app, db, settings):
+    """The same keypress on a call whose end was never reported: the session is ended (its
+    card fields wiped) with a goodbye, and the read-back's 1 charges nothing."""
+    add_account(db, settings)
+    simulator = vanishing_simulator(app)
+    record = simulator.call(keys_from(READ_BACK), caller="+15005550006")
+    row = session_row(db, record.call_sid)
+    row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    db.commit()
+    form = {"CallSid": record.call_sid, "From": "+15005550006", "Digits": "1"}
+
+    status, body = simulator.post(gather_action(record.responses[-1]), form)
+
+    assert (status, ET.fromstring(body)[-1].tag) == (200, "Hangup")  # noqa: S314
+    row = session_row(db, record.call_sid)
+    assert (row.status, row.state) == (SessionStatus.ENDED, "pay_confirm")
+    assert db.scalar(select(func.count()).select_from(Payment)) == 0
+    assert db.scalar(select(func.count()).select_from(CardCapture)) == 0
+    ended = db.scalars(select(AuditEvent.outcome).where(AuditEvent.action == "call.ended"))
+    assert ended.all() == ["expired"]

@@ -71,3 +71,14 @@ def twice_simulator(app: Flask, settings: Settings) -> tuple[Simulator, list[str
 
     simulator = Simulator.signing_as(settings, twice)
     return simulator, mismatches
+
+
+def vanishing_simulator(app: Flask) -> Simulator:
+    """A simulator whose calls vanish: the final status callback never reaches the app, as
+    when Twilio gives up on it, so the app never learns that the call ended."""
+    inner = flask_transport(app.test_client())
+
+    def without_status(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+        return (204, "") if path == "/voice/status" else inner(path, form, signature)
+
+    return Simulator.signing_as(app.extensions["ivr"].settings, without_status)

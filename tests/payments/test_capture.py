@@ -9,11 +9,13 @@ from typing import TypeVar
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import transaction
-from ivr.models import CardCapture
+from ivr.models import CallSession, CardCapture
+from payments import capture
 from payments.capture import CardVault, FieldVerdict, KeyRing
 from payments.cards import Brand, FieldError
 from payments.gateways import Card
@@ -33,6 +35,16 @@ VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
 AMEX = "378282246310005"
 EXPIRY, ZIP = "1230", "94105"
+
+
+@pytest.fixture
+def standalone_factory(standalone_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The shared fixture, with the two calls whose captures these tests keep (a capture
+    belongs to its call's session)."""
+    with transaction(standalone_factory) as session:
+        for sid in (SID, OTHER_SID):
+            session.add(CallSession(sid=sid, state="card_number", expires_at=NOW + TTL))
+    return standalone_factory
 
 
 def in_vault(
@@ -261,6 +273,37 @@ def test_wipe_deletes_only_that_call(standalone_factory: sessionmaker[Session]) 
     other = in_vault(standalone_factory, lambda vault: vault.card(OTHER_SID))
     assert other is not None
     assert other.number == AMEX
+
+
+def test_purging_deletes_exactly_the_expired_captures(
+    standalone_factory: sessionmaker[Session],
+) -> None:
+    enter_all(standalone_factory, sid=SID)
+    later = NOW + dt.timedelta(minutes=3)
+    assert in_vault(standalone_factory, lambda v: v.enter_number(OTHER_SID, AMEX), now=later).ok
+
+    with transaction(standalone_factory) as session:
+        assert capture.purge_expired(session, NOW + TTL - dt.timedelta(microseconds=1)) == 0
+    with transaction(standalone_factory) as session:
+        assert capture.purge_expired(session, NOW + TTL) == 1
+    assert list(stored(standalone_factory)) == [OTHER_SID]
+
+
+def test_a_capture_goes_with_its_session(standalone_factory: sessionmaker[Session]) -> None:
+    """The foreign key cascades, SQLite included (the app's engine turns foreign keys on)."""
+    enter_all(standalone_factory, sid=SID)
+    enter_all(standalone_factory, sid=OTHER_SID)
+
+    with transaction(standalone_factory) as session:
+        session.execute(delete(CallSession).where(CallSession.sid == SID))
+
+    assert list(stored(standalone_factory)) == [OTHER_SID]
+
+
+def test_a_capture_needs_its_session(standalone_factory: sessionmaker[Session]) -> None:
+    with pytest.raises(IntegrityError), transaction(standalone_factory) as session:
+        CardVault(session, RING_A, TTL, NOW).enter_number("CA" + "3" * 32, VISA)
+        session.flush()
 
 
 def test_wiping_nothing_is_harmless(standalone_factory: sessionmaker[Session]) -> None:

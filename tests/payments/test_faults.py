@@ -17,6 +17,7 @@ from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
 from tests.conftest import simulator_for
 from tests.factories import add_account
+from tests.ivr.card_scan import decryptable
 
 PAY = ["", "1", "1234#", "94105", "2", "1", "4242424242424242#", "1230", "739", "94105", "1"]
 
@@ -92,6 +93,20 @@ def test_crash_after_approval_is_settled_by_reconcile_exactly_once(
     record = simulate(app, settings, [*PAY[:4], "4"])
     digits = " ".join(payment.confirmation_number[:3])
     assert any(f"Its confirmation number is {digits}" in line for line in record.said)
+
+
+def test_reconcile_settling_a_payment_wipes_its_capture(app_with, db, settings, ada, database_url):
+    """The process died after the charge, before the call heard back: no webhook and no final
+    status will ever wipe the card. Settling the payment does, whoever settles it."""
+    with pytest.raises(WebhookRefusedError, match="500"):
+        simulate(app_with(CrashAfterCharge), settings, PAY)
+    assert len(decryptable(db, settings.CAPTURE_KEY)) == 1
+
+    assert reconcile(database_url).exit_code == 0
+
+    [payment], _, _ = state(db)
+    assert payment.status is PaymentStatus.APPROVED
+    assert decryptable(db, settings.CAPTURE_KEY) == []
 
 
 def test_gateway_timeout_leaves_the_payment_unknown_and_the_caller_told(
