@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -240,3 +240,13 @@ def per_hour(per_window: int, window_minutes: int, windows_per_day: int = 0) -> 
     ``windows_per_day`` windows (0: no hard lock)."""
     windows = math.ceil(60 / window_minutes) if window_minutes else 60
     return per_window * (min(windows, windows_per_day) if windows_per_day else windows)
+
+
+@dataclass
+class Ceilings:
+    """Lines for the run's summary: per throttle, the most guesses an attacker gets."""
+
+    lines: list[str] = field(repr=False)
+
+    def report(self, throttle: str, line: str) -> None:
+        self.lines.append(f"{throttle}: {line}")

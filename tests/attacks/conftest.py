@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from bench.server import APP, Server, gunicorn
 from ivr import migrate
 from ivr.config import DEV_AUTH_TOKEN, Settings, load_settings
 from ivr.simulator import Simulator, http_transport
+from tests.attacks.attacker import Ceilings
 from tests.conftest import POSTGRES_URL, _postgres_reachable
 
 WORKERS, THREADS = 4, 8  # README's production command
@@ -84,16 +84,6 @@ def db(attack_database_url: str) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
     engine.dispose()
-
-
-@dataclass
-class Ceilings:
-    """Lines for the run's summary: per throttle, the most guesses an attacker gets."""
-
-    lines: list[str]
-
-    def report(self, throttle: str, line: str) -> None:
-        self.lines.append(f"{throttle}: {line}")
 
 
 @pytest.fixture

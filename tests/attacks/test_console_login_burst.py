@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from bench.server import Server
 from ivr.config import Settings
 from ivr.models import AuditEvent
-from tests.attacks.attacker import Gate, burst, per_hour
-from tests.attacks.conftest import Ceilings
+from tests.attacks.attacker import Ceilings, Gate, burst, per_hour
 from tests.ivr.agent_desk import PASSWORD, csrf_of, make_agent
 
 pytestmark = pytest.mark.attack

@@ -14,8 +14,7 @@ from bench.server import Server
 from ivr.config import Settings
 from ivr.models import Account, Payment, SandboxCharge
 from ivr.simulator import Simulator
-from tests.attacks.attacker import Gate, burst, message
-from tests.attacks.conftest import Ceilings
+from tests.attacks.attacker import Ceilings, Gate, burst, message
 from tests.factories import add_account
 from tests.ivr.card_scan import CODE
 from tests.ivr.texting import form_token
@@ -24,8 +23,8 @@ pytestmark = pytest.mark.attack
 
 SUBMISSIONS = 20
 DECLINED, APPROVED = "4000000000000002", "4242424242424242"
-# The cap's setting, and the default for it where the setting does not exist yet.
-DECLINE_CAP, DEFAULT_DECLINE_CAP = "MAX_DECLINES_PER_LINK", 3
+# The cap per link (or call), and the default for it where the setting does not exist yet.
+DECLINE_CAP, DEFAULT_DECLINE_CAP = "MAX_DECLINES_PER_SESSION", 3
 PHONE = "+16175550100"
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ivr.config import Settings
 from ivr.simulator import Simulator
 from tests.attacks.attacker import (
+    Ceilings,
     Gate,
     Guess,
     Standing,
@@ -28,7 +29,6 @@ from tests.attacks.attacker import (
     text_attempt,
     voice_attempt,
 )
-from tests.attacks.conftest import Ceilings
 from tests.factories import add_account
 from verification import lockout
 
