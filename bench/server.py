@@ -62,15 +62,22 @@ class Server:
 
 @contextmanager
 def gunicorn(
-    target: str, settings: Mapping[str, str], *, workers: int, log_path: Path
+    target: str,
+    settings: Mapping[str, str],
+    *,
+    workers: int,
+    log_path: Path,
+    threads: int = 1,
 ) -> Iterator[Server]:
-    """Run ``target`` under gunicorn until the block ends."""
+    """Run ``target`` under gunicorn until the block ends (``threads`` > 1: the gthread worker,
+    as production runs it)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, **settings, "PUBLIC_BASE_URL": base_url}
     command = [
         sys.executable, "-m", "gunicorn", "--workers", str(workers),
-        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", target,
+        "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+        target,
     ]  # fmt: skip
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -94,8 +101,9 @@ def _wait_until_answering(process: subprocess.Popen[bytes], port: int, log_path:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the whole process group, so no worker outlives the master."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
