@@ -23,16 +23,7 @@ pytestmark = pytest.mark.attack
 
 SUBMISSIONS = 20
 DECLINED, APPROVED = "4000000000000002", "4242424242424242"
-# The cap per link (or call), and the issue's default for it where the setting does not exist yet.
-DECLINE_CAP, DEFAULT_DECLINE_CAP = "MAX_DECLINES_PER_SESSION", 3
 PHONE = "+16175550100"
-
-
-def decline_cap(settings: Settings) -> tuple[int, str]:
-    """The cap, and where it comes from."""
-    if hasattr(settings, DECLINE_CAP):
-        return int(getattr(settings, DECLINE_CAP)), DECLINE_CAP
-    return DEFAULT_DECLINE_CAP, f"no {DECLINE_CAP} setting: the issue's default"
 
 
 def pay_link(twilio: Simulator, server: Server) -> str:
@@ -77,12 +68,12 @@ def test_a_declined_card_fired_at_one_link_reaches_the_gateway_at_most_the_cap(
         return submission(url, token, DECLINED)
 
     [answers] = burst([attempt] * SUBMISSIONS)
-    cap, source = decline_cap(settings)
+    cap = settings.MAX_DECLINES_PER_SESSION
     charges = gateway_charges(db, account)
     ceilings.report(
         "declines per pay link",
         f"{len(charges)} gateway authorizations from {SUBMISSIONS} simultaneous submissions "
-        f"(cap {cap}, {source}): at most {len(charges)} card tests per link",
+        f"(MAX_DECLINES_PER_SESSION={cap}): at most {len(charges)} card tests per link",
     )
     assert len(charges) <= cap, (
         f"{len(charges)} gateway authorizations for {SUBMISSIONS} simultaneous submissions of a "
