@@ -252,7 +252,7 @@ def load_settings(
             raise ConfigError(
                 "IVR_ENV=production needs these settings: "
                 + ", ".join(missing)
-                + ". Set them in the environment (see the configuration table in README.md)."
+                + ". Set them in the environment (see docs/configuration.md)."
                 + "".join(
                     f"\n  {name}: {_SECRET_RULES[name].make}"
                     for name in missing

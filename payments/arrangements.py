@@ -60,7 +60,7 @@ class DateError(StrEnum):
 
 @dataclass(frozen=True)
 class ArrangementPolicy:
-    """The configured rules (see the README's configuration table)."""
+    """The configured rules (see docs/configuration.md)."""
 
     statuses: frozenset[AccountStatus]
     extension_max_days: int

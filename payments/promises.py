@@ -56,7 +56,7 @@ CHANNEL = "plan"
 
 @dataclass(frozen=True)
 class PromisePolicy:
-    """How promises are chased (see the README's configuration table)."""
+    """How promises are chased (see docs/configuration.md)."""
 
     attempts: int
     retry_days: int

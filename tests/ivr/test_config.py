@@ -114,8 +114,8 @@ def test_production_without_secrets_lists_every_missing_one() -> None:
         load_settings(environ={"IVR_ENV": "production"})
     assert str(raised.value) == (
         "IVR_ENV=production needs these settings: TWILIO_AUTH_TOKEN, PIN_PEPPER, CAPTURE_KEY, "
-        "SECRET_KEY, PUBLIC_BASE_URL. Set them in the environment (see the configuration table "
-        "in README.md)." + "".join(f"\n  {name}: {HOW_TO_MAKE[name]}" for name in SECRETS)
+        "SECRET_KEY, PUBLIC_BASE_URL. Set them in the environment (see docs/configuration.md)."
+        + "".join(f"\n  {name}: {HOW_TO_MAKE[name]}" for name in SECRETS)
     )
 
 
