@@ -12,7 +12,7 @@ from typing import Any
 
 from ivr.config import load_settings
 from ivr.db import make_engine, make_session_factory, transaction
-from ivr.importer import COLUMNS, import_accounts
+from ivr.ops.importer import COLUMNS, import_accounts
 
 FIRST_NUMBER = 80_000_000
 PIN = "1234"

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, event
 
 from bench import speech
 from bench.accounts import JOURNEY, phone_for
-from ivr.simulator import Simulator, Transport, flask_transport, keys_from
+from ivr.simulator.emulator import Simulator, Transport, flask_transport, keys_from
 from ivr.web.factory import create_app
 
 CONFIRMATION = "confirmation number"

@@ -1,6 +1,7 @@
 """The load generator: simulated callers in a separate process, over loopback.
 
-Each caller is an :class:`ivr.simulator.Simulator` (it signs every request exactly like Twilio
+Each caller is an :class:`ivr.simulator.emulator.Simulator` (it signs every request exactly like
+Twilio
 and follows the TwiML) on its own keep-alive ``http.client`` connection. ``saturation`` callers
 send each webhook as soon as the previous answer arrives; ``paced`` callers wait as a person
 would (:mod:`bench.speech`) while the number of simultaneous calls steps up. Every loop is
@@ -25,7 +26,7 @@ from bench import speech
 from bench.accounts import JOURNEY, phone_for
 from bench.server import ROOT
 from bench.stats import summary
-from ivr.simulator import Simulator, WebhookRefusedError, keys_from
+from ivr.simulator.emulator import Simulator, WebhookRefusedError, keys_from
 
 REQUEST_TIMEOUT_S = 30
 MAX_ERRORS_KEPT = 5

@@ -19,7 +19,7 @@ from bench import accounts, options
 from bench.accounts import JOURNEY, phone_for
 from bench.inprocess import statements
 from ivr import migrate
-from ivr.simulator import Simulator, flask_transport, keys_from
+from ivr.simulator.emulator import Simulator, flask_transport, keys_from
 from ivr.web.factory import create_app
 
 

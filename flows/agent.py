@@ -3,7 +3,8 @@
 Main-menu 0 records a :class:`~ivr.models.Handoff` (with what the IVR verified) and puts the
 caller in the agents' queue. An agent claims the call in the console; only that agent may act
 on it, and taking it moves caller and agent into a conference named for the call
-(:mod:`ivr.bridge`). "Start secure payment" records an :class:`~ivr.models.AgentCapture` and
+(:mod:`ivr.channels.bridge`). "Start secure payment" records an
+:class:`~ivr.models.AgentCapture` and
 moves the caller's leg into the ordinary capture steps of :mod:`flows.payment` at the card
 number, with the agent's amount; each field's verdict lands on the capture record
 (:mod:`flows.assisted`), and at the end the caller hears the result and goes back into the

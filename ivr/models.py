@@ -591,7 +591,7 @@ class Handoff(Base):
     status: Mapped[HandoffStatus] = mapped_column(
         _enum(HandoffStatus, "handoff_status"), default=HandoffStatus.WAITING, index=True
     )
-    # The conference bridge (ivr.bridge): the agent's leg once connected, whether both legs
+    # The conference bridge (ivr.channels.bridge): the agent's leg once connected, whether both legs
     # were moved into the call's conference, Twilio's sid for it, and whether the agent is on
     # hold there while the caller keys a card.
     agent_call_sid: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -2,7 +2,7 @@
 
 Domain code adds a row here instead of talking to Twilio or SMTP, so a payment and its receipt
 commit together (or not at all), and a slow or failing mail server never delays a caller.
-``ivr worker`` delivers the rows later, with retries (see ``ivr.delivery``).
+``ivr worker`` delivers the rows later, with retries (see ``ivr.adapters.delivery``).
 
 Part of the kernel: it imports only models, never Flask or an SDK.
 """

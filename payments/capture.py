@@ -102,7 +102,7 @@ def _known(session: Session) -> dict[str, CardCapture | None]:
 
 def _learn(session: Session, sid: str) -> None:
     """Take the row (or its absence) from the call's session row when that was read with it,
-    as ``ivr.voice_calls`` reads it: no query of its own."""
+    as ``ivr.channels.voice`` reads it: no query of its own."""
     conv = session.identity_map.get(session.identity_key(CallSession, sid))
     if conv is not None and "capture" not in inspect(conv).unloaded:
         _known(session)[sid] = conv.capture

@@ -24,7 +24,7 @@ from ivr import migrate
 from ivr.config import DEV_AUTH_TOKEN, Settings, load_settings
 from ivr.db import make_engine, make_session_factory
 from ivr.models import Base
-from ivr.simulator import Simulator, flask_transport
+from ivr.simulator.emulator import Simulator, flask_transport
 from ivr.web.factory import create_app
 
 # A name reserved for tests (RFC 6761): no deployment can have it, so, like loopback, it may run

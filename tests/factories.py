@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.importer import COLUMNS, parse_row, write_batch
 from ivr.models import Account, Payment
+from ivr.ops.importer import COLUMNS, parse_row, write_batch
 from verification import find_account
 
 ADA = {

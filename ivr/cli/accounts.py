@@ -9,7 +9,7 @@ from typing import IO
 import click
 
 from ivr.cli.common import Runtime, operator_option, pass_runtime
-from ivr.importer import HeaderError, ImportReport, import_accounts
+from ivr.ops.importer import HeaderError, ImportReport, import_accounts
 from payments.ledger import last_approved_payment
 from prompts import Money
 from verification import find_account, lockout

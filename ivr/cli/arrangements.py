@@ -8,6 +8,8 @@ import click
 from sqlalchemy import Row, select
 from sqlalchemy.orm import selectinload
 
+from ivr.adapters.wiring import build_payments
+from ivr.channels.arrangement_notices import promise_notices
 from ivr.cli import listing
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
@@ -21,8 +23,6 @@ from ivr.models import (
     Payment,
     utcnow,
 )
-from ivr.notices import promise_notices
-from ivr.wiring import build_payments
 from payments import promises
 
 

@@ -12,12 +12,13 @@ from flask import Flask
 from sqlalchemy import delete
 
 from ivr import migrate
+from ivr.adapters.telephony import LocalTelephony
 from ivr.cli.accounts import run_import
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.config import ConfigError
-from ivr.demo import DEMO_PHONE, demo_csv, demo_rows
 from ivr.models import CallSession, TextMessage, utcnow
-from ivr.simulator import (
+from ivr.ops.demo import DEMO_PHONE, demo_csv, demo_rows
+from ivr.simulator.emulator import (
     Simulator,
     WebhookRefusedError,
     asks_for_card_details,
@@ -25,7 +26,6 @@ from ivr.simulator import (
     http_transport,
     keys_from,
 )
-from ivr.telephony import LocalTelephony
 from payments import capture
 
 CALL_EXAMPLES = """

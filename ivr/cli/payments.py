@@ -7,12 +7,12 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
+from ivr.adapters.wiring import build_payments
 from ivr.cli import listing
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.cli.listing import Column
 from ivr.models import Account, Payment, PaymentStatus, utcnow
-from ivr.wiring import build_payments
 from payments.service import RECONCILE_AFTER
 
 

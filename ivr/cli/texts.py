@@ -11,8 +11,8 @@ import click
 
 from ivr.cli.calls import build_app
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.demo import DEMO_PHONE
-from ivr.simulator import Simulator, flask_transport, http_transport
+from ivr.ops.demo import DEMO_PHONE
+from ivr.simulator.emulator import Simulator, flask_transport, http_transport
 
 TEXT_EXAMPLES = """
 \b

@@ -12,10 +12,10 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from ivr import logs
+from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
 from ivr.cli.arrangements import run_promises
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.config import ConfigError
-from ivr.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
 from ivr.models import utcnow
 from payments import capture
 

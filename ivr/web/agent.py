@@ -2,7 +2,7 @@
 and secure payment with live progress (server-sent events).
 
 Views only translate HTTP: every rule lives in :mod:`flows.agent` and every action goes
-through :class:`ivr.agent_console.AgentConsole`. A console session lives in the database
+through :class:`ivr.channels.agent_console.AgentConsole`. A console session lives in the database
 (:mod:`verification.agents`); Flask's signed cookie (HttpOnly, SameSite=Strict, Secure in
 production) carries only its random key, the CSRF token and flashed messages, so signing out
 ends the session wherever the cookie was copied. Every POST carries the session's CSRF token,
@@ -45,7 +45,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from flows.agent import ConsoleRefusedError
 from ivr import logs
-from ivr.agent_console import AgentConsole
+from ivr.channels.agent_console import AgentConsole
 from ivr.models import utcnow
 from prompts import Money
 from verification.agents import LoginOutcome

@@ -17,11 +17,11 @@ from twilio.twiml.voice_response import VoiceResponse
 from flows import agent as desk
 from flows.agent_pay import PayStatus
 from flows.engine import PayResult
+from ivr.channels.twiml import hold as hold_twiml
+from ivr.channels.twiml import hold_music
+from ivr.channels.voice import event_from
 from ivr.db import transaction
 from ivr.models import utcnow
-from ivr.twiml import hold as hold_twiml
-from ivr.twiml import hold_music
-from ivr.voice_calls import event_from
 from ivr.web.services import agent_bridge, services
 from ivr.web.signature import twilio_webhook
 from ivr.web.webhooks import call_sid, twiml

@@ -10,17 +10,17 @@ from flask import Flask, abort, request
 
 from flows.agent import TRANSFERS
 from ivr import logs
-from ivr.agent_console import AgentConsole
-from ivr.bridge import AgentBridge
+from ivr.adapters.telephony import Telephony, telephony_from_settings
+from ivr.adapters.wiring import build_payments
+from ivr.channels.agent_console import AgentConsole
+from ivr.channels.bridge import AgentBridge
+from ivr.channels.pay_page import PayPage
+from ivr.channels.text import TextSessions
+from ivr.channels.voice import VoiceCalls
 from ivr.config import ConfigError, load_settings
 from ivr.db import make_engine, make_session_factory
-from ivr.pay_page import PayPage
-from ivr.telephony import Telephony, telephony_from_settings
-from ivr.text_sessions import TextSessions
-from ivr.voice_calls import VoiceCalls
 from ivr.web import agent, agent_voice, metrics, paypage, sms, voice
 from ivr.web.services import Services
-from ivr.wiring import build_payments
 from payments import assistance
 from payments.arrangements import ArrangementPolicy
 from payments.gateways import PaymentGateway

@@ -15,8 +15,8 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr import metrics
 from ivr.config import Settings
+from ivr.ops import metrics
 from ivr.web.services import services
 
 bp = Blueprint("metrics", __name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
+from ivr.channels.pay_page import Page
 from ivr.models import utcnow
-from ivr.pay_page import Page
 from ivr.web.services import services
 
 bp = Blueprint(

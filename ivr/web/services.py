@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.bridge import AgentBridge
+from ivr.adapters.telephony import Telephony
+from ivr.channels.bridge import AgentBridge
+from ivr.channels.pay_page import PayPage
+from ivr.channels.text import TextSessions
+from ivr.channels.voice import VoiceCalls
 from ivr.config import Settings
-from ivr.pay_page import PayPage
-from ivr.telephony import Telephony
-from ivr.text_sessions import TextSessions
-from ivr.voice_calls import VoiceCalls
 from payments.service import PaymentService
 
 

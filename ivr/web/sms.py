@@ -8,15 +8,15 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import logs
+from ivr.channels.text_replies import message_twiml, text_of
 from ivr.models import utcnow
-from ivr.sms import message_twiml, text_of
 from ivr.web.services import services
 from ivr.web.signature import twilio_webhook
 from ivr.web.webhooks import twiml
 from prompts import Prompt
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
-log = logging.getLogger("ivr.sms")
+log = logging.getLogger("ivr.channels.text_replies")
 
 MAX_BODY = 1600  # Twilio's own limit for one message
 

@@ -10,9 +10,9 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import logs
+from ivr.channels.twiml import voice_message
+from ivr.channels.voice import VoiceCalls, event_from
 from ivr.models import utcnow
-from ivr.twiml import voice_message
-from ivr.voice_calls import VoiceCalls, event_from
 from ivr.web.services import agent_bridge, services
 from ivr.web.signature import twilio_webhook
 from ivr.web.webhooks import call_sid, twiml

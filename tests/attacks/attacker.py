@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.models import AuditEvent, LockoutCounter
-from ivr.simulator import HANG_UP, Simulator
+from ivr.simulator.emulator import HANG_UP, Simulator
 from verification import lockout
 
 T = TypeVar("T")

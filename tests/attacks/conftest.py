@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bench.server import APP, Server, gunicorn
 from ivr import migrate
 from ivr.config import DEV_AUTH_TOKEN, Settings, load_settings
-from ivr.simulator import Simulator, http_transport
+from ivr.simulator.emulator import Simulator, http_transport
 from tests.attacks.attacker import Ceilings
 from tests.conftest import POSTGRES_URL, _postgres_reachable
 

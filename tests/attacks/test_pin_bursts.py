@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.simulator import Simulator
+from ivr.simulator.emulator import Simulator
 from tests.attacks.attacker import (
     Ceilings,
     Gate,

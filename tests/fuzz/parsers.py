@@ -20,7 +20,7 @@ import ivr.models  # noqa: F401
 import verification  # noqa: F401
 
 with atheris.instrument_imports():
-    from ivr import importer
+    from ivr.ops import importer
     from payments import arrangements, cards, policy
 
 TODAY = dt.date(2026, 11, 21)

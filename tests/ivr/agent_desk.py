@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from ivr.adapters.telephony import LocalTelephony
 from ivr.models import AgentCapture, Handoff
-from ivr.simulator import CallRecord, Simulator, flask_transport, keys_from
-from ivr.telephony import LocalTelephony
+from ivr.simulator.emulator import CallRecord, Simulator, flask_transport, keys_from
 from verification.agents import add_agent
 
 PASSWORD = "correct horse battery"

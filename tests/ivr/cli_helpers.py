@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from ivr import db, migrate
 from ivr.cli import main
 from ivr.config import Settings
-from ivr.importer import COLUMNS
+from ivr.ops.importer import COLUMNS
 from tests.conftest import POSTGRES_URL, PUBLIC_BASE_URL
 
 

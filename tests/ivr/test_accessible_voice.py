@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.models import VoicePreference
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from prompts.catalog import en_us, es_us
 from tests.conftest import simulator_for
 from tests.factories import add_account

@@ -21,7 +21,7 @@ from ivr.models import (
     Payment,
     PaymentStatus,
 )
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.factories import add_account
 from tests.ivr.agent_desk import (
     VERIFY,

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from ivr.models import LockoutCounter, utcnow
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.factories import add_account
 from tests.ivr.agent_desk import Desk, WaitingCaller, make_agent, take_call
 from verification import lockout

@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 from twilio.rest import Client
 
+from ivr.adapters.telephony import TwilioTelephony
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
 from ivr.models import Account, AgentCapture, CaptureStatus, Payment, PaymentStatus
-from ivr.telephony import TwilioTelephony
 from ivr.web.factory import create_app
 from tests.factories import add_account
 from tests.ivr.agent_desk import Desk, WaitingCaller, capture_row, handoff, make_agent

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from ivr.adapters.wiring import build_payments
+from ivr.channels.arrangement_notices import promise_notices
 from ivr.db import make_engine, make_session_factory, transaction
 from ivr.models import (
     Account,
@@ -18,9 +20,7 @@ from ivr.models import (
     SandboxCharge,
     utcnow,
 )
-from ivr.notices import promise_notices
-from ivr.simulator import keys_from
-from ivr.wiring import build_payments
+from ivr.simulator.emulator import keys_from
 from payments import arrangements as rules
 from payments import promises
 from payments.arrangements import ArrangementPolicy, Extension

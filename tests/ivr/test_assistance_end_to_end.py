@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ivr.config import ConfigError
 from ivr.models import OutboxMessage
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.cli_helpers import cli_env, run_ivr

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import AuditEvent
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.cli_helpers import cli_env, run_ivr

@@ -1,4 +1,5 @@
-"""The conference bridge's TwiML and webhooks (ivr/bridge.py, ivr/twiml.py): each leg joins the
+"""The conference bridge's TwiML and webhooks (ivr/channels/bridge.py, ivr/channels/twiml.py):
+each leg joins the
 call's conference without beeps, only the agent leaving ends it, a held agent hears only music,
 and a caller whose agent never took the call is not put in an empty room, and an agent who took
 the call before their phone rang through is moved into the room when it does."""
@@ -10,11 +11,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from ivr.bridge import AGENT_BRIDGE_URL, AgentBridge
+from ivr.adapters.telephony import LocalTelephony
+from ivr.channels.bridge import AGENT_BRIDGE_URL, AgentBridge
+from ivr.channels.twiml import bridge, hold_music
 from ivr.db import transaction
 from ivr.models import AgentCapture, CaptureStatus, Handoff, HandoffStatus
-from ivr.telephony import LocalTelephony
-from ivr.twiml import bridge, hold_music
 from tests.factories import add_account
 from tests.ivr.agent_desk import make_agent
 from tests.ivr.webhooks import call_form, post, row_counts

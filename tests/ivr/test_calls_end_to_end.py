@@ -13,7 +13,7 @@ from ivr.models import (
     PaymentStatus,
     SessionStatus,
 )
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from verification import lockout

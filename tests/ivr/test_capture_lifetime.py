@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import CallSession, CardCapture, SessionStatus, utcnow
-from ivr.simulator import CallRecord, keys_from
+from ivr.simulator.emulator import CallRecord, keys_from
 from tests.factories import add_account
 from tests.ivr.card_scan import CODE, decryptable
 from tests.ivr.cli_helpers import cli_env, run_ivr

@@ -19,8 +19,8 @@ from flask import Flask, Response, g, request
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.adapters.delivery import Senders, deliver_due
 from ivr.db import transaction
-from ivr.delivery import Senders, deliver_due
 from ivr.models import (
     Base,
     CardCapture,
@@ -29,7 +29,7 @@ from ivr.models import (
     PaymentStatus,
     utcnow,
 )
-from ivr.simulator import CallRecord, keys_from
+from ivr.simulator.emulator import CallRecord, keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.agent_desk import VERIFY, Desk, WaitingCaller, final, make_agent, take_call

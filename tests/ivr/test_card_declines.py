@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.models import AuditEvent, PaymentStatus, SandboxCharge
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account, balance, payments
 from tests.ivr.agent_desk import Desk, WaitingCaller, final, make_agent, take_call

@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session
 
 from ivr.cli import calls, main
 from ivr.config import Settings
-from ivr.demo import demo_rows
-from ivr.importer import COLUMNS
 from ivr.models import (
     Account,
     AuditEvent,
@@ -30,6 +28,8 @@ from ivr.models import (
     PaymentStatus,
     utcnow,
 )
+from ivr.ops.demo import demo_rows
+from ivr.ops.importer import COLUMNS
 from prompts.catalog import LANGUAGES, messages
 from tests.conftest import BACKENDS
 from tests.factories import account_row, add_account

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.models import Dispute, DisputeStatus, OutboxMessage
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from payments.confirmation import is_valid
 from tests.factories import add_account
 from tests.ivr.card_scan import database_dump, leaks

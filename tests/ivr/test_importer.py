@@ -1,4 +1,4 @@
-"""Importing accounts from the billing system's CSV export (ivr/importer.py)."""
+"""Importing accounts from the billing system's CSV export (ivr/ops/importer.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr import importer
 from ivr.config import Settings, load_settings
 from ivr.db import transaction
-from ivr.importer import (
+from ivr.models import Account, AccountPhone, AccountStatus
+from ivr.ops import importer
+from ivr.ops.importer import (
     COLUMNS,
     REQUIRED,
     HeaderError,
@@ -27,7 +28,6 @@ from ivr.importer import (
     parse_cents,
     parse_row,
 )
-from ivr.models import Account, AccountPhone, AccountStatus
 from tests.factories import account_row
 from tests.ivr.cli_helpers import cli_env, csv_text, run_ivr, write_csv
 from verification import find_account, keyed_hash

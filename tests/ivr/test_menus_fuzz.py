@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ivr.models import Account, Arrangement, Dispute, DisputeStatus, Payment
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 

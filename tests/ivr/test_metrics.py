@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.scraping import METRICS_TOKEN, metrics_text, value

@@ -1,4 +1,5 @@
-"""The outbox end to end: enqueue in a transaction, then deliver (ivr/outbox.py, ivr/delivery.py,
+"""The outbox end to end: enqueue in a transaction, then deliver
+(ivr/outbox.py, ivr/adapters/delivery.py,
 ``ivr worker``), with texts through Twilio's SDK on a fake API and email to a real SMTP server."""
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.rest import Client
 
 from ivr import outbox
-from ivr.db import transaction
-from ivr.delivery import (
+from ivr.adapters.delivery import (
     CLAIM_LEASE,
     FIRST_RETRY,
     MAX_ATTEMPTS,
@@ -39,8 +39,9 @@ from ivr.delivery import (
     deliver_due,
     retry_delay,
 )
+from ivr.adapters.telephony import TwilioTelephony
+from ivr.db import transaction
 from ivr.models import OutboxMessage, OutboxStatus, TextOptOut, utcnow
-from ivr.telephony import TwilioTelephony
 from tests.ivr.cli_helpers import cli_env, run_ivr
 from tests.ivr.fake_twilio import Failure, FakeTwilio
 

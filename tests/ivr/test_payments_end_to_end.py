@@ -16,7 +16,7 @@ from ivr.models import (
     TextOptOut,
     utcnow,
 )
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from payments import ledger
 from payments.confirmation import is_valid
 from tests.conftest import simulator_for

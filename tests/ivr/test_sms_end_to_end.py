@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from flows.text import looks_like_card
 from ivr.models import Account, AuditEvent, CallSession, LockoutCounter, TextMessage
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.factories import add_account
 from tests.ivr.card_scan import database_dump, leaks
 from tests.ivr.texting import ADA_PHONE, Phone, message_form, reply_of

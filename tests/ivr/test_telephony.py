@@ -1,4 +1,5 @@
-"""The Twilio REST adapter (ivr/telephony.py), against Twilio's API faked at the HTTP boundary."""
+"""The Twilio REST adapter (ivr/adapters/telephony.py), against Twilio's API faked at the HTTP
+boundary."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from ivr.config import ConfigError, load_settings
-from ivr.telephony import (
+from ivr.adapters.telephony import (
     LocalTelephony,
     TelephonyError,
     TwilioTelephony,
     telephony_from_settings,
 )
+from ivr.config import ConfigError, load_settings
 from tests.ivr.fake_twilio import API, Failure, FakeTwilio
 
 ACCOUNT_SID = "AC" + "a1" * 16

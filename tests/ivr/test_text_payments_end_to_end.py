@@ -13,7 +13,7 @@ from ivr.models import (
     PaymentStatus,
     SandboxCharge,
 )
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from payments.confirmation import is_valid
 from payments.gateways import ChargeRequest, ChargeResult, StoredCard
 from payments.gateways.sandbox import SandboxGateway

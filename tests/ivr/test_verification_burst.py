@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import AuditEvent
-from ivr.simulator import Simulator, flask_transport, keys_from
+from ivr.simulator.emulator import Simulator, flask_transport, keys_from
 from tests.factories import add_account
 from tests.ivr.texting import Phone
 

@@ -18,7 +18,7 @@ from ivr.models import (
     Payment,
     SessionStatus,
 )
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.webhooks import call_form, post, row_counts, vanishing_simulator

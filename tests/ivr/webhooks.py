@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from ivr.config import DEV_AUTH_TOKEN, Settings
 from ivr.models import AuditEvent, CallSession, LockoutCounter
-from ivr.simulator import Simulator, flask_transport
+from ivr.simulator.emulator import Simulator, flask_transport
 from tests.conftest import PUBLIC_BASE_URL
 
 

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from ivr.adapters.wiring import build_payments
 from ivr.config import ConfigError, load_settings
 from ivr.db import transaction
 from ivr.models import AuditEvent, PaymentStatus, SandboxCharge
-from ivr.wiring import build_payments
 from payments import ledger
 from payments.gateways import Card, ChargeResult, ChargeStatus, DeclineReason
 from tests.factories import add_account

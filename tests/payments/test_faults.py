@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.cli import main
 from ivr.models import Account, Payment, PaymentStatus, SandboxCharge
-from ivr.simulator import WebhookRefusedError, keys_from
+from ivr.simulator.emulator import WebhookRefusedError, keys_from
 from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
 from tests.conftest import simulator_for

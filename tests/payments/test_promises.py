@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
+from ivr.adapters.wiring import build_payments
+from ivr.channels.arrangement_notices import promise_notices
 from ivr.config import ConfigError, Settings
 from ivr.db import transaction
 from ivr.models import (
@@ -27,8 +29,6 @@ from ivr.models import (
     PaymentStatus,
     SandboxCharge,
 )
-from ivr.notices import promise_notices
-from ivr.wiring import build_payments
 from payments import arrangements as rules
 from payments import disputes, ledger, promises
 from payments.arrangements import ArrangementPolicy, ArrangementRefusedError, Extension, Plan

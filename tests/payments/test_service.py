@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.adapters.wiring import build_payments
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, PaymentStatus, SandboxCharge
-from ivr.wiring import build_payments
 from payments import ledger
 from payments.gateways import Card, ChargeRequest
 from payments.gateways.sandbox import SandboxGateway

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ivr.cli import main
 from ivr.models import Account, Payment, PaymentStatus
-from ivr.simulator import keys_from
+from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.payments.fake_stripe import API_KEY, running_fake_stripe

@@ -27,17 +27,17 @@ from flows import Context, Turn
 from flows.engine import DONE, Resume
 from flows.text import CHANNEL, TEXT_FLOW, converse, forget, paylink_sent, stored_charge
 from ivr import logs
+from ivr.adapters.telephony import mask_phone
+from ivr.channels.text_replies import message_twiml, text_of
 from ivr.config import Settings
 from ivr.db import lock_row, transaction
 from ivr.models import CallSession, PayLink, SessionStatus, TextMessage
-from ivr.sms import message_twiml, text_of
-from ivr.telephony import mask_phone
 from payments import paylinks
 from payments.service import PaymentService
 from prompts import Prompt
 from verification import normalize_phone
 
-log = logging.getLogger("ivr.sms")
+log = logging.getLogger("ivr.channels.text_replies")
 
 LINK_PLACEHOLDER = "[paylink]"
 

@@ -28,10 +28,10 @@ from flows.engine import Event, PayResult, Resume
 from flows.journey import CALL_FLOW, agent_whisper
 from flows.payment import AUTHORIZE
 from ivr import audit, logs
+from ivr.channels.twiml import voice_message, voice_turn
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import CallSession, SessionStatus
-from ivr.twiml import voice_message, voice_turn
 from payments.capture import RecordingControl
 from payments.service import Charge, PaymentService
 from prompts import Prompt

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.channels.email_receipts import email_receipts
 from ivr.config import ConfigError, Settings
-from ivr.receipts import email_receipts
 from payments.capture import KeyRing
 from payments.gateways import PaymentGateway
 from payments.gateways.sandbox import SandboxGateway

@@ -44,7 +44,7 @@ from ivr.models import (
 )
 from verification.lockout import HARD_LOCK
 
-log = logging.getLogger("ivr.metrics")
+log = logging.getLogger("ivr.ops.metrics")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 disable_created_metrics()  # *_created series: noise for counters that start with the process

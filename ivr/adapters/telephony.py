@@ -36,7 +36,7 @@ from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
 from ivr.db import insert_on_conflict, transaction
 from ivr.models import LocalHold, LocalRedirect, utcnow
 
-log = logging.getLogger("ivr.telephony")
+log = logging.getLogger("ivr.adapters.telephony")
 
 ADAPTERS: Final = ("local", "twilio")
 CURRENT_RECORDING: Final = "Twilio.CURRENT"  # Twilio's name for the call's active recording

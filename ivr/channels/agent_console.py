@@ -1,7 +1,7 @@
 """The agent console's service: each console action in its transaction, audited, and the
 call's legs moved through the telephony adapter after the commit that prepared it (taking a
 call bridges it in a conference; a secure payment holds the agent there, then moves the
-caller's leg; :mod:`ivr.bridge`).
+caller's leg; :mod:`ivr.channels.bridge`).
 
 Every action an agent takes (log-in, log-out, look-up, claim, start, re-request, cancel) is
 written to the audit log with the agent, the call, the account and the outcome, refusals
@@ -26,12 +26,12 @@ from flows import agent_pay as pay
 from flows import assisted
 from flows.payment import TWILIO_PAY
 from ivr import audit, logs
-from ivr.bridge import AgentBridge
+from ivr.adapters.telephony import AssistedPayment, PaymentChange, Telephony, TelephonyError
+from ivr.channels.bridge import AgentBridge
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.importer import RowError, parse_cents
 from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff, utcnow
-from ivr.telephony import AssistedPayment, PaymentChange, Telephony, TelephonyError
+from ivr.ops.importer import RowError, parse_cents
 from payments import ledger
 from prompts import Money, Prompt, render
 from verification import find_account

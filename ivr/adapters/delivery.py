@@ -35,12 +35,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr import logs
+from ivr.adapters.telephony import Telephony, TelephonyError, mask_phone, telephony_from_settings
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import OutboxMessage, OutboxStatus, TextOptOut
-from ivr.telephony import Telephony, TelephonyError, mask_phone, telephony_from_settings
 
-log = logging.getLogger("ivr.delivery")
+log = logging.getLogger("ivr.adapters.delivery")
 
 MAX_ATTEMPTS: Final = 8
 FIRST_RETRY: Final = dt.timedelta(seconds=30)

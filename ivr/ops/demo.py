@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import io
 
-from ivr.importer import COLUMNS
+from ivr.ops.importer import COLUMNS
 
 DEMO_PHONE = "+15005550006"
 

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows import assisted
 from flows.agent import ConsoleRefusedError, conference_name, latest_capture
 from ivr import audit, logs
+from ivr.adapters.telephony import Telephony, TelephonyError
+from ivr.channels.twiml import bridge
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Handoff, HandoffStatus
-from ivr.telephony import Telephony, TelephonyError
-from ivr.twiml import bridge
 
-log = logging.getLogger("ivr.bridge")
+log = logging.getLogger("ivr.channels.bridge")
 AGENT_BRIDGE_URL = "/voice/agent-bridge"
 AGENT_HOLD_URL = "/voice/agent-hold"
 JOINED = "participant-join"

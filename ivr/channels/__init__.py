@@ -1,0 +1,1 @@
+"""The channels a caller or agent reaches us through, and how a flow's turn is rendered for each."""

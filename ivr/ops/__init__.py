@@ -1,0 +1,1 @@
+"""What operators run: the account import, metrics and demo data."""
