@@ -458,8 +458,10 @@ def test_call_shows_no_card_detail_the_caller_keys(
     hidden = [f"({len(keys)} keys, hidden)" for keys in CARD.split(",")]
     shown = ["(nothing)", "1", "1234#", "94105", "2", "1", *hidden, *after_capture]
     assert pressed == [f"  caller presses: {keys}" for keys in shown]
+    # a random call SID may hold "739" by chance: look only outside the SIDs
+    output = re.sub(r"\bCA[0-9a-f]{32}\b", "CA…", result.output)
     for detail in CARD_DETAILS:
-        assert detail not in result.output
+        assert detail not in output
 
 
 @pytest.mark.parametrize(
