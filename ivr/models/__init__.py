@@ -3,7 +3,9 @@
 Import models from ``ivr.models``, not from its modules: ``base`` (the declarative base, UTC
 times, portable enums), ``accounts``, ``sessions`` (call and text conversations), ``payments``
 (payments, card captures, saved methods, pay links), ``arrangements``, ``disputes``,
-``agents`` (the console), ``lockouts`` and ``records`` (audit trail and outbox).
+``agents`` (the console), ``lockouts`` and ``records`` (audit trail and outbox). The
+development fakes' tables sit beside their fakes, on the same ``Base``:
+``payments.gateways.sandbox_tables`` and ``ivr.adapters.local_tables``.
 
 Money is integer cents. Times are stored as naive UTC and handed back timezone-aware
 (:class:`UTCDateTime`), so SQLite and PostgreSQL behave alike. Secrets are never stored:
@@ -27,7 +29,6 @@ from ivr.models.arrangements import (
     InstallmentStatus,
 )
 from ivr.models.base import Base, UTCDateTime, utcnow
-from ivr.models.development import LocalHold, LocalRedirect, SandboxCharge
 from ivr.models.disputes import Dispute, DisputeStatus
 from ivr.models.lockouts import LockoutCounter
 from ivr.models.payments import CardCapture, PayLink, Payment, PaymentMethod, PaymentStatus
@@ -55,8 +56,6 @@ __all__ = [
     "Handoff",
     "HandoffStatus",
     "InstallmentStatus",
-    "LocalHold",
-    "LocalRedirect",
     "LockoutCounter",
     "OutboxMessage",
     "OutboxStatus",
@@ -64,7 +63,6 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "PaymentStatus",
-    "SandboxCharge",
     "SessionStatus",
     "TextMessage",
     "TextOptOut",
