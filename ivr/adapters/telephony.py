@@ -32,9 +32,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr import logs
+from ivr.adapters.local_tables import LocalHold, LocalRedirect
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
 from ivr.db import insert_on_conflict, transaction
-from ivr.models import LocalHold, LocalRedirect, utcnow
+from ivr.models import utcnow
 
 log = logging.getLogger("ivr.adapters.telephony")
 

@@ -1,10 +1,18 @@
-"""Alembic environment: the URL comes from the caller (``ivr db upgrade``), never a file."""
+"""Alembic environment: the URL comes from the caller (``ivr db upgrade``), never a file.
+
+The metadata is the kernel's models (``ivr.models``) and the development fakes' tables, which
+sit beside their fakes (the sandbox gateway's, the local telephony's) and which the migrations
+create too. Those two imports are the only ones in the kernel from outside it, which
+tests/test_layers.py allows here alone: Alembic runs this file, nothing imports it.
+"""
 
 from alembic import context
 from sqlalchemy import pool
 
+from ivr.adapters import local_tables  # noqa: F401
 from ivr.db import make_engine
 from ivr.models import Base
+from payments.gateways import sandbox_tables  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

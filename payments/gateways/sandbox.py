@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import insert_on_conflict, transaction
-from ivr.models import SandboxCharge
 from payments.gateways import (
     Card,
     ChargeRequest,
@@ -23,6 +22,7 @@ from payments.gateways import (
     DeclineReason,
     StoredCard,
 )
+from payments.gateways.sandbox_tables import SandboxCharge
 
 TEST_DECLINES = {
     "4000000000000002": DeclineReason.DECLINED,

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from bench.server import Server
 from ivr.config import Settings
-from ivr.models import Account, Payment, SandboxCharge
+from ivr.models import Account, Payment
 from ivr.simulator.emulator import Simulator
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.attacks.attacker import Ceilings, Gate, burst, message
 from tests.factories import add_account
 from tests.ivr.card_scan import CODE

@@ -17,7 +17,6 @@ from ivr.models import (
     OutboxMessage,
     Payment,
     PaymentStatus,
-    SandboxCharge,
     utcnow,
 )
 from ivr.simulator.emulator import keys_from
@@ -26,6 +25,7 @@ from payments import promises
 from payments.arrangements import ArrangementPolicy, Extension
 from payments.business_days import BusinessDays
 from payments.confirmation import is_valid
+from payments.gateways.sandbox_tables import SandboxCharge
 from prompts import SpokenDate
 from tests.conftest import simulator_for
 from tests.factories import add_account, balance

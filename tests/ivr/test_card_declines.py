@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from ivr.models import AuditEvent, PaymentStatus, SandboxCharge
+from ivr.models import AuditEvent, PaymentStatus
 from ivr.simulator.emulator import keys_from
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.conftest import simulator_for
 from tests.factories import add_account, balance, payments
 from tests.ivr.agent_desk import Desk, WaitingCaller, final, make_agent, take_call

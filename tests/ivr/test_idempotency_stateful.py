@@ -34,9 +34,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.models import Account, Base, Payment, PaymentStatus, SandboxCharge
+from ivr.models import Account, Base, Payment, PaymentStatus
 from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.factories import add_account
 from tests.ivr.webhooks import call_form, post
 

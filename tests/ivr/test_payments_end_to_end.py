@@ -7,18 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from ivr.db import transaction
-from ivr.models import (
-    AuditEvent,
-    OutboxMessage,
-    Payment,
-    PaymentStatus,
-    SandboxCharge,
-    TextOptOut,
-    utcnow,
-)
+from ivr.models import AuditEvent, OutboxMessage, Payment, PaymentStatus, TextOptOut, utcnow
 from ivr.simulator.emulator import keys_from
 from payments import ledger
 from payments.confirmation import is_valid
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.conftest import simulator_for
 from tests.factories import add_account, balance, payments
 from tests.ivr.card_scan import AMEX_CODE, CODE, captures_left, database_dump, leaks

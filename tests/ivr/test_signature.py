@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from ivr.config import DEV_AUTH_TOKEN
-from ivr.models import SandboxCharge
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.conftest import PUBLIC_BASE_URL
 from tests.factories import add_account
 from tests.ivr.webhooks import call_form, post, row_counts, sign

@@ -6,17 +6,12 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from ivr.models import (
-    OutboxMessage,
-    PayLink,
-    PaymentMethod,
-    PaymentStatus,
-    SandboxCharge,
-)
+from ivr.models import OutboxMessage, PayLink, PaymentMethod, PaymentStatus
 from ivr.simulator.emulator import keys_from
 from payments.confirmation import is_valid
 from payments.gateways import ChargeRequest, ChargeResult, StoredCard
 from payments.gateways.sandbox import SandboxGateway
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.factories import add_account, balance, payments
 from tests.ivr.card_scan import CODE, database_dump, leaks
 from tests.ivr.texting import VISA, Phone, form_token, link_in, message_form, pay, reply_of

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from bench.server import APP, Server, gunicorn
 from ivr.config import DEV_AUTH_TOKEN, Settings
-from ivr.models import Payment, PaymentStatus, SandboxCharge
+from ivr.models import Payment, PaymentStatus
 from ivr.simulator.emulator import Simulator, http_transport
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.factories import add_account
 from tests.ivr.cli_helpers import cli_env, run_ivr
 from tests.ivr.webhooks import call_form

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from ivr.adapters.wiring import build_payments
 from ivr.config import ConfigError, load_settings
 from ivr.db import transaction
-from ivr.models import AuditEvent, PaymentStatus, SandboxCharge
+from ivr.models import AuditEvent, PaymentStatus
 from payments import ledger
 from payments.gateways import Card, ChargeResult, ChargeStatus, DeclineReason
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.factories import add_account
 
 LIMITS = ledger.DeclineLimits(per_session=3, per_account=5)

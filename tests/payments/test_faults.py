@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from ivr.cli import main
-from ivr.models import Account, Payment, PaymentStatus, SandboxCharge
+from ivr.models import Account, Payment, PaymentStatus
 from ivr.simulator.emulator import WebhookRefusedError, keys_from
 from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.conftest import simulator_for
 from tests.factories import add_account
 from tests.ivr.card_scan import decryptable

@@ -27,7 +27,6 @@ from ivr.models import (
     OutboxMessage,
     Payment,
     PaymentStatus,
-    SandboxCharge,
 )
 from payments import arrangements as rules
 from payments import disputes, ledger, promises
@@ -42,6 +41,7 @@ from payments.gateways import (
     StoredCard,
 )
 from payments.gateways.sandbox import SandboxGateway
+from payments.gateways.sandbox_tables import SandboxCharge
 from tests.factories import add_account, balance
 
 MADE = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # Saturday, 10:00 in New York

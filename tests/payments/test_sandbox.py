@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.models import SandboxCharge
 from payments.gateways import (
     Card,
     ChargeRequest,
@@ -21,6 +20,7 @@ from payments.gateways import (
     StoredCard,
 )
 from payments.gateways.sandbox import TEST_DECLINES, SandboxGateway
+from payments.gateways.sandbox_tables import SandboxCharge
 
 VISA = "4242424242424242"
 AMEX = "378282246310005"

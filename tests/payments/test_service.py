@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.adapters.wiring import build_payments
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import Account, PaymentStatus, SandboxCharge
+from ivr.models import Account, PaymentStatus
 from payments import ledger
 from payments.gateways import Card, ChargeRequest
 from payments.gateways.sandbox import SandboxGateway
+from payments.gateways.sandbox_tables import SandboxCharge
 from payments.service import PaymentService
 from tests.factories import add_account
 
