@@ -15,9 +15,9 @@ from ivr.config import Settings
 from ivr.models import Account, Payment, SandboxCharge
 from ivr.simulator.emulator import Simulator
 from tests.attacks.attacker import Ceilings, Gate, burst, message
-from tests.factories import add_account
-from tests.ivr.card_scan import CODE
-from tests.ivr.texting import form_token
+from tests.support.card_scan import CODE
+from tests.support.factories import add_account
+from tests.support.texting import form_token
 
 pytestmark = pytest.mark.attack
 

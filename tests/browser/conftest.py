@@ -22,8 +22,8 @@ from werkzeug.serving import make_server
 
 from ivr.config import Settings
 from ivr.models import Account
-from tests.factories import add_account
-from tests.ivr.texting import Phone
+from tests.support.factories import add_account
+from tests.support.texting import Phone
 
 PAY_LINK = re.compile(r"https://pay\.example\.com(/pay/[A-Za-z0-9_-]+)")
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))

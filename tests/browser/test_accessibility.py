@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import GatedKeys, field, fill_card, sign_in, violations
-from tests.ivr.agent_desk import WaitingCaller, handoff, make_agent
-from tests.ivr.card_scan import CODE
+from tests.support.agent_desk import WaitingCaller, handoff, make_agent
+from tests.support.card_scan import CODE
 
 pytestmark = [
     pytest.mark.browser,

@@ -17,7 +17,7 @@ from payments.arrangements import ArrangementPolicy, Extension, Offers, Refusal,
 from payments.confirmation import is_valid
 from payments.disputes import AmountsDue, DisputeError, Scope
 from payments.ledger import number_taken
-from tests.factories import add_account
+from tests.support.factories import add_account
 
 NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 POLICY = ArrangementPolicy.from_settings(Settings())

@@ -42,7 +42,7 @@ from payments.gateways import (
     StoredCard,
 )
 from payments.gateways.sandbox import SandboxGateway
-from tests.factories import add_account, balance
+from tests.support.factories import add_account, balance
 
 MADE = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # Saturday, 10:00 in New York
 FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 12, 23), dt.date(2027, 1, 22)

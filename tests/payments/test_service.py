@@ -16,7 +16,7 @@ from payments import ledger
 from payments.gateways import Card, ChargeRequest
 from payments.gateways.sandbox import SandboxGateway
 from payments.service import PaymentService
-from tests.factories import add_account
+from tests.support.factories import add_account
 
 NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 

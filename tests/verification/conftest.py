@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import Account
-from tests.factories import ADA, add_account
+from tests.support.factories import ADA, add_account
 
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 ADA_PHONE = ADA["phone"]
