@@ -11,17 +11,11 @@ from ivr.models import VoicePreference
 from ivr.simulator.emulator import keys_from
 from prompts.catalog import en_us, es_us
 from tests.conftest import simulator_for
-from tests.support.factories import add_account
+from tests.support.keys import VERIFY
 from tests.support.webhooks import call_form, post
 
 RELAY = "+15005550006"
-VERIFY = ["", "1", "1234#", "94105"]
 SID = "CA" + "5" * 32
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 class RawCall:

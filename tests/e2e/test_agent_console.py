@@ -23,7 +23,6 @@ from ivr.models import (
 )
 from ivr.simulator.emulator import keys_from
 from tests.support.agent_desk import (
-    VERIFY,
     Desk,
     Pause,
     WaitingCaller,
@@ -33,21 +32,11 @@ from tests.support.agent_desk import (
     take_call,
     wait_for,
 )
-from tests.support.card_scan import CODE, captures_left, database_dump, leaks
-from tests.support.factories import add_account
+from tests.support.card_scan import captures_left, database_dump, leaks
+from tests.support.keys import VERIFY, VISA, card
 from tests.support.webhooks import call_form, post, row_counts
 
-VISA = "4242424242424242"
 DECLINED = "4000000000000002"
-
-
-def card(number: str = VISA, expiry: str = "1230") -> list[str]:
-    return [f"{number}#", expiry, CODE, "94105"]
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ivr.models import Account, Arrangement, ArrangementKind, Dispute, utcnow
 from tests.conftest import simulator_for
 from tests.support.factories import add_account
+from tests.support.keys import ARRANGE, DISPUTE
 
 ADA_DUE = utcnow().date() + dt.timedelta(days=10)
 CONFIRM = "To confirm, press 1. To cancel, press 2."
@@ -31,7 +32,7 @@ def test_two_calls_confirming_at_once_make_one_arrangement(db, settings, app, ch
 
     def place_call(choice: str):
         plan = ["2"] if choice == "3" else []  # the 2-payment plan, or the latest date
-        presses = iter(["", "1", "1234#", "94105", "3", choice, *plan, "1", "*"])
+        presses = iter([*ARRANGE, choice, *plan, "1", "*"])
 
         def keys(prompt: str) -> str | None:
             if prompt.endswith(CONFIRM):
@@ -63,7 +64,7 @@ def test_two_calls_disputing_the_whole_amount_at_once_record_one_dispute(db, set
     both_at_the_confirm = threading.Barrier(2)
 
     def place_call(_: int):
-        presses = iter(["", "1", "1234#", "94105", "5", "1", "1", "*"])
+        presses = iter([*DISPUTE, "1", "1", "*"])
 
         def keys(prompt: str) -> str | None:
             if prompt.endswith(CONFIRM) and "disputing" in prompt:

@@ -30,10 +30,9 @@ from prompts import SpokenDate
 from tests.conftest import simulator_for
 from tests.support.card_scan import database_dump, leaks
 from tests.support.factories import add_account, balance
+from tests.support.keys import ARRANGE, VERIFY, VERIFY_IN_SPANISH, card
 from tests.support.webhooks import twice_simulator
 
-VERIFY = ["", "1", "1234#", "94105"]
-ARRANGE = [*VERIFY, "3"]
 BY = rules.Origin("test")
 OPTIONS_END = "To speak with a representative, press 0. For the main menu, press star."
 
@@ -58,9 +57,7 @@ DUE = today() + dt.timedelta(days=5)
 LATEST = US.on_or_before(DUE + dt.timedelta(days=14))
 
 
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings, due_date=DUE.isoformat())
+pytestmark = pytest.mark.ada(due_date=DUE.isoformat())
 
 
 def arrangements(db):
@@ -183,7 +180,7 @@ def test_a_second_calls_extension_is_refused_as_too_recent(db, simulator, ada):
 
 
 def test_spanish_callers_hear_the_offer_in_spanish(db, simulator, ada):
-    record = call(simulator, ["9", "1", "1234#", "94105", "3", "*"])
+    record = call(simulator, [*VERIFY_IN_SPANISH, "3", "*"])
     latest = SpokenDate(LATEST).speak("es-US")
     assert (
         f"Puedo mover su fecha de vencimiento hasta el {latest}. "
@@ -197,7 +194,7 @@ def test_the_main_menu_no_longer_calls_more_time_unavailable(simulator, ada):
     assert OPTIONS_END in record.said
 
 
-CARD = ["4242424242424242#", "1230", "739", "94105"]
+CARD = card()
 
 
 def run_promises_on(settings, day):
@@ -251,7 +248,7 @@ def test_a_plan_with_a_down_payment_takes_it_by_card_then_charges_that_card(
 
 def test_a_declined_down_payment_leaves_no_arrangement(db, make_app, ada):
     simulator = simulator_for(make_app(DOWN_PAYMENT_PERCENT=10))
-    declined = ["4000000000000002#", "1230", "739", "94105"]
+    declined = card("4000000000000002")
     record = call(simulator, [*ARRANGE, "3", "2", "1", *declined, "1", "*", "3", "*"])
     assert "Sorry, your card was declined and nothing was charged." in record.said
     assert arrangements(db) == []
@@ -261,7 +258,7 @@ def test_a_declined_down_payment_leaves_no_arrangement(db, make_app, ada):
 
 def test_a_declined_down_payment_can_be_retried_with_another_card(db, make_app, ada):
     simulator = simulator_for(make_app(DOWN_PAYMENT_PERCENT=10))
-    declined = ["4000000000009995#", "1230", "739", "94105"]
+    declined = card("4000000000009995")
     call(simulator, [*ARRANGE, "3", "2", "1", *declined, "1", "1", *CARD, "1", "*"])
     [made] = arrangements(db)
     assert db.get(Payment, made.card_payment_id).last4 == "4242"
@@ -293,7 +290,7 @@ def test_an_arrangement_made_meanwhile_leaves_the_down_payment_as_a_payment(
     assert balance(db, ada) == 14250 - 1425
 
 
-PAY_MINIMUM_BY_VISA = ["2", "2", "4242424242424242#", "1230", "739", "94105", "1", "*"]
+PAY_MINIMUM_BY_VISA = ["2", "2", *card(), "1", "*"]
 
 
 def test_a_plan_after_a_card_payment_is_charged_to_that_card(db, settings, simulator, ada):

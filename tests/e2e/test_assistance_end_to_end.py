@@ -8,9 +8,8 @@ from ivr.models import OutboxMessage
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.cli import cli_env, run_ivr
-from tests.support.factories import add_account
+from tests.support.keys import ASSISTANCE, VERIFY_IN_SPANISH
 
-MENU_6 = ["", "1", "1234#", "94105", "6"]
 PROGRAMS = (
     "name,phone,url\n"
     "LIHEAP energy assistance,1-800-555-0134,https://example.org/liheap\n"
@@ -25,18 +24,13 @@ def programs_file(tmp_path):
     return path
 
 
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
-
-
 def call(app, presses):
     return simulator_for(app).call(keys_from(presses), caller="+15005550006")
 
 
 def test_programs_are_read_and_texted_on_request(db, make_app, programs_file, ada):
     app = make_app(ASSISTANCE_PROGRAMS_FILE=str(programs_file))
-    record = call(app, [*MENU_6, "1", "*"])
+    record = call(app, [*ASSISTANCE, "1", "*"])
     assert any("Help paying your bill, 6." in line for line in record.said)
     assert "These programs can help you pay your bill." in record.said
     assert "LIHEAP energy assistance: call 8 0 0, 5 5 5, 0 1 3 4." in record.said
@@ -55,13 +49,13 @@ def test_programs_are_read_and_texted_on_request(db, make_app, programs_file, ad
 def test_an_edit_to_the_file_is_heard_on_the_next_call(make_app, programs_file, ada):
     app = make_app(ASSISTANCE_PROGRAMS_FILE=str(programs_file))
     programs_file.write_text("name,phone,url\nNew county fund,3125550111,\n")
-    record = call(app, [*MENU_6, "*"])
+    record = call(app, [*ASSISTANCE, "*"])
     assert "New county fund: call 3 1 2, 5 5 5, 0 1 1 1." in record.said
     assert not any("LIHEAP" in line for line in record.said)
 
 
 def test_with_no_programs_a_representative_is_offered(db, make_app, ada):
-    record = call(make_app(), [*MENU_6, "0"])
+    record = call(make_app(), [*ASSISTANCE, "0"])
     assert (
         "A representative can tell you about programs that help pay your bill. To speak with "
         "one, press 0. For the main menu, press star." in record.said
@@ -72,7 +66,7 @@ def test_with_no_programs_a_representative_is_offered(db, make_app, ada):
 def test_a_file_broken_after_start_up_is_never_read_half(make_app, programs_file, ada):
     app = make_app(ASSISTANCE_PROGRAMS_FILE=str(programs_file))
     programs_file.write_text(PROGRAMS + "Broken,555,\n")
-    record = call(app, [*MENU_6, "*"])
+    record = call(app, [*ASSISTANCE, "*"])
     assert not any("LIHEAP" in line for line in record.said)
     assert any(line.startswith("A representative can tell you about") for line in record.said)
 
@@ -86,7 +80,7 @@ def test_a_broken_file_stops_start_up(make_app, tmp_path):
 
 def test_spanish_callers_hear_the_programs_in_spanish(make_app, programs_file, ada):
     app = make_app(ASSISTANCE_PROGRAMS_FILE=str(programs_file))
-    record = call(app, ["9", "1", "1234#", "94105", "6", "*"])
+    record = call(app, [*VERIFY_IN_SPANISH, "6", "*"])
     assert "Neighbors fund: llame al 2 1 2, 5 5 5, 0 1 9 9." in record.said
 
 

@@ -15,25 +15,17 @@ from ivr.models import (
 )
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
-from tests.support.factories import add_account
+from tests.support.factories import ADA_PHONE, STRANGER, add_account
+from tests.support.keys import VERIFY, VERIFY_BY_NUMBER, VERIFY_IN_SPANISH
 from verification import lockout
-
-ADA_PHONE = "+15005550006"
-STRANGER = "+12025550123"
-ADA_VERIFY = ["", "1", "1234#", "94105"]
 
 
 def call(simulator, presses, caller=ADA_PHONE):
     return simulator.call(keys_from(presses), caller=caller)
 
 
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
-
-
 def test_caller_id_match_verifies_and_hears_balance_and_due_date(simulator, ada):
-    record = call(simulator, [*ADA_VERIFY, "1"])
+    record = call(simulator, [*VERIFY, "1"])
     assert "Is this about the account ending in 0 0 0 1?" in record.text
     assert (
         "Your balance is 142 dollars and 50 cents, due on Saturday, December 19, 2026."
@@ -44,7 +36,7 @@ def test_caller_id_match_verifies_and_hears_balance_and_due_date(simulator, ada)
 
 
 def test_unknown_caller_enters_the_account_number(simulator, ada):
-    record = call(simulator, ["", "70000001#", "1234#", "94105", "1"], caller=STRANGER)
+    record = call(simulator, [*VERIFY_BY_NUMBER, "1"], caller=STRANGER)
     assert "Please enter your account number, followed by the pound key." in record.said
     assert "Thank you." in record.said
 
@@ -57,7 +49,7 @@ def test_ssn_last4_is_asked_when_no_service_zip(simulator, db, settings):
 
 
 def test_spanish_caller_hears_every_prompt_in_spanish(simulator, ada):
-    record = call(simulator, ["9", "1", "1234#", "94105", "1"])
+    record = call(simulator, [*VERIFY_IN_SPANISH, "1"])
     assert (
         "¿Llama por la cuenta que termina en 0 0 0 1? Oprima 1 para sí, 2 para no." in record.said
     )
@@ -72,7 +64,7 @@ def test_wrong_answers_retry_then_lock_the_account(simulator, db, ada, settings)
     assert record.said.count("Sorry, we could not verify those details.") == 2
     assert any("locked for the next 30 minutes" in line for line in record.said)
     # A second call, even with the right answers and another phone, meets the lock.
-    again = call(simulator, ["", "70000001#", "1234#", "94105"], caller=STRANGER)
+    again = call(simulator, VERIFY_BY_NUMBER, caller=STRANGER)
     assert any("locked" in line for line in again.said)
     assert "Thank you." not in again.said
     outcomes = db.scalars(
@@ -93,7 +85,7 @@ def test_one_caller_id_trying_many_accounts_is_locked(simulator, db, settings):
 def test_a_hard_locked_account_is_told_to_wait_for_the_billing_team(simulator, db, ada):
     db.add(LockoutCounter(subject="account:70000001", failures=0, locked_until=lockout.HARD_LOCK))
     db.commit()
-    record = call(simulator, ["", "1", "1234#", "94105", ""])
+    record = call(simulator, [*VERIFY, ""])
     assert (
         "For your security, phone access to this account is locked until our billing team "
         "unlocks it. To speak with a representative now, press 0." in record.said
@@ -115,13 +107,13 @@ def test_silence_repeats_once_then_says_goodbye(simulator, ada):
 
 @pytest.mark.parametrize("junk", ["9", "#", "8"])
 def test_junk_at_the_menu_is_re_prompted(simulator, ada, junk):
-    record = call(simulator, [*ADA_VERIFY, junk, "1"])
+    record = call(simulator, [*VERIFY, junk, "1"])
     assert "Sorry, that is not one of the choices." in record.said
     assert any(line.startswith("Your balance is") for line in record.said)
 
 
 def test_star_repeats_the_menu(simulator, ada):
-    record = call(simulator, [*ADA_VERIFY, "*", "*"])
+    record = call(simulator, [*VERIFY, "*", "*"])
     menus = [line for line in record.said if line.startswith("For your balance, press 1")]
     assert len(menus) == 3
 
@@ -140,7 +132,7 @@ def test_last_payment_is_read_with_its_confirmation_number(simulator, db, ada):
         )
     )
     db.commit()
-    record = call(simulator, [*ADA_VERIFY, "4"])
+    record = call(simulator, [*VERIFY, "4"])
     # 03:00 UTC on the 20th is still the 19th in New York.
     assert (
         "Your last payment was 50 dollars on Thursday, November 19, 2026. "
@@ -150,7 +142,7 @@ def test_last_payment_is_read_with_its_confirmation_number(simulator, db, ada):
 
 def test_agent_transfer_carries_the_verified_account(make_app, db, ada, settings):
     simulator = simulator_for(make_app(AGENT_TRANSFER="dial"))
-    record = call(simulator, [*ADA_VERIFY, "0"])
+    record = call(simulator, [*VERIFY, "0"])
     assert record.transfers == [settings.AGENT_NUMBER]
     assert record.agent_heard == ["Verified caller. Account ending in 0 0 0 1."]
     transfer = db.scalars(select(AuditEvent).where(AuditEvent.action == "call.transfer")).one()
@@ -167,7 +159,7 @@ def test_hangup_mid_flow_ends_the_session(simulator, db, ada):
 
 
 def test_no_secret_reaches_twiml_audit_or_session(simulator, db, ada):
-    record = call(simulator, [*ADA_VERIFY, "1"])
+    record = call(simulator, [*VERIFY, "1"])
     twiml = "".join(record.responses)
     audit = " ".join(
         str((e.actor, e.resource, e.origin, e.detail)) for e in db.scalars(select(AuditEvent))

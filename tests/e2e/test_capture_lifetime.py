@@ -15,10 +15,10 @@ from ivr.simulator.emulator import CallRecord, keys_from
 from tests.support.card_scan import CODE, decryptable
 from tests.support.cli import cli_env, run_ivr
 from tests.support.factories import add_account
+from tests.support.keys import PAY_FULL, VISA, card
 from tests.support.webhooks import vanishing_simulator
 
-VISA = "4242424242424242"
-KEYED_TO_THE_CODE = ["", "1", "1234#", "94105", "2", "1", f"{VISA}#", "1230", CODE]
+KEYED_TO_THE_CODE = [*PAY_FULL, *card()[:3]]
 
 
 def vanished_call(app: Flask, db: Session, settings: Settings) -> CallRecord:

@@ -31,21 +31,16 @@ from ivr.models import (
 )
 from ivr.simulator.emulator import CallRecord, keys_from
 from tests.conftest import simulator_for
-from tests.support.agent_desk import VERIFY, Desk, WaitingCaller, final, make_agent, take_call
+from tests.support.agent_desk import Desk, WaitingCaller, final, make_agent, take_call
 from tests.support.card_scan import AMEX_CODE, CODE, captures_left, database_dump, leaks
-from tests.support.factories import add_account
+from tests.support.factories import ADA_PHONE, add_account
+from tests.support.keys import TEXT_VERIFY, VERIFY, VISA, card
 from tests.support.scraping import METRICS_TOKEN, metrics_text
 from tests.support.texting import Phone, link_in, pay
 
-VISA = "4242424242424242"
 DECLINED = "4000000000000002"
 AMEX = "378282246310005"
 PAY_FIVE_DOLLARS = [*VERIFY, "2", "3", "5#"]
-ADA_PHONE = "+15005550006"
-
-
-def keyed(number: str, code: str = CODE) -> list[str]:
-    return [f"{number}#", "1230", code, "94105"]
 
 
 class Tap:
@@ -88,7 +83,7 @@ class Tap:
 def keypad_calls(app: Flask) -> list[CallRecord]:
     """Our DTMF capture: a decline, then an Amex approved; then a hang-up after the code."""
     simulator = simulator_for(app)
-    paid = [*PAY_FIVE_DOLLARS, *keyed(DECLINED), "1", "1", *keyed(AMEX, AMEX_CODE), "1", ""]
+    paid = [*PAY_FIVE_DOLLARS, *card(DECLINED), "1", "1", *card(AMEX, code=AMEX_CODE), "1", ""]
     hung_up = [*PAY_FIVE_DOLLARS, f"{VISA}#", "1230", CODE]
     records = [simulator.call(keys_from(keys), caller=ADA_PHONE) for keys in (paid, hung_up)]
     assert records[1].hung_up_by == "caller"
@@ -101,7 +96,7 @@ def agent_assisted(app: Flask, db: Session) -> tuple[CallRecord, str]:
     make_agent(db)
     desk = Desk(app.test_client())
     assert desk.login().status_code == 302
-    caller = WaitingCaller(app, [*keyed(VISA), "1"])
+    caller = WaitingCaller(app, [*card(VISA), "1"])
     call = take_call(desk, db)
     assert desk.post(f"/agent/calls/{call.id}/payment", amount="5.00").status_code == 302
     capture = final(db)
@@ -118,7 +113,7 @@ def pay_page(app: Flask) -> None:
     """A link by text, a declined card on the page, then a Visa typed with spaces."""
     client = app.test_client()
     phone = Phone(client)
-    phone.conversation("hi", "1234", "94105", "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     path = link_in(phone.send("1"))
     assert "declined" in pay(client, path, number=DECLINED).text
     assert "Your confirmation number is" in pay(client, path).text
@@ -127,7 +122,7 @@ def pay_page(app: Flask) -> None:
 def twilio_pay(app: Flask) -> CallRecord:
     """Twilio's ``<Pay>`` collects the card; we get the token and the masked number."""
     record = simulator_for(app).call(
-        keys_from([*PAY_FIVE_DOLLARS, *keyed(AMEX, AMEX_CODE), ""]), caller=ADA_PHONE
+        keys_from([*PAY_FIVE_DOLLARS, *card(AMEX, code=AMEX_CODE), ""]), caller=ADA_PHONE
     )
     assert any("<Pay " in response for response in record.responses)
     return record

@@ -15,24 +15,18 @@ from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.agent_desk import Desk, WaitingCaller, final, make_agent, take_call
 from tests.support.card_scan import CODE
-from tests.support.factories import add_account, balance, payments
+from tests.support.factories import balance, payments
+from tests.support.keys import PAY_FULL, TEXT_VERIFY, VERIFY_IN_SPANISH, VISA, card
 from tests.support.scraping import METRICS_TOKEN, metrics_text, value
 from tests.support.texting import Phone, form_token, link_in
 
 DECLINED = "4000000000000002"
-VISA = "4242424242424242"
-VERIFY = ["", "1", "1234#", "94105"]
-PAY_FULL = [*VERIFY, "2", "1"]
 ANOTHER_CARD = "To try another card, press 1. For the main menu, press star."
 CALL_LIMIT = "For your security, no more cards can be tried on this call."
 ACCOUNT_LIMIT = "For your security, no more cards can be tried on this account today."
 REPRESENTATIVE = "To speak with a representative, press 0. For the main menu, press star."
 ASKS_FOR_CARD = "Enter your card number, then press pound."
 LINK_LIMIT = "For your security, this link takes no more cards after several were declined"
-
-
-def card(number=VISA):
-    return [f"{number}#", "1230", CODE, "94105"]
 
 
 def declines(count):
@@ -60,15 +54,10 @@ def refusals(db):
     return list(db.scalars(query.order_by(AuditEvent.id)))
 
 
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
-
-
 def open_link(client):
     """A pay link for the full balance, asked for by text; its path and its form's token."""
     phone = Phone(client)
-    phone.conversation("hi", "1234", "94105", "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     path = link_in(phone.send("1"))
     page = client.get(path)
     assert page.status_code == 200
@@ -183,7 +172,7 @@ def test_the_limits_are_settings(make_app, db, ada):
 
 
 def test_spanish_callers_hear_the_limit_in_spanish(db, simulator, ada):
-    record = call(simulator, ["9", "1", "1234#", "94105", "2", "1", *declines(3), "*"])
+    record = call(simulator, [*VERIFY_IN_SPANISH, "2", "1", *declines(3), "*"])
     assert "Por su seguridad, no se pueden intentar más tarjetas en esta llamada." in record.said
     assert (
         "Para hablar con un representante, oprima 0. Para el menú principal, oprima asterisco."

@@ -1,6 +1,5 @@
 """Disputing a charge (main menu 5), whole calls through the simulator on both databases."""
 
-import pytest
 from sqlalchemy import select
 
 from ivr.models import Dispute, DisputeStatus, OutboxMessage
@@ -8,10 +7,8 @@ from ivr.simulator.emulator import keys_from
 from payments.confirmation import is_valid
 from tests.support.card_scan import database_dump, leaks
 from tests.support.factories import add_account
+from tests.support.keys import DISPUTE, VERIFY, VERIFY_IN_SPANISH, card
 from tests.support.webhooks import twice_simulator
-
-VERIFY = ["", "1", "1234#", "94105"]
-DISPUTE = [*VERIFY, "5"]
 
 
 def call(simulator, presses):
@@ -25,11 +22,6 @@ def disputes(db):
 
 def spoken_number(number):
     return ", ".join(" ".join(part) for part in (number[:3], number[3:6], number[6:]))
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 def test_disputing_the_whole_balance_then_reaching_a_representative(db, simulator, ada):
@@ -100,7 +92,7 @@ def test_a_disconnected_account_reconnects_for_what_is_not_in_dispute(db, settin
 
 
 def test_spanish_callers_dispute_in_spanish(db, simulator, ada):
-    record = call(simulator, ["9", "1", "1234#", "94105", "5", "1", "1", "*"])
+    record = call(simulator, [*VERIFY_IN_SPANISH, "5", "1", "1", "*"])
     assert any(line.startswith("Su disputa de 142 dólares con 50 centavos") for line in record.said)
 
 
@@ -112,8 +104,7 @@ def test_every_webhook_delivered_twice_records_one_dispute(db, app, settings, ad
 
 
 def test_no_card_data_anywhere_after_disputing_then_paying(db, simulator, ada):
-    card = ["4242424242424242#", "1230", "739", "94105"]
-    call(simulator, [*DISPUTE, "2", "42*50#", "1", "*", "2", "1", *card, "1", "*"])
+    call(simulator, [*DISPUTE, "2", "42*50#", "1", "*", "2", "1", *card(), "1", "*"])
     [made] = disputes(db)
     assert made.amount_cents == 4250
     assert leaks(database_dump(db)) == []

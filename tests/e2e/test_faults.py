@@ -17,9 +17,9 @@ from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
 from tests.conftest import simulator_for
 from tests.support.card_scan import decryptable
-from tests.support.factories import add_account
+from tests.support.keys import paying
 
-PAY = ["", "1", "1234#", "94105", "2", "1", "4242424242424242#", "1230", "739", "94105", "1"]
+PAY = paying()
 
 
 class CrashAfterCharge(SandboxGateway):
@@ -39,11 +39,6 @@ class TimeoutAfterCharge(SandboxGateway):
     def charge(self, request: ChargeRequest) -> ChargeResult:
         super().charge(request)
         raise GatewayTimeout("answer lost")
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ from ivr.models import Account, Base, Payment, PaymentStatus, SandboxCharge
 from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
 from tests.support.factories import add_account
+from tests.support.keys import paying, posted
 from tests.support.webhooks import call_form, post
 
 OPENING = 14_250
@@ -47,7 +48,7 @@ CARDS = {"approves": "4242424242424242", "declines": "4000000000000002"}
 
 def presses(card: str) -> list[str]:
     """A caller who confirms the account, verifies, and pays the full balance by ``card``."""
-    return ["", "1", "1234", "94105", "2", "1", card, "1230", "739", "94105", "1", ""]
+    return [*posted(paying(card)), ""]
 
 
 class FlakyGateway(SandboxGateway):

@@ -11,8 +11,8 @@ from ivr.models import Account, Arrangement, Dispute, DisputeStatus, Payment
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.factories import add_account
+from tests.support.keys import VERIFY
 
-VERIFIED = ["", "1", "1234#", "94105"]
 KEYS = st.sampled_from(
     ["1", "2", "3", "4", "5", "6", "0", "9", "*", "#", "", "50#", "0105", "1231", "12*5#", "9999#"]
 )
@@ -25,7 +25,7 @@ KEYS = st.sampled_from(
 def test_any_presses_after_verification_keep_the_invariants(db, settings, app, presses):
     if db.scalar(select(func.count()).select_from(Account)) == 0:
         add_account(db, settings)
-    record = simulator_for(app).call(keys_from([*VERIFIED, *presses]), caller="+15005550006")
+    record = simulator_for(app).call(keys_from([*VERIFY, *presses]), caller="+15005550006")
 
     assert record.said, "every call says something"
     db.rollback()

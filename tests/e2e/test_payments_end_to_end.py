@@ -20,26 +20,14 @@ from ivr.simulator.emulator import keys_from
 from payments import ledger
 from payments.confirmation import is_valid
 from tests.conftest import simulator_for
-from tests.support.card_scan import AMEX_CODE, CODE, captures_left, database_dump, leaks
+from tests.support.card_scan import AMEX_CODE, captures_left, database_dump, leaks
 from tests.support.factories import add_account, balance, payments
+from tests.support.keys import PAY_FULL, VERIFY, VERIFY_BY_NUMBER, VISA, card
 from tests.support.webhooks import twice_simulator
-
-VERIFY = ["", "1", "1234#", "94105"]
-PAY_FULL = [*VERIFY, "2", "1"]
-VISA = "4242424242424242"
-
-
-def card(number=VISA, expiry="1230", code=CODE, postal="94105"):
-    return [f"{number}#", expiry, code, postal]
 
 
 def call(simulator, presses, caller="+15005550006"):
     return simulator.call(keys_from(presses), caller=caller)
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 def written(number):
@@ -361,7 +349,7 @@ def test_no_text_receipt_to_a_number_that_texted_stop(db, simulator, ada):
 
 
 def test_a_text_receipt_goes_to_the_accounts_phone_not_a_stranger_caller(db, simulator, ada):
-    keyed = ["", "70000001#", "1234#", "94105", "2", "1"]
+    keyed = [*VERIFY_BY_NUMBER, "2", "1"]
     record = call(simulator, [*keyed, *card(), "1", "2"], caller="+12025550123")
     assert "I have sent it by text message to the number ending in 0 0 0 6." in record.said
     sms = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).one()

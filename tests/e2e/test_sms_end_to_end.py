@@ -14,20 +14,15 @@ from flows.text import looks_like_card
 from ivr.models import Account, AuditEvent, CallSession, LockoutCounter, TextMessage
 from ivr.simulator.emulator import keys_from
 from tests.support.card_scan import database_dump, leaks
-from tests.support.factories import add_account
-from tests.support.texting import ADA_PHONE, Phone, message_form, reply_of
+from tests.support.factories import ADA_PHONE, add_account
+from tests.support.keys import TEXT_VERIFY
+from tests.support.texting import Phone, message_form, reply_of
 from tests.support.webhooks import post, row_counts, sign
 
-VERIFY = ("hi", "1234", "94105")
 MENU = (
     "Reply 1 for your balance, 2 to pay, 3 for more time, 4 for your last payment, AGENT, "
     "HELP or STOP."
 )
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 @pytest.fixture
@@ -46,7 +41,7 @@ def conversation(db):
 
 
 def test_verify_then_balance_in_plain_words(ada, phone):
-    replies = phone.conversation(*VERIFY, "1")
+    replies = phone.conversation(*TEXT_VERIFY, "1")
     assert replies == [
         "Riverside Utilities: account ending 0001. Reply with your PIN.",
         "Now reply with the 5-digit ZIP code of your service address, or the last 4 digits of "
@@ -110,7 +105,7 @@ def test_wrong_answers_lock_the_account_for_text_and_voice_alike(client, db, ada
 
 def test_agent_keyword_gives_a_number_to_call(ada, phone):
     assert phone.send("AGENT") == "To talk with a representative, call +15005550100."
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     assert phone.send("agent") == f"To talk with a representative, call +15005550100. {MENU}"
 
 
@@ -127,14 +122,14 @@ def test_help_and_language_keep_the_place_in_the_conversation(ada, phone):
 
 
 def test_nonsense_gets_a_one_line_hint_and_the_question_again(ada, phone):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     assert phone.send("what?") == f"Sorry, I did not understand that. {MENU}"
     assert phone.send("9") == f"Sorry, I did not understand that. {MENU}"
     assert phone.send("1").startswith("Your balance is $142.50")
 
 
 def test_stop_silences_everything_until_start(client, db, ada, phone):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     assert phone.send("STOP") == (
         "You are unsubscribed from Riverside Utilities texts and will get no more messages. "
         "Reply START to subscribe again."
@@ -159,7 +154,7 @@ def test_stop_silences_everything_until_start(client, db, ada, phone):
     ],
 )
 def test_card_shaped_text_is_refused_and_never_kept(client, db, ada, phone, caplog, body):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     state = conversation(db).state
     reply = phone.send(body)
     assert reply.startswith("For your security, never send card numbers by text.")
@@ -172,7 +167,7 @@ def test_card_shaped_text_is_refused_and_never_kept(client, db, ada, phone, capl
 
 
 def test_a_repeated_webhook_gets_the_same_reply_and_changes_nothing(client, db, ada, phone):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     first = phone.send("1", sid="SM" + "a" * 32)
     turn = conversation(db).turn
     for _ in range(2):
@@ -202,7 +197,7 @@ def test_an_idle_conversation_starts_over(make_app, db, ada):
 def test_a_verified_conversation_that_sat_idle_proves_who_it_is_again(db, ada, phone):
     """Unlike a call, a text conversation never ends; but once idle past its expiry it
     forgets who it was talking to before it takes the next answer."""
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     row = conversation(db)
     row.expires_at = row.expires_at - dt.timedelta(days=1)
     db.commit()
@@ -217,14 +212,14 @@ def test_a_verified_conversation_that_sat_idle_proves_who_it_is_again(db, ada, p
 
 def test_spanish_accounts_are_answered_in_spanish(client, db, settings):
     add_account(db, settings, language="es-US")
-    replies = Phone(client).conversation(*VERIFY, "1")
+    replies = Phone(client).conversation(*TEXT_VERIFY, "1")
     assert replies[0] == "Riverside Utilities: cuenta que termina en 0001. Responda con su PIN."
     assert replies[-1].startswith("Su saldo es de $142.50, con vencimiento el 19/12/2026.")
 
 
 def test_more_time_by_text_moves_the_due_date(client, db, ada, phone):
     billed = ada.due_date
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     offer = phone.send("3")
     assert offer.startswith("I can move your due date to as late as ")
     terms = phone.send("1")
@@ -236,7 +231,7 @@ def test_more_time_by_text_moves_the_due_date(client, db, ada, phone):
 
 
 def test_messages_sent_at_once_from_one_phone_are_answered_one_at_a_time(app, db, ada):
-    Phone(app.test_client()).conversation(*VERIFY)
+    Phone(app.test_client()).conversation(*TEXT_VERIFY)
     turn = conversation(db).turn
     replies: list[str] = []
     start = threading.Barrier(4)
@@ -257,7 +252,7 @@ def test_messages_sent_at_once_from_one_phone_are_answered_one_at_a_time(app, db
 
 
 def test_an_ended_conversation_must_verify_again(client, db, ada, phone):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     assert phone.conversation("9", "9", "9")[-1] == (
         "Sorry, we are having trouble with your replies. Text again to start over, or reply AGENT."
     )
@@ -282,7 +277,7 @@ def test_any_text_from_anyone_gets_twiml_never_an_error(client, db, ada, body, s
 
 
 def test_every_arrangement_choice_reads_as_text(client, db, ada, phone):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     offer = phone.send("3")
     assert "Reply 3 to pay in monthly installments." in offer
     plans = phone.send("3")
@@ -302,7 +297,7 @@ def test_every_arrangement_choice_reads_as_text(client, db, ada, phone):
 
 def test_a_closed_account_is_told_why_not_and_who_can_help(client, db, settings, phone):
     add_account(db, settings, status="closed")
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     assert phone.send("3") == (
         "Sorry, this account cannot get more time to pay by phone. A representative may be able "
         "to help: reply AGENT. Or reply MENU."
@@ -310,7 +305,7 @@ def test_a_closed_account_is_told_why_not_and_who_can_help(client, db, settings,
 
 
 def test_amounts_are_typed_as_people_write_them(client, db, ada, phone):
-    phone.conversation(*VERIFY, "2", "3")
+    phone.conversation(*TEXT_VERIFY, "2", "3")
     assert phone.send("0.50").startswith("The smallest payment we can take is $1.00.")
     assert phone.send("12.345").startswith("Sorry, I did not understand that amount.")
     assert phone.send("$25.50").startswith("Pay $25.50 securely here:")

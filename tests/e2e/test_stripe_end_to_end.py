@@ -10,12 +10,7 @@ from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.factories import add_account
 from tests.support.fake_stripe import API_KEY, running_fake_stripe
-
-PAY = ["", "1", "1234#", "94105", "2", "1"]
-
-
-def card(number):
-    return [f"{number}#", "1230", "739", "94105", "1", ""]
+from tests.support.keys import PAY_FULL, card
 
 
 @pytest.fixture
@@ -47,7 +42,7 @@ def ledger(db):
 
 def test_a_stripe_payment_is_approved_once(stripe_app, stripe, db, settings):
     add_account(db, settings)
-    record = place(stripe_app, settings, [*PAY, *card("4242424242424242")])
+    record = place(stripe_app, settings, [*PAY_FULL, *card("4242424242424242"), "1", ""])
     [payment], balance = ledger(db)
     assert payment.status is PaymentStatus.APPROVED
     assert payment.gateway == "stripe"
@@ -60,7 +55,7 @@ def test_a_stripe_payment_is_approved_once(stripe_app, stripe, db, settings):
 
 def test_a_stripe_decline_is_explained(stripe_app, stripe, db, settings):
     add_account(db, settings)
-    record = place(stripe_app, settings, [*PAY, *card("4000000000009995")[:-1], "*"])
+    record = place(stripe_app, settings, [*PAY_FULL, *card("4000000000009995"), "1", "*"])
     [payment], balance = ledger(db)
     assert (payment.status, payment.decline_reason) == (
         PaymentStatus.DECLINED,
@@ -73,7 +68,7 @@ def test_a_stripe_decline_is_explained(stripe_app, stripe, db, settings):
 def test_a_lost_stripe_answer_is_reconciled_from_stripe(stripe_app, stripe, db, settings, config):
     add_account(db, settings)
     stripe.stall_next(process=True, seconds=3)
-    place(stripe_app, settings, [*PAY, *card("4242424242424242")])
+    place(stripe_app, settings, [*PAY_FULL, *card("4242424242424242"), "1", ""])
     [payment], balance = ledger(db)
     assert (payment.status, balance, stripe.charges) == (PaymentStatus.UNKNOWN, 14250, 1)
     env = {

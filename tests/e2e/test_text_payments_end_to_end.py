@@ -19,15 +19,9 @@ from payments.gateways import ChargeRequest, ChargeResult, StoredCard
 from payments.gateways.sandbox import SandboxGateway
 from tests.support.card_scan import CODE, database_dump, leaks
 from tests.support.factories import add_account, balance, payments
+from tests.support.keys import TEXT_VERIFY, VERIFY, card
 from tests.support.texting import VISA, Phone, form_token, link_in, message_form, pay, reply_of
 from tests.support.webhooks import post
-
-VERIFY = ("hi", "1234", "94105")
-
-
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings)
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ def phone(client):
 
 
 def test_pay_by_link_end_to_end(client, db, ada, phone, caplog):
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     reply = phone.send("1")
     assert reply.startswith("Pay $142.50 securely here: https://pay.example.com/pay/")
     assert reply.endswith("The link works once, for 15 minutes. Reply MENU for more options.")
@@ -80,7 +74,7 @@ def pay_again_status(client, path):
 
 
 def test_a_replayed_link_message_gets_the_same_link(client, db, ada, phone):
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     first = phone.send("1", sid="SM" + "b" * 32)
     assert phone.send("1", sid="SM" + "b" * 32) == first
     db.rollback()
@@ -88,7 +82,7 @@ def test_a_replayed_link_message_gets_the_same_link(client, db, ada, phone):
 
 
 def test_bad_fields_are_named_and_nothing_is_charged(client, db, ada, phone):
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     path = link_in(phone.send("1"))
     page = pay(client, path, number="4242 4242 4242 4241", expiry="13/30", code="12", postal="9")
     assert page.status_code == 422
@@ -105,7 +99,7 @@ def test_bad_fields_are_named_and_nothing_is_charged(client, db, ada, phone):
 
 
 def test_a_declined_card_leaves_the_link_open_for_another(client, db, ada, phone):
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     path = link_in(phone.send("1"))
     declined = pay(client, path, number="4000000000000002")
     assert declined.status_code == 402
@@ -119,7 +113,7 @@ def test_expired_and_unknown_links_are_refused_with_a_clear_page(make_app, db, a
     app = make_app(PAYLINK_TTL_MINUTES=0)
     client = app.test_client()
     texter = Phone(client)
-    texter.conversation(*VERIFY, "2")
+    texter.conversation(*TEXT_VERIFY, "2")
     path = link_in(texter.send("1"))
     page = client.get(path)
     assert page.status_code == 410
@@ -132,14 +126,14 @@ def test_expired_and_unknown_links_are_refused_with_a_clear_page(make_app, db, a
 
 
 def test_a_forged_form_is_refused(client, db, ada, phone):
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     path = link_in(phone.send("1"))
     assert pay_again_status(client, path) == 400
     assert payments(db) == []
 
 
 def test_pages_are_not_cached_framed_or_scripted_from_elsewhere(client, db, ada, phone):
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     page = client.get(link_in(phone.send("1")))
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -150,7 +144,7 @@ def test_pages_are_not_cached_framed_or_scripted_from_elsewhere(client, db, ada,
 
 def save_a_card(client, phone, amount="50"):
     """Pay ``amount`` through a link, ticking "save this card"."""
-    phone.conversation(*VERIFY, "2", "3")
+    phone.conversation(*TEXT_VERIFY, "2", "3")
     path = link_in(phone.send(amount))
     done = pay(client, path, save="yes")
     assert "Your card is saved for paying by text." in done.text
@@ -207,13 +201,12 @@ def test_a_saved_card_message_sent_twice_at_once_charges_once(app, db, ada):
 
 
 def test_without_a_saved_card_the_link_is_sent_straight_away(client, db, ada, phone):
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     assert phone.send("1").startswith("Pay $142.50 securely here:")
 
 
 def test_a_card_saved_after_a_phone_payment_pays_by_text(client, db, ada, simulator):
-    presses = ["", "1", "1234#", "94105", "2", "3", "50#"]
-    presses += ["4242424242424242#", "1230", CODE, "94105", "1", "3"]
+    presses = [*VERIFY, "2", "3", "50#", *card(), "1", "3"]
     record = simulator.call(keys_from(presses), caller="+15005550006")
     assert "To save this card for paying by text message, press 3." in record.said
     assert "Your Visa ending in 4 2 4 2 is saved for paying by text message." in record.said
@@ -222,7 +215,7 @@ def test_a_card_saved_after_a_phone_payment_pays_by_text(client, db, ada, simula
     assert (method.consent_channel, method.last4) == ("voice", "4242")
 
     phone = Phone(client)
-    phone.conversation(*VERIFY, "2", "3")
+    phone.conversation(*TEXT_VERIFY, "2", "3")
     assert phone.send("10").startswith("Reply 1 to pay $10.00 now with Visa ending 4242.")
     assert phone.send("1").startswith("Thank you, your payment of $10.00 is approved.")
     assert balance(db, ada) == 14250 - 5000 - 1000
@@ -231,7 +224,7 @@ def test_a_card_saved_after_a_phone_payment_pays_by_text(client, db, ada, simula
 def test_the_pay_page_speaks_the_texters_language(client, db, settings):
     add_account(db, settings, language="es-US")
     phone = Phone(client)
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     reply = phone.send("1")
     assert reply.startswith("Pague $142.50 de forma segura aquí: https://pay.example.com/pay/")
     page = client.get(link_in(reply))
@@ -247,7 +240,7 @@ def test_the_pay_page_speaks_the_texters_language(client, db, settings):
 
 def test_a_double_submit_of_the_pay_page_charges_once(app, db, ada):
     phone = Phone(app.test_client())
-    phone.conversation(*VERIFY, "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     path = link_in(phone.send("1"))
     html = app.test_client().get(path).text
     fields = {"form_token": form_token(html), "number": VISA, "expiry": "12/30", "code": CODE}

@@ -17,6 +17,7 @@ from ivr.config import Settings
 from ivr.models import AuditEvent
 from ivr.simulator.emulator import Simulator, flask_transport, keys_from
 from tests.support.factories import add_account
+from tests.support.keys import TEXT_VERIFY
 from tests.support.texting import Phone
 
 BURST = 50
@@ -88,5 +89,5 @@ def test_a_burst_of_texts_guessing_one_account_is_judged_up_to_its_limit(
     assert len(outcomes) == BURST
     assert outcomes.count("failure") + outcomes.count("locked") == settings.MAX_ACCOUNT_FAILURES
     assert outcomes.count("refused") == BURST - settings.MAX_ACCOUNT_FAILURES
-    replies = Phone(app.test_client()).conversation("hi", "1234", "94105")
+    replies = Phone(app.test_client()).conversation(*TEXT_VERIFY)
     assert "locked for the next 30 minutes" in replies[-1], replies

@@ -24,10 +24,11 @@ from ivr.models import Payment, PaymentStatus, SandboxCharge
 from ivr.simulator.emulator import Simulator, http_transport
 from tests.support.cli import cli_env, run_ivr
 from tests.support.factories import add_account
+from tests.support.keys import paying, posted
 from tests.support.webhooks import call_form
 
 SID = "CA" + "5" * 32
-PRESSES = ["", "1", "1234", "94105", "2", "1", "4242424242424242", "1230", "739", "94105", "1"]
+PRESSES = posted(paying())
 
 
 def charges(db: Session) -> list[SandboxCharge]:

@@ -36,9 +36,7 @@ def due(factory, account):
         return disputes.amounts_due(session, session.merge(account))
 
 
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings, due_date="2026-12-01")
+pytestmark = pytest.mark.ada(due_date="2026-12-01")
 
 
 def test_a_dispute_gets_a_reference_from_the_confirmation_series_and_is_audited(

@@ -102,9 +102,7 @@ def keeper(settings: Settings, standalone_factory):
     return run
 
 
-@pytest.fixture
-def ada(db, settings) -> Account:
-    return add_account(db, settings, due_date="2026-12-01")
+pytestmark = pytest.mark.ada(due_date="2026-12-01")
 
 
 def card_on_file(factory, account: Account, number: str = "4242424242424242") -> int:

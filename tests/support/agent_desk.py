@@ -17,10 +17,10 @@ from werkzeug.test import TestResponse
 from ivr.adapters.telephony import LocalTelephony
 from ivr.models import AgentCapture, Handoff
 from ivr.simulator.emulator import CallRecord, Simulator, flask_transport, keys_from
+from tests.support.keys import VERIFY
 from verification.agents import add_agent
 
 PASSWORD = "correct horse battery"
-VERIFY = ["", "1", "1234#", "94105"]
 WAIT_SECONDS = 30.0  # generous: only a broken flow ever waits this long
 
 

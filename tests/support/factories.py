@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +27,9 @@ ADA = {
     "status": "active",
     "language": "en-US",
 }
+ADA_PHONE = ADA["phone"]
+STRANGER = "+12025550123"  # on no account
+NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # the clock of the tests that set one
 
 
 def account_row(**overrides: Any) -> dict[str, str]:

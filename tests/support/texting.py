@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.support.card_scan import CODE
+from tests.support.factories import ADA_PHONE
 from tests.support.webhooks import post
 
-ADA_PHONE = "+15005550006"
 _SIDS = itertools.count(1)
 MAX_REPLY = 320  # two text segments: replies must stay short
 # Words only a keypad prompt says: a text reply with them used a voice prompt by mistake.

@@ -19,7 +19,7 @@ from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Agent, ConsoleSession
 from tests.support.agent_desk import PASSWORD, make_agent
-from tests.verification.conftest import NOW
+from tests.support.factories import NOW
 from verification import lockout
 from verification.agents import (
     SEEN_EVERY,

@@ -15,8 +15,7 @@ from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, AuditEvent, LockoutCounter
 from tests.support.cli import cli_env, run_ivr
-from tests.support.factories import add_account
-from tests.verification.conftest import ADA_PHONE, NOW, STRANGER
+from tests.support.factories import ADA_PHONE, NOW, STRANGER, add_account
 from verification import Verifier, VerifierPolicy, lockout
 from verification.verifier import Outcome
 

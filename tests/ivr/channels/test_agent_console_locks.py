@@ -12,15 +12,12 @@ import pytest
 from ivr.models import LockoutCounter, utcnow
 from ivr.simulator.emulator import keys_from
 from tests.support.agent_desk import Desk, WaitingCaller, make_agent, take_call
-from tests.support.factories import add_account
 from verification import lockout
 
 PHONE = "+15005550006"
 
 
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings, phone=PHONE)
+pytestmark = pytest.mark.ada(phone=PHONE)
 
 
 @pytest.fixture

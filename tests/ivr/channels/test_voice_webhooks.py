@@ -21,6 +21,7 @@ from ivr.models import (
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.factories import add_account
+from tests.support.keys import PAY_FULL, VERIFY, card
 from tests.support.webhooks import call_form, post, row_counts, vanishing_simulator
 
 SID = "CA" + "1" * 32
@@ -146,7 +147,7 @@ def test_connections_dropped_by_the_server_cost_one_safe_answer_then_reconnect(a
 def test_whisper_tells_the_agent_who_is_calling(make_app, db, settings):
     add_account(db, settings)
     simulator = simulator_for(make_app(AGENT_TRANSFER="dial"))
-    record = simulator.call(keys_from(["", "1", "1234#", "94105", "0"]), caller="+15005550006")
+    record = simulator.call(keys_from([*VERIFY, "0"]), caller="+15005550006")
     assert record.transfers == [settings.AGENT_NUMBER]
     assert record.agent_heard == ["Verified caller. Account ending in 0 0 0 1."]
 
@@ -194,8 +195,7 @@ def test_any_digits_get_twiml_never_an_error(client, db, digits, turn):
 
 # --- a call that is over takes no more input ------------------------------------------------
 
-VERIFY = ["", "1", "1234#", "94105"]
-READ_BACK = [*VERIFY, "2", "1", "4242424242424242#", "1230", "739", "94105"]
+READ_BACK = [*PAY_FULL, *card()]
 
 
 def gather_action(twiml: str) -> str:

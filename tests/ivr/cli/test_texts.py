@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ivr.models import AuditEvent, PaymentMethod, TextMessage, utcnow
 from tests.support.cli import cli_env, run_ivr
+from tests.support.keys import TEXT_VERIFY
 from verification import find_account
 
 
@@ -22,7 +23,7 @@ def demo_env(database_url: str) -> dict[str, str | None]:
 
 
 def test_text_verifies_and_hears_the_balance(demo_env: dict[str, str | None]) -> None:
-    result = run_ivr(["text", "hi", "1234", "94105", "1"], demo_env)
+    result = run_ivr(["text", *TEXT_VERIFY, "1"], demo_env)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "  you: hi"
@@ -88,10 +89,7 @@ def test_cards_are_listed_masked_and_removed_for_good(demo_env, db) -> None:
         "payment_method.removed"
     ]
     # Gone from the text channel: paying by text now sends a link.
-    assert (
-        "Pay $142.50 securely here"
-        in run_ivr(["text", "hi", "1234", "94105", "2", "1"], demo_env).stdout
-    )
+    assert "Pay $142.50 securely here" in run_ivr(["text", *TEXT_VERIFY, "2", "1"], demo_env).stdout
 
 
 def test_cards_for_an_unknown_account_or_card_say_what_to_do(demo_env) -> None:

@@ -13,12 +13,12 @@ import pytest
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.factories import add_account
+from tests.support.keys import VERIFY, card
 from tests.support.scraping import METRICS_TOKEN, metrics_text, value
 from tests.support.webhooks import call_form, post
 
 ROOT = Path(__file__).resolve().parents[3]
-VERIFY = ["", "1", "1234#", "94105"]
-CARD = ["4242424242424242#", "1230", "839", "94105"]
+CARD = card(code="839")
 
 
 @pytest.fixture

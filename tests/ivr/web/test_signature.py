@@ -11,6 +11,7 @@ from ivr.config import DEV_AUTH_TOKEN
 from ivr.models import SandboxCharge
 from tests.conftest import PUBLIC_BASE_URL
 from tests.support.factories import add_account
+from tests.support.keys import paying, posted
 from tests.support.webhooks import call_form, post, row_counts, sign
 
 WEBHOOKS = ["/voice/incoming", "/voice/step?turn=1", "/voice/status", "/voice/whisper?call=CA1"]
@@ -111,7 +112,7 @@ def test_a_rejected_authorization_never_reaches_the_gateway(app, db, settings):
     """The caller confirms; the 'one moment' redirect that would charge arrives forged: 403 and
     no charge. The genuine redirect then charges once."""
     add_account(db, settings)
-    presses = ["", "1", "1234", "94105", "2", "1", "4242424242424242", "1230", "739", "94105", "1"]
+    presses = posted(paying())
     sid, client = "CA" + "7" * 32, app.test_client()
     post(client, "/voice/incoming", call_form(sid))
     for turn, keys in enumerate(presses, start=1):
