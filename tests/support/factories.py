@@ -29,7 +29,7 @@ ADA = {
 }
 ADA_PHONE = ADA["phone"]
 STRANGER = "+12025550123"  # on no account
-NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # the clock of the tests that set one
+NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # a fixed "now" for verification and flows
 
 
 def account_row(**overrides: Any) -> dict[str, str]:
