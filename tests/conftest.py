@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr import migrate
 from ivr.config import DEV_AUTH_TOKEN, Settings, load_settings
 from ivr.db import make_engine, make_session_factory
-from ivr.models import Base
+from ivr.models import Account, Base
 from ivr.simulator.emulator import Simulator, flask_transport
 from ivr.web.factory import create_app
+from tests.support.factories import add_account
 
 # A name reserved for tests (RFC 6761): no deployment can have it, so, like loopback, it may run
 # with the published development secrets that a reachable PUBLIC_BASE_URL refuses (ivr.config).
@@ -158,3 +159,14 @@ def standalone_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def ada(request: pytest.FixtureRequest, db: Session, settings: Settings) -> Account:
+    """Ada Lovelace, account 70000001 (PIN 1234, service ZIP 94105, phone ADA_PHONE), committed.
+
+    Tests that need her otherwise say how, with account-row overrides on a marker, as in
+    ``pytestmark = pytest.mark.ada(due_date="2026-12-01")``.
+    """
+    marker = request.node.get_closest_marker("ada")
+    return add_account(db, settings, **(marker.kwargs if marker else {}))

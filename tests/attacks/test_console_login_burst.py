@@ -17,7 +17,7 @@ from bench.server import Server
 from ivr.config import Settings
 from ivr.models import AuditEvent
 from tests.attacks.attacker import Ceilings, Gate, burst, per_hour
-from tests.ivr.agent_desk import PASSWORD, csrf_of, make_agent
+from tests.support.agent_desk import PASSWORD, csrf_of, make_agent
 
 pytestmark = pytest.mark.attack
 

@@ -16,9 +16,10 @@ from ivr.models import Account, Payment
 from ivr.simulator.emulator import Simulator
 from payments.gateways.sandbox_tables import SandboxCharge
 from tests.attacks.attacker import Ceilings, Gate, burst, message
-from tests.factories import add_account
-from tests.ivr.card_scan import CODE
-from tests.ivr.texting import form_token
+from tests.support.card_scan import CODE
+from tests.support.factories import add_account
+from tests.support.keys import TEXT_VERIFY
+from tests.support.texting import form_token
 
 pytestmark = pytest.mark.attack
 
@@ -29,7 +30,7 @@ PHONE = "+16175550100"
 
 def pay_link(twilio: Simulator, server: Server) -> str:
     """Verify by text from the account's phone and ask for a pay link, as its owner would."""
-    for body in ("hi", "1234", "94105", "2"):
+    for body in (*TEXT_VERIFY, "2"):
         message(twilio, PHONE, body)
     reply = message(twilio, PHONE, "1")
     found = re.search(re.escape(server.url) + r"(/pay/[A-Za-z0-9_-]+)", reply)

@@ -29,7 +29,7 @@ from tests.attacks.attacker import (
     text_attempt,
     voice_attempt,
 )
-from tests.factories import add_account
+from tests.support.factories import add_account
 from verification import lockout
 
 pytestmark = pytest.mark.attack

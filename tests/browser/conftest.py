@@ -17,13 +17,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from ivr.config import Settings
 from ivr.models import Account
-from tests.factories import add_account
-from tests.ivr.texting import Phone
+from tests.support.keys import TEXT_VERIFY
+from tests.support.texting import Phone
 
 PAY_LINK = re.compile(r"https://pay\.example\.com(/pay/[A-Za-z0-9_-]+)")
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -77,16 +75,10 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def ada(db: Session, settings: Settings) -> Account:
-    """The demo account the browser tests pay into and look up."""
-    return add_account(db, settings)
-
-
-@pytest.fixture
 def link(app: Flask, ada: Account) -> str:
     """The path of a pay link for ada's full balance, as texted to her phone."""
     phone = Phone(app.test_client())
-    phone.conversation("hi", "1234", "94105", "2")
+    phone.conversation(*TEXT_VERIFY, "2")
     found = PAY_LINK.search(phone.send("1"))
     assert found, "the text offered no pay link"
     return found.group(1)

@@ -9,8 +9,9 @@ import queue
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page
 
-from tests.ivr.agent_desk import PASSWORD, VERIFY, WAIT_SECONDS
-from tests.ivr.card_scan import CODE
+from tests.support.agent_desk import PASSWORD, WAIT_SECONDS
+from tests.support.card_scan import CODE
+from tests.support.keys import VERIFY
 
 
 def fill_card(page: Page, number: str = "4242 4242 4242 4242") -> None:

@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import GatedKeys, field, fill_card, sign_in, violations
-from tests.ivr.agent_desk import WaitingCaller, handoff, make_agent
-from tests.ivr.card_scan import CODE
+from tests.support.agent_desk import WaitingCaller, handoff, make_agent
+from tests.support.keys import card
 
 pytestmark = [
     pytest.mark.browser,
@@ -101,7 +101,7 @@ def test_console_a_waiting_call_taken_and_its_capture(app, db, ada, live_server,
     expect(field(page, "card_number")).to_have_class(re.compile(r"\binvalid\b"))
     assert violations(page) == []
 
-    for keyed in ("4242424242424242#", "1230", CODE, "94105", "1"):
+    for keyed in (*card(), "1"):
         keys.gate.put(keyed)
     expect(page.locator("#capture-status")).to_have_text("Approved")
     expect(page.locator("#confirmation")).not_to_be_empty()

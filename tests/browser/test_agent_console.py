@@ -12,8 +12,8 @@ from sqlalchemy import delete
 
 from ivr.models import ConsoleSession, Payment
 from tests.browser.pages import GatedKeys, field, sign_in
-from tests.ivr.agent_desk import WAIT_SECONDS, WaitingCaller, handoff, make_agent
-from tests.ivr.card_scan import CODE, leaks
+from tests.support.agent_desk import WAIT_SECONDS, WaitingCaller, handoff, make_agent
+from tests.support.card_scan import CODE, leaks
 
 pytestmark = [
     pytest.mark.browser,

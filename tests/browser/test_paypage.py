@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ivr.models import Payment, PaymentStatus
 from tests.browser.pages import fill_card
-from tests.ivr.card_scan import CODE
+from tests.support.card_scan import CODE
 
 pytestmark = [
     pytest.mark.browser,

@@ -15,9 +15,9 @@ from flows.engine import Digits, Event, NoInput, Turn
 from flows.journey import CALL_FLOW
 from ivr.config import Settings
 from ivr.models import CallSession
-from tests.verification.conftest import ADA_PHONE, NOW, STRANGER, ada
+from tests.support.factories import ADA_PHONE, NOW, STRANGER
 
-__all__ = ["ADA_PHONE", "NOW", "STRANGER", "ada"]  # shared with the verification tests
+__all__ = ["ADA_PHONE", "NOW", "STRANGER"]  # the flow tests take them from here
 
 
 class Call:

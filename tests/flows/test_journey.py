@@ -15,8 +15,8 @@ from ivr.config import Settings
 from ivr.models import Account, AuditEvent, Payment, PaymentStatus
 from prompts import Digits as DigitString
 from prompts import Money, Prompt, SpokenDate
-from tests.factories import add_account
 from tests.flows.conftest import ADA_PHONE, NOW, STRANGER, Call, Dial
+from tests.support.factories import add_account
 
 UNKNOWN = "70009999"
 

@@ -16,10 +16,11 @@ from ivr.config import Settings
 from ivr.models import AuditEvent
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
-from tests.factories import add_account
-from tests.ivr.cli_helpers import cli_env, run_ivr
+from tests.support.cli import cli_env, run_ivr
+from tests.support.factories import add_account
+from tests.support.keys import paying
 
-PAY = ["", "1", "1234#", "94105", "2", "1", "4242424242424242#", "1230", "739", "94105", "1"]
+PAY = paying()
 
 
 @pytest.fixture

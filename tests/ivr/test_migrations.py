@@ -18,7 +18,7 @@ from ivr import migrate
 from ivr.db import make_engine
 from ivr.models import Base
 from tests.conftest import BACKENDS
-from tests.ivr.cli_helpers import empty_database, head_revision
+from tests.support.cli import empty_database, head_revision
 
 
 @pytest.fixture(params=BACKENDS)

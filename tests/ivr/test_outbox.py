@@ -42,8 +42,8 @@ from ivr.adapters.delivery import (
 from ivr.adapters.telephony import TwilioTelephony
 from ivr.db import transaction
 from ivr.models import OutboxMessage, OutboxStatus, TextOptOut, utcnow
-from tests.ivr.cli_helpers import cli_env, run_ivr
-from tests.ivr.fake_twilio import Failure, FakeTwilio
+from tests.support.cli import cli_env, run_ivr
+from tests.support.fake_twilio import Failure, FakeTwilio
 
 ACCOUNT_SID = "AC" + "b2" * 16
 AUTH_TOKEN = "twilio-test-token"

@@ -29,7 +29,7 @@ from payments.arrangements import (
     Refused,
 )
 from payments.confirmation import is_valid
-from tests.factories import add_account
+from tests.support.factories import add_account
 
 TODAY = dt.date(2026, 11, 21)  # a Saturday
 POLICY = ArrangementPolicy.from_settings(Settings())

@@ -19,7 +19,7 @@ from payments import capture
 from payments.capture import CardVault, FieldVerdict, KeyRing
 from payments.cards import Brand, FieldError
 from payments.gateways import Card
-from tests.ivr.card_scan import AMEX_CODE, CODE, database_dump, leaks
+from tests.support.card_scan import AMEX_CODE, CODE, database_dump, leaks
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from ivr.models import AuditEvent, PaymentStatus
 from payments import ledger
 from payments.gateways import Card, ChargeResult, ChargeStatus, DeclineReason
 from payments.gateways.sandbox_tables import SandboxCharge
-from tests.factories import add_account
+from tests.support.factories import add_account
 
 LIMITS = ledger.DeclineLimits(per_session=3, per_account=5)
 DECLINED_CARD = Card("4000000000000002", 12, 2030, "123", "94105")

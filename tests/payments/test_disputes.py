@@ -17,7 +17,7 @@ from payments.arrangements import ArrangementPolicy, Extension, Offers, Refusal,
 from payments.confirmation import is_valid
 from payments.disputes import AmountsDue, DisputeError, Scope
 from payments.ledger import number_taken
-from tests.factories import add_account
+from tests.support.factories import add_account
 
 NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 POLICY = ArrangementPolicy.from_settings(Settings())
@@ -36,9 +36,7 @@ def due(factory, account):
         return disputes.amounts_due(session, session.merge(account))
 
 
-@pytest.fixture
-def ada(db, settings):
-    return add_account(db, settings, due_date="2026-12-01")
+pytestmark = pytest.mark.ada(due_date="2026-12-01")
 
 
 def test_a_dispute_gets_a_reference_from_the_confirmation_series_and_is_audited(

@@ -10,7 +10,7 @@ from payments import ledger, methods, paylinks
 from payments.cards import FieldError
 from payments.gateways import Card
 from payments.paylinks import CardForm, LinkState
-from tests.factories import add_account
+from tests.support.factories import add_account
 
 NOW = dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.UTC)
 SECRET = "test-secret"

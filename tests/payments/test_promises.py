@@ -42,7 +42,7 @@ from payments.gateways import (
 )
 from payments.gateways.sandbox import SandboxGateway
 from payments.gateways.sandbox_tables import SandboxCharge
-from tests.factories import add_account, balance
+from tests.support.factories import add_account, balance
 
 MADE = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # Saturday, 10:00 in New York
 FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 12, 23), dt.date(2027, 1, 22)
@@ -102,9 +102,7 @@ def keeper(settings: Settings, standalone_factory):
     return run
 
 
-@pytest.fixture
-def ada(db, settings) -> Account:
-    return add_account(db, settings, due_date="2026-12-01")
+pytestmark = pytest.mark.ada(due_date="2026-12-01")
 
 
 def card_on_file(factory, account: Account, number: str = "4242424242424242") -> int:

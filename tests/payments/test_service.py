@@ -17,7 +17,7 @@ from payments.gateways import Card, ChargeRequest
 from payments.gateways.sandbox import SandboxGateway
 from payments.gateways.sandbox_tables import SandboxCharge
 from payments.service import PaymentService
-from tests.factories import add_account
+from tests.support.factories import add_account
 
 NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 

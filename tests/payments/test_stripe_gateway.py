@@ -23,8 +23,8 @@ from payments.gateways import (
     StoredCard,
 )
 from payments.gateways.stripe import ChargePending, StripeGateway
-from tests.ivr.card_scan import standalone
-from tests.payments.fake_stripe import API_KEY, FakeStripe, running_fake_stripe
+from tests.support.card_scan import standalone
+from tests.support.fake_stripe import API_KEY, FakeStripe, running_fake_stripe
 
 VISA = "4242424242424242"
 AMEX = "378282246310005"

@@ -18,8 +18,8 @@ from werkzeug.security import check_password_hash
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Agent, ConsoleSession
-from tests.ivr.agent_desk import PASSWORD, make_agent
-from tests.verification.conftest import NOW
+from tests.support.agent_desk import PASSWORD, make_agent
+from tests.support.factories import NOW
 from verification import lockout
 from verification.agents import (
     SEEN_EVERY,

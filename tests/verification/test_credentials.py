@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import Account
-from tests.factories import add_account
+from tests.support.factories import add_account
 from verification import Verifier, VerifierPolicy
 from verification.credentials import Match, check, hash_pepper_id, keyed_hash, pepper_id
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import transaction
 from ivr.models import AuditEvent, LockoutCounter
-from tests.verification.conftest import NOW
+from tests.support.factories import NOW
 from verification import lockout
 
 SUBJECT = lockout.account_subject("70000001")

@@ -8,8 +8,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import Account
-from tests.factories import add_account
-from tests.verification.conftest import ADA_PHONE, STRANGER
+from tests.support.factories import ADA_PHONE, STRANGER, add_account
 from verification import accounts_for_caller, find_account, normalize_phone
 
 

@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, AuditEvent, LockoutCounter
-from tests.factories import add_account
-from tests.ivr.cli_helpers import cli_env, run_ivr
-from tests.verification.conftest import ADA_PHONE, NOW, STRANGER
+from tests.support.cli import cli_env, run_ivr
+from tests.support.factories import ADA_PHONE, NOW, STRANGER, add_account
 from verification import Verifier, VerifierPolicy, lockout
 from verification.verifier import Outcome
 

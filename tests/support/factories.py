@@ -1,0 +1,60 @@
+"""Test data, made through the same code path as an operator's CSV import."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.config import Settings
+from ivr.models import Account, Payment
+from ivr.ops.importer import COLUMNS, parse_row, write_batch
+from verification import find_account
+
+ADA = {
+    "account_number": "70000001",
+    "name": "Ada Lovelace",
+    "phone": "+15005550006",
+    "email": "ada@example.com",
+    "service_zip": "94105",
+    "ssn_last4": "",
+    "pin": "1234",
+    "balance": "142.50",
+    "minimum_due": "35.00",
+    "due_date": "2026-12-19",
+    "status": "active",
+    "language": "en-US",
+}
+ADA_PHONE = ADA["phone"]
+STRANGER = "+12025550123"  # on no account
+NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # a fixed "now" for verification and flows
+
+
+def account_row(**overrides: Any) -> dict[str, str]:
+    row = {**ADA, **{key: str(value) for key, value in overrides.items()}}
+    assert set(row) == set(COLUMNS)
+    return row
+
+
+def add_account(session: Session, settings: Settings, **overrides: Any) -> Account:
+    """Insert (or update) an account and commit; returns it loaded from the database."""
+    row = account_row(**overrides)
+    write_batch(session, [parse_row(row, settings)])
+    session.commit()
+    account = find_account(session, row["account_number"])
+    assert account is not None
+    return account
+
+
+def balance(session: Session, account: Account) -> int:
+    """The account's balance as committed now (what other sessions wrote included)."""
+    session.rollback()
+    return int(session.scalar(select(Account.balance_cents).where(Account.id == account.id)))
+
+
+def payments(session: Session) -> list[Payment]:
+    """Every payment row as committed now, oldest first."""
+    session.rollback()
+    return list(session.scalars(select(Payment).order_by(Payment.id)))
