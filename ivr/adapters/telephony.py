@@ -57,13 +57,6 @@ class Telephony(Protocol):
     def send_sms(self, to: str, body: str) -> str:
         """Send a text message; returns its message id (a Twilio ``SM...`` sid)."""
 
-    def _put(self, model: type[LocalHold] | type[LocalRedirect], **row: Any) -> None:
-        """Write the call's row, replacing any: one atomic upsert, since a hold and an unhold
-        (or two redirects) for one call may arrive together from two workers."""
-        with transaction(self._database()) as session:
-            upsert = insert_on_conflict(session, model).values(**row)
-            session.execute(upsert.on_conflict_do_update(index_elements=["call_sid"], set_=row))
-
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Make the live call fetch its next TwiML from ``url`` (POST), leaving what it plays."""
 
@@ -187,13 +180,6 @@ class TwilioTelephony:
             ) from error
         logs.event(log, "sms.sent", to=mask_phone(to), sid=message.sid)
         return str(message.sid)
-
-    def _put(self, model: type[LocalHold] | type[LocalRedirect], **row: Any) -> None:
-        """Write the call's row, replacing any: one atomic upsert, since a hold and an unhold
-        (or two redirects) for one call may arrive together from two workers."""
-        with transaction(self._database()) as session:
-            upsert = insert_on_conflict(session, model).values(**row)
-            session.execute(upsert.on_conflict_do_update(index_elements=["call_sid"], set_=row))
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         try:
