@@ -27,13 +27,14 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import IO, Any, NamedTuple
 
+import psycopg
 from psycopg import sql
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.models import Account, AccountPhone, AccountStatus, utcnow
+from ivr.models import Account, AccountPhone, AccountStatus, Base, utcnow
 from verification import keyed_hash, normalize_phone
 
 COLUMNS = (
@@ -235,7 +236,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
         raise RowError(f"language {cell['language']!r} is not en-US or es-US")
     balance, minimum = _amounts(cell)
     pepper = settings.PIN_PEPPER
-    row = (  # in FIELDS order
+    columns = (  # in FIELDS order
         number,
         cell["name"][:200],
         cell["email"] or None,
@@ -249,7 +250,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
         language,
         settings.DEFAULT_TIME_ZONE,
     )
-    return AccountRecord(row, tuple(dict.fromkeys(phones)))
+    return AccountRecord(columns, tuple(dict.fromkeys(phones)))
 
 
 def write_batch(session: Session, records: Iterable[Record]) -> int:
@@ -275,11 +276,18 @@ def _naive_utcnow() -> dt.datetime:
     return utcnow().astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _table(model: type[Base]) -> Table:
+    """``model``'s table, for Core statements (a mapped class types it only as a selectable)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 @cache
-def _sqlite_upsert() -> Any:
+def _sqlite_upsert() -> sqlite.Insert:
     """One reusable ``INSERT ... ON CONFLICT (number) DO UPDATE`` for executemany: SQLAlchemy
     compiles it once and batches the rows, instead of building a giant statement per batch."""
-    table = Account.__table__
+    table = _table(Account)
     upsert = sqlite.insert(table)
     changed = [table.c[name].is_distinct_from(upsert.excluded[name]) for name in FIELDS[1:]]
     return upsert.on_conflict_do_update(
@@ -296,7 +304,7 @@ def _write_sqlite(session: Session, records: Collection[Record]) -> None:
         for row, _ in records
     ]
     session.execute(_sqlite_upsert(), rows)
-    accounts, phones = Account.__table__, AccountPhone.__table__
+    accounts, phones = _table(Account), _table(AccountPhone)
     numbers = [row[0] for row, _ in records]
     query = select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(numbers))
     ids = dict(session.execute(query).all())
@@ -315,7 +323,7 @@ class _PostgresStatements:
     create: sql.Composed
     copy: sql.Composed
     upsert: sql.Composed
-    phones: sql.Composed  # two statements in one round trip
+    phones: sql.SQL  # two statements in one round trip
 
 
 @cache
@@ -365,6 +373,7 @@ def _write_postgresql(session: Session, records: Collection[Record]) -> None:
     executemany, and nothing is sent per row but the COPY data."""
     statements = _postgres_statements()
     raw = session.connection().connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
     with raw.cursor() as cursor:
         cursor.execute(statements.create)
         with cursor.copy(statements.copy) as copy:
