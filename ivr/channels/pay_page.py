@@ -123,8 +123,7 @@ class PayPage:
         del card
         with transaction(self.factory) as db:
             link = paylinks.spend(db, link_id, settled, now)
-            payment = db.get(Payment, payment_id, populate_existing=True)
-            assert payment is not None
+            payment = db.get_one(Payment, payment_id, populate_existing=True)
             logs.event(
                 log, "paypage.result", link=link.id, payment=payment.id, status=payment.status
             )

@@ -37,6 +37,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
@@ -74,7 +75,11 @@ class RowId(IntegerConverter):
         super().__init__(url_map, min=1, max=2**31 - 1)
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("row_id", RowId))
+def _add_converters(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("row_id", RowId)
+
+
+bp.record_once(_add_converters)
 
 
 def console() -> AgentConsole:
