@@ -34,6 +34,7 @@ from twilio.rest import Client
 from ivr import logs
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
 from ivr.db import insert_on_conflict, transaction
+from ivr.logs import mask_phone
 from ivr.models import LocalHold, LocalRedirect, utcnow
 
 log = logging.getLogger("ivr.adapters.telephony")
@@ -90,11 +91,6 @@ class PaymentChange:
     status_callback: str
     capture: str | None = None
     status: str | None = None
-
-
-def mask_phone(number: str) -> str:
-    """A phone number as logs may show it: the last four digits only."""
-    return "***" + number[-4:]
 
 
 def _twilio_problem(error: Exception) -> str:

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows.receipts import opted_out
 from ivr import logs, outbox
-from ivr.adapters.telephony import mask_phone
 from ivr.config import Settings
 from ivr.db import transaction
+from ivr.logs import mask_phone
 from ivr.models import PayLink, Payment, PaymentStatus
 from payments import ledger, methods, paylinks
 from payments.confirmation import SPOKEN_GROUPS

@@ -26,10 +26,10 @@ from flows import Context, Turn
 from flows.engine import DONE, Resume
 from flows.text import CHANNEL, TEXT_FLOW, converse, forget, paylink_sent, stored_charge
 from ivr import logs
-from ivr.adapters.telephony import mask_phone
 from ivr.channels.text_replies import message_twiml, text_of
 from ivr.config import Settings
 from ivr.db import insert_on_conflict, lock_row, transaction
+from ivr.logs import mask_phone
 from ivr.models import CallSession, PayLink, SessionStatus, TextMessage
 from payments import paylinks
 from payments.service import PaymentService
