@@ -34,12 +34,12 @@ from typing import Final, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr import logs
+from ivr import logs, outbox
 from ivr.adapters.telephony import Telephony, TelephonyError, telephony_from_settings
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.logs import mask_recipient
-from ivr.models import OutboxMessage, OutboxStatus, TextOptOut
+from ivr.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("ivr.adapters.delivery")
 
@@ -237,7 +237,7 @@ def _claim(factory: sessionmaker[Session], now: dt.datetime) -> Envelope | None:
             ).first()
             if row is None:
                 return None
-            if row.channel != "sms" or session.get(TextOptOut, row.recipient) is None:
+            if row.channel != "sms" or not outbox.opted_out(session, row.recipient):
                 break
             row.status, row.last_error = OutboxStatus.FAILED, "the recipient texted STOP"
             session.flush()

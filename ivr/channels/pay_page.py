@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.receipts import opted_out
 from ivr import logs, outbox
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.logs import mask_phone
 from ivr.models import PayLink, Payment, PaymentStatus
+from ivr.outbox import opted_out
 from payments import ledger, methods, paylinks
 from payments.confirmation import SPOKEN_GROUPS
 from payments.paylinks import CardForm, LinkState
