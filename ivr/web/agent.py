@@ -48,6 +48,7 @@ from flows.agent import ConsoleRefusedError
 from ivr import logs
 from ivr.channels.agent_console import AgentConsole
 from ivr.models import utcnow
+from payments.cards import brand_label
 from prompts import Money
 from verification.agents import LoginOutcome
 
@@ -95,7 +96,11 @@ def csrf_token() -> str:
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "money": lambda cents: Money(cents).write("en-US")}
+    return {
+        "csrf_token": csrf_token,
+        "money": lambda cents: Money(cents).write("en-US"),
+        "brand_label": brand_label,
+    }
 
 
 def _address() -> str:
