@@ -31,9 +31,9 @@ from ivr.channels.bridge import AgentBridge
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff, utcnow
-from ivr.ops.importer import RowError, parse_cents
 from payments import ledger
 from payments.cards import brand_label
+from payments.policy import WrittenAmountError, parse_written_amount
 from prompts import Money, Prompt, render
 from verification import find_account
 from verification.agents import (
@@ -246,8 +246,8 @@ class AgentConsole:
 
     def start(self, agent: Agent, handoff_id: int, amount: str) -> AgentCapture:
         try:
-            cents = parse_cents(amount, "amount")
-        except RowError:
+            cents = parse_written_amount(amount)
+        except WrittenAmountError:
             cents = None
 
         def work(db: Session) -> AgentCapture:

@@ -23,7 +23,6 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import IO, Any, NamedTuple
 
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import Account, AccountPhone, AccountStatus, Base, utcnow
+from payments.policy import WrittenAmountError, parse_written_amount
 from verification import keyed_hash, normalize_phone
 
 COLUMNS = (
@@ -60,7 +60,6 @@ _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
     "spanish": "es-US",
     "español": "es-US",
 }
-_MONEY = re.compile(r"-?\$?-?[\d,]*\.?\d{0,2}")
 # Control characters but tab and line breaks, and the surrogate escapes (U+DC80 to U+DCFF)
 # that stand for the bytes a file holds that are not UTF-8
 _BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\udc80-\udcff]")
@@ -121,22 +120,12 @@ class AccountRecord(NamedTuple):
         return dict(zip(FIELDS, self.row, strict=True))
 
 
-MAX_CENTS = 10**13  # $100 billion: anything larger is a corrupt export, not a bill
-
-
 def parse_cents(raw: str, column: str) -> int:
-    text = raw.strip()
-    if not text or not _MONEY.fullmatch(text) or text.count("-") > 1:
-        raise RowError(f"{column} {raw!r} is not an amount like 142.50")
-    negative = text.count("-") == 1
+    """The written amount in ``column``'s cell, in cents (see ``parse_written_amount``)."""
     try:
-        amount = Decimal(text.replace("$", "").replace(",", "").replace("-", ""))
-    except InvalidOperation:
-        raise RowError(f"{column} {raw!r} is not an amount like 142.50") from None
-    cents = int(amount * 100)
-    if cents > MAX_CENTS:
-        raise RowError(f"{column} {raw!r} is larger than any bill")
-    return -cents if negative else cents
+        return parse_written_amount(raw)
+    except WrittenAmountError as error:
+        raise RowError(f"{column} {raw!r} {error}") from None
 
 
 def parse_due_date(raw: str) -> dt.date | None:
