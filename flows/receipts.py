@@ -7,20 +7,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ivr import outbox
-from ivr.models import Account, CallSession, TextOptOut
+from ivr.models import Account, CallSession
 from prompts import Prompt, render
-
-
-def opted_out(session: Session, phone: str) -> bool:
-    """The number texted STOP: it gets no text from us until it texts START."""
-    return session.get(TextOptOut, phone) is not None
 
 
 def text_recipient(session: Session, conv: CallSession, account: Account) -> str | None:
     """The account's phone the caller is on, else its first phone; never a number that is not
     on the account, since a receipt names the account and its balance, nor one that texted
     STOP."""
-    phones = [phone.e164 for phone in account.phones if not opted_out(session, phone.e164)]
+    phones = [phone.e164 for phone in account.phones if not outbox.opted_out(session, phone.e164)]
     if not phones:
         return None
     return conv.caller if conv.caller in phones else phones[0]

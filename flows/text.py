@@ -56,8 +56,8 @@ from flows.payment import (
     PayMenu,
     decline_limit_reached,
 )
-from flows.receipts import opted_out
 from ivr.models import CallSession, Payment, PaymentMethod, TextOptOut
+from ivr.outbox import opted_out
 from payments import ledger, methods, paylinks
 from payments.cards import CARD_LIKE
 from payments.confirmation import SPOKEN_GROUPS

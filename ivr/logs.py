@@ -99,6 +99,22 @@ def configure(level: str) -> None:
         root.addHandler(handler)
 
 
+def mask_phone(number: str) -> str:
+    """A phone number as logs and listings may show it: the last four digits only."""
+    return "***" + number[-4:]
+
+
+def mask_email(address: str) -> str:
+    """An email address as logs and listings may show it: ``j***@example.com``."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_recipient(recipient: str) -> str:
+    """A message's recipient, an email address or a phone number, masked as above."""
+    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
+
+
 def _value(value: Any) -> str:
     text = str(value)
     return f'"{text}"' if (" " in text or not text) else text

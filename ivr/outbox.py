@@ -13,10 +13,15 @@ from typing import Final, Literal, get_args
 
 from sqlalchemy.orm import Session
 
-from ivr.models import OutboxMessage, OutboxStatus, utcnow
+from ivr.models import OutboxMessage, OutboxStatus, TextOptOut, utcnow
 
 Channel = Literal["sms", "email"]
 CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
+
+
+def opted_out(session: Session, phone: str) -> bool:
+    """The number texted STOP: it gets no text from us until it texts START."""
+    return session.get(TextOptOut, phone) is not None
 
 
 def enqueue(

@@ -28,6 +28,28 @@ class Brand(StrEnum):
     JCB = "jcb"
 
 
+# As people write them, for screens (speech and texts say prompts' ``brand_*``).
+_LABELS = {
+    Brand.VISA: "Visa",
+    Brand.MASTERCARD: "Mastercard",
+    Brand.AMEX: "American Express",
+    Brand.DISCOVER: "Discover",
+    Brand.DINERS: "Diners Club",
+    Brand.JCB: "JCB",
+}
+
+
+def brand_label(stored: str | None) -> str:
+    """A payment's or capture's stored brand as people write it ("American Express"); a brand
+    that is not ours (a payment connector's) as stored, and none as ``""``."""
+    if not stored:
+        return ""
+    try:
+        return _LABELS[Brand(stored)]
+    except ValueError:
+        return stored
+
+
 class FieldError(StrEnum):
     """Why a card field was refused; each has a prompt of its own."""
 

@@ -1,12 +1,18 @@
-"""What a caller may pay, and what it costs them: limits, over-payment, convenience fee."""
+"""What a caller may pay, and what it costs them: limits, over-payment, convenience fee; and
+amounts as they are keyed or written, in integer cents."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from ivr.config import Settings
 from payments.cards import digits_only
+
+MAX_WRITTEN_CENTS = 10**13  # $100 billion: anything larger is a corrupt figure, not a bill
+_WRITTEN = re.compile(r"-?\$?-?[\d,]*\.?\d{0,2}")
 
 
 class AmountError(StrEnum):
@@ -58,3 +64,25 @@ def parse_amount(keys: str) -> int | None:
     if not digits_only(cents) or len(cents) > 2:
         return None
     return int(dollars) * 100 + int(cents.ljust(2, "0"))
+
+
+class WrittenAmountError(ValueError):
+    """Text that is not a usable written amount; the message says why, without the text."""
+
+
+def parse_written_amount(text: str) -> int:
+    """Dollars as people write them, in cents: ``142.50``, ``$1,042.50``, ``.5`` ($0.50) or
+    ``-5.00`` (a credit), with at most two decimal places. The keypad's form is
+    :func:`parse_amount`'s."""
+    text = text.strip()
+    if not text or not _WRITTEN.fullmatch(text) or text.count("-") > 1:
+        raise WrittenAmountError("is not an amount like 142.50")
+    negative = text.count("-") == 1
+    try:
+        amount = Decimal(text.replace("$", "").replace(",", "").replace("-", ""))
+    except InvalidOperation:
+        raise WrittenAmountError("is not an amount like 142.50") from None
+    cents = int(amount * 100)
+    if cents > MAX_WRITTEN_CENTS:
+        raise WrittenAmountError("is larger than any bill")
+    return -cents if negative else cents

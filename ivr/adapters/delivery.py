@@ -34,11 +34,12 @@ from typing import Final, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr import logs
-from ivr.adapters.telephony import Telephony, TelephonyError, mask_phone, telephony_from_settings
+from ivr import logs, outbox
+from ivr.adapters.telephony import Telephony, TelephonyError, telephony_from_settings
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import OutboxMessage, OutboxStatus, TextOptOut
+from ivr.logs import mask_recipient
+from ivr.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("ivr.adapters.delivery")
 
@@ -59,12 +60,6 @@ class DeliveryError(Exception):
 def retry_delay(attempts: int) -> dt.timedelta:
     """How long to wait after the ``attempts``-th failed attempt."""
     return min(FIRST_RETRY * (1 << (attempts - 1)), MAX_RETRY)
-
-
-def mask_recipient(recipient: str) -> str:
-    """A recipient as logs may show it: ``j***@example.com`` or ``***1234``."""
-    local, at, domain = recipient.partition("@")
-    return f"{local[:1]}***@{domain}" if at else mask_phone(recipient)
 
 
 def _one_line(text: str) -> str:
@@ -242,7 +237,7 @@ def _claim(factory: sessionmaker[Session], now: dt.datetime) -> Envelope | None:
             ).first()
             if row is None:
                 return None
-            if row.channel != "sms" or session.get(TextOptOut, row.recipient) is None:
+            if row.channel != "sms" or not outbox.opted_out(session, row.recipient):
                 break
             row.status, row.last_error = OutboxStatus.FAILED, "the recipient texted STOP"
             session.flush()

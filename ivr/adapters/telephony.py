@@ -35,6 +35,7 @@ from ivr import logs
 from ivr.adapters.local_tables import LocalHold, LocalRedirect
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
 from ivr.db import insert_on_conflict, transaction
+from ivr.logs import mask_phone
 from ivr.models import utcnow
 
 log = logging.getLogger("ivr.adapters.telephony")
@@ -57,13 +58,6 @@ class Telephony(Protocol):
 
     def send_sms(self, to: str, body: str) -> str:
         """Send a text message; returns its message id (a Twilio ``SM...`` sid)."""
-
-    def _put(self, model: type[LocalHold] | type[LocalRedirect], **row: Any) -> None:
-        """Write the call's row, replacing any: one atomic upsert, since a hold and an unhold
-        (or two redirects) for one call may arrive together from two workers."""
-        with transaction(self._database()) as session:
-            upsert = insert_on_conflict(session, model).values(**row)
-            session.execute(upsert.on_conflict_do_update(index_elements=["call_sid"], set_=row))
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Make the live call fetch its next TwiML from ``url`` (POST), leaving what it plays."""
@@ -98,11 +92,6 @@ class PaymentChange:
     status_callback: str
     capture: str | None = None
     status: str | None = None
-
-
-def mask_phone(number: str) -> str:
-    """A phone number as logs may show it: the last four digits only."""
-    return "***" + number[-4:]
 
 
 def _twilio_problem(error: Exception) -> str:
@@ -188,13 +177,6 @@ class TwilioTelephony:
             ) from error
         logs.event(log, "sms.sent", to=mask_phone(to), sid=message.sid)
         return str(message.sid)
-
-    def _put(self, model: type[LocalHold] | type[LocalRedirect], **row: Any) -> None:
-        """Write the call's row, replacing any: one atomic upsert, since a hold and an unhold
-        (or two redirects) for one call may arrive together from two workers."""
-        with transaction(self._database()) as session:
-            upsert = insert_on_conflict(session, model).values(**row)
-            session.execute(upsert.on_conflict_do_update(index_elements=["call_sid"], set_=row))
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         try:

@@ -31,8 +31,9 @@ from ivr.channels.bridge import AgentBridge
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff, utcnow
-from ivr.ops.importer import RowError, parse_cents
 from payments import ledger
+from payments.cards import brand_label
+from payments.policy import WrittenAmountError, parse_written_amount
 from prompts import Money, Prompt, render
 from verification import find_account
 from verification.agents import (
@@ -70,14 +71,6 @@ STATUS_TEXT = {
     CaptureStatus.HUNG_UP: "The caller hung up",
     CaptureStatus.FAILED: "Not completed",
 }
-BRANDS = {
-    "visa": "Visa",
-    "mastercard": "Mastercard",
-    "amex": "American Express",
-    "discover": "Discover",
-    "diners": "Diners Club",
-    "jcb": "JCB",
-}
 
 
 def _words(key: str | None) -> str | None:
@@ -87,7 +80,7 @@ def _words(key: str | None) -> str | None:
 
 def capture_state(capture: AgentCapture) -> dict[str, Any]:
     """What the console shows of a capture: statuses, reasons, brand and last four only."""
-    brand = BRANDS.get(capture.brand or "", capture.brand or "")
+    brand = brand_label(capture.brand)
     return {
         "id": capture.id,
         "version": capture.version,
@@ -253,8 +246,8 @@ class AgentConsole:
 
     def start(self, agent: Agent, handoff_id: int, amount: str) -> AgentCapture:
         try:
-            cents = parse_cents(amount, "amount")
-        except RowError:
+            cents = parse_written_amount(amount)
+        except WrittenAmountError:
             cents = None
 
         def work(db: Session) -> AgentCapture:

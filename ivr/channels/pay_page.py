@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.receipts import opted_out
 from ivr import logs, outbox
-from ivr.adapters.telephony import mask_phone
 from ivr.config import Settings
 from ivr.db import transaction
+from ivr.logs import mask_phone
 from ivr.models import PayLink, Payment, PaymentStatus
+from ivr.outbox import opted_out
 from payments import ledger, methods, paylinks
 from payments.confirmation import SPOKEN_GROUPS
 from payments.paylinks import CardForm, LinkState
@@ -123,8 +123,7 @@ class PayPage:
         del card
         with transaction(self.factory) as db:
             link = paylinks.spend(db, link_id, settled, now)
-            payment = db.get(Payment, payment_id, populate_existing=True)
-            assert payment is not None
+            payment = db.get_one(Payment, payment_id, populate_existing=True)
             logs.event(
                 log, "paypage.result", link=link.id, payment=payment.id, status=payment.status
             )

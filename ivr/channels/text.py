@@ -20,17 +20,16 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows import Context, Turn
 from flows.engine import DONE, Resume
 from flows.text import CHANNEL, TEXT_FLOW, converse, forget, paylink_sent, stored_charge
 from ivr import logs
-from ivr.adapters.telephony import mask_phone
 from ivr.channels.text_replies import message_twiml, text_of
 from ivr.config import Settings
-from ivr.db import lock_row, transaction
+from ivr.db import insert_on_conflict, lock_row, transaction
+from ivr.logs import mask_phone
 from ivr.models import CallSession, PayLink, SessionStatus, TextMessage
 from payments import paylinks
 from payments.service import PaymentService
@@ -98,9 +97,8 @@ class TextSessions:
     def _locked(self, db: Session, phone: str, now: dt.datetime) -> CallSession:
         """The sender's conversation row, created if new, locked until commit."""
         sid = session_sid(phone)
-        dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
         db.execute(
-            dialect.insert(CallSession)
+            insert_on_conflict(db, CallSession)
             .values(
                 sid=sid,
                 channel=CHANNEL,

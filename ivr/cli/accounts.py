@@ -8,6 +8,7 @@ from typing import IO
 
 import click
 
+from ivr import logs
 from ivr.cli.common import Runtime, operator_option, pass_runtime
 from ivr.ops.importer import HeaderError, ImportReport, import_accounts
 from payments.ledger import last_approved_payment
@@ -96,7 +97,7 @@ def show(runtime: Runtime, number: str) -> None:
             sys.exit(1)
         payment = last_approved_payment(session, account.id)
         email = account.email or ""
-        masked_email = (email[0] + "***" + email[email.index("@") :]) if "@" in email else "-"
+        masked_email = logs.mask_email(email) if "@" in email else "-"
         lines = [
             ("Account", account.number),
             ("Name", account.name),
@@ -104,7 +105,7 @@ def show(runtime: Runtime, number: str) -> None:
             ("Balance", money(account.balance_cents)),
             ("Minimum due", money(account.minimum_due_cents)),
             ("Due date", account.due_date.isoformat() if account.due_date else "-"),
-            ("Phones", ", ".join("***" + p.e164[-4:] for p in account.phones) or "-"),
+            ("Phones", ", ".join(logs.mask_phone(p.e164) for p in account.phones) or "-"),
             ("Email", masked_email),
             ("Service ZIP", (account.service_zip or "")[:3] + "**" if account.service_zip else "-"),
             ("Language", account.language),

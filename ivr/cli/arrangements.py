@@ -121,7 +121,7 @@ ARRANGEMENT_COLUMNS = (
 )
 
 
-def _arrangement_row(row: Row[tuple[Arrangement, str, str | None]]) -> tuple[object, ...]:
+def _arrangement_row(row: Row[Arrangement, str, str | None]) -> tuple[object, ...]:
     made, number, last4 = row
     paid = sum(1 for i in made.installments if i.status is InstallmentStatus.PAID)
     unmet = [i for i in made.installments if i.status is InstallmentStatus.SCHEDULED]

@@ -6,6 +6,7 @@ import datetime as dt
 import getpass
 import io
 import sys
+from collections.abc import Callable
 
 import click
 from flask import Flask
@@ -132,6 +133,7 @@ def call(
         # The app's own logs would interleave with the conversation; keep only warnings.
         transport = flask_transport(build_app(LOG_LEVEL="WARNING").test_client())
         public = settings.PUBLIC_BASE_URL
+    keys: Callable[[str], str | None]
     if press is not None:
         keys = keys_from(press.split(","))
     elif sys.stdin.isatty():

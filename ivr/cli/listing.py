@@ -8,25 +8,25 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVarTuple
 
 import click
 from sqlalchemy import Select
 
 from ivr.models import Account
 
-Rows = TypeVar("Rows", bound=tuple[Any, ...])
+Columns = TypeVarTuple("Columns")
 
 
 def newest_first(
-    query: Select[Rows],
+    query: Select[*Columns],
     model: Any,
     *,
     limit: int,
     account_number: str | None = None,
     status: enum.Enum | None = None,
     since: dt.datetime | None = None,
-) -> Select[Rows]:
+) -> Select[*Columns]:
     """``query`` (joined to ``Account``) over ``model``'s rows, newest first, filtered as the
     options ask (``since`` is a UTC date)."""
     query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)

@@ -15,7 +15,16 @@ from ivr.models import Base
 from payments.gateways import sandbox_tables  # noqa: F401
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+
+
+def _database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:  # a bare `alembic` command, with no ini file to name the database
+        raise RuntimeError("Run migrations with `ivr db upgrade`, which passes the database URL.")
+    return url
+
+
+url = _database_url()
 target_metadata = Base.metadata
 
 

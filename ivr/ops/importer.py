@@ -23,17 +23,18 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import IO, Any, NamedTuple
 
+import psycopg
 from psycopg import sql
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.models import Account, AccountPhone, AccountStatus, utcnow
+from ivr.models import Account, AccountPhone, AccountStatus, Base, utcnow
+from payments.policy import WrittenAmountError, parse_written_amount
 from verification import keyed_hash, normalize_phone
 
 COLUMNS = (
@@ -59,7 +60,6 @@ _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
     "spanish": "es-US",
     "español": "es-US",
 }
-_MONEY = re.compile(r"-?\$?-?[\d,]*\.?\d{0,2}")
 # Control characters but tab and line breaks, and the surrogate escapes (U+DC80 to U+DCFF)
 # that stand for the bytes a file holds that are not UTF-8
 _BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\udc80-\udcff]")
@@ -120,22 +120,12 @@ class AccountRecord(NamedTuple):
         return dict(zip(FIELDS, self.row, strict=True))
 
 
-MAX_CENTS = 10**13  # $100 billion: anything larger is a corrupt export, not a bill
-
-
 def parse_cents(raw: str, column: str) -> int:
-    text = raw.strip()
-    if not text or not _MONEY.fullmatch(text) or text.count("-") > 1:
-        raise RowError(f"{column} {raw!r} is not an amount like 142.50")
-    negative = text.count("-") == 1
+    """The written amount in ``column``'s cell, in cents (see ``parse_written_amount``)."""
     try:
-        amount = Decimal(text.replace("$", "").replace(",", "").replace("-", ""))
-    except InvalidOperation:
-        raise RowError(f"{column} {raw!r} is not an amount like 142.50") from None
-    cents = int(amount * 100)
-    if cents > MAX_CENTS:
-        raise RowError(f"{column} {raw!r} is larger than any bill")
-    return -cents if negative else cents
+        return parse_written_amount(raw)
+    except WrittenAmountError as error:
+        raise RowError(f"{column} {raw!r} {error}") from None
 
 
 def parse_due_date(raw: str) -> dt.date | None:
@@ -235,7 +225,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
         raise RowError(f"language {cell['language']!r} is not en-US or es-US")
     balance, minimum = _amounts(cell)
     pepper = settings.PIN_PEPPER
-    row = (  # in FIELDS order
+    columns = (  # in FIELDS order
         number,
         cell["name"][:200],
         cell["email"] or None,
@@ -249,7 +239,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
         language,
         settings.DEFAULT_TIME_ZONE,
     )
-    return AccountRecord(row, tuple(dict.fromkeys(phones)))
+    return AccountRecord(columns, tuple(dict.fromkeys(phones)))
 
 
 def write_batch(session: Session, records: Iterable[Record]) -> int:
@@ -275,11 +265,18 @@ def _naive_utcnow() -> dt.datetime:
     return utcnow().astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _table(model: type[Base]) -> Table:
+    """``model``'s table, for Core statements (a mapped class types it only as a selectable)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 @cache
-def _sqlite_upsert() -> Any:
+def _sqlite_upsert() -> sqlite.Insert:
     """One reusable ``INSERT ... ON CONFLICT (number) DO UPDATE`` for executemany: SQLAlchemy
     compiles it once and batches the rows, instead of building a giant statement per batch."""
-    table = Account.__table__
+    table = _table(Account)
     upsert = sqlite.insert(table)
     changed = [table.c[name].is_distinct_from(upsert.excluded[name]) for name in FIELDS[1:]]
     return upsert.on_conflict_do_update(
@@ -296,7 +293,7 @@ def _write_sqlite(session: Session, records: Collection[Record]) -> None:
         for row, _ in records
     ]
     session.execute(_sqlite_upsert(), rows)
-    accounts, phones = Account.__table__, AccountPhone.__table__
+    accounts, phones = _table(Account), _table(AccountPhone)
     numbers = [row[0] for row, _ in records]
     query = select(accounts.c.number, accounts.c.id).where(accounts.c.number.in_(numbers))
     ids = dict(session.execute(query).all())
@@ -315,7 +312,7 @@ class _PostgresStatements:
     create: sql.Composed
     copy: sql.Composed
     upsert: sql.Composed
-    phones: sql.Composed  # two statements in one round trip
+    phones: sql.SQL  # two statements in one round trip
 
 
 @cache
@@ -365,6 +362,7 @@ def _write_postgresql(session: Session, records: Collection[Record]) -> None:
     executemany, and nothing is sent per row but the COPY data."""
     statements = _postgres_statements()
     raw = session.connection().connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
     with raw.cursor() as cursor:
         cursor.execute(statements.create)
         with cursor.copy(statements.copy) as copy:

@@ -47,7 +47,9 @@ from verification.lockout import HARD_LOCK
 log = logging.getLogger("ivr.ops.metrics")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
-disable_created_metrics()  # *_created series: noise for counters that start with the process
+# *_created series: noise for counters that start with the process. (prometheus_client
+# leaves this function and MultiProcessCollector unannotated, hence the ignores.)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 # Not in prometheus_client's global registry: each app's registry picks them up (or, in
 # multiprocess mode, the files they write).
 REQUESTS = Counter(
@@ -76,7 +78,7 @@ def registry_for(factory: sessionmaker[Session]) -> CollectorRegistry:
     database's."""
     registry = CollectorRegistry()
     if os.environ.get(MULTIPROCESS_DIR):
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(REQUESTS)
         registry.register(LATENCY)

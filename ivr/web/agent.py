@@ -37,6 +37,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
@@ -47,6 +48,7 @@ from flows.agent import ConsoleRefusedError
 from ivr import logs
 from ivr.channels.agent_console import AgentConsole
 from ivr.models import utcnow
+from payments.cards import brand_label
 from prompts import Money
 from verification.agents import LoginOutcome
 
@@ -74,7 +76,11 @@ class RowId(IntegerConverter):
         super().__init__(url_map, min=1, max=2**31 - 1)
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("row_id", RowId))
+def _add_converters(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("row_id", RowId)
+
+
+bp.record_once(_add_converters)
 
 
 def console() -> AgentConsole:
@@ -90,7 +96,11 @@ def csrf_token() -> str:
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "money": lambda cents: Money(cents).write("en-US")}
+    return {
+        "csrf_token": csrf_token,
+        "money": lambda cents: Money(cents).write("en-US"),
+        "brand_label": brand_label,
+    }
 
 
 def _address() -> str:

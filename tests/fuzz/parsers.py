@@ -56,7 +56,7 @@ def check_card_fields(text: str) -> None:
 def check_import_cells(text: str) -> None:
     try:
         cents = importer.parse_cents(text, "balance")
-        assert abs(cents) <= importer.MAX_CENTS
+        assert abs(cents) <= policy.MAX_WRITTEN_CENTS
     except importer.RowError as error:
         assert "balance" in str(error)
     try:

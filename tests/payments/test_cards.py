@@ -14,6 +14,7 @@ from payments.cards import (
     Brand,
     CardNumberCheck,
     FieldError,
+    brand_label,
     brand_of,
     check_code,
     check_number,
@@ -344,3 +345,22 @@ def foreign(digits: str, zero: int) -> str:
 )
 def test_non_ascii_digits_are_refused(refused: Callable[[], bool]) -> None:
     assert refused()
+
+
+@pytest.mark.parametrize(
+    ("stored", "label"),
+    [
+        ("visa", "Visa"),
+        ("amex", "American Express"),
+        ("diners", "Diners Club"),
+        ("jcb", "JCB"),
+        ("maestro", "maestro"),  # a payment connector's brand that is not ours: as stored
+        (None, ""),
+    ],
+)
+def test_brand_labels_are_as_people_write_them(stored: str | None, label: str) -> None:
+    assert brand_label(stored) == label
+
+
+def test_every_brand_has_a_label() -> None:
+    assert all(brand_label(brand) != brand.value for brand in Brand)

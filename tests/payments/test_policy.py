@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from ivr.config import load_settings
-from payments.policy import AmountError, PaymentPolicy, parse_amount
+from payments.policy import (
+    MAX_WRITTEN_CENTS,
+    AmountError,
+    PaymentPolicy,
+    WrittenAmountError,
+    parse_amount,
+    parse_written_amount,
+)
 
 MIN, MAX = 100, 500_000
 
@@ -133,3 +140,27 @@ def test_policy_from_settings() -> None:
         },
     )
     assert PaymentPolicy.from_settings(settings) == PaymentPolicy(500, 90_000, True, 125, 275)
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("142.50", 14250), ("$1,042.50", 104250), (".5", 50), ("-$5.00", -500), (" 7 ", 700)],
+)
+def test_written_amounts(text: str, cents: int) -> None:
+    assert parse_written_amount(text) == cents
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("12.345", "is not an amount like 142.50"),
+        ("--5", "is not an amount like 142.50"),
+        ("", "is not an amount like 142.50"),
+        (f"{MAX_WRITTEN_CENTS // 100 + 1}", "is larger than any bill"),
+        (f"-{MAX_WRITTEN_CENTS // 100 + 1}", "is larger than any bill"),
+    ],
+)
+def test_written_junk_is_refused_with_why(text: str, why: str) -> None:
+    with pytest.raises(WrittenAmountError) as refused:
+        parse_written_amount(text)
+    assert str(refused.value) == why
