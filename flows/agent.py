@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from flows import assisted
 from flows.context import Context
-from flows.engine import Conference, Flow, Go, Queue, Step, Transfer, Turn
+from flows.engine import Conference, Flow, GiveUp, Go, Queue, Step, Transfer, Turn
 from flows.payment import TWILIO_PAY, end_capture
 from ivr.config import Settings
 from ivr.models import (
@@ -101,6 +101,7 @@ class AgentCaptureStart(Step):
     """Entered by the agent's redirect: take the agent's amount and ask for the card."""
 
     name = ENTRIES[START]
+    goes_to = ("card_number",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         capture = _capture(ctx, conv)
@@ -116,6 +117,7 @@ class AgentCaptureStop(Step):
     """Entered by the agent's cancel: drop whatever was keyed and give the caller back."""
 
     name = ENTRIES[CANCEL]
+    goes_to = (assisted.RESULT_STATE,)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         end_capture(conv, ctx)
@@ -156,6 +158,7 @@ def give_up(conv: CallSession, ctx: Context) -> Go | None:
     return Go(assisted.RESULT_STATE)
 
 
+GIVE_UP = GiveUp(give_up, goes_to=(assisted.RESULT_STATE,))
 AGENT_STEPS: tuple[Step, ...] = (AgentCaptureStart(), AgentCaptureStop(), AgentCaptureResult())
 MOVED = "_moved"  # the last console redirect applied, so a repeated one changes nothing
 

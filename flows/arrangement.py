@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from flows.context import Context, phrase, verified_account
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
-from flows.payment import RECEIPT, TWILIO_PAY, start_capture
+from flows.payment import RECEIPT, STARTS_CAPTURE, TWILIO_PAY, start_capture
 from flows.receipts import send_receipts
 from ivr.models import Account, Arrangement, ArrangementKind, CallSession, Payment
 from payments import arrangements as policy_rules
@@ -103,6 +103,14 @@ class ArrangementOffer(Step):
     """Says only what policy allows this account: the latest date, plans, or why not."""
 
     name = "arrangement_offer"
+    goes_to = (
+        "arrangement_refused",
+        "arrangement_terms",
+        "arrangement_date",
+        "arrangement_installments",
+        "agent",
+        "main_menu",
+    )
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -148,6 +156,7 @@ class ArrangementDate(Step):
     """An earlier date than the latest, keyed as MMDD."""
 
     name = "arrangement_date"
+    goes_to = ("arrangement_offer", "arrangement_refused", "arrangement_terms")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -182,6 +191,7 @@ class ArrangementInstallments(Step):
     """Each allowed plan, keyed by its number of payments."""
 
     name = "arrangement_installments"
+    goes_to = ("arrangement_offer", "arrangement_refused", "arrangement_terms")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -240,6 +250,13 @@ class ArrangementTerms(Step):
     """The terms once more; 1 writes the arrangement, 2 leaves everything as it was."""
 
     name = "arrangement_terms"
+    goes_to = (
+        "arrangement_refused",
+        "arrangement_offer",
+        "main_menu",
+        "arrangement_confirmed",
+        *STARTS_CAPTURE,
+    )
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -296,6 +313,7 @@ class ArrangementDownPaid(Step):
     second call made an arrangement meanwhile), the payment stands and the caller is told."""
 
     name = "arrangement_down_paid"
+    goes_to = (RECEIPT, "arrangement_confirmed")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         payment = ctx.session.get(Payment, conv.data["payment_id"])
@@ -310,6 +328,7 @@ class ArrangementConfirmed(Step):
     """The confirmation number in 3-3-4 groups; 1 repeats it."""
 
     name = "arrangement_confirmed"
+    goes_to = ("arrangement_confirmed", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         made = ctx.session.get(Arrangement, conv.data["arrangement_id"])
@@ -337,6 +356,7 @@ class ArrangementRefused(Step):
     """Why not, in plain words, and a person who may be able to help."""
 
     name = "arrangement_refused"
+    goes_to = ("agent", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         refusal = conv.data.get(REFUSAL, {"reason": Refusal.NOTHING_TO_OFFER.value})

@@ -34,6 +34,7 @@ class DisputeMenu(Step):
     """The whole amount owed, or part of it; nothing to dispute when nothing is owed."""
 
     name = "dispute_menu"
+    goes_to = ("main_menu", "dispute_confirm", "dispute_amount", "agent")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         owed = owed_cents(ctx.session, verified_account(conv))
@@ -58,9 +59,12 @@ class DisputeAmount(Step):
     """Dollars, star, cents, pound: up to what is owed and not yet disputed."""
 
     name = "dispute_amount"
+    goes_to = ("dispute_confirm",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((phrase("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
+        return Turn(
+            (phrase("dispute_enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10)
+        )
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         amount = parse_amount(digits)
@@ -76,6 +80,7 @@ class DisputeConfirm(Step):
     """What happens to the amount while it is reviewed; 1 records it, 2 changes nothing."""
 
     name = "dispute_confirm"
+    goes_to = ("main_menu", "dispute_menu", "dispute_recorded")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         amount = Money(conv.data[CHOICE]["amount"])
@@ -118,6 +123,7 @@ class DisputeRecorded(Step):
     """The reference number in 3-3-4 groups, then a representative offered; 1 repeats."""
 
     name = "dispute_recorded"
+    goes_to = ("dispute_recorded", "agent", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         dispute = ctx.session.get(Dispute, conv.data["dispute_id"])

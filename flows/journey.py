@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 from flows import accessible
-from flows.agent import AGENT_STEPS, to_agent
-from flows.agent import give_up as agent_give_up
+from flows.agent import AGENT_STEPS, ENTRIES, GIVE_UP, to_agent
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
 from flows.context import Context, phrase
@@ -33,6 +32,7 @@ class Greeting(Step):
     """Welcome, with the offer of the other language."""
 
     name = "greeting"
+    goes_to = ("identify",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         accessible.on_greeting(conv, ctx)
@@ -55,6 +55,7 @@ class Identify(Step):
     """Decide how to identify: by caller ID when it matches exactly one account."""
 
     name = "identify"
+    goes_to = ("confirm_caller_account", "enter_account")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         matches = accounts_for_caller(ctx.session, ctx.caller)
@@ -66,6 +67,7 @@ class Identify(Step):
 
 class ConfirmCallerAccount(Step):
     name = "confirm_caller_account"
+    goes_to = ("enter_pin", "enter_account")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         last4 = Digits(conv.data["account_number"][-4:])
@@ -83,6 +85,7 @@ class ConfirmCallerAccount(Step):
 
 class EnterAccount(Step):
     name = "enter_account"
+    goes_to = ("enter_pin",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         key = "enter_account_again" if conv.data.get("failed_attempts") else "enter_account"
@@ -101,6 +104,7 @@ class EnterAccount(Step):
 
 class EnterPin(Step):
     name = "enter_pin"
+    goes_to = ("locked", "enter_detail")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         if ctx.verifier.locked_until(conv.data["account_number"]):
@@ -121,6 +125,12 @@ class EnterPin(Step):
 class EnterDetail(Step):
     name = "enter_detail"
 
+    def __init__(self, account_step: str = "enter_account") -> None:
+        """``account_step``: where a caller who keyed their account number keys it again
+        after a failed verification."""
+        self.account_step = account_step
+        self.goes_to = ("main_menu", "locked", "enter_pin", account_step)
+
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("enter_detail"),), Ask(max_digits=5, finish_on_key="#", timeout=10))
 
@@ -139,7 +149,8 @@ class EnterDetail(Step):
         conv.data["failed_attempts"] = conv.data.get("failed_attempts", 0) + 1
         if outcome.locked_until is not None:
             return Go("locked")
-        restart = "enter_pin" if conv.data.get("identified_by") == "caller_id" else "enter_account"
+        by_caller_id = conv.data.get("identified_by") == "caller_id"
+        restart = "enter_pin" if by_caller_id else self.account_step
         return Go(restart, (phrase("verify_failed"),))
 
 
@@ -147,6 +158,7 @@ class Locked(Step):
     """Tell the caller the account is locked, for how long, and offer a person."""
 
     name = "locked"
+    goes_to = ("agent",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         until = ctx.verifier.locked_until(conv.data["account_number"]) or ctx.now
@@ -192,6 +204,15 @@ def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
 
 class MainMenu(Step):
     name = "main_menu"
+    goes_to = (
+        "identify",
+        "main_menu",
+        "pay_menu",
+        "arrangement_offer",
+        "dispute_menu",
+        "assistance_programs",
+        "agent",
+    )
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return _menu_turn()
@@ -263,5 +284,7 @@ CALL_FLOW = Flow(
         *AGENT_STEPS,
     ],
     start="greeting",
-    give_up=agent_give_up,
+    give_up=GIVE_UP,
+    name="voice",
+    entries=ENTRIES.values(),
 )

@@ -64,15 +64,12 @@ def _twilio_pay(ctx: Context) -> bool:
     return ctx.settings.CAPTURE_MODE == TWILIO_PAY
 
 
-TEXT_PAY_METHOD = "text_pay_method"
 OFFERED = "offered"  # [full, minimum] cents, as the pay menu said them
-
-
-def _capture_state(conv: CallSession, ctx: Context) -> str:
-    """Where card details are taken: never by text (a saved card or a pay link instead)."""
-    if conv.channel == "sms":
-        return TEXT_PAY_METHOD
-    return "pay_verb" if _twilio_pay(ctx) else "card_number"
+CAPTURE = "capture"  # where card details are taken: each channel's flow has its own step
+STARTS_CAPTURE = (DECLINE_LIMIT, CAPTURE)  # where start_capture goes
+# Where a settled payment goes on to: its receipt or the step that asked for it (an
+# arrangement's down payment), another try, or the menu when the bank's answer is unknown.
+SETTLED = (RECEIPT, "arrangement_down_paid", "payment_declined", "main_menu")
 
 
 def _decline_limit(conv: CallSession, ctx: Context) -> DeclineScope | None:
@@ -102,7 +99,7 @@ def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECE
     fee = ctx.payment_policy.fee(amount)
     conv.data["pay"] = {"amount": amount, "fee": fee, "then": then}
     said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(_capture_state(conv, ctx), said)
+    return Go(CAPTURE, said)
 
 
 def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
@@ -120,8 +117,19 @@ def _offers(ctx: Context, account: Account) -> list[int]:
     return [due.full_cents, due.minimum_cents]
 
 
+class CaptureMethod(Step):
+    """Card details by our own keypad steps, or by Twilio's ``<Pay>``."""
+
+    name = CAPTURE
+    goes_to = ("card_number", "pay_verb")
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        return Go("pay_verb" if _twilio_pay(ctx) else "card_number")
+
+
 class PayMenu(Step):
     name = "pay_menu"
+    goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         due = amounts_due(ctx.session, verified_account(conv))
@@ -161,6 +169,7 @@ class PayMenu(Step):
 
 class EnterAmount(Step):
     name = "enter_amount"
+    goes_to = STARTS_CAPTURE
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
@@ -181,6 +190,8 @@ class CaptureStep(Step):
     """A card field. ``*`` anywhere wipes what was entered and starts over at the number."""
 
     next_state: str
+    # The next field, or back to a field or the read-back the agent asked for again.
+    goes_to = (*assisted.FIELDS, "pay_confirm")
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if "*" in digits:
@@ -297,6 +308,7 @@ class PayConfirm(Step):
     """Read back card and amount; 1 confirms, 2 cancels."""
 
     name = "pay_confirm"
+    goes_to = ("authorizing", DECLINE_LIMIT, "main_menu", assisted.RESULT_STATE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         pay, card = conv.data["pay"], conv.data["card"]
@@ -334,10 +346,12 @@ class PayConfirm(Step):
         return Retry(phrase("invalid_choice"))
 
 
-def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
+def _after_settlement(
+    conv: CallSession, ctx: Context, payment: Payment, with_agent: bool = True
+) -> Go:
     _resume_recording(conv, ctx)
     conv.data["payment_id"] = payment.id
-    back_to_agent = assisted.settled(conv, ctx, payment)
+    back_to_agent = assisted.settled(conv, ctx, payment) if with_agent else None
     if back_to_agent is not None:
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
@@ -353,6 +367,12 @@ class Authorizing(Step):
 
     name = "authorizing"
 
+    def __init__(self, with_agent: bool = True) -> None:
+        """``with_agent``: an agent may have started the capture (never on a text), and
+        then hears how it went."""
+        self.with_agent = with_agent
+        self.goes_to = (*SETTLED, assisted.RESULT_STATE) if with_agent else SETTLED
+
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("processing"),), resume=True)
 
@@ -365,7 +385,7 @@ class Authorizing(Step):
         if payment is None or payment.status is PaymentStatus.PENDING:
             return Repeat()
         del conv.data[AUTHORIZE]
-        return _after_settlement(conv, ctx, payment)
+        return _after_settlement(conv, ctx, payment, self.with_agent)
 
 
 _PAY_DECLINES = {
@@ -394,6 +414,7 @@ class PayVerb(Step):
     """``CAPTURE_MODE=twilio-pay``: Twilio's ``<Pay>`` captures and charges; we record it."""
 
     name = "pay_verb"
+    goes_to = (DECLINE_LIMIT, *SETTLED, assisted.RESULT_STATE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         pay = conv.data["pay"]
@@ -436,6 +457,7 @@ class PaymentReceipt(Step):
     """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
 
     name = RECEIPT
+    goes_to = (RECEIPT, "main_menu")
 
     def _payment(self, conv: CallSession, ctx: Context) -> Payment:
         payment = ctx.session.get(Payment, conv.data["payment_id"])
@@ -499,6 +521,7 @@ class PaymentDeclined(Step):
     """Why the card was not charged, and another card unless that was one decline too many."""
 
     name = "payment_declined"
+    goes_to = (*STARTS_CAPTURE, "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         payment = ctx.session.get(Payment, conv.data["payment_id"])
@@ -511,7 +534,7 @@ class PaymentDeclined(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
-            return Go(_capture_state(conv, ctx))
+            return Go(CAPTURE)
         if digits == "*":
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
@@ -522,6 +545,7 @@ class DeclineLimit(Step):
     cards, so it cannot be used to test stolen ones; a representative can still help."""
 
     name = DECLINE_LIMIT
+    goes_to = ("agent", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("decline_limit_options", number=ctx.settings.AGENT_NUMBER),), Ask())
@@ -536,6 +560,7 @@ class DeclineLimit(Step):
 
 PAYMENT_STEPS: tuple[Step, ...] = (
     PayMenu(),
+    CaptureMethod(),
     EnterAmount(),
     CardNumber(),
     CardExpiry(),

@@ -25,7 +25,9 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from flows.arrangement import ARRANGEMENT_STEPS
+from flows.assistance import ASSISTANCE_STEPS
 from flows.context import Context, phrase, verified_account
+from flows.dispute import DISPUTE_STEPS
 from flows.engine import (
     DONE,
     Ask,
@@ -48,7 +50,8 @@ from flows.journey import (
 )
 from flows.payment import (
     AUTHORIZE,
-    TEXT_PAY_METHOD,
+    CAPTURE,
+    DECLINE_LIMIT,
     Authorizing,
     DeclineLimit,
     EnterAmount,
@@ -68,6 +71,7 @@ from verification import accounts_for_caller
 CHANNEL = "sms"
 ACCOUNTS_PER_PHONE = 50  # a landlord's or a family's phone; more is a data problem
 PAY_LINK = "text_pay_link"
+TEXT_PAY_METHOD = "text_pay_method"
 SAVED_METHOD = "saved_method"
 PAYLINK_SENT = "paylink_sent"
 # Steps whose prompt does something (creates a link, moves money): never re-entered by LANG.
@@ -78,6 +82,7 @@ class Identify(Step):
     """Who is texting: only numbers on an account get anywhere."""
 
     name = "identify"
+    goes_to = ("text_choose_account", "enter_pin")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         matches = accounts_for_caller(ctx.session, ctx.caller, limit=ACCOUNTS_PER_PHONE)
@@ -118,6 +123,7 @@ class Agent(Step):
     """A representative cannot be dialled into a text: say whom to call."""
 
     name = "agent"
+    goes_to = ("main_menu",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         said = phrase("text_agent", number=ctx.settings.AGENT_NUMBER)
@@ -130,6 +136,8 @@ class MenuPause(Step):
     """A reply that leaves the sender at the menu without repeating it: the next answer is a
     menu choice (MENU shows the choices)."""
 
+    goes_to = MainMenu.goes_to
+
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         return MAIN_MENU.on_input(conv, ctx, digits)
 
@@ -139,10 +147,21 @@ def _total(conv: CallSession) -> Money:
     return Money(pay["amount"] + pay["fee"])
 
 
+class Capture(Step):
+    """Card details are never taken by text: a saved card or a pay link instead."""
+
+    name = CAPTURE
+    goes_to = (TEXT_PAY_METHOD,)
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        return Go(TEXT_PAY_METHOD)
+
+
 class PayMethod(Step):
     """A saved card (1), charged on this reply, or a one-time link to the pay page (2)."""
 
     name = TEXT_PAY_METHOD
+    goes_to = (PAY_LINK, "authorizing", DECLINE_LIMIT, "main_menu")
 
     def _saved(self, conv: CallSession, ctx: Context) -> PaymentMethod | None:
         account = verified_account(conv)
@@ -245,21 +264,26 @@ TEXT_FLOW = Flow(
         Identify(),
         ChooseAccount(),
         EnterPin(),
-        EnterDetail(),
+        EnterDetail(ChooseAccount.name),
         Locked(),
         MAIN_MENU,
         Agent(),
         PayMenu(),
         EnterAmount(),
+        Capture(),
         PayMethod(),
         PayLinkStep(),
-        Authorizing(),
+        Authorizing(with_agent=False),
         PaymentReceipt(),
         PaymentDeclined(),
         DeclineLimit(),
         *ARRANGEMENT_STEPS,
+        *DISPUTE_STEPS,
+        *ASSISTANCE_STEPS,
     ],
     start="identify",
+    name="text",
+    entries=("agent", "main_menu"),  # the AGENT and MENU keywords
 )
 
 
