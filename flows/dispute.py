@@ -8,6 +8,7 @@ be disputed is what is owed and not already in dispute (``payments.disputes``).
 from __future__ import annotations
 
 from flows.context import Context, phrase, verified_account
+from flows.data import DisputeData
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.receipts import send_receipts
 from ivr.models import Account, CallSession, Dispute
@@ -15,8 +16,6 @@ from payments.confirmation import SPOKEN_GROUPS
 from payments.disputes import DisputeError, Scope, held_cents, open_dispute, owed_cents
 from payments.policy import parse_amount
 from prompts import Digits, Money, Prompt
-
-CHOICE = "dispute"
 
 
 def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
@@ -26,7 +25,7 @@ def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
 
 
 def _choose(conv: CallSession, amount: int, scope: Scope) -> Go:
-    conv.data[CHOICE] = {"amount": amount, "scope": scope.value}
+    DisputeData(conv).choice = {"amount": amount, "scope": scope.value}
     return Go("dispute_confirm")
 
 
@@ -83,16 +82,18 @@ class DisputeConfirm(Step):
     goes_to = ("main_menu", "dispute_menu", "dispute_recorded")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        amount = Money(conv.data[CHOICE]["amount"])
+        amount = Money(DisputeData(conv).choice["amount"])
         return Turn((phrase("dispute_confirm", amount=amount),), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
-            conv.data.pop(CHOICE, None)
+            del DisputeData(conv).choice
             return Go("main_menu", (phrase("dispute_cancelled"),))
         if digits != "1":
             return Retry(phrase("invalid_choice"))
-        chosen = conv.data.pop(CHOICE)
+        data = DisputeData(conv)
+        chosen = data.choice
+        del data.choice
         account = verified_account(conv)
         try:
             dispute = open_dispute(
@@ -115,7 +116,7 @@ class DisputeConfirm(Step):
             "number": Digits(dispute.reference_number, SPOKEN_GROUPS),
         }
         send_receipts(ctx.session, conv, account, "dispute_receipt", params)
-        conv.data["dispute_id"] = dispute.id
+        data.dispute_id = dispute.id
         return Go("dispute_recorded")
 
 
@@ -126,7 +127,7 @@ class DisputeRecorded(Step):
     goes_to = ("dispute_recorded", "agent", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        dispute = ctx.session.get(Dispute, conv.data["dispute_id"])
+        dispute = ctx.session.get(Dispute, DisputeData(conv).dispute_id)
         assert dispute is not None
         number = Digits(dispute.reference_number, SPOKEN_GROUPS)
         return Turn(

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
-from flows.accessible import SLOW
 from flows.context import Context
+from flows.data import Conversation
 from ivr.models import CallSession
 from prompts import Prompt
 
@@ -291,17 +291,17 @@ class Flow:
             outcome = self._checked(step, step.on_event(conv, ctx, event))
         elif _KEYPAD.fullmatch(event.value):
             outcome = self._checked(step, step.on_input(conv, ctx, event.value))
-            if event.value == "*" and isinstance(outcome, Retry) and conv.data.get(SLOW):
+            if event.value == "*" and isinstance(outcome, Retry) and Conversation(conv).slow:
                 outcome = Repeat()  # with slower prompts, a star no step uses repeats the question
         else:
             outcome = Retry(Prompt("invalid_choice"))
         return self._apply(conv, ctx, outcome)
 
     def _silence(self, conv: CallSession, ctx: Context) -> Outcome:
-        count = conv.data.get("_silences", 0) + 1
-        conv.data["_silences"] = count
-        patience = self.limits.silences + (1 if conv.data.get(SLOW) else 0)
-        if count > patience:
+        data = Conversation(conv)
+        data.silences += 1
+        patience = self.limits.silences + (1 if data.slow else 0)
+        if data.silences > patience:
             return self._goodbye(conv, ctx, Prompt("goodbye_no_input"))
         return Repeat((Prompt("no_input"),))
 
@@ -314,14 +314,14 @@ class Flow:
 
     def _apply(self, conv: CallSession, ctx: Context, outcome: Outcome) -> Turn:
         said: tuple[Prompt, ...] = ()
+        data = Conversation(conv)
         while True:
             if isinstance(outcome, Finish):
                 conv.state = DONE
                 return Turn(said + outcome.turn.say, end=outcome.turn.end)
             if isinstance(outcome, Retry):
-                tries = conv.data.get("_tries", 0) + 1
-                conv.data["_tries"] = tries
-                if tries > self.limits.retries:
+                data.tries += 1
+                if data.tries > self.limits.retries:
                     outcome = self._goodbye(conv, ctx, Prompt("goodbye_too_many_attempts"))
                     continue
                 said += (outcome.reason,)
@@ -329,8 +329,8 @@ class Flow:
                 said += outcome.say
             else:
                 conv.state = outcome.state
-                conv.data.pop("_tries", None)
-                conv.data.pop("_silences", None)
+                del data.tries
+                del data.silences
                 said += outcome.say
             step = self.steps[conv.state]
             entered = self._checked(step, step.prompt(conv, ctx))

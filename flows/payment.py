@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flows import assisted
 from flows.context import Context, phrase, verified_account
+from flows.data import PaymentData
 from flows.engine import (
     Ask,
     Finish,
@@ -64,7 +65,6 @@ def _twilio_pay(ctx: Context) -> bool:
     return ctx.settings.CAPTURE_MODE == TWILIO_PAY
 
 
-OFFERED = "offered"  # [full, minimum] cents, as the pay menu said them
 CAPTURE = "capture"  # where card details are taken: each channel's flow has its own step
 STARTS_CAPTURE = (DECLINE_LIMIT, CAPTURE)  # where start_capture goes
 # Where a settled payment goes on to: its receipt or the step that asked for it (an
@@ -97,7 +97,7 @@ def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECE
     if scope is not None:
         return decline_limit_reached(scope)
     fee = ctx.payment_policy.fee(amount)
-    conv.data["pay"] = {"amount": amount, "fee": fee, "then": then}
+    PaymentData(conv).pay = {"amount": amount, "fee": fee, "then": then}
     said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
     return Go(CAPTURE, said)
 
@@ -150,12 +150,12 @@ class PayMenu(Step):
             say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
         say.append(phrase("pay_menu_other"))
         # The key pays the amount just heard; the ledger re-checks it under the account lock.
-        conv.data[OFFERED] = [due.full_cents, due.minimum_cents]
+        PaymentData(conv).offered = [due.full_cents, due.minimum_cents]
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         # A call that reached the menu before offers were kept has them worked out again.
-        full, minimum = conv.data.get(OFFERED) or _offers(ctx, verified_account(conv))
+        full, minimum = PaymentData(conv).offered or _offers(ctx, verified_account(conv))
         if digits == "1" and full > 0:
             return _choose(conv, ctx, full)
         if digits == "2" and 0 < minimum < full:
@@ -212,17 +212,18 @@ class CardNumber(CaptureStep):
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         say = [phrase("enter_card_number")]
-        if not conv.data.get("recording_paused"):
+        data = PaymentData(conv)
+        if not data.recording_paused:
             if ctx.recording is not None:
                 ctx.recording.pause_recording(conv.sid)
-            conv.data["recording_paused"] = True
+            data.recording_paused = True
             say.insert(0, phrase("capture_intro"))
         return Turn(tuple(say), Ask(max_digits=20, finish_on_key="#", timeout=15))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
         verdict = ctx.vault.enter_number(conv.sid, digits)
         if verdict.ok and verdict.brand is not None:
-            conv.data["card"] = {"brand": verdict.brand.value, "last4": verdict.last4}
+            PaymentData(conv).card = {"brand": verdict.brand.value, "last4": verdict.last4}
         return verdict
 
 
@@ -243,7 +244,7 @@ class CardCode(CaptureStep):
     next_state = "card_zip"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        brand = Brand(conv.data["card"]["brand"])
+        brand = Brand(PaymentData(conv).card["brand"])
         key = "enter_card_code_front" if brand is Brand.AMEX else "enter_card_code_back"
         return Turn((phrase(key),), Ask(max_digits=code_length(brand), timeout=10))
 
@@ -263,7 +264,10 @@ class CardZip(CaptureStep):
 
 
 def _resume_recording(conv: CallSession, ctx: Context) -> None:
-    if conv.data.pop("recording_paused", False) and ctx.recording is not None:
+    data = PaymentData(conv)
+    paused = data.recording_paused
+    del data.recording_paused
+    if paused and ctx.recording is not None:
         ctx.recording.resume_recording(conv.sid)
 
 
@@ -281,11 +285,11 @@ def _abandon_capture(conv: CallSession, ctx: Context, reason: str, alone: Go | N
 
 def _idempotency_key(conv: CallSession) -> str:
     """One key per call and attempt: a replayed webhook maps to the same payment."""
-    return f"{conv.sid}:{conv.data.get('pay_attempt', 1)}"
+    return f"{conv.sid}:{PaymentData(conv).attempt}"
 
 
 def _begin(conv: CallSession, ctx: Context, brand: str | None, last4: str | None) -> Payment:
-    pay = conv.data["pay"]
+    pay = PaymentData(conv).pay
     return ledger.begin(
         ctx.session,
         ledger.NewPayment(
@@ -311,7 +315,8 @@ class PayConfirm(Step):
     goes_to = ("authorizing", DECLINE_LIMIT, "main_menu", assisted.RESULT_STATE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        pay, card = conv.data["pay"], conv.data["card"]
+        data = PaymentData(conv)
+        pay, card = data.pay, data.card
         params = {
             "brand": phrase(f"brand_{card['brand']}"),
             "last4": Digits(card["last4"]),
@@ -330,7 +335,7 @@ class PayConfirm(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
-            card = conv.data["card"]
+            card = PaymentData(conv).card
             try:
                 payment = _begin(conv, ctx, card["brand"], card["last4"])
             except ledger.DeclineLimitError as refused:
@@ -350,12 +355,13 @@ def _after_settlement(
     conv: CallSession, ctx: Context, payment: Payment, with_agent: bool = True
 ) -> Go:
     _resume_recording(conv, ctx)
-    conv.data["payment_id"] = payment.id
+    data = PaymentData(conv)
+    data.payment_id = payment.id
     back_to_agent = assisted.settled(conv, ctx, payment) if with_agent else None
     if back_to_agent is not None:
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
-        then = conv.data["pay"].get("then", RECEIPT)
+        then = data.pay.get("then", RECEIPT)
         return Go(then, (phrase("payment_approved", amount=Money(payment.amount_cents)),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
@@ -417,7 +423,7 @@ class PayVerb(Step):
     goes_to = (DECLINE_LIMIT, *SETTLED, assisted.RESULT_STATE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        pay = conv.data["pay"]
+        pay = PaymentData(conv).pay
         try:
             payment = _begin(conv, ctx, None, None)
         except ledger.DeclineLimitError as refused:
@@ -460,7 +466,7 @@ class PaymentReceipt(Step):
     goes_to = (RECEIPT, "main_menu")
 
     def _payment(self, conv: CallSession, ctx: Context) -> Payment:
-        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         assert payment is not None and payment.confirmation_number is not None
         return payment
 
@@ -524,7 +530,7 @@ class PaymentDeclined(Step):
     goes_to = (*STARTS_CAPTURE, "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         reason = (payment.decline_reason if payment else None) or DeclineReason.DECLINED.value
         scope = _decline_limit(conv, ctx)
         if scope is not None:
@@ -533,7 +539,10 @@ class PaymentDeclined(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
-            conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
+            data = PaymentData(conv)
+            attempt = data.attempt
+            assert isinstance(attempt, int)  # an agent's capture goes back to the agent instead
+            data.attempt = attempt + 1
             return Go(CAPTURE)
         if digits == "*":
             return Go("main_menu")
