@@ -12,11 +12,10 @@ from __future__ import annotations
 from functools import cache
 
 from flows.context import Context
+from flows.data import Conversation
 from ivr.models import CallSession, VoicePreference
 from prompts import Prompt
 from verification import normalize_phone
-
-SLOW = "slow"
 
 
 def relay_callers(ctx: Context) -> frozenset[str]:
@@ -33,7 +32,7 @@ def _relay_numbers(setting: str, region: str) -> frozenset[str]:
 def on_greeting(conv: CallSession, ctx: Context) -> None:
     """A relay service calling: slow from the first word."""
     if ctx.caller is not None and ctx.caller in relay_callers(ctx):
-        conv.data[SLOW] = True
+        Conversation(conv).slow = True
 
 
 def on_verified(conv: CallSession, ctx: Context) -> None:
@@ -42,13 +41,13 @@ def on_verified(conv: CallSession, ctx: Context) -> None:
         return
     preference = ctx.session.get(VoicePreference, conv.account_id)
     if preference is not None and preference.slow_prompts:
-        conv.data[SLOW] = True
+        Conversation(conv).slow = True
 
 
 def toggle(conv: CallSession, ctx: Context) -> Prompt:
     """Switch slower prompts for this call and remember the choice on the account."""
-    slow = not conv.data.get(SLOW, False)
-    conv.data[SLOW] = slow
+    data = Conversation(conv)
+    slow = data.slow = not data.slow
     if conv.account_id is not None:
         preference = ctx.session.get(VoicePreference, conv.account_id, with_for_update=True)
         if preference is None:

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from flows import assisted
 from flows.context import Context
-from flows.engine import Conference, Flow, Go, Queue, Step, Transfer, Turn
+from flows.data import AgentData, PaymentData
+from flows.engine import Conference, Flow, GiveUp, Go, Queue, Step, Transfer, Turn
 from flows.payment import TWILIO_PAY, end_capture
 from ivr.config import Settings
 from ivr.models import (
@@ -78,7 +79,7 @@ def to_agent(conv: CallSession, ctx: Context) -> Queue | Transfer:
         ctx.session.add(handoff)
     handoff.verified = conv.verified
     handoff.account_id = conv.account_id if conv.verified else None
-    conv.data[assisted.HANDED_OFF] = True
+    AgentData(conv).handed_off = True
     ctx.session.flush()
     if ctx.settings.AGENT_TRANSFER == "dial":
         return Transfer(ctx.settings.AGENT_NUMBER)
@@ -91,7 +92,7 @@ def conference_name(call_sid: str) -> str:
 
 
 def _capture(ctx: Context, conv: CallSession) -> AgentCapture:
-    capture = ctx.session.get(AgentCapture, conv.data.get(assisted.CAPTURE))
+    capture = ctx.session.get(AgentCapture, AgentData(conv).capture)
     if capture is None:
         raise RuntimeError("agent capture state reached without a capture")
     return capture
@@ -101,12 +102,14 @@ class AgentCaptureStart(Step):
     """Entered by the agent's redirect: take the agent's amount and ask for the card."""
 
     name = ENTRIES[START]
+    goes_to = ("card_number",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         capture = _capture(ctx, conv)
-        conv.data["pay"] = {"amount": capture.amount_cents, "fee": capture.fee_cents}
-        conv.data["pay_attempt"] = f"agent-{capture.id}"
-        conv.data.pop(assisted.RESUME, None)
+        pay = PaymentData(conv)
+        pay.pay = {"amount": capture.amount_cents, "fee": capture.fee_cents}
+        pay.attempt = f"agent-{capture.id}"
+        del AgentData(conv).resume
         assisted.update(capture, CaptureStatus.CAPTURING, fields=None)
         total = Money(capture.amount_cents + capture.fee_cents)
         return Go("card_number", (Prompt("agent_capture_intro", {"amount": total}),))
@@ -116,6 +119,7 @@ class AgentCaptureStop(Step):
     """Entered by the agent's cancel: drop whatever was keyed and give the caller back."""
 
     name = ENTRIES[CANCEL]
+    goes_to = (assisted.RESULT_STATE,)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         end_capture(conv, ctx)
@@ -129,7 +133,7 @@ class AgentCaptureResult(Step):
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         capture = _capture(ctx, conv)
-        del conv.data[assisted.CAPTURE]
+        del AgentData(conv).capture
         said: tuple[Prompt, ...]
         if capture.status is CaptureStatus.APPROVED:
             total = Money(capture.amount_cents + capture.fee_cents)
@@ -156,8 +160,8 @@ def give_up(conv: CallSession, ctx: Context) -> Go | None:
     return Go(assisted.RESULT_STATE)
 
 
+GIVE_UP = GiveUp(give_up, goes_to=(assisted.RESULT_STATE,))
 AGENT_STEPS: tuple[Step, ...] = (AgentCaptureStart(), AgentCaptureStop(), AgentCaptureResult())
-MOVED = "_moved"  # the last console redirect applied, so a repeated one changes nothing
 
 
 def redirected(
@@ -166,11 +170,12 @@ def redirected(
     """Apply the console's redirect of the call (start, a field again, cancel); ``None`` for a
     repeated or out-of-date one (another capture, or one already over)."""
     token = f"{capture_id}:{step}:{nonce}"
-    if step not in ENTRIES or conv.data.get(assisted.CAPTURE) != capture_id:
+    data = AgentData(conv)
+    if step not in ENTRIES or data.capture != capture_id:
         return None
-    if conv.data.get(MOVED) == token:
+    if data.moved == token:  # the last console redirect applied: a repeat changes nothing
         return None
-    conv.data[MOVED] = token
+    data.moved = token
     if step in assisted.FIELDS:
         assisted.asking(conv, ctx, step)
     return flow.jump(conv, ctx, ENTRIES[step])
@@ -314,7 +319,7 @@ def start_capture(
             raise ConsoleRefusedError("Another payment on this account is in progress.") from None
         capture.payment_id = payment.id
     else:
-        conv.data[assisted.CAPTURE] = capture.id
+        AgentData(conv).capture = capture.id
         handoff.agent_held = True  # the console holds the agent before moving the caller
     return capture
 
@@ -360,7 +365,7 @@ def rerequest(session: Session, agent: Agent, capture_id: int, field: str) -> Ag
         assisted.update(capture, fields={field: (assisted.ENTERING, None)})
         return capture
     if field != assisted.FIELDS[0] and conv.state != field:
-        conv.data[assisted.RESUME] = conv.state
+        AgentData(conv).resume = conv.state
     assisted.update(capture)
     return capture
 

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flows.context import Context, phrase, verified_account
+from flows.data import ArrangementData, PaymentData
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
-from flows.payment import RECEIPT, TWILIO_PAY, start_capture
+from flows.payment import RECEIPT, STARTS_CAPTURE, TWILIO_PAY, start_capture
 from flows.receipts import send_receipts
 from ivr.models import Account, Arrangement, ArrangementKind, CallSession, Payment
 from payments import arrangements as policy_rules
@@ -37,9 +38,6 @@ from payments.disputes import owed_cents
 from payments.promises import card_on_file
 from prompts import Digits, Money, Prompt, SpokenDate
 
-CHOICE = "arrangement"
-REFUSAL = "arrangement_refusal"
-
 
 def _policy(ctx: Context) -> ArrangementPolicy:
     return ArrangementPolicy.from_settings(ctx.settings)
@@ -57,20 +55,22 @@ def _offer(conv: CallSession, ctx: Context) -> Offers | Refused:
 
 
 def _refuse(conv: CallSession, refused: Refused) -> Go:
-    conv.data[REFUSAL] = {"reason": refused.reason.value, "reconnect": refused.reconnect_cents}
+    reason, reconnect = refused.reason.value, refused.reconnect_cents
+    ArrangementData(conv).refusal = {"reason": reason, "reconnect": reconnect}
     return Go("arrangement_refused")
 
 
 def _choose(conv: CallSession, choice: Choice) -> Go:
+    data = ArrangementData(conv)
     if isinstance(choice, Extension):
-        conv.data[CHOICE] = {"date": choice.date.isoformat()}
+        data.choice = {"date": choice.date.isoformat()}
     else:
-        conv.data[CHOICE] = {"count": choice.count}
+        data.choice = {"count": choice.count}
     return Go("arrangement_terms")
 
 
 def _choice(conv: CallSession) -> Choice:
-    saved = conv.data[CHOICE]
+    saved = ArrangementData(conv).choice
     if "date" in saved:
         return Extension(dt.date.fromisoformat(saved["date"]))
     return Plan(int(saved["count"]))
@@ -103,6 +103,14 @@ class ArrangementOffer(Step):
     """Says only what policy allows this account: the latest date, plans, or why not."""
 
     name = "arrangement_offer"
+    goes_to = (
+        "arrangement_refused",
+        "arrangement_terms",
+        "arrangement_date",
+        "arrangement_installments",
+        "agent",
+        "main_menu",
+    )
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -148,6 +156,7 @@ class ArrangementDate(Step):
     """An earlier date than the latest, keyed as MMDD."""
 
     name = "arrangement_date"
+    goes_to = ("arrangement_offer", "arrangement_refused", "arrangement_terms")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -182,6 +191,7 @@ class ArrangementInstallments(Step):
     """Each allowed plan, keyed by its number of payments."""
 
     name = "arrangement_installments"
+    goes_to = ("arrangement_offer", "arrangement_refused", "arrangement_terms")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -220,7 +230,7 @@ def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
             "number": Digits(made.confirmation_number, SPOKEN_GROUPS),
         }
         sent = send_receipts(session, conv, account, "arrangement_receipt", params)
-        conv.data["arrangement_receipts"] = sent
+        ArrangementData(conv).receipts = sent
 
     return queue
 
@@ -240,6 +250,13 @@ class ArrangementTerms(Step):
     """The terms once more; 1 writes the arrangement, 2 leaves everything as it was."""
 
     name = "arrangement_terms"
+    goes_to = (
+        "arrangement_refused",
+        "arrangement_offer",
+        "main_menu",
+        "arrangement_confirmed",
+        *STARTS_CAPTURE,
+    )
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
@@ -255,7 +272,7 @@ class ArrangementTerms(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
-            conv.data.pop(CHOICE, None)
+            del ArrangementData(conv).choice
             return Go("main_menu", (phrase("arrangement_cancelled"),))
         if digits != "1":
             return Retry(phrase("invalid_choice"))
@@ -286,8 +303,9 @@ def _write(conv: CallSession, ctx: Context, down_payment: Payment | None) -> Go 
         )
     except ArrangementRefusedError as error:
         return error.refused
-    conv.data.pop(CHOICE, None)
-    conv.data["arrangement_id"] = made.id
+    data = ArrangementData(conv)
+    del data.choice
+    data.arrangement_id = made.id
     return Go("arrangement_confirmed", (phrase("arrangement_made"),))
 
 
@@ -296,9 +314,10 @@ class ArrangementDownPaid(Step):
     second call made an arrangement meanwhile), the payment stands and the caller is told."""
 
     name = "arrangement_down_paid"
+    goes_to = (RECEIPT, "arrangement_confirmed")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
-        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         assert payment is not None
         made = _write(conv, ctx, payment)
         if isinstance(made, Refused):
@@ -310,14 +329,16 @@ class ArrangementConfirmed(Step):
     """The confirmation number in 3-3-4 groups; 1 repeats it."""
 
     name = "arrangement_confirmed"
+    goes_to = ("arrangement_confirmed", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        made = ctx.session.get(Arrangement, conv.data["arrangement_id"])
+        data = ArrangementData(conv)
+        made = ctx.session.get(Arrangement, data.arrangement_id)
         assert made is not None
         say = [
             phrase("confirmation_number", number=Digits(made.confirmation_number, SPOKEN_GROUPS))
         ]
-        if conv.data.get("arrangement_receipts"):
+        if data.receipts:
             say.append(phrase("arrangement_receipt_sent"))
         say.append(phrase("arrangement_confirmed_options"))
         return Turn(tuple(say), Ask(timeout=8))
@@ -337,9 +358,13 @@ class ArrangementRefused(Step):
     """Why not, in plain words, and a person who may be able to help."""
 
     name = "arrangement_refused"
+    goes_to = ("agent", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        refusal = conv.data.get(REFUSAL, {"reason": Refusal.NOTHING_TO_OFFER.value})
+        refusal = ArrangementData(conv).refusal or {
+            "reason": Refusal.NOTHING_TO_OFFER.value,
+            "reconnect": 0,
+        }
         params: dict[str, Any] = {}
         if refusal["reason"] == Refusal.DISCONNECTED.value:
             params = {

@@ -37,6 +37,7 @@ class AssistancePrograms(Step):
     """Each program's name and number; 1 texts the list, 2 repeats it."""
 
     name = "assistance_programs"
+    goes_to = ("assistance_programs", "main_menu", "agent")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         programs = _programs(ctx)

@@ -17,6 +17,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from flows.context import Context
+from flows.data import AgentData
 from flows.engine import Go
 from ivr import audit
 from ivr.models import (
@@ -32,10 +33,7 @@ from payments import ledger
 from payments.capture import FieldVerdict
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 
-CAPTURE = "agent_capture"  # the session's AgentCapture id while an agent's capture runs
-RESUME = "agent_resume_state"  # where a field asked again out of turn returns to
 RESULT_STATE = "agent_capture_result"
-HANDED_OFF = "handed_off"  # set once the call went to the agents: only then is there more to end
 FIELDS = ("card_number", "card_expiry", "card_code", "card_zip")
 FINAL = frozenset(
     {
@@ -80,7 +78,7 @@ def update(
 
 def running(conv: CallSession, ctx: Context) -> AgentCapture | None:
     """The agent's capture this call is in, if it is still running (locked for the update)."""
-    capture_id = conv.data.get(CAPTURE)
+    capture_id = AgentData(conv).capture
     if capture_id is None:
         return None
     capture = ctx.session.get(AgentCapture, capture_id, with_for_update=True)
@@ -92,7 +90,10 @@ def field_checked(
 ) -> str:
     """Record the verdict on ``field``; returns the state to go to if it was accepted (after a
     field the agent asked for again, the caller returns to where they were)."""
-    target = (conv.data.pop(RESUME, None) or next_state) if verdict.ok else next_state
+    data = AgentData(conv)
+    target = (data.resume or next_state) if verdict.ok else next_state
+    if verdict.ok:
+        del data.resume
     capture = running(conv, ctx)
     if capture is None:
         return target
@@ -115,7 +116,7 @@ def asking(conv: CallSession, ctx: Context, field: str) -> None:
     if capture is None:
         return
     if field == FIELDS[0]:
-        conv.data.pop(RESUME, None)
+        del AgentData(conv).resume
         update(capture, CaptureStatus.CAPTURING, fields=_restart(), brand=None, last4=None)
     else:
         update(capture, CaptureStatus.CAPTURING, fields={field: (ENTERING, None)})
@@ -127,7 +128,7 @@ def _restart() -> dict[str, tuple[str, str | None]]:
 
 def restarted(conv: CallSession, ctx: Context) -> None:
     """The caller pressed star: everything is keyed again from the card number."""
-    conv.data.pop(RESUME, None)
+    del AgentData(conv).resume
     capture = running(conv, ctx)
     if capture is not None:
         update(capture, CaptureStatus.CAPTURING, fields=_restart(), brand=None, last4=None)
@@ -176,7 +177,7 @@ def call_ended(session: Session, conv: CallSession) -> None:
     """The caller hung up: a capture still being keyed ends with nothing charged (one already
     authorizing is settled by the ledger), and the call leaves the agents' lists. A call that
     never reached an agent has nothing here, and costs no query."""
-    if not conv.data.get(HANDED_OFF):
+    if not AgentData(conv).handed_off:
         return
     call_sid = conv.sid
     captures = session.scalars(

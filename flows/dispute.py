@@ -8,6 +8,7 @@ be disputed is what is owed and not already in dispute (``payments.disputes``).
 from __future__ import annotations
 
 from flows.context import Context, phrase, verified_account
+from flows.data import DisputeData
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.receipts import send_receipts
 from ivr.models import Account, CallSession, Dispute
@@ -15,8 +16,6 @@ from payments.confirmation import SPOKEN_GROUPS
 from payments.disputes import DisputeError, Scope, held_cents, open_dispute, owed_cents
 from payments.policy import parse_amount
 from prompts import Digits, Money, Prompt
-
-CHOICE = "dispute"
 
 
 def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
@@ -26,7 +25,7 @@ def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
 
 
 def _choose(conv: CallSession, amount: int, scope: Scope) -> Go:
-    conv.data[CHOICE] = {"amount": amount, "scope": scope.value}
+    DisputeData(conv).choice = {"amount": amount, "scope": scope.value}
     return Go("dispute_confirm")
 
 
@@ -34,6 +33,7 @@ class DisputeMenu(Step):
     """The whole amount owed, or part of it; nothing to dispute when nothing is owed."""
 
     name = "dispute_menu"
+    goes_to = ("main_menu", "dispute_confirm", "dispute_amount", "agent")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         owed = owed_cents(ctx.session, verified_account(conv))
@@ -58,9 +58,12 @@ class DisputeAmount(Step):
     """Dollars, star, cents, pound: up to what is owed and not yet disputed."""
 
     name = "dispute_amount"
+    goes_to = ("dispute_confirm",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        return Turn((phrase("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
+        return Turn(
+            (phrase("dispute_enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10)
+        )
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         amount = parse_amount(digits)
@@ -76,18 +79,21 @@ class DisputeConfirm(Step):
     """What happens to the amount while it is reviewed; 1 records it, 2 changes nothing."""
 
     name = "dispute_confirm"
+    goes_to = ("main_menu", "dispute_menu", "dispute_recorded")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        amount = Money(conv.data[CHOICE]["amount"])
+        amount = Money(DisputeData(conv).choice["amount"])
         return Turn((phrase("dispute_confirm", amount=amount),), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
-            conv.data.pop(CHOICE, None)
+            del DisputeData(conv).choice
             return Go("main_menu", (phrase("dispute_cancelled"),))
         if digits != "1":
             return Retry(phrase("invalid_choice"))
-        chosen = conv.data.pop(CHOICE)
+        data = DisputeData(conv)
+        chosen = data.choice
+        del data.choice
         account = verified_account(conv)
         try:
             dispute = open_dispute(
@@ -110,7 +116,7 @@ class DisputeConfirm(Step):
             "number": Digits(dispute.reference_number, SPOKEN_GROUPS),
         }
         send_receipts(ctx.session, conv, account, "dispute_receipt", params)
-        conv.data["dispute_id"] = dispute.id
+        data.dispute_id = dispute.id
         return Go("dispute_recorded")
 
 
@@ -118,9 +124,10 @@ class DisputeRecorded(Step):
     """The reference number in 3-3-4 groups, then a representative offered; 1 repeats."""
 
     name = "dispute_recorded"
+    goes_to = ("dispute_recorded", "agent", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        dispute = ctx.session.get(Dispute, conv.data["dispute_id"])
+        dispute = ctx.session.get(Dispute, DisputeData(conv).dispute_id)
         assert dispute is not None
         number = Digits(dispute.reference_number, SPOKEN_GROUPS)
         return Turn(

@@ -5,6 +5,11 @@ from the database, and what we need beyond transitions (prompts, input shapes, r
 silence limits shared by every step) is the bulk of the logic. A step is a class with a
 ``name``, a :meth:`Step.prompt` and an :meth:`Step.on_input`; the engine owns the rest, so
 every prompt gets the same timeout path (repeat once, then goodbye) and junk-input path.
+
+Each step declares the states it may go to (``goes_to``), so a flow is checked when it is
+built: a target that is not one of its steps, or a step no path reaches, refuses the build
+(:class:`FlowError`) instead of failing on the call that first gets there. Every move is checked
+against the declaration too, so the declarations cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
 
-from flows.accessible import SLOW
 from flows.context import Context
+from flows.data import Conversation
 from ivr.models import CallSession
 from prompts import Prompt
 
@@ -146,7 +151,22 @@ class Finish:
 Outcome = Go | Retry | Repeat | Finish
 
 
-GiveUp = Callable[[CallSession, Context], Outcome | None]
+class FlowError(Exception):
+    """A flow that breaks its own declarations: built with a target or step that cannot work,
+    or a step moving somewhere it did not declare."""
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """What may keep a caller the flow is about to let go (``keep`` returns ``None`` to let
+    them go), and the states it may send them to."""
+
+    keep: Callable[[CallSession, Context], Outcome | None]
+    goes_to: tuple[str, ...] = ()
+    name: str = field(default="give_up", init=False)
+
+
+_O = TypeVar("_O", bound=Outcome | Turn | None)
 
 
 def goodbye(*say: Prompt) -> Finish:
@@ -157,6 +177,8 @@ class Step:
     """One state of a flow. Subclasses set ``name`` and override what they need."""
 
     name: ClassVar[str]
+    goes_to: tuple[str, ...] = ()
+    """Every state this step's prompt and answers may move to (a :class:`Go`'s target)."""
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         """What to say on entering; a :class:`Go` passes straight through (a decision step)."""
@@ -181,7 +203,8 @@ class Limits:
 
 
 class Flow:
-    """A set of steps and the rules every step shares."""
+    """A set of steps and the rules every step shares, checked when built: each declared
+    target is a step of the flow, and each step is reached from ``start`` or an entry."""
 
     def __init__(
         self,
@@ -189,19 +212,72 @@ class Flow:
         start: str,
         limits: Limits | None = None,
         give_up: GiveUp | None = None,
+        *,
+        name: str = "flow",
+        entries: Iterable[str] = (),
     ) -> None:
-        self.steps = {step.name: step for step in steps}
+        """``entries`` are the states entered from outside the flow's own moves (an agent's
+        console moving the call, a text keyword such as MENU)."""
+        self.name = name
+        self.steps: dict[str, Step] = {}
+        for step in steps:
+            if step.name in self.steps:
+                raise FlowError(f"flow {name!r}: two steps are named {step.name!r}")
+            self.steps[step.name] = step
         self.start_state = start
+        self.entries = frozenset(entries) | {start}
         self.limits = limits or Limits()
         self.give_up = give_up
+        self._check()
+
+    def _check(self) -> None:
+        for entry in sorted(self.entries):
+            if entry not in self.steps:
+                raise FlowError(f"flow {self.name!r}: entry {entry!r} is not a step of the flow")
+        sources: list[Step | GiveUp] = [*self.steps.values()]
+        if self.give_up is not None:
+            sources.append(self.give_up)
+        for source in sources:
+            for target in source.goes_to:
+                if target not in self.steps:
+                    raise FlowError(
+                        f"flow {self.name!r}: step {source.name!r} may go to {target!r}, "
+                        "which is not a step of the flow"
+                    )
+        reached = set(self.entries)
+        if self.give_up is not None:
+            reached.update(self.give_up.goes_to)
+        todo = list(reached)
+        while todo:
+            for target in self.steps[todo.pop()].goes_to:
+                if target not in reached:
+                    reached.add(target)
+                    todo.append(target)
+        for state in self.steps:
+            if state not in reached:
+                raise FlowError(
+                    f"flow {self.name!r}: step {state!r} is unreachable from {self.start_state!r}"
+                )
+
+    def _checked(self, source: Step | GiveUp, outcome: _O) -> _O:
+        """``outcome``, once it is sure that a move is one ``source`` declared."""
+        if isinstance(outcome, Go) and outcome.state not in source.goes_to:
+            raise FlowError(
+                f"flow {self.name!r}: step {source.name!r} went to {outcome.state!r}, "
+                "which it does not declare"
+            )
+        return outcome
 
     def start(self, conv: CallSession, ctx: Context, state: str | None = None) -> Turn:
-        """Enter the start step, or ``state`` (a channel's shortcut, such as a text's MENU)."""
+        """Enter the start step, or ``state`` (a channel's shortcut, such as a text's MENU, or
+        the step the conversation is at, asked again)."""
         return self.jump(conv, ctx, state or self.start_state)
 
     def jump(self, conv: CallSession, ctx: Context, state: str) -> Turn:
         """Enter ``state`` whatever the current one: the call was moved from outside (an agent
         started secure capture on it), not by the caller's keys."""
+        if state not in self.entries and not (state == conv.state and state in self.steps):
+            raise FlowError(f"flow {self.name!r}: {state!r} is not an entry of the flow")
         return self._apply(conv, ctx, Go(state))
 
     def handle(self, conv: CallSession, ctx: Context, event: Event) -> Turn:
@@ -209,41 +285,43 @@ class Flow:
             return self._apply(conv, ctx, goodbye(Prompt("goodbye")))
         step = self.steps[conv.state]
         if isinstance(event, NoInput):
-            outcome = step.on_no_input(conv, ctx) or self._silence(conv, ctx)
+            chosen = self._checked(step, step.on_no_input(conv, ctx))
+            outcome = chosen or self._silence(conv, ctx)
         elif not isinstance(event, Digits):
-            outcome = step.on_event(conv, ctx, event)
+            outcome = self._checked(step, step.on_event(conv, ctx, event))
         elif _KEYPAD.fullmatch(event.value):
-            outcome = step.on_input(conv, ctx, event.value)
-            if event.value == "*" and isinstance(outcome, Retry) and conv.data.get(SLOW):
+            outcome = self._checked(step, step.on_input(conv, ctx, event.value))
+            if event.value == "*" and isinstance(outcome, Retry) and Conversation(conv).slow:
                 outcome = Repeat()  # with slower prompts, a star no step uses repeats the question
         else:
             outcome = Retry(Prompt("invalid_choice"))
         return self._apply(conv, ctx, outcome)
 
     def _silence(self, conv: CallSession, ctx: Context) -> Outcome:
-        count = conv.data.get("_silences", 0) + 1
-        conv.data["_silences"] = count
-        patience = self.limits.silences + (1 if conv.data.get(SLOW) else 0)
-        if count > patience:
+        data = Conversation(conv)
+        data.silences += 1
+        patience = self.limits.silences + (1 if data.slow else 0)
+        if data.silences > patience:
             return self._goodbye(conv, ctx, Prompt("goodbye_no_input"))
         return Repeat((Prompt("no_input"),))
 
     def _goodbye(self, conv: CallSession, ctx: Context, prompt: Prompt) -> Outcome:
         """Too much silence or too many bad entries: the flow's ``give_up`` may keep the caller
         (a representative is waiting), otherwise a polite goodbye."""
-        kept = self.give_up(conv, ctx) if self.give_up is not None else None
-        return kept or goodbye(prompt)
+        if self.give_up is None:
+            return goodbye(prompt)
+        return self._checked(self.give_up, self.give_up.keep(conv, ctx)) or goodbye(prompt)
 
     def _apply(self, conv: CallSession, ctx: Context, outcome: Outcome) -> Turn:
         said: tuple[Prompt, ...] = ()
+        data = Conversation(conv)
         while True:
             if isinstance(outcome, Finish):
                 conv.state = DONE
                 return Turn(said + outcome.turn.say, end=outcome.turn.end)
             if isinstance(outcome, Retry):
-                tries = conv.data.get("_tries", 0) + 1
-                conv.data["_tries"] = tries
-                if tries > self.limits.retries:
+                data.tries += 1
+                if data.tries > self.limits.retries:
                     outcome = self._goodbye(conv, ctx, Prompt("goodbye_too_many_attempts"))
                     continue
                 said += (outcome.reason,)
@@ -251,10 +329,11 @@ class Flow:
                 said += outcome.say
             else:
                 conv.state = outcome.state
-                conv.data.pop("_tries", None)
-                conv.data.pop("_silences", None)
+                del data.tries
+                del data.silences
                 said += outcome.say
-            entered = self.steps[conv.state].prompt(conv, ctx)
+            step = self.steps[conv.state]
+            entered = self._checked(step, step.prompt(conv, ctx))
             if isinstance(entered, Go):
                 outcome = entered
                 continue

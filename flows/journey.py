@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 from flows import accessible
-from flows.agent import AGENT_STEPS, to_agent
-from flows.agent import give_up as agent_give_up
+from flows.agent import AGENT_STEPS, ENTRIES, GIVE_UP, to_agent
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
 from flows.context import Context, phrase
+from flows.data import CallerData
 from flows.dispute import DISPUTE_STEPS, held_prompts
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
@@ -33,6 +33,7 @@ class Greeting(Step):
     """Welcome, with the offer of the other language."""
 
     name = "greeting"
+    goes_to = ("identify",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         accessible.on_greeting(conv, ctx)
@@ -55,37 +56,40 @@ class Identify(Step):
     """Decide how to identify: by caller ID when it matches exactly one account."""
 
     name = "identify"
+    goes_to = ("confirm_caller_account", "enter_account")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         matches = accounts_for_caller(ctx.session, ctx.caller)
         if len(matches) == 1:
-            conv.data["account_number"] = matches[0].number
+            CallerData(conv).account_number = matches[0].number
             return Go("confirm_caller_account")
         return Go("enter_account")
 
 
 class ConfirmCallerAccount(Step):
     name = "confirm_caller_account"
+    goes_to = ("enter_pin", "enter_account")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        last4 = Digits(conv.data["account_number"][-4:])
+        last4 = Digits(CallerData(conv).account_number[-4:])
         return Turn((phrase("confirm_caller_account", last4=last4),), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
-            conv.data["identified_by"] = "caller_id"
+            CallerData(conv).identified_by = "caller_id"
             return Go("enter_pin")
         if digits == "2":
-            conv.data.pop("account_number")
+            del CallerData(conv).account_number
             return Go("enter_account")
         return Retry(phrase("invalid_choice"))
 
 
 class EnterAccount(Step):
     name = "enter_account"
+    goes_to = ("enter_pin",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        key = "enter_account_again" if conv.data.get("failed_attempts") else "enter_account"
+        key = "enter_account_again" if CallerData(conv).failed_attempts else "enter_account"
         return Turn(
             (phrase(key),), Ask(max_digits=ACCOUNT_DIGITS[1] + 1, finish_on_key="#", timeout=10)
         )
@@ -94,16 +98,18 @@ class EnterAccount(Step):
         low, high = ACCOUNT_DIGITS
         if not (digits.isdigit() and low <= len(digits) <= high):
             return Retry(phrase("invalid_account_format", min=low, max=high))
-        conv.data["account_number"] = digits
-        conv.data["identified_by"] = "keypad"
+        caller = CallerData(conv)
+        caller.account_number = digits
+        caller.identified_by = "keypad"
         return Go("enter_pin")
 
 
 class EnterPin(Step):
     name = "enter_pin"
+    goes_to = ("locked", "enter_detail")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        if ctx.verifier.locked_until(conv.data["account_number"]):
+        if ctx.verifier.locked_until(CallerData(conv).account_number):
             return Go("locked")
         return Turn((phrase("enter_pin"),), Ask(max_digits=PIN_DIGITS[1] + 1, finish_on_key="#"))
 
@@ -111,15 +117,21 @@ class EnterPin(Step):
         low, high = PIN_DIGITS
         if not (digits.isdigit() and low <= len(digits) <= high):
             return Retry(phrase("invalid_pin_format"))
-        number = conv.data["account_number"]
+        caller = CallerData(conv)
         # Only the verdict is kept between webhooks, never the PIN; it is revealed to nobody
         # until the account detail has been asked too.
-        conv.data["pin_ok"] = ctx.verifier.pin_matches(number, digits)
+        caller.pin_ok = ctx.verifier.pin_matches(caller.account_number, digits)
         return Go("enter_detail")
 
 
 class EnterDetail(Step):
     name = "enter_detail"
+
+    def __init__(self, account_step: str = "enter_account") -> None:
+        """``account_step``: where a caller who keyed their account number keys it again
+        after a failed verification."""
+        self.account_step = account_step
+        self.goes_to = ("main_menu", "locked", "enter_pin", account_step)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("enter_detail"),), Ask(max_digits=5, finish_on_key="#", timeout=10))
@@ -127,19 +139,19 @@ class EnterDetail(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if not (digits.isdigit() and len(digits) in (4, 5)):
             return Retry(phrase("invalid_detail_format"))
-        number = conv.data["account_number"]
-        outcome = ctx.verifier.conclude(
-            number, pin_ok=conv.data.pop("pin_ok", False), detail=digits
-        )
+        caller = CallerData(conv)
+        pin_ok = caller.pin_ok
+        del caller.pin_ok
+        outcome = ctx.verifier.conclude(caller.account_number, pin_ok=pin_ok, detail=digits)
         if outcome.account is not None:
             conv.account_id = outcome.account.id
             conv.verified = True
             accessible.on_verified(conv, ctx)
             return Go("main_menu", (phrase("verified"),))
-        conv.data["failed_attempts"] = conv.data.get("failed_attempts", 0) + 1
+        caller.failed_attempts += 1
         if outcome.locked_until is not None:
             return Go("locked")
-        restart = "enter_pin" if conv.data.get("identified_by") == "caller_id" else "enter_account"
+        restart = "enter_pin" if caller.identified_by == "caller_id" else self.account_step
         return Go(restart, (phrase("verify_failed"),))
 
 
@@ -147,9 +159,10 @@ class Locked(Step):
     """Tell the caller the account is locked, for how long, and offer a person."""
 
     name = "locked"
+    goes_to = ("agent",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        until = ctx.verifier.locked_until(conv.data["account_number"]) or ctx.now
+        until = ctx.verifier.locked_until(CallerData(conv).account_number) or ctx.now
         if lockout.is_hard(until):
             return Turn((phrase("locked_hard"),), Ask())
         minutes = max(1, math.ceil((until - ctx.now).total_seconds() / 60))
@@ -192,6 +205,15 @@ def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
 
 class MainMenu(Step):
     name = "main_menu"
+    goes_to = (
+        "identify",
+        "main_menu",
+        "pay_menu",
+        "arrangement_offer",
+        "dispute_menu",
+        "assistance_programs",
+        "agent",
+    )
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return _menu_turn()
@@ -263,5 +285,7 @@ CALL_FLOW = Flow(
         *AGENT_STEPS,
     ],
     start="greeting",
-    give_up=agent_give_up,
+    give_up=GIVE_UP,
+    name="voice",
+    entries=ENTRIES.values(),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flows import assisted
 from flows.context import Context, phrase, verified_account
+from flows.data import PaymentData
 from flows.engine import (
     Ask,
     Finish,
@@ -64,15 +65,11 @@ def _twilio_pay(ctx: Context) -> bool:
     return ctx.settings.CAPTURE_MODE == TWILIO_PAY
 
 
-TEXT_PAY_METHOD = "text_pay_method"
-OFFERED = "offered"  # [full, minimum] cents, as the pay menu said them
-
-
-def _capture_state(conv: CallSession, ctx: Context) -> str:
-    """Where card details are taken: never by text (a saved card or a pay link instead)."""
-    if conv.channel == "sms":
-        return TEXT_PAY_METHOD
-    return "pay_verb" if _twilio_pay(ctx) else "card_number"
+CAPTURE = "capture"  # where card details are taken: each channel's flow has its own step
+STARTS_CAPTURE = (DECLINE_LIMIT, CAPTURE)  # where start_capture goes
+# Where a settled payment goes on to: its receipt or the step that asked for it (an
+# arrangement's down payment), another try, or the menu when the bank's answer is unknown.
+SETTLED = (RECEIPT, "arrangement_down_paid", "payment_declined", "main_menu")
 
 
 def _decline_limit(conv: CallSession, ctx: Context) -> DeclineScope | None:
@@ -100,9 +97,9 @@ def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECE
     if scope is not None:
         return decline_limit_reached(scope)
     fee = ctx.payment_policy.fee(amount)
-    conv.data["pay"] = {"amount": amount, "fee": fee, "then": then}
+    PaymentData(conv).pay = {"amount": amount, "fee": fee, "then": then}
     said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(_capture_state(conv, ctx), said)
+    return Go(CAPTURE, said)
 
 
 def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
@@ -120,8 +117,19 @@ def _offers(ctx: Context, account: Account) -> list[int]:
     return [due.full_cents, due.minimum_cents]
 
 
+class CaptureMethod(Step):
+    """Card details by our own keypad steps, or by Twilio's ``<Pay>``."""
+
+    name = CAPTURE
+    goes_to = ("card_number", "pay_verb")
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        return Go("pay_verb" if _twilio_pay(ctx) else "card_number")
+
+
 class PayMenu(Step):
     name = "pay_menu"
+    goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         due = amounts_due(ctx.session, verified_account(conv))
@@ -142,12 +150,12 @@ class PayMenu(Step):
             say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
         say.append(phrase("pay_menu_other"))
         # The key pays the amount just heard; the ledger re-checks it under the account lock.
-        conv.data[OFFERED] = [due.full_cents, due.minimum_cents]
+        PaymentData(conv).offered = [due.full_cents, due.minimum_cents]
         return Turn(tuple(say), Ask())
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         # A call that reached the menu before offers were kept has them worked out again.
-        full, minimum = conv.data.get(OFFERED) or _offers(ctx, verified_account(conv))
+        full, minimum = PaymentData(conv).offered or _offers(ctx, verified_account(conv))
         if digits == "1" and full > 0:
             return _choose(conv, ctx, full)
         if digits == "2" and 0 < minimum < full:
@@ -161,6 +169,7 @@ class PayMenu(Step):
 
 class EnterAmount(Step):
     name = "enter_amount"
+    goes_to = STARTS_CAPTURE
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
@@ -181,6 +190,8 @@ class CaptureStep(Step):
     """A card field. ``*`` anywhere wipes what was entered and starts over at the number."""
 
     next_state: str
+    # The next field, or back to a field or the read-back the agent asked for again.
+    goes_to = (*assisted.FIELDS, "pay_confirm")
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if "*" in digits:
@@ -201,17 +212,18 @@ class CardNumber(CaptureStep):
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         say = [phrase("enter_card_number")]
-        if not conv.data.get("recording_paused"):
+        data = PaymentData(conv)
+        if not data.recording_paused:
             if ctx.recording is not None:
                 ctx.recording.pause_recording(conv.sid)
-            conv.data["recording_paused"] = True
+            data.recording_paused = True
             say.insert(0, phrase("capture_intro"))
         return Turn(tuple(say), Ask(max_digits=20, finish_on_key="#", timeout=15))
 
     def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
         verdict = ctx.vault.enter_number(conv.sid, digits)
         if verdict.ok and verdict.brand is not None:
-            conv.data["card"] = {"brand": verdict.brand.value, "last4": verdict.last4}
+            PaymentData(conv).card = {"brand": verdict.brand.value, "last4": verdict.last4}
         return verdict
 
 
@@ -232,7 +244,7 @@ class CardCode(CaptureStep):
     next_state = "card_zip"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        brand = Brand(conv.data["card"]["brand"])
+        brand = Brand(PaymentData(conv).card["brand"])
         key = "enter_card_code_front" if brand is Brand.AMEX else "enter_card_code_back"
         return Turn((phrase(key),), Ask(max_digits=code_length(brand), timeout=10))
 
@@ -252,7 +264,10 @@ class CardZip(CaptureStep):
 
 
 def _resume_recording(conv: CallSession, ctx: Context) -> None:
-    if conv.data.pop("recording_paused", False) and ctx.recording is not None:
+    data = PaymentData(conv)
+    paused = data.recording_paused
+    del data.recording_paused
+    if paused and ctx.recording is not None:
         ctx.recording.resume_recording(conv.sid)
 
 
@@ -270,11 +285,11 @@ def _abandon_capture(conv: CallSession, ctx: Context, reason: str, alone: Go | N
 
 def _idempotency_key(conv: CallSession) -> str:
     """One key per call and attempt: a replayed webhook maps to the same payment."""
-    return f"{conv.sid}:{conv.data.get('pay_attempt', 1)}"
+    return f"{conv.sid}:{PaymentData(conv).attempt}"
 
 
 def _begin(conv: CallSession, ctx: Context, brand: str | None, last4: str | None) -> Payment:
-    pay = conv.data["pay"]
+    pay = PaymentData(conv).pay
     return ledger.begin(
         ctx.session,
         ledger.NewPayment(
@@ -297,9 +312,11 @@ class PayConfirm(Step):
     """Read back card and amount; 1 confirms, 2 cancels."""
 
     name = "pay_confirm"
+    goes_to = ("authorizing", DECLINE_LIMIT, "main_menu", assisted.RESULT_STATE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        pay, card = conv.data["pay"], conv.data["card"]
+        data = PaymentData(conv)
+        pay, card = data.pay, data.card
         params = {
             "brand": phrase(f"brand_{card['brand']}"),
             "last4": Digits(card["last4"]),
@@ -318,7 +335,7 @@ class PayConfirm(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
-            card = conv.data["card"]
+            card = PaymentData(conv).card
             try:
                 payment = _begin(conv, ctx, card["brand"], card["last4"])
             except ledger.DeclineLimitError as refused:
@@ -334,14 +351,17 @@ class PayConfirm(Step):
         return Retry(phrase("invalid_choice"))
 
 
-def _after_settlement(conv: CallSession, ctx: Context, payment: Payment) -> Go:
+def _after_settlement(
+    conv: CallSession, ctx: Context, payment: Payment, with_agent: bool = True
+) -> Go:
     _resume_recording(conv, ctx)
-    conv.data["payment_id"] = payment.id
-    back_to_agent = assisted.settled(conv, ctx, payment)
+    data = PaymentData(conv)
+    data.payment_id = payment.id
+    back_to_agent = assisted.settled(conv, ctx, payment) if with_agent else None
     if back_to_agent is not None:
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
-        then = conv.data["pay"].get("then", RECEIPT)
+        then = data.pay.get("then", RECEIPT)
         return Go(then, (phrase("payment_approved", amount=Money(payment.amount_cents)),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
@@ -352,6 +372,12 @@ class Authorizing(Step):
     """Says "one moment" and comes straight back once the channel has run the charge."""
 
     name = "authorizing"
+
+    def __init__(self, with_agent: bool = True) -> None:
+        """``with_agent``: an agent may have started the capture (never on a text), and
+        then hears how it went."""
+        self.with_agent = with_agent
+        self.goes_to = (*SETTLED, assisted.RESULT_STATE) if with_agent else SETTLED
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("processing"),), resume=True)
@@ -365,7 +391,7 @@ class Authorizing(Step):
         if payment is None or payment.status is PaymentStatus.PENDING:
             return Repeat()
         del conv.data[AUTHORIZE]
-        return _after_settlement(conv, ctx, payment)
+        return _after_settlement(conv, ctx, payment, self.with_agent)
 
 
 _PAY_DECLINES = {
@@ -394,9 +420,10 @@ class PayVerb(Step):
     """``CAPTURE_MODE=twilio-pay``: Twilio's ``<Pay>`` captures and charges; we record it."""
 
     name = "pay_verb"
+    goes_to = (DECLINE_LIMIT, *SETTLED, assisted.RESULT_STATE)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        pay = conv.data["pay"]
+        pay = PaymentData(conv).pay
         try:
             payment = _begin(conv, ctx, None, None)
         except ledger.DeclineLimitError as refused:
@@ -436,9 +463,10 @@ class PaymentReceipt(Step):
     """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
 
     name = RECEIPT
+    goes_to = (RECEIPT, "main_menu")
 
     def _payment(self, conv: CallSession, ctx: Context) -> Payment:
-        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         assert payment is not None and payment.confirmation_number is not None
         return payment
 
@@ -499,9 +527,10 @@ class PaymentDeclined(Step):
     """Why the card was not charged, and another card unless that was one decline too many."""
 
     name = "payment_declined"
+    goes_to = (*STARTS_CAPTURE, "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
-        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         reason = (payment.decline_reason if payment else None) or DeclineReason.DECLINED.value
         scope = _decline_limit(conv, ctx)
         if scope is not None:
@@ -510,8 +539,11 @@ class PaymentDeclined(Step):
 
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
-            conv.data["pay_attempt"] = conv.data.get("pay_attempt", 1) + 1
-            return Go(_capture_state(conv, ctx))
+            data = PaymentData(conv)
+            attempt = data.attempt
+            assert isinstance(attempt, int)  # an agent's capture goes back to the agent instead
+            data.attempt = attempt + 1
+            return Go(CAPTURE)
         if digits == "*":
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
@@ -522,6 +554,7 @@ class DeclineLimit(Step):
     cards, so it cannot be used to test stolen ones; a representative can still help."""
 
     name = DECLINE_LIMIT
+    goes_to = ("agent", "main_menu")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((phrase("decline_limit_options", number=ctx.settings.AGENT_NUMBER),), Ask())
@@ -536,6 +569,7 @@ class DeclineLimit(Step):
 
 PAYMENT_STEPS: tuple[Step, ...] = (
     PayMenu(),
+    CaptureMethod(),
     EnterAmount(),
     CardNumber(),
     CardExpiry(),

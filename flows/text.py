@@ -25,7 +25,10 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from flows.arrangement import ARRANGEMENT_STEPS
+from flows.assistance import ASSISTANCE_STEPS
 from flows.context import Context, phrase, verified_account
+from flows.data import CallerData, PaymentData, TextData
+from flows.dispute import DISPUTE_STEPS
 from flows.engine import (
     DONE,
     Ask,
@@ -48,7 +51,8 @@ from flows.journey import (
 )
 from flows.payment import (
     AUTHORIZE,
-    TEXT_PAY_METHOD,
+    CAPTURE,
+    DECLINE_LIMIT,
     Authorizing,
     DeclineLimit,
     EnterAmount,
@@ -68,8 +72,7 @@ from verification import accounts_for_caller
 CHANNEL = "sms"
 ACCOUNTS_PER_PHONE = 50  # a landlord's or a family's phone; more is a data problem
 PAY_LINK = "text_pay_link"
-SAVED_METHOD = "saved_method"
-PAYLINK_SENT = "paylink_sent"
+TEXT_PAY_METHOD = "text_pay_method"
 # Steps whose prompt does something (creates a link, moves money): never re-entered by LANG.
 _ACTIVE_PROMPTS = frozenset({PAY_LINK, "authorizing", "agent"})
 
@@ -78,17 +81,19 @@ class Identify(Step):
     """Who is texting: only numbers on an account get anywhere."""
 
     name = "identify"
+    goes_to = ("text_choose_account", "enter_pin")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         matches = accounts_for_caller(ctx.session, ctx.caller, limit=ACCOUNTS_PER_PHONE)
         if not matches:
             refusal = phrase("text_not_on_account", company=ctx.settings.COMPANY_NAME)
             return Turn((refusal,), end=Hangup())
-        conv.data["identified_by"] = "caller_id"
+        caller = CallerData(conv)
+        caller.identified_by = "caller_id"
         if len(matches) > 1:
             return Go("text_choose_account")
         account = matches[0]
-        conv.data["account_number"] = account.number
+        caller.account_number = account.number
         conv.language = account.language
         intro = phrase("text_intro", company=ctx.settings.COMPANY_NAME, last4=account.last4)
         return Go("enter_pin", (intro,))
@@ -107,10 +112,11 @@ class ChooseAccount(EnterAccount):
             account.number
             for account in accounts_for_caller(ctx.session, ctx.caller, ACCOUNTS_PER_PHONE)
         }
-        if conv.data["account_number"] not in mine:
-            del conv.data["account_number"]
+        caller = CallerData(conv)
+        if caller.account_number not in mine:
+            del caller.account_number
             return Retry(phrase("text_account_not_linked"))
-        conv.data["identified_by"] = "caller_id"  # a failed PIN asks for the PIN again
+        caller.identified_by = "caller_id"  # a failed PIN asks for the PIN again
         return outcome
 
 
@@ -118,6 +124,7 @@ class Agent(Step):
     """A representative cannot be dialled into a text: say whom to call."""
 
     name = "agent"
+    goes_to = ("main_menu",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
         said = phrase("text_agent", number=ctx.settings.AGENT_NUMBER)
@@ -130,19 +137,32 @@ class MenuPause(Step):
     """A reply that leaves the sender at the menu without repeating it: the next answer is a
     menu choice (MENU shows the choices)."""
 
+    goes_to = MainMenu.goes_to
+
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
         return MAIN_MENU.on_input(conv, ctx, digits)
 
 
 def _total(conv: CallSession) -> Money:
-    pay = conv.data["pay"]
+    pay = PaymentData(conv).pay
     return Money(pay["amount"] + pay["fee"])
+
+
+class Capture(Step):
+    """Card details are never taken by text: a saved card or a pay link instead."""
+
+    name = CAPTURE
+    goes_to = (TEXT_PAY_METHOD,)
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+        return Go(TEXT_PAY_METHOD)
 
 
 class PayMethod(Step):
     """A saved card (1), charged on this reply, or a one-time link to the pay page (2)."""
 
     name = TEXT_PAY_METHOD
+    goes_to = (PAY_LINK, "authorizing", DECLINE_LIMIT, "main_menu")
 
     def _saved(self, conv: CallSession, ctx: Context) -> PaymentMethod | None:
         account = verified_account(conv)
@@ -167,7 +187,7 @@ class PayMethod(Step):
         saved = self._saved(conv, ctx)
         if digits != "1" or saved is None:
             return Retry(phrase("invalid_choice"))
-        pay = conv.data["pay"]
+        pay = PaymentData(conv).pay
         try:
             payment = ledger.begin(
                 ctx.session,
@@ -191,7 +211,7 @@ class PayMethod(Step):
         except ledger.PaymentRefusedError:
             return Go("main_menu", (phrase("payment_in_progress"),))
         conv.data[AUTHORIZE] = payment.id
-        conv.data[SAVED_METHOD] = saved.id
+        TextData(conv).saved_method = saved.id
         return Go("authorizing")
 
 
@@ -202,7 +222,7 @@ class PayLinkStep(MenuPause):
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         account = verified_account(conv)
-        pay = conv.data["pay"]
+        pay = PaymentData(conv).pay
         minutes = ctx.settings.PAYLINK_TTL_MINUTES
         link, token = paylinks.create(
             ctx.session,
@@ -211,7 +231,7 @@ class PayLinkStep(MenuPause):
             now=ctx.now,
             ttl=dt.timedelta(minutes=minutes),
         )
-        conv.data[PAYLINK_SENT] = link.id
+        TextData(conv).paylink_sent = link.id
         url = paylinks.url_for(ctx.settings.PUBLIC_BASE_URL, token)
         sent = phrase("text_paylink_sent", amount=_total(conv), url=url, minutes=minutes)
         return Turn((sent, phrase("text_menu_hint")), Ask())
@@ -223,7 +243,7 @@ class PaymentReceipt(MenuPause):
     name = "payment_receipt"
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        payment = ctx.session.get(Payment, conv.data["payment_id"])
+        payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         assert payment is not None and payment.confirmation_number is not None
         return Turn(
             (
@@ -245,21 +265,26 @@ TEXT_FLOW = Flow(
         Identify(),
         ChooseAccount(),
         EnterPin(),
-        EnterDetail(),
+        EnterDetail(ChooseAccount.name),
         Locked(),
         MAIN_MENU,
         Agent(),
         PayMenu(),
         EnterAmount(),
+        Capture(),
         PayMethod(),
         PayLinkStep(),
-        Authorizing(),
+        Authorizing(with_agent=False),
         PaymentReceipt(),
         PaymentDeclined(),
         DeclineLimit(),
         *ARRANGEMENT_STEPS,
+        *DISPUTE_STEPS,
+        *ASSISTANCE_STEPS,
     ],
     start="identify",
+    name="text",
+    entries=("agent", "main_menu"),  # the AGENT and MENU keywords
 )
 
 
@@ -368,7 +393,7 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
 
 def stored_charge(conv: CallSession, session: Session) -> tuple[int, str] | None:
     """``(payment id, gateway token)`` when the conversation waits on a saved-card charge."""
-    payment_id, method_id = conv.data.get(AUTHORIZE), conv.data.get(SAVED_METHOD)
+    payment_id, method_id = conv.data.get(AUTHORIZE), TextData(conv).saved_method
     if payment_id is None or method_id is None:
         return None
     method = session.get(PaymentMethod, method_id)
@@ -377,5 +402,7 @@ def stored_charge(conv: CallSession, session: Session) -> tuple[int, str] | None
 
 def paylink_sent(conv: CallSession) -> int | None:
     """The pay link this reply carries, if any (the channel stores the reply without it)."""
-    link_id = conv.data.pop(PAYLINK_SENT, None)
+    data = TextData(conv)
+    link_id = data.paylink_sent
+    del data.paylink_sent
     return int(link_id) if link_id is not None else None

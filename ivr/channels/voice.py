@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from flows import Context, Digits, Flow, NoInput, Turn, assisted
-from flows.accessible import SLOW
+from flows.data import AgentData, Conversation
 from flows.engine import Event, PayResult, Resume
 from flows.journey import CALL_FLOW, agent_whisper
 from flows.payment import AUTHORIZE
@@ -178,7 +178,7 @@ class VoiceCalls:
         if turn.end is not None:
             with db.no_autoflush:
                 self.payments.vault(db, now).wipe(conv.sid)
-        slow = self.settings.SLOW_PROMPT_TIMEOUT_FACTOR if conv.data.get(SLOW) else 1
+        slow = self.settings.SLOW_PROMPT_TIMEOUT_FACTOR if Conversation(conv).slow else 1
         conv.last_response = voice_turn(turn, conv.language, conv.turn, conv.sid, slow_factor=slow)
         logs.event(log, "call.turn", call=conv.sid, state=conv.state, turn=conv.turn)
         return conv.last_response
@@ -219,7 +219,7 @@ class VoiceCalls:
             )
             if conv is None or conv.status is not SessionStatus.ACTIVE:
                 return
-            handed_off = bool(conv.data.get(assisted.HANDED_OFF))
+            handed_off = AgentData(conv).handed_off
             self._end(db, conv, call_status, now)
         if handed_off:
             self.release_agent(sid)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from flows.text import looks_like_card
-from ivr.models import Account, AuditEvent, CallSession, LockoutCounter, TextMessage
+from ivr.models import Account, AuditEvent, CallSession, Dispute, LockoutCounter, TextMessage
 from ivr.simulator.emulator import keys_from
 from tests.support.card_scan import database_dump, leaks
 from tests.support.factories import ADA_PHONE, add_account
@@ -20,8 +20,8 @@ from tests.support.texting import Phone, message_form, reply_of
 from tests.support.webhooks import post, row_counts, sign
 
 MENU = (
-    "Reply 1 for your balance, 2 to pay, 3 for more time, 4 for your last payment, AGENT, "
-    "HELP or STOP."
+    "Reply 1 for your balance, 2 to pay, 3 for more time, 4 for your last payment, 5 to dispute "
+    "a charge, 6 for help paying your bill, AGENT, HELP or STOP."
 )
 
 
@@ -321,3 +321,37 @@ def test_a_database_failure_gets_a_polite_reply_not_an_error(client, db, ada, ph
         "Sorry, something went wrong on our side and nothing was charged. Please try again in a "
         "few minutes."
     )
+
+
+def test_a_texter_disputes_part_of_the_balance_in_text_words(db, ada, phone):
+    phone.conversation(*VERIFY)
+    assert phone.send("5") == (
+        "Reply 1 to dispute the full amount due of $142.50, or 2 to dispute part of it. Reply "
+        "AGENT for a representative, or MENU to go back."
+    )
+    assert phone.send("2") == "Reply with the amount to dispute, like 25.50."
+    assert phone.send("20.00") == (
+        "You are disputing $20.00. While we review it, this amount is not due and does not count "
+        "toward disconnection. Reply 1 to confirm, 2 to cancel."
+    )
+    recorded = phone.send("1")
+    db.rollback()
+    dispute = db.scalars(select(Dispute)).one()
+    assert (dispute.amount_cents, dispute.channel) == (2000, "sms")
+    number = dispute.reference_number
+    assert recorded == (
+        f"Your dispute of $20.00 is recorded. Its reference number is {number[:3]}-{number[3:6]}-"
+        f"{number[6:]}. Reply 1 to see the reference number again, AGENT for a representative, "
+        "or MENU to go back."
+    )
+    assert phone.send("MENU") == MENU
+    assert phone.send("1").startswith("Your balance is $142.50")  # the dispute is said after it
+
+
+def test_a_texter_asks_for_help_paying(ada, phone):
+    phone.conversation(*VERIFY)
+    assert phone.send("6") == (
+        "A representative can tell you about programs that help pay your bill: reply AGENT. Or "
+        "reply MENU."
+    )
+    assert phone.send("*") == MENU

@@ -15,6 +15,8 @@ from flows.engine import (
     Digits,
     Finish,
     Flow,
+    FlowError,
+    GiveUp,
     Go,
     Hangup,
     Limits,
@@ -48,6 +50,7 @@ def goodbye(key: str) -> Turn:
 
 class Menu(Step):
     name = "menu"
+    goes_to = ("router", "menu", "patient", "info")
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return MENU
@@ -74,6 +77,7 @@ class Router(Step):
     """A decision step: never asks, just passes on."""
 
     name = "router"
+    goes_to = ("check",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         return Go("check", (Prompt("routed"),))
@@ -81,6 +85,7 @@ class Router(Step):
 
 class Check(Step):
     name = "check"
+    goes_to = ("agent",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Go:
         return Go("agent", (Prompt("checked"),))
@@ -104,6 +109,7 @@ class Patient(Step):
     """Treats silence as an answer."""
 
     name = "patient"
+    goes_to = ("menu",)
 
     def prompt(self, conv: CallSession, ctx: Context) -> Turn:
         return Turn((Prompt("take_your_time"),), Ask())
@@ -255,7 +261,7 @@ def test_decision_steps_chain_and_say_everything_on_the_way(call: Call) -> None:
 
 
 def test_a_flow_may_start_on_a_decision_step() -> None:
-    call = Call(Flow(STEPS, start="router"))
+    call = Call(Flow((Router(), Check(), Agent()), start="router"))
     assert call.first == Turn(
         (Prompt("routed"), Prompt("checked"), Prompt("connecting")), end=Transfer(AGENT)
     )
@@ -292,3 +298,74 @@ def test_a_step_that_expects_no_other_events_asks_again(call: Call) -> None:
     assert call.press("5") == menu_after("not_a_choice")
     assert call.press("5") == menu_after("not_a_choice")
     assert call.conv.state == "menu"
+
+
+# --- The flow is checked when it is built, and every move against what the step declared ---
+
+
+class Detour(Step):
+    """Declares only the menu, but its answer goes to ``info``."""
+
+    name = "detour"
+    goes_to = ("menu",)
+
+    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+        return MENU
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Outcome:
+        return Go("info") if digits == "1" else Go("menu")
+
+
+class ToDetour(Menu):
+    name = "menu"
+    goes_to = (*Menu.goes_to, "detour")
+
+    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Outcome:
+        return Go("detour") if digits == "8" else super().on_input(conv, ctx, digits)
+
+
+def test_a_flow_with_an_unknown_target_is_refused_naming_flow_step_and_target() -> None:
+    with pytest.raises(FlowError) as refused:
+        Flow((Menu(), Router(), Check(), Info(), Patient()), start="menu", name="toy")
+    assert str(refused.value) == (
+        "flow 'toy': step 'check' may go to 'agent', which is not a step of the flow"
+    )
+
+
+def test_a_flow_with_an_unreachable_step_is_refused() -> None:
+    with pytest.raises(FlowError) as refused:
+        Flow((*STEPS, Detour()), start="menu", name="toy")
+    assert str(refused.value) == "flow 'toy': step 'detour' is unreachable from 'menu'"
+
+
+def test_an_entry_makes_a_step_reachable_and_must_be_a_step() -> None:
+    Flow((*STEPS, Detour()), start="menu", entries=("detour",))
+    with pytest.raises(FlowError, match="entry 'lobby' is not a step of the flow"):
+        Flow(STEPS, start="menu", entries=("lobby",))
+
+
+def test_two_steps_of_one_name_are_refused() -> None:
+    with pytest.raises(FlowError, match="two steps are named 'menu'"):
+        Flow((*STEPS, Menu()), start="menu")
+
+
+def test_a_give_up_target_must_be_a_step() -> None:
+    with pytest.raises(FlowError, match="step 'give_up' may go to 'desk'"):
+        Flow(STEPS, start="menu", give_up=GiveUp(lambda conv, ctx: None, ("desk",)))
+
+
+def test_a_move_the_step_did_not_declare_fails_loudly() -> None:
+    steps = (ToDetour(), Router(), Check(), Agent(), Info(), Patient(), Detour())
+    call = Call(Flow(steps, start="menu", name="toy"))
+    assert call.press("8") == MENU
+    with pytest.raises(FlowError) as refused:
+        call.press("1")
+    assert str(refused.value) == (
+        "flow 'toy': step 'detour' went to 'info', which it does not declare"
+    )
+
+
+def test_only_an_entry_or_the_current_step_can_be_jumped_to(call: Call) -> None:
+    with pytest.raises(FlowError, match="'info' is not an entry of the flow"):
+        call.flow.jump(call.conv, call.ctx, "info")
+    assert call.flow.start(call.conv, call.ctx, "menu") == MENU  # asked again where it is
