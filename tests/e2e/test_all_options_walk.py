@@ -26,9 +26,9 @@ from flows.text import TEXT_FLOW
 from ivr.config import Settings
 from ivr.models import CallSession
 from prompts import Prompt, render
-from tests.factories import add_account
-from tests.ivr.texting import Phone
-from tests.ivr.webhooks import call_form, post
+from tests.support.factories import add_account
+from tests.support.texting import Phone
+from tests.support.webhooks import call_form, post
 
 KEYS = (*"0123456789", "*", "#")
 NOT_AFTER_VERIFYING = {"identify"}  # the main menu's way back for a session without an account
