@@ -27,6 +27,7 @@ from ivr.config import Settings
 from ivr.models import CallSession
 from prompts import Prompt, render
 from tests.support.factories import add_account
+from tests.support.keys import TEXT_VERIFY
 from tests.support.texting import Phone
 from tests.support.webhooks import call_form, post
 
@@ -169,7 +170,7 @@ def text_contacts(client: FlaskClient, db: Session, settings: Settings) -> Calla
 # The first contact (a call is greeted on answering; a text starts with any message), and the
 # same contact through verification to the main menu.
 VOICE = ((), ("1", "1", "1234", "94105"))  # greeting, "is this your account?", PIN, ZIP
-TEXT = (("hi",), ("hi", "1234", "94105"))
+TEXT = (TEXT_VERIFY[:1], TEXT_VERIFY)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the flows, not the storage

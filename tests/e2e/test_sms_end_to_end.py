@@ -324,7 +324,7 @@ def test_a_database_failure_gets_a_polite_reply_not_an_error(client, db, ada, ph
 
 
 def test_a_texter_disputes_part_of_the_balance_in_text_words(db, ada, phone):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     assert phone.send("5") == (
         "Reply 1 to dispute the full amount due of $142.50, or 2 to dispute part of it. Reply "
         "AGENT for a representative, or MENU to go back."
@@ -349,7 +349,7 @@ def test_a_texter_disputes_part_of_the_balance_in_text_words(db, ada, phone):
 
 
 def test_a_texter_asks_for_help_paying(ada, phone):
-    phone.conversation(*VERIFY)
+    phone.conversation(*TEXT_VERIFY)
     assert phone.send("6") == (
         "A representative can tell you about programs that help pay your bill: reply AGENT. Or "
         "reply MENU."
