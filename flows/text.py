@@ -22,7 +22,6 @@ import unicodedata
 from enum import Enum
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.context import Context, phrase, verified_account
@@ -47,7 +46,6 @@ from flows.journey import (
     MainMenu,
 )
 from flows.payment import (
-    AUTHORIZE,
     TEXT_PAY_METHOD,
     Authorizing,
     DeclineLimit,
@@ -68,7 +66,6 @@ from verification import accounts_for_caller
 CHANNEL = "sms"
 ACCOUNTS_PER_PHONE = 50  # a landlord's or a family's phone; more is a data problem
 PAY_LINK = "text_pay_link"
-SAVED_METHOD = "saved_method"
 PAYLINK_SENT = "paylink_sent"
 # Steps whose prompt does something (creates a link, moves money): never re-entered by LANG.
 _ACTIVE_PROMPTS = frozenset({PAY_LINK, "authorizing", "agent"})
@@ -190,8 +187,8 @@ class PayMethod(Step):
             return decline_limit_reached(refused.scope)
         except ledger.PaymentRefusedError:
             return Go("main_menu", (phrase("payment_in_progress"),))
-        conv.data[AUTHORIZE] = payment.id
-        conv.data[SAVED_METHOD] = saved.id
+        conv.data["payment_id"] = payment.id
+        conv.data["pay"] = {**pay, "saved_method": saved.id}  # charged by ``authorizing``
         return Go("authorizing")
 
 
@@ -364,15 +361,6 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
     if word is Keyword.MENU:
         return TEXT_FLOW.start(conv, ctx, "main_menu") if conv.verified else _begin(conv, ctx)
     return TEXT_FLOW.handle(conv, ctx, Digits(keys_from(body)))
-
-
-def stored_charge(conv: CallSession, session: Session) -> tuple[int, str] | None:
-    """``(payment id, gateway token)`` when the conversation waits on a saved-card charge."""
-    payment_id, method_id = conv.data.get(AUTHORIZE), conv.data.get(SAVED_METHOD)
-    if payment_id is None or method_id is None:
-        return None
-    method = session.get(PaymentMethod, method_id)
-    return (payment_id, method.gateway_token) if method else None
 
 
 def paylink_sent(conv: CallSession) -> int | None:

@@ -15,6 +15,7 @@ from ivr.db import transaction
 from ivr.models import AuditEvent, PaymentStatus, SandboxCharge
 from payments import ledger
 from payments.gateways import Card, ChargeResult, ChargeStatus, DeclineReason
+from payments.service import Authorize, CardInHand
 from tests.factories import add_account
 
 LIMITS = ledger.DeclineLimits(per_session=3, per_account=5)
@@ -110,7 +111,7 @@ def test_parallel_tries_from_many_calls_cannot_pass_the_account_limit(
             payment_id = begin(standalone_factory, new(account, f"race-{n}", sid=f"CA{n}"))
         except ledger.PaymentRefusedError:
             return None
-        return service.execute_with(payment_id, DECLINED_CARD, now).status
+        return service.authorize(Authorize(payment_id, CardInHand(DECLINED_CARD)), now).status
 
     outcomes = []
     with ThreadPoolExecutor(threads) as pool:
