@@ -1,8 +1,9 @@
 """Agent-started capture by Twilio's Payments API (``CAPTURE_MODE=twilio-pay``).
 
 The caller stays on the line with the agent; Twilio collects the digits (they never reach us)
-and reports progress to a status callback: which field is being keyed (``Capture``,
-``PartialResult``), which are still ``Required``, an ``ErrorType``, and finally a ``Result``.
+and reports progress to a status callback: which field is being keyed, which are still
+required, an error, and finally a result. The request parser
+(:func:`ivr.channels.agent_console.pay_status_from`) has put all of it in our words.
 Callbacks can arrive late, twice or out of order, so each one only ever moves a field forward
 (pending, entering, valid, done; invalid until it is valid), and what to ask Twilio next is
 derived from the merged state, with idempotency keys that make a repeated request harmless.
@@ -10,37 +11,25 @@ derived from the merged state, with idempotency keys that make a repeated reques
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from flows import assisted
 from flows.engine import PayResult
-from flows.payment import TWILIO_PAY, pay_charge_result
+from flows.payment import TWILIO_PAY
 from ivr.models import AgentCapture, CaptureStatus, Payment, PaymentStatus
-from payments import ledger
+from payments.service import Authorize
 
-# Twilio's field names, in the order Twilio asks for them, and ours.
-TWILIO_FIELDS = {
-    "payment-card-number": "card_number",
-    "expiration-date": "card_expiry",
-    "security-code": "card_code",
-    "postal-code": "card_zip",
-}
-OUR_FIELDS = {ours: theirs for theirs, ours in TWILIO_FIELDS.items()}
-ERRORS = {
-    "invalid-card-number": "card_number_invalid",
-    "invalid-card-type": "card_brand_unsupported",
-    "invalid-date": "card_expiry_invalid",
-    "invalid-security-code": "card_code_invalid",
-    "invalid-postal-code": "card_zip_invalid",
-}
 _RANK = {assisted.PENDING: 0, assisted.INVALID: 1, assisted.ENTERING: 2, assisted.VALID: 3}
 
 
 @dataclass(frozen=True)
 class PayStatus:
-    """One status callback, reduced to what is safe to keep (last four, brand, codes)."""
+    """One status callback, reduced to what is safe to keep (last four, brand, codes), in our
+    words: ``capture`` and ``required`` name fields of :data:`flows.assisted.FIELDS`, and
+    ``error`` is the prompt key the caller heard."""
 
     capture: str = ""
     partial: bool = False
@@ -53,7 +42,8 @@ class PayStatus:
 
 @dataclass(frozen=True)
 class PayRequest:
-    """What to ask Twilio next: a field (``capture``) or to finish (``status``)."""
+    """What to ask Twilio next: a field (``capture``, one of :data:`flows.assisted.FIELDS`)
+    or to finish (``status``)."""
 
     idempotency_key: str
     capture: str | None = None
@@ -66,33 +56,34 @@ def first_request(capture: AgentCapture) -> PayRequest:
 
 def capture_field(capture: AgentCapture, field: str) -> PayRequest:
     """Ask for ``field``; the key names the capture's version, so a re-request is new."""
-    return PayRequest(f"{capture.id}:{field}:{capture.version}", capture=OUR_FIELDS[field])
+    return PayRequest(f"{capture.id}:{field}:{capture.version}", capture=field)
 
 
-def on_status(
-    session: Session,
-    capture_id: int,
-    event: PayStatus,
-    on_approved: ledger.OnApproved | None = None,
-) -> PayRequest | None:
-    """Merge a status callback into the capture; returns what to ask Twilio next, if anything."""
+def on_status(session: Session, capture_id: int, event: PayStatus) -> PayRequest | Authorize | None:
+    """Merge a status callback into the capture; returns what to ask Twilio next, if anything,
+    or, once Twilio reports the charge, the payment to settle with its answer (the console
+    hands it to :meth:`payments.service.PaymentService.authorize`, then to :func:`settled`)."""
     capture = session.get(AgentCapture, capture_id, with_for_update=True, populate_existing=True)
     if capture is None or capture.mode != TWILIO_PAY or capture.status in assisted.FINAL:
         return None
     if event.result is not None:
-        _settle(session, capture, event.result, on_approved)
-        return None
+        assert capture.payment_id is not None
+        paid = event.result.paid
+        known = dataclasses.replace(
+            paid, brand=paid.brand or capture.brand, last4=paid.last4 or capture.last4
+        )
+        return Authorize(capture.payment_id, known)
     if capture.status is CaptureStatus.AUTHORIZING:
         return None  # a late progress report: every field is in already
     changes: dict[str, tuple[str, str | None]] = {}
     if event.required is not None:
         for name in assisted.FIELDS:
-            if OUR_FIELDS[name] not in event.required:
+            if name not in event.required:
                 changes[name] = (assisted.VALID, None)
-    keyed = TWILIO_FIELDS.get(event.capture)
+    keyed = event.capture if event.capture in assisted.FIELDS else None
     if keyed is not None and keyed not in changes:
         if event.error:
-            changes[keyed] = (assisted.INVALID, ERRORS.get(event.error, "agent_capture_failed"))
+            changes[keyed] = (assisted.INVALID, event.error)
         elif event.partial:
             changes[keyed] = (assisted.ENTERING, None)
     forward = {
@@ -130,28 +121,21 @@ def _next(capture: AgentCapture) -> PayRequest | None:
     return capture_field(capture, field)
 
 
-def _settle(
-    session: Session,
-    capture: AgentCapture,
-    result: PayResult,
-    on_approved: ledger.OnApproved | None,
-) -> None:
-    assert capture.payment_id is not None
-    payment = session.get(Payment, capture.payment_id)
-    assert payment is not None
-    payment.brand = result.brand.lower() or capture.brand
-    payment.last4 = result.last4 or capture.last4
-    session.flush()
-    settled = ledger.settle(session, payment.id, pay_charge_result(result), on_approved=on_approved)
-    if settled.status is PaymentStatus.APPROVED:
+def settled(session: Session, capture_id: int, payment: Payment) -> None:
+    """The charge Twilio reported is settled: the capture ends with its outcome, once (a
+    repeated result callback finds it over already)."""
+    capture = session.get(AgentCapture, capture_id, with_for_update=True, populate_existing=True)
+    if capture is None or capture.status in assisted.FINAL:
+        return
+    if payment.status is PaymentStatus.APPROVED:
         done = {name: (assisted.DONE, None) for name in assisted.FIELDS}
         assisted.update(
             capture,
             CaptureStatus.APPROVED,
             done,
-            confirmation_number=settled.confirmation_number,
+            confirmation_number=payment.confirmation_number,
         )
     else:
-        reason = f"declined_{settled.decline_reason}"
+        reason = f"declined_{payment.decline_reason}"
         assisted.update(capture, CaptureStatus.DECLINED, reason=reason)
     assisted.record_result(session, capture, actor="twilio")

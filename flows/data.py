@@ -93,6 +93,7 @@ class Pay(TypedDict):
     amount: int
     fee: int
     then: NotRequired[str]
+    saved_method: NotRequired[int]  # by text: the saved card ``authorizing`` charges
 
 
 class Card(TypedDict):
@@ -153,8 +154,6 @@ class AgentData(FlowData):
 
 
 class TextData(FlowData):
-    """A text conversation's own (:mod:`flows.text`): the saved card being charged, and the
-    pay link this reply carries."""
+    """A text conversation's own (:mod:`flows.text`): the pay link this reply carries."""
 
-    saved_method = Slot[int | None]("saved_method", None)
     paylink_sent = Slot[int | None]("paylink_sent", None)

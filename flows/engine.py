@@ -22,7 +22,8 @@ from typing import ClassVar, TypeVar
 
 from flows.context import Context
 from flows.data import Conversation
-from ivr.models import CallSession
+from ivr.models import CallSession, Payment
+from payments.service import Authorize, PaidElsewhere
 from prompts import Prompt
 
 DONE = "done"
@@ -76,14 +77,17 @@ class PayRequest:
 @dataclass(frozen=True)
 class Turn:
     """What the channel does next: say ``say``, then one of: wait for ``ask``; ``end`` the
-    call; come straight back (``resume``: work such as an authorization runs in between);
-    or run a secure payment step (``pay``)."""
+    call; come straight back (``resume``); run a secure payment step (``pay``); or move
+    money (``authorize``): the channel commits, hands it to
+    :meth:`payments.service.PaymentService.authorize` outside any transaction, and comes
+    back with the settled payment (:class:`Authorized`). Nothing else moves money."""
 
     say: tuple[Prompt, ...]
     ask: Ask | None = None
     end: Transfer | Queue | Conference | Hangup | None = None
     resume: bool = False
     pay: PayRequest | None = None
+    authorize: Authorize | None = None
 
 
 @dataclass(frozen=True)
@@ -105,18 +109,21 @@ class Resume:
 
 @dataclass(frozen=True)
 class PayResult:
-    """What a secure payment step reported: its outcome and only card facts safe to keep."""
+    """What a secure payment step that is not ours reported (Twilio's ``<Pay>``), in our
+    words: the gateway's answer and only the card facts safe to keep."""
 
-    result: str
-    reference: str = ""
-    token: str = ""
-    brand: str = ""
-    last4: str = ""
-    expiry: str = ""
-    error: str = ""
+    paid: PaidElsewhere
 
 
-Event = Digits | NoInput | Resume | PayResult
+@dataclass(frozen=True)
+class Authorized:
+    """The channel ran a turn's ``authorize``: the payment as it stands now (settled, or
+    ``unknown`` when the gateway could not say)."""
+
+    payment: Payment
+
+
+Event = Digits | NoInput | Resume | PayResult | Authorized
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,7 @@ class Finish:
     turn: Turn
 
 
-Outcome = Go | Retry | Repeat | Finish
+Outcome = Go | Retry | Repeat | Finish | Authorize
 
 
 class FlowError(Exception):
@@ -191,7 +198,9 @@ class Step:
         """Override to treat silence as an answer; ``None`` means the standard timeout path."""
         return None
 
-    def on_event(self, conv: CallSession, ctx: Context, event: Resume | PayResult) -> Outcome:
+    def on_event(
+        self, conv: CallSession, ctx: Context, event: Resume | PayResult | Authorized
+    ) -> Outcome:
         """Events other than keys; a step that expects none just asks its question again."""
         return Repeat()
 
@@ -316,6 +325,8 @@ class Flow:
         said: tuple[Prompt, ...] = ()
         data = Conversation(conv)
         while True:
+            if isinstance(outcome, Authorize):  # the step stays; the channel moves the money
+                return Turn(said, authorize=outcome)
             if isinstance(outcome, Finish):
                 conv.state = DONE
                 return Turn(said + outcome.turn.say, end=outcome.turn.end)

@@ -4,8 +4,10 @@ confirmation number, and what to do after a decline.
 The flow never holds card data: each card field goes straight to the capture vault in
 ``payments/``, and the flow keeps only the verdict, brand and last four. Authorization is split
 from the caller's "1 to confirm": that webhook commits a pending payment and answers "one
-moment" with a redirect; the redirected request runs the charge outside any transaction
-(``Turn.resume``) and then the ``authorizing`` step reads the settled row.
+moment" with a redirect (``Turn.resume``); on the redirected request the ``authorizing`` step
+asks for the charge as a value on its turn (``Turn.authorize``), which the channel hands to
+:meth:`payments.service.PaymentService.authorize` outside any transaction, and then goes on
+with the settled row (:class:`~flows.engine.Authorized`). No step moves money itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flows.context import Context, phrase, verified_account
 from flows.data import PaymentData
 from flows.engine import (
     Ask,
+    Authorized,
     Finish,
     Go,
     PayRequest,
@@ -28,18 +31,18 @@ from flows.engine import (
 )
 from flows.receipts import text_recipient
 from ivr import outbox
-from ivr.models import Account, CallSession, Payment, PaymentStatus
+from ivr.models import Account, CallSession, Payment, PaymentMethod, PaymentStatus
 from payments import ledger, methods
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
 from payments.disputes import amounts_due
-from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
+from payments.gateways import DeclineReason
 from payments.ledger import DeclineScope
 from payments.policy import AmountError, parse_amount
+from payments.service import Authorize, PaymentSource, SavedCard
 from prompts import Digits, Money, Prompt, render
 
-AUTHORIZE = "authorize_payment"
 RECEIPT = "payment_receipt"
 TWILIO_PAY = "twilio-pay"
 DECLINE_LIMIT = "decline_limit"
@@ -343,7 +346,7 @@ class PayConfirm(Step):
                 return _abandon_capture(conv, ctx, reason, decline_limit_reached(refused.scope))
             except ledger.PaymentRefusedError:
                 return _abandon_capture(conv, ctx, "payment_in_progress")
-            conv.data[AUTHORIZE] = payment.id
+            PaymentData(conv).payment_id = payment.id
             assisted.authorizing(conv, ctx, payment)
             return Go("authorizing")
         if digits == "2":
@@ -368,8 +371,19 @@ def _after_settlement(
     return Go("main_menu", (phrase("payment_unknown"),))
 
 
+def _source(conv: CallSession, ctx: Context) -> PaymentSource | None:
+    """The card the pending payment is charged with: the saved method chosen by text, else
+    the card keyed into this call's vault (its row, as the channel read it)."""
+    method_id = PaymentData(conv).pay.get("saved_method")
+    if method_id is None:
+        return ctx.vault.captured(conv.sid)
+    method = ctx.session.get(PaymentMethod, method_id)
+    return SavedCard(method.gateway_token) if method else None
+
+
 class Authorizing(Step):
-    """Says "one moment" and comes straight back once the channel has run the charge."""
+    """Says "one moment" and comes straight back, asks the channel to charge the payment, and
+    goes on with the answer."""
 
     name = "authorizing"
 
@@ -385,39 +399,22 @@ class Authorizing(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
         return Repeat()
 
-    def on_event(self, conv: CallSession, ctx: Context, event: Resume | PayResult) -> Go | Repeat:
-        # Settled in this transaction, or in an earlier one this session has not read from.
-        payment = ctx.session.get(Payment, conv.data.get(AUTHORIZE))
-        if payment is None or payment.status is PaymentStatus.PENDING:
+    def on_event(
+        self, conv: CallSession, ctx: Context, event: Resume | PayResult | Authorized
+    ) -> Go | Repeat | Authorize:
+        if isinstance(event, Authorized):
+            if event.payment.status is PaymentStatus.PENDING:
+                return Repeat()
+            return _after_settlement(conv, ctx, event.payment, self.with_agent)
+        source = _source(conv, ctx) if isinstance(event, Resume) else None
+        if source is None:
             return Repeat()
-        del conv.data[AUTHORIZE]
-        return _after_settlement(conv, ctx, payment, self.with_agent)
-
-
-_PAY_DECLINES = {
-    "insufficient": DeclineReason.INSUFFICIENT_FUNDS,
-    "expired": DeclineReason.EXPIRED_CARD,
-    "processing": DeclineReason.PROCESSING_ERROR,
-}
-
-
-def pay_charge_result(event: PayResult) -> ChargeResult:
-    """Translate what ``<Pay>`` posted into the gateway vocabulary the ledger records."""
-    if event.result == "success":
-        return ChargeResult(ChargeStatus.APPROVED, event.reference or None, event.token or None)
-    if event.result == "payment-connector-error":
-        reason = next(
-            (r for word, r in _PAY_DECLINES.items() if word in event.error.lower()),
-            DeclineReason.DECLINED,
-        )
-        return ChargeResult(ChargeStatus.DECLINED, event.reference or None, decline_reason=reason)
-    if event.result in {"caller-interrupted-with-star", "caller-hung-up"}:
-        return ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.CANCELLED)
-    return ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.PROCESSING_ERROR)
+        # Whether an earlier try settled it already is for the payment service to say.
+        return Authorize(PaymentData(conv).payment_id, source)
 
 
 class PayVerb(Step):
-    """``CAPTURE_MODE=twilio-pay``: Twilio's ``<Pay>`` captures and charges; we record it."""
+    """``CAPTURE_MODE=twilio-pay``: Twilio's ``<Pay>`` captures and charges; we settle it."""
 
     name = "pay_verb"
     goes_to = (DECLINE_LIMIT, *SETTLED, assisted.RESULT_STATE)
@@ -430,7 +427,7 @@ class PayVerb(Step):
             return decline_limit_reached(refused.scope)
         except ledger.PaymentRefusedError:
             return Go("main_menu", (phrase("payment_in_progress"),))
-        conv.data[AUTHORIZE] = payment.id
+        PaymentData(conv).payment_id = payment.id
         description = f"Account {verified_account(conv).last4} payment {payment.id}"
         charge = PayRequest(pay["amount"] + pay["fee"], description, ctx.settings.PAY_CONNECTOR)
         return Turn((), pay=charge)
@@ -438,25 +435,16 @@ class PayVerb(Step):
     def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
         return Repeat()
 
-    def on_event(self, conv: CallSession, ctx: Context, event: Resume | PayResult) -> Go | Repeat:
-        if not isinstance(event, PayResult):
+    def on_event(
+        self, conv: CallSession, ctx: Context, event: Resume | PayResult | Authorized
+    ) -> Go | Repeat | Authorize:
+        if isinstance(event, PayResult):
+            return Authorize(PaymentData(conv).payment_id, event.paid)
+        if not isinstance(event, Authorized):
             return Repeat()
-        payment = ctx.session.get(Payment, conv.data.pop(AUTHORIZE))
-        assert payment is not None
-        payment.brand = event.brand.lower() or None
-        payment.last4 = event.last4 or None
-        exp = (
-            (int(event.expiry[:2]), 2000 + int(event.expiry[2:]))
-            if len(event.expiry) == 4
-            else None
-        )
-        result = pay_charge_result(event)
-        ctx.session.flush()
-        on_approved = ctx.payments.on_approved if ctx.payments else None
-        settled = ledger.settle(ctx.session, payment.id, result, exp=exp, on_approved=on_approved)
-        if result.decline_reason is DeclineReason.CANCELLED:
+        if event.payment.decline_reason == DeclineReason.CANCELLED.value:
             return Go("main_menu", (phrase("pay_cancelled"),))
-        return _after_settlement(conv, ctx, settled)
+        return _after_settlement(conv, ctx, event.payment)
 
 
 class PaymentReceipt(Step):

@@ -22,7 +22,6 @@ import unicodedata
 from enum import Enum
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
@@ -50,7 +49,6 @@ from flows.journey import (
     MainMenu,
 )
 from flows.payment import (
-    AUTHORIZE,
     CAPTURE,
     DECLINE_LIMIT,
     Authorizing,
@@ -210,8 +208,9 @@ class PayMethod(Step):
             return decline_limit_reached(refused.scope)
         except ledger.PaymentRefusedError:
             return Go("main_menu", (phrase("payment_in_progress"),))
-        conv.data[AUTHORIZE] = payment.id
-        TextData(conv).saved_method = saved.id
+        data = PaymentData(conv)
+        data.payment_id = payment.id
+        data.pay = {**pay, "saved_method": saved.id}  # charged by ``authorizing``
         return Go("authorizing")
 
 
@@ -389,15 +388,6 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
     if word is Keyword.MENU:
         return TEXT_FLOW.start(conv, ctx, "main_menu") if conv.verified else _begin(conv, ctx)
     return TEXT_FLOW.handle(conv, ctx, Digits(keys_from(body)))
-
-
-def stored_charge(conv: CallSession, session: Session) -> tuple[int, str] | None:
-    """``(payment id, gateway token)`` when the conversation waits on a saved-card charge."""
-    payment_id, method_id = conv.data.get(AUTHORIZE), TextData(conv).saved_method
-    if payment_id is None or method_id is None:
-        return None
-    method = session.get(PaymentMethod, method_id)
-    return (payment_id, method.gateway_token) if method else None
 
 
 def paylink_sent(conv: CallSession) -> int | None:

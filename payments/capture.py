@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, inspect
+from sqlalchemy import delete
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from ivr.models import CallSession, CardCapture
+from ivr.models import CardCapture
 from payments.cards import (
     Brand,
     CardNumberCheck,
@@ -100,25 +100,61 @@ def _known(session: Session) -> dict[str, CardCapture | None]:
     return rows
 
 
-def _learn(session: Session, sid: str) -> None:
-    """Take the row (or its absence) from the call's session row when that was read with it,
-    as ``ivr.channels.voice`` reads it: no query of its own."""
-    conv = session.identity_map.get(session.identity_key(CallSession, sid))
-    if conv is not None and "capture" not in inspect(conv).unloaded:
-        _known(session)[sid] = conv.capture
+def remember(session: Session, sid: str, row: CardCapture | None) -> None:
+    """Tell this transaction which card fields wait for ``sid``: the row the channel read with
+    the call's session row (``None``: none wait). The vault and :func:`wipe` then need no
+    query of their own."""
+    _known(session)[sid] = row
+
+
+@dataclass(frozen=True)
+class CapturedCard:
+    """The card keyed into a session's capture vault, as a payment's source. ``row`` is its
+    encrypted fields as read in the channel's transaction, or ``None`` if none wait any more."""
+
+    session_sid: str
+    row: CardCapture | None
+
+
+def open_card(keys: KeyRing, row: CardCapture, now: dt.datetime) -> Card | None:
+    """The complete card in ``row``; ``None`` if a field is missing, the capture expired or
+    its key is gone. Reads nothing and writes nothing."""
+    fields = _decrypt(keys, row, now)
+    if fields is None or not {"number", "exp_month", "exp_year", "code", "postal"} <= fields.keys():
+        return None
+    return Card(
+        number=fields["number"],
+        exp_month=int(fields["exp_month"]),
+        exp_year=int(fields["exp_year"]),
+        security_code=fields["code"],
+        postal_code=fields["postal"],
+    )
+
+
+def _expired(keys: KeyRing, row: CardCapture, now: dt.datetime) -> bool:
+    """Past its time-to-live, or under a key no longer listed: never to be read again."""
+    return row.expires_at <= now or keys.cipher(row.key_id) is None
+
+
+def _decrypt(keys: KeyRing, row: CardCapture, now: dt.datetime) -> dict[str, str] | None:
+    """The fields in ``row``; ``None`` once it has expired (:func:`_expired`)."""
+    cipher = keys.cipher(row.key_id)
+    if cipher is None or _expired(keys, row, now):
+        return None
+    plain = cipher.decrypt(row.nonce, row.ciphertext, row.session_sid.encode())
+    return dict(json.loads(plain))
 
 
 def wipe(session: Session, sid: str) -> None:
-    """Delete the call's card fields; no statement at all when none are known to wait.
+    """Delete the call's card fields; no statement at all when none are known to wait
+    (:func:`remember`).
 
     Needs no key: the ledger calls it when it settles a payment, whoever settles it."""
     rows = _known(session)
-    if sid not in rows:
-        _learn(session, sid)
     if sid in rows and rows[sid] is None:
         return
     row = rows.get(sid)
-    if row is not None:
+    if row is not None and row in session:
         session.expunge(row)
     session.execute(delete(CardCapture).where(CardCapture.session_sid == sid))
     rows[sid] = None
@@ -146,8 +182,7 @@ class CardVault:
         self._rows = _known(session)
 
     def _row(self, sid: str) -> CardCapture | None:
-        if sid not in self._rows:
-            _learn(self.session, sid)
+        """The call's row: as the channel passed it in (:func:`remember`), else read."""
         if sid not in self._rows:
             self._rows[sid] = self.session.get(CardCapture, sid)
         return self._rows[sid]
@@ -156,12 +191,11 @@ class CardVault:
         row = self._row(sid)
         if row is None:
             return {}
-        cipher = self.keys.cipher(row.key_id)
-        if row.expires_at <= self.now or cipher is None:
+        fields = _decrypt(self.keys, row, self.now)
+        if fields is None:
             self.wipe(sid)
             return {}
-        plain = cipher.decrypt(row.nonce, row.ciphertext, sid.encode())
-        return dict(json.loads(plain))
+        return fields
 
     def _store(self, sid: str, fields: dict[str, str]) -> None:
         nonce = os.urandom(12)
@@ -214,15 +248,12 @@ class CardVault:
         self._store(sid, {**fields, **values})
         return FieldVerdict()
 
-    def card(self, sid: str) -> Card | None:
-        """The complete card, or ``None`` if a field is missing or the capture expired."""
-        fields = self._load(sid)
-        if not {"number", "exp_month", "exp_year", "code", "postal"} <= fields.keys():
-            return None
-        return Card(
-            number=fields["number"],
-            exp_month=int(fields["exp_month"]),
-            exp_year=int(fields["exp_year"]),
-            security_code=fields["code"],
-            postal_code=fields["postal"],
-        )
+    def captured(self, sid: str) -> CapturedCard:
+        """The call's card as a payment's source, for :meth:`PaymentService.authorize`, which
+        opens it outside this transaction; an expired capture is wiped here and goes as
+        none. Must NOT move money."""
+        row = self._row(sid)
+        if row is not None and _expired(self.keys, row, self.now):
+            self.wipe(sid)
+            row = None
+        return CapturedCard(sid, row)

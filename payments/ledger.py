@@ -323,16 +323,26 @@ def settle(
     result: ChargeResult,
     *,
     exp: tuple[int, int] | None = None,
+    brand: str | None = None,
+    last4: str | None = None,
     actor: str = "system",
     on_approved: OnApproved | None = None,
+    wipe: bool = True,
 ) -> Payment:
     """Record the gateway's answer once, and wipe the card captured for it; later calls
-    return the row unchanged."""
+    return the row unchanged. ``brand`` and ``last4`` are recorded when the card was first
+    seen by whoever charged it (Twilio's ``<Pay>``); ``wipe=False`` when no card fields were
+    keyed for the payment (a saved card, one held in memory, one Twilio took)."""
     payment = lock_row(session, Payment, payment_id)
     assert payment is not None
     if payment.status in SETTLED:
         return payment
-    _done_with_card(session, payment)
+    if wipe:
+        _done_with_card(session, payment)
+    if brand is not None:
+        payment.brand = brand
+    if last4 is not None:
+        payment.last4 = last4
     approved = result.status is ChargeStatus.APPROVED
     account = (
         take_off_balance(session, payment.account_id, payment.amount_cents)
@@ -371,14 +381,16 @@ def settle(
     return payment
 
 
-def mark_unknown(session: Session, payment_id: int) -> Payment:
+def mark_unknown(session: Session, payment_id: int, *, wipe: bool = True) -> Payment:
     """The gateway did not answer: leave the row for ``reconcile``, never retry with a new key.
 
-    The card goes too: only the gateway's books can settle the row now, never a second charge."""
+    The card goes too: only the gateway's books can settle the row now, never a second charge
+    (``wipe=False``: none was keyed for it)."""
     payment = lock_row(session, Payment, payment_id)
     assert payment is not None
     if payment.status is PaymentStatus.PENDING:
-        _done_with_card(session, payment)
+        if wipe:
+            _done_with_card(session, payment)
         payment.status = PaymentStatus.UNKNOWN
         audit.record(
             session,

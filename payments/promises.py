@@ -10,7 +10,7 @@ arrangement is reviewed under its row lock, in the account's own calendar:
   is neither charged nor counted as missed.
 - A plan with a card on file (``Arrangement.card_payment_id``) has each installment charged
   on its date with the stored token: the pending ledger row is written first under one key per
-  installment attempt, then :meth:`PaymentService.execute_stored` asks the gateway. A repeated
+  installment attempt, then :meth:`PaymentService.authorize` asks the gateway. A repeated
   run finds the row and re-asks under the same key, so nothing is ever charged twice; an
   ``unknown`` row is left to ``ivr reconcile``. A declined charge is tried again
   ``retry_days`` later, up to ``attempts`` times; the last failure breaks the promise.
@@ -47,7 +47,7 @@ from ivr.models import (
 )
 from payments import ledger
 from payments.disputes import held_cents, owed_cents
-from payments.service import PaymentService
+from payments.service import Authorize, PaymentService, SavedCard
 
 log = logging.getLogger("ivr.promises")
 
@@ -343,7 +343,7 @@ def review(
             charge = _Review(session, policy, arrangement, now, notify, report).run()
         if charge is None:
             return
-        settled = payments.execute_stored(charge.payment_id, charge.token, now)
+        settled = payments.authorize(Authorize(charge.payment_id, SavedCard(charge.token)), now)
         logs.event(
             log,
             "installment.charge",

@@ -1,10 +1,18 @@
-"""Taking a payment: prepare (write the pending row), execute (ask the gateway), settle.
+"""Moving money: one entry point, :meth:`PaymentService.authorize`, for every channel and method.
 
-``execute`` runs outside any webhook transaction, because the gateway call must never hold a
-database lock, and because the pending row must be committed before money can move. Every
-path is safe to repeat: the gateway sees the same idempotency key, ``settle`` is a no-op on a
-settled row, and a payment whose outcome is unknown is only ever asked about, never re-charged
-under a new key.
+Whoever wants a pending payment charged (the keypad, ``<Pay>``, a saved card by text, the pay
+page, an agent's capture, Twilio's Payments API, a scheduled installment) names it and the card's
+source in an :class:`Authorize`, and the same rule runs for all of them:
+
+1. the pending row comes first: :func:`payments.ledger.begin` wrote and committed it, with its
+   idempotency key, before anyone asks for an authorization;
+2. the gateway is asked outside any transaction: no database lock is held while it answers;
+3. the answer is settled once (:func:`payments.ledger.settle`), in its own transaction;
+4. on doubt (no answer, or no card any more) the gateway's books are asked, never a new key.
+
+Every step is safe to repeat: the gateway sees the same idempotency key, ``settle`` is a no-op
+on a settled row, and a payment whose outcome is unknown is only ever asked about, never
+re-charged under a new key.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.db import transaction
 from ivr.models import Payment, PaymentStatus
 from payments import ledger
-from payments.capture import CardVault, KeyRing
+from payments.capture import CapturedCard, CardVault, KeyRing, open_card
 from payments.gateways import (
     Card,
     ChargeRequest,
@@ -36,28 +44,48 @@ NEVER_CHARGED = ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.P
 
 
 @dataclass(frozen=True)
+class SavedCard:
+    """A card the gateway holds, by the token of an earlier approval (a saved method, a
+    scheduled installment): no card data passes through us."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class CardInHand:
+    """A card held in memory for this request only (the pay page), never stored."""
+
+    card: Card
+
+
+@dataclass(frozen=True)
+class PaidElsewhere:
+    """Twilio took the card (``<Pay>``, the Payments API) and asked the gateway itself: its
+    answer, and only the card facts safe to keep. Nothing is sent; it is settled as it is."""
+
+    answer: ChargeResult
+    brand: str | None = None
+    last4: str | None = None
+    exp: tuple[int, int] | None = None
+
+
+PaymentSource = CapturedCard | SavedCard | CardInHand | PaidElsewhere
+
+
+@dataclass(frozen=True)
+class Authorize:
+    """A flow's request that money move: charge the pending payment ``payment_id`` (written by
+    :func:`payments.ledger.begin`) with the card ``source`` names."""
+
+    payment_id: int
+    source: PaymentSource
+
+
+@dataclass(frozen=True)
 class Reconciled:
     payment_id: int
     before: PaymentStatus
     after: PaymentStatus
-
-
-@dataclass(frozen=True)
-class Charge:
-    """One gateway request for a pending payment."""
-
-    payment_id: int
-    request: ChargeRequest
-
-
-def _charge_for(payment: Payment, card: Card | StoredCard) -> Charge:
-    request = ChargeRequest(
-        payment.idempotency_key,
-        payment.amount_cents + payment.fee_cents,
-        card,
-        metadata={"payment_id": str(payment.id)},
-    )
-    return Charge(payment.id, request)
 
 
 class PaymentService:
@@ -76,77 +104,88 @@ class PaymentService:
         self.on_approved = on_approved
 
     def vault(self, session: Session, now: dt.datetime) -> CardVault:
+        """The capture vault on ``session``. Keeps card fields; must NOT move money."""
         return CardVault(session, self.keys, self.capture_ttl, now)
 
-    def execute(self, payment_id: int, now: dt.datetime) -> Payment:
-        """Charge a pending payment with the card captured for its call, once."""
-        with transaction(self.factory) as session:
-            charge = self.prepare(session, payment_id, now)
-        if isinstance(charge, Payment):
-            return charge
-        if charge is None:
-            return self.reconcile_one(payment_id)
-        return self.finish(charge, self.send(charge))
+    def authorize(self, order: Authorize, now: dt.datetime) -> Payment:
+        """Charge the pending payment ``order`` names, at most once per idempotency key, and
+        return its row as settled (or ``unknown`` when the gateway could not say).
 
-    def execute_stored(self, payment_id: int, token: str, now: dt.datetime) -> Payment:
-        """Charge a pending payment to a card the gateway holds (``token``), once."""
-        return self.execute_with(payment_id, StoredCard(token), now)
-
-    def execute_with(self, payment_id: int, card: Card | StoredCard, now: dt.datetime) -> Payment:
-        """Charge a pending payment, once, with a card the gateway holds or one held in memory
-        for this request only (the pay page), never stored."""
+        Runs outside any transaction: call it after the transaction that wrote the pending row
+        (or chose to authorize it) has committed; it opens its own, and none is open while
+        the gateway answers. A settled payment is returned as it is, with nothing sent. A
+        captured card that is gone (the capture expired) is never asked for again: the
+        gateway's books settle the row (:meth:`reconcile_one`). ``now`` is when a captured
+        card must still be valid.
+        """
+        source = order.source
+        if isinstance(source, PaidElsewhere):
+            facts = (source.brand, source.last4, source.exp)
+            return self._settle(order.payment_id, source.answer, facts, keyed=False)
+        keyed = isinstance(source, CapturedCard)
         with transaction(self.factory) as session:
-            payment = session.get(Payment, payment_id)
+            payment = session.get(Payment, order.payment_id)
             assert payment is not None
             if payment.status in ledger.SETTLED:
                 return payment
-            charge = _charge_for(payment, card)
-        return self.finish(charge, self.send(charge))
-
-    def prepare(
-        self, session: Session, payment_id: int, now: dt.datetime
-    ) -> Charge | Payment | None:
-        """What to send for a pending payment, read in the caller's transaction.
-
-        The settled row if there is nothing left to do; ``None`` if the captured card is gone
-        (the capture expired), when only the gateway can say whether an earlier try went through
-        (:meth:`reconcile_one`).
-        """
-        payment = session.get(Payment, payment_id)
-        assert payment is not None
-        if payment.status in ledger.SETTLED:
-            return payment
-        card = self.vault(session, now).card(payment.session_sid or "")
-        return _charge_for(payment, card) if card else None
-
-    def send(self, charge: Charge) -> ChargeResult | GatewayTimeout:
-        """Ask the gateway, outside any transaction: no database lock is held while it answers."""
+            card = self._card(source, now)
+            if card is None:
+                request = None
+            else:
+                request = ChargeRequest(
+                    payment.idempotency_key,
+                    payment.amount_cents + payment.fee_cents,
+                    card,
+                    metadata={"payment_id": str(payment.id)},
+                )
+        if request is None:
+            return self.reconcile_one(order.payment_id)
         try:
-            return self.gateway.charge(charge.request)
-        except GatewayTimeout as unknown:
-            return unknown
+            answer = self.gateway.charge(request)
+        except GatewayTimeout:
+            with transaction(self.factory) as session:
+                return ledger.mark_unknown(session, order.payment_id, wipe=keyed)
         except GatewayError:
-            return NEVER_CHARGED
-
-    def record(
-        self, session: Session, charge: Charge, answer: ChargeResult | GatewayTimeout
-    ) -> Payment:
-        """Settle the payment with the gateway's answer (or mark it unknown); either drops the
-        card captured for it (:mod:`payments.ledger`)."""
-        if isinstance(answer, GatewayTimeout):
-            return ledger.mark_unknown(session, charge.payment_id)
-        card = charge.request.card
+            answer = NEVER_CHARGED
         exp = (card.exp_month, card.exp_year) if isinstance(card, Card) else None
-        return ledger.settle(
-            session, charge.payment_id, answer, exp=exp, on_approved=self.on_approved
-        )
+        return self._settle(order.payment_id, answer, (None, None, exp), keyed=keyed)
 
-    def finish(self, charge: Charge, answer: ChargeResult | GatewayTimeout) -> Payment:
+    def _card(self, source: PaymentSource, now: dt.datetime) -> Card | StoredCard | None:
+        """The card to send; ``None`` when the captured one is gone. Must NOT move money."""
+        if isinstance(source, CapturedCard):
+            return open_card(self.keys, source.row, now) if source.row is not None else None
+        if isinstance(source, SavedCard):
+            return StoredCard(source.token)
+        assert isinstance(source, CardInHand)
+        return source.card
+
+    def _settle(
+        self,
+        payment_id: int,
+        answer: ChargeResult,
+        facts: tuple[str | None, str | None, tuple[int, int] | None],
+        *,
+        keyed: bool,
+    ) -> Payment:
+        """Record the gateway's answer once, in a transaction of its own. The card fields
+        keyed for the payment (``keyed``: a captured card) go with it; other sources left
+        none to wipe."""
+        brand, last4, exp = facts
         with transaction(self.factory) as session:
-            return self.record(session, charge, answer)
+            return ledger.settle(
+                session,
+                payment_id,
+                answer,
+                exp=exp,
+                brand=brand,
+                last4=last4,
+                on_approved=self.on_approved,
+                wipe=keyed,
+            )
 
     def reconcile_one(self, payment_id: int) -> Payment:
-        """Settle an unsettled payment from the gateway's books (read-only at the gateway)."""
+        """Settle an unsettled payment from the gateway's books. Must NOT move money: it only
+        asks :meth:`PaymentGateway.find` what happened to the payment's key."""
         with transaction(self.factory) as session:
             payment = session.get(Payment, payment_id)
             assert payment is not None
@@ -169,7 +208,8 @@ class PaymentService:
         self, now: dt.datetime, stale_after: dt.timedelta = RECONCILE_AFTER
     ) -> list[Reconciled]:
         """Settle every ``pending`` or ``unknown`` payment older than ``stale_after``: younger
-        ones may still be in flight, and some gateways' search lags their charges."""
+        ones may still be in flight, and some gateways' search lags their charges. Must NOT
+        move money (:meth:`reconcile_one`)."""
         with transaction(self.factory) as session:
             query = select(Payment.id, Payment.status).where(
                 Payment.status.in_(ledger.IN_FLIGHT), Payment.created_at < now - stale_after

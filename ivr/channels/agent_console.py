@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,12 +29,13 @@ from flows.payment import TWILIO_PAY
 from ivr import audit, logs
 from ivr.adapters.telephony import AssistedPayment, PaymentChange, Telephony, TelephonyError
 from ivr.channels.bridge import AgentBridge
+from ivr.channels.voice import pay_result
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff, utcnow
-from payments import ledger
 from payments.cards import brand_label
 from payments.policy import WrittenAmountError, parse_written_amount
+from payments.service import Authorize, PaymentService
 from prompts import Money, Prompt, render
 from verification import find_account
 from verification.agents import (
@@ -71,6 +73,44 @@ STATUS_TEXT = {
     CaptureStatus.HUNG_UP: "The caller hung up",
     CaptureStatus.FAILED: "Not completed",
 }
+# The Payments API's names for the card fields, in the order it asks for them, and ours.
+TWILIO_FIELDS = {
+    "payment-card-number": "card_number",
+    "expiration-date": "card_expiry",
+    "security-code": "card_code",
+    "postal-code": "card_zip",
+}
+OUR_FIELDS = {ours: theirs for theirs, ours in TWILIO_FIELDS.items()}
+# Its error types, as the prompt keys the caller hears.
+TWILIO_ERRORS = {
+    "invalid-card-number": "card_number_invalid",
+    "invalid-card-type": "card_brand_unsupported",
+    "invalid-date": "card_expiry_invalid",
+    "invalid-security-code": "card_code_invalid",
+    "invalid-postal-code": "card_zip_invalid",
+}
+
+
+def pay_status_from(form: Mapping[str, str]) -> pay.PayStatus:
+    """A Payments API status callback in our words: field names, error types and the masked
+    card only (Twilio keeps the digits); the final ``Result`` as ``<Pay>``'s would be."""
+    required = form.get("Required")
+    error = form.get("ErrorType", "")[:40]
+    return pay.PayStatus(
+        capture=TWILIO_FIELDS.get(form.get("Capture", "")[:40], ""),
+        partial=form.get("PartialResult", "").lower() == "true",
+        required=tuple(
+            TWILIO_FIELDS.get(name.strip(), name.strip()[:40])
+            for name in required.split(",")
+            if name.strip()
+        )
+        if required is not None
+        else None,
+        error=TWILIO_ERRORS.get(error, "agent_capture_failed") if error else "",
+        brand=form.get("PaymentCardType", "")[:20].lower(),
+        last4=re.sub(r"\D", "", form.get("PaymentCardNumber", ""))[-4:],
+        result=pay_result(form) if form.get("Result") else None,
+    )
 
 
 def _words(key: str | None) -> str | None:
@@ -133,13 +173,13 @@ class AgentConsole:
         settings: Settings,
         telephony: Telephony,
         bridge: AgentBridge,
-        on_approved: ledger.OnApproved | None = None,
+        payments: PaymentService,
     ) -> None:
         self.factory = factory
         self.settings = settings
         self.telephony = telephony
         self.bridge = bridge
-        self.on_approved = on_approved
+        self.payments = payments
         self.policy = LoginPolicy.from_settings(settings)
 
     # --- signing in ---
@@ -327,17 +367,24 @@ class AgentConsole:
 
     def _pay(self, capture: AgentCapture, request: pay.PayRequest) -> None:
         assert capture.pay_sid is not None
+        field = OUR_FIELDS[request.capture] if request.capture else None
         change = PaymentChange(
-            request.idempotency_key, self._status_callback(capture), request.capture, request.status
+            request.idempotency_key, self._status_callback(capture), field, request.status
         )
         self.telephony.update_payment(capture.call_sid, capture.pay_sid, change)
 
     def pay_status(self, capture_id: int, event: pay.PayStatus) -> None:
         """Twilio's status callback for an agent's Payments session: merge it, then ask Twilio
-        for whatever comes next (the next field, or to charge)."""
+        for whatever comes next (the next field, or to charge), or settle the charge it
+        reports through the one payment path."""
         with transaction(self.factory) as db:
-            request = pay.on_status(db, capture_id, event, self.on_approved)
+            request = pay.on_status(db, capture_id, event)
             capture = db.get(AgentCapture, capture_id)
+        if isinstance(request, Authorize):
+            payment = self.payments.authorize(request, utcnow())
+            with transaction(self.factory) as db:
+                pay.settled(db, capture_id, payment)
+            return
         if request is None or capture is None:
             return
         try:

@@ -30,7 +30,7 @@ from ivr.outbox import opted_out
 from payments import ledger, methods, paylinks
 from payments.confirmation import SPOKEN_GROUPS
 from payments.paylinks import CardForm, LinkState
-from payments.service import PaymentService
+from payments.service import Authorize, CardInHand, PaymentService
 from prompts import Digits, Money, Prompt, render
 
 log = logging.getLogger("ivr.paypage")
@@ -119,7 +119,7 @@ class PayPage:
             except ledger.PaymentRefusedError:
                 return self._message(link.language, "payment_in_progress", 409)
             link_id, payment_id = link.id, payment.id
-        settled = self.payments.execute_with(payment_id, card, now)
+        settled = self.payments.authorize(Authorize(payment_id, CardInHand(card)), now)
         del card
         with transaction(self.factory) as db:
             link = paylinks.spend(db, link_id, settled, now)

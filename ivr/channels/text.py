@@ -9,9 +9,10 @@ repeated webhook gets it again, unchanged, without touching the conversation. A 
 a pay link is kept without the link's token and re-made on a replay. Message bodies are never
 stored or logged.
 
-A saved-card payment takes two transactions with the gateway call between them, like the
-voice line's; the charge's idempotency key is the MessageSid, so a replay that arrives while
-it runs (or after a crash) finishes the same charge instead of making a second.
+A saved-card payment, like the voice line's, is asked for on a turn (``Turn.authorize``),
+committed, and charged by the payment service between this module's transactions; the
+charge's idempotency key is the MessageSid, so a replay that arrives while it runs (or after
+a crash) finishes the same charge instead of making a second.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows import Context, Turn
-from flows.engine import DONE, Resume
-from flows.text import CHANNEL, TEXT_FLOW, converse, forget, paylink_sent, stored_charge
+from flows.engine import DONE, Authorized, Resume
+from flows.text import CHANNEL, TEXT_FLOW, converse, forget, paylink_sent
 from ivr import logs
 from ivr.channels.text_replies import message_twiml, text_of
 from ivr.config import Settings
@@ -68,22 +69,25 @@ class TextSessions:
             answered = self._answered(db, message_sid)
             if answered is not None:
                 return answered
+            ctx = self._context(db, phone, message_sid, now)
             if db.get(TextMessage, message_sid) is None:
                 db.add(TextMessage(message_sid=message_sid, phone=phone, received_at=now))
                 restarted = self._restart_if_idle(conv, now)
-                turn = converse(conv, self._context(db, phone, message_sid, now), body)
+                turn = converse(conv, ctx, body)
                 if turn is None or not turn.resume:
                     return self._respond(db, conv, message_sid, turn, restarted, now)
             # A charge is due: this message asked for it, or is a retry of one that did.
-            charge = stored_charge(conv, db)
-        if charge is not None:
-            self.payments.execute_stored(*charge, now)
+            turn = TEXT_FLOW.handle(conv, ctx, Resume())
+            if turn.authorize is None:
+                return self._respond(db, conv, message_sid, turn, False, now)
+        settled = self.payments.authorize(turn.authorize, now)
         with transaction(self.factory) as db:
             conv = self._locked(db, phone, now)
             answered = self._answered(db, message_sid)
             if answered is not None:
                 return answered
-            turn = TEXT_FLOW.handle(conv, self._context(db, phone, message_sid, now), Resume())
+            event = Authorized(db.merge(settled, load=False))  # as settled: not read again
+            turn = TEXT_FLOW.handle(conv, self._context(db, phone, message_sid, now), event)
             return self._respond(db, conv, message_sid, turn, False, now)
 
     def _answered(self, db: Session, message_sid: str) -> str | None:

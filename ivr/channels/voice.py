@@ -5,9 +5,10 @@ asks about, so a webhook whose turn is not the session's current turn (Twilio's 
 double submit, a request racing another worker) gets the stored last response, unchanged.
 The session row is locked for the transaction, so two workers never apply one turn twice.
 
-Authorizing a payment takes two transactions with the gateway call between them: the turn
-that asked for it is re-checked after the charge, so a racing duplicate only ever replays; the
-gateway's answer is recorded either way.
+A turn that moves money (``Turn.authorize``) is committed first; the payment service then
+charges and settles it outside this module's transactions, and the flow goes on with the
+settled payment once the session is locked again. The turn is re-checked then, so a racing
+duplicate only ever replays; the gateway's answer is recorded either way.
 
 A call that has ended (its final status arrived) or sat idle past its expiry takes no more
 input: a late or repeated webhook for it hears a goodbye and changes nothing.
@@ -24,16 +25,17 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from flows import Context, Digits, Flow, NoInput, Turn, assisted
 from flows.data import AgentData, Conversation
-from flows.engine import Event, PayResult, Resume
+from flows.engine import Authorized, Event, PayResult, Resume
 from flows.journey import CALL_FLOW, agent_whisper
-from flows.payment import AUTHORIZE
 from ivr import audit, logs
 from ivr.channels.twiml import voice_message, voice_turn
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import CallSession, SessionStatus
+from payments import capture
 from payments.capture import RecordingControl
-from payments.service import Charge, PaymentService
+from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
+from payments.service import PaidElsewhere, PaymentService
 from prompts import Prompt
 from verification import normalize_phone
 
@@ -47,25 +49,56 @@ Move = Callable[[Flow, CallSession, Context], Turn | None]
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
+_PAY_DECLINES = {
+    "insufficient": DeclineReason.INSUFFICIENT_FUNDS,
+    "expired": DeclineReason.EXPIRED_CARD,
+    "processing": DeclineReason.PROCESSING_ERROR,
+}
+
+
+def _pay_answer(form: Mapping[str, str]) -> ChargeResult:
+    """``<Pay>``'s ``Result`` (and its connector's error text) in the gateway's words."""
+    result = form.get("Result", "")
+    reference = form.get("PaymentConfirmationCode", "")[:200] or None
+    if result == "success":
+        return ChargeResult(
+            ChargeStatus.APPROVED, reference, form.get("PaymentToken", "")[:200] or None
+        )
+    if result == "payment-connector-error":
+        error = (form.get("PaymentError") or form.get("ConnectorError") or "")[:100].lower()
+        reason = next(
+            (r for word, r in _PAY_DECLINES.items() if word in error), DeclineReason.DECLINED
+        )
+        return ChargeResult(ChargeStatus.DECLINED, reference, decline_reason=reason)
+    if result in {"caller-interrupted-with-star", "caller-hung-up"}:
+        return ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.CANCELLED)
+    return ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.PROCESSING_ERROR)
+
+
+def pay_result(form: Mapping[str, str]) -> PayResult:
+    """What Twilio's ``<Pay>`` (or its Payments API) posted, in our words. Only the last four
+    digits of its masked card number are kept, and the brand in our spelling."""
+    expiry = re.sub(r"\D", "", form.get("ExpirationDate", ""))[:4]
+    paid = PaidElsewhere(
+        _pay_answer(form),
+        brand=form.get("PaymentCardType", "")[:20].lower() or None,
+        last4=re.sub(r"\D", "", form.get("PaymentCardNumber", ""))[-4:] or None,
+        exp=(int(expiry[:2]), 2000 + int(expiry[2:])) if len(expiry) == 4 else None,
+    )
+    return PayResult(paid)
+
+
 def event_from(query: Mapping[str, str], form: Mapping[str, str]) -> Event:
     """The flow event a ``/voice/step`` request carries.
 
-    ``resume=1`` marks the redirect after a "one moment" turn, ``pay=1`` the ``<Pay>`` action,
-    ``silence=1`` the fall-through of a ``<Gather>``; otherwise ``Digits`` (none means silence).
-    Only the last four digits of ``<Pay>``'s masked card number are kept.
+    ``resume=1`` marks the redirect after a "one moment" turn, ``pay=1`` the ``<Pay>`` action
+    (:func:`pay_result`), ``silence=1`` the fall-through of a ``<Gather>``; otherwise
+    ``Digits`` (none means silence).
     """
     if query.get("resume") == "1":
         return Resume()
     if query.get("pay") == "1":
-        return PayResult(
-            result=form.get("Result", ""),
-            reference=form.get("PaymentConfirmationCode", "")[:200],
-            token=form.get("PaymentToken", "")[:200],
-            brand=form.get("PaymentCardType", "")[:20],
-            last4=re.sub(r"\D", "", form.get("PaymentCardNumber", ""))[-4:],
-            expiry=re.sub(r"\D", "", form.get("ExpirationDate", ""))[:4],
-            error=(form.get("PaymentError") or form.get("ConnectorError") or "")[:100],
-        )
+        return pay_result(form)
     digits = form.get("Digits")
     if query.get("silence") == "1" or not digits:
         return NoInput()
@@ -134,6 +167,8 @@ class VoiceCalls:
             with_for_update={"of": CallSession},
             populate_existing=True,
         )
+        if conv is not None:
+            capture.remember(db, conv.sid, conv.capture)  # read with the session's row
         if conv is None or not conv.takes_input(now):
             if conv is not None and conv.status is SessionStatus.ACTIVE:
                 self._end(db, conv, "expired", now)
@@ -151,20 +186,17 @@ class VoiceCalls:
             conv = self._current(db, sid, turn_number, now)
             if isinstance(conv, str):
                 return conv
-            payment_id = conv.data.get(AUTHORIZE) if isinstance(event, Resume) else None
-            if payment_id is None:
-                return self._respond(db, conv, self._handle(db, conv, event, now), now)
-            charge = self.payments.prepare(db, payment_id, now)
-        if charge is None:
-            self.payments.reconcile_one(payment_id)
-        answer = self.payments.send(charge) if isinstance(charge, Charge) else None
+            turn = self._handle(db, conv, event, now)
+            if turn.authorize is None:
+                return self._respond(db, conv, turn, now)
+        # Money moves here, settled whatever the call does meanwhile.
+        settled = self.payments.authorize(turn.authorize, now)
         with transaction(self.factory) as db:
-            conv = self._current(db, sid, turn_number, now)  # locked first, as on every turn
-            if isinstance(charge, Charge) and answer is not None:
-                self.payments.record(db, charge, answer)  # money moved, whatever the call did
+            conv = self._current(db, sid, turn_number, now)  # locked again, turn re-checked
             if isinstance(conv, str):
                 return conv
-            return self._respond(db, conv, self._handle(db, conv, event, now), now)
+            known = db.merge(settled, load=False)  # as settled: not read again
+            return self._respond(db, conv, self._handle(db, conv, Authorized(known), now), now)
 
     def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:
         # The session row is written once, at the end of the turn, not before each query;
@@ -219,6 +251,7 @@ class VoiceCalls:
             )
             if conv is None or conv.status is not SessionStatus.ACTIVE:
                 return
+            capture.remember(db, conv.sid, conv.capture)
             handed_off = AgentData(conv).handed_off
             self._end(db, conv, call_status, now)
         if handed_off:

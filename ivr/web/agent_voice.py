@@ -9,17 +9,14 @@ caller's leg) and ``/voice/agent-pay-status`` (Twilio Payments' status callback 
 from __future__ import annotations
 
 import functools
-import re
 
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from flows import agent as desk
-from flows.agent_pay import PayStatus
-from flows.engine import PayResult
+from ivr.channels.agent_console import pay_status_from
 from ivr.channels.twiml import hold as hold_twiml
 from ivr.channels.twiml import hold_music
-from ivr.channels.voice import event_from
 from ivr.db import transaction
 from ivr.models import utcnow
 from ivr.web.services import agent_bridge, services
@@ -99,20 +96,7 @@ def agent_pay_status() -> Response:
     """Progress of an agent's Twilio Payments session: field names, error types and the masked
     card only (Twilio keeps the digits); logged without values."""
     raw_id = request.args.get("capture", "")
-    form = request.form
-    required = form.get("Required")
-    result = event_from({"pay": "1"}, form) if form.get("Result") else None
-    event = PayStatus(
-        capture=form.get("Capture", "")[:40],
-        partial=form.get("PartialResult", "").lower() == "true",
-        required=tuple(f.strip() for f in required.split(",") if f.strip())
-        if required is not None
-        else None,
-        error=form.get("ErrorType", "")[:40],
-        brand=form.get("PaymentCardType", "")[:20],
-        last4=re.sub(r"\D", "", form.get("PaymentCardNumber", ""))[-4:],
-        result=result if isinstance(result, PayResult) else None,
-    )
+    event = pay_status_from(request.form)
     if raw_id.isdigit() and len(raw_id) < 12:
         current_app.extensions["ivr_agent"].pay_status(int(raw_id), event)
     return Response(status=204)

@@ -70,9 +70,7 @@ def create_app(
     page = PayPage(factory, settings, payments)
     app.extensions["ivr"] = Services(settings, factory, payments, phone, calls, texts, page)
     app.extensions["ivr_bridge"] = bridge
-    app.extensions["ivr_agent"] = AgentConsole(
-        factory, settings, phone, bridge, payments.on_approved
-    )
+    app.extensions["ivr_agent"] = AgentConsole(factory, settings, phone, bridge, payments)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(paypage.bp)

@@ -16,6 +16,7 @@ from ivr.simulator.emulator import WebhookRefusedError, keys_from
 from payments.gateways import ChargeRequest, ChargeResult, GatewayTimeout
 from payments.gateways.sandbox import SandboxGateway
 from payments.gateways.sandbox_tables import SandboxCharge
+from payments.service import Authorize, PaymentService
 from tests.conftest import simulator_for
 from tests.support.card_scan import decryptable
 from tests.support.keys import paying
@@ -50,6 +51,12 @@ def app_with(make_app, standalone_factory):
 
 def simulate(app, settings, presses):
     return simulator_for(app).call(keys_from(presses), caller="+15005550006")
+
+
+def captured(service: PaymentService, payment_id: int, sid: str, now: dt.datetime) -> Authorize:
+    """What the voice channel asks for: the payment, with the card its call's vault holds."""
+    with service.factory() as session:
+        return Authorize(payment_id, service.vault(session, now).captured(sid))
 
 
 def reconcile(database_url):
@@ -136,7 +143,9 @@ def test_execute_twice_charges_once(app, db, settings, ada):
     assert state(db)[0] == []
     record = simulate(app, settings, [*PAY, ""])
     [payment], _, charges = state(db)
-    assert service.execute(payment.id, dt.datetime.now(dt.UTC)).status is PaymentStatus.APPROVED
+    now = dt.datetime.now(dt.UTC)
+    again = service.authorize(captured(service, payment.id, record.call_sid, now), now)
+    assert again.status is PaymentStatus.APPROVED
     assert len(charges) == 1
     assert record.hung_up_by == "ivr"
 
@@ -166,5 +175,6 @@ def test_a_payment_whose_card_expired_before_authorizing_fails_without_a_charge(
         )
         payment_id = payment.id
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-    assert service.execute(payment_id, later).status is PaymentStatus.FAILED
+    late = service.authorize(captured(service, payment_id, record.call_sid, later), later)
+    assert late.status is PaymentStatus.FAILED
     assert state(db)[2] == []

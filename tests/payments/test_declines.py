@@ -16,6 +16,7 @@ from ivr.models import AuditEvent, PaymentStatus
 from payments import ledger
 from payments.gateways import Card, ChargeResult, ChargeStatus, DeclineReason
 from payments.gateways.sandbox_tables import SandboxCharge
+from payments.service import Authorize, CardInHand
 from tests.support.factories import add_account
 
 LIMITS = ledger.DeclineLimits(per_session=3, per_account=5)
@@ -111,7 +112,7 @@ def test_parallel_tries_from_many_calls_cannot_pass_the_account_limit(
             payment_id = begin(standalone_factory, new(account, f"race-{n}", sid=f"CA{n}"))
         except ledger.PaymentRefusedError:
             return None
-        return service.execute_with(payment_id, DECLINED_CARD, now).status
+        return service.authorize(Authorize(payment_id, CardInHand(DECLINED_CARD)), now).status
 
     outcomes = []
     with ThreadPoolExecutor(threads) as pool:

@@ -16,7 +16,7 @@ from payments import ledger
 from payments.gateways import Card, ChargeRequest
 from payments.gateways.sandbox import SandboxGateway
 from payments.gateways.sandbox_tables import SandboxCharge
-from payments.service import PaymentService
+from payments.service import Authorize, PaymentService, SavedCard
 from tests.support.factories import add_account
 
 NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
@@ -53,8 +53,8 @@ def test_stored_card_payment_is_charged_once_and_lowers_the_balance(
     assert token is not None
     payment_id = pending(standalone_factory, account.id, "installment-7-1", 5_000)
 
-    first = service.execute_stored(payment_id, token, NOW)
-    again = service.execute_stored(payment_id, token, NOW)
+    first = service.authorize(Authorize(payment_id, SavedCard(token)), NOW)
+    again = service.authorize(Authorize(payment_id, SavedCard(token)), NOW)
 
     assert first.status is PaymentStatus.APPROVED
     assert (again.status, again.confirmation_number) == (first.status, first.confirmation_number)
@@ -70,7 +70,7 @@ def test_unknown_token_declines_and_leaves_the_balance(
 ) -> None:
     account = add_account(db, settings)
     payment_id = pending(standalone_factory, account.id, "installment-8-1", 5_000)
-    declined = service.execute_stored(payment_id, "tok_sbx_forged", NOW)
+    declined = service.authorize(Authorize(payment_id, SavedCard("tok_sbx_forged")), NOW)
     assert (declined.status, declined.decline_reason) == (PaymentStatus.DECLINED, "declined")
     db.expire_all()
     assert db.get(Account, account.id).balance_cents == 14_250
