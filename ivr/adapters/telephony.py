@@ -32,7 +32,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr import logs
-from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
+from ivr.config import Settings, unknown
 from ivr.db import insert_on_conflict, transaction
 from ivr.models import LocalHold, LocalRedirect, utcnow
 
@@ -339,20 +339,10 @@ def telephony_from_settings(
     if settings.TELEPHONY == "local":
         return LocalTelephony(factory=factory)
     if settings.TELEPHONY == "twilio":
-        if (
-            settings.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID
-            or settings.TWILIO_AUTH_TOKEN == DEV_AUTH_TOKEN
-        ):
-            raise ConfigError(
-                "TELEPHONY=twilio needs your account's TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
-                "(from the Twilio console); the development values only sign simulated calls."
-            )
         client = Client(
             settings.TWILIO_ACCOUNT_SID,
             settings.TWILIO_AUTH_TOKEN,
             http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS),
         )
         return TwilioTelephony(client, settings.TWILIO_FROM_NUMBER)
-    raise ConfigError(
-        f"TELEPHONY={settings.TELEPHONY!r} is unknown; use one of: {', '.join(ADAPTERS)}."
-    )
+    raise unknown("TELEPHONY", settings.TELEPHONY, ADAPTERS)

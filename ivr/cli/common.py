@@ -10,7 +10,7 @@ from functools import cached_property
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.config import ConfigError, Settings, load_settings
+from ivr.config import ConfigError, Settings
 from ivr.db import make_engine, make_session_factory, transaction
 
 
@@ -19,8 +19,11 @@ class Runtime:
 
     @cached_property
     def settings(self) -> Settings:
+        # Imported here: it loads every domain package, which `ivr --help` does without.
+        from ivr.channels.services import checked_settings
+
         try:
-            return load_settings()
+            return checked_settings()
         except ConfigError as error:
             raise click.UsageError(str(error)) from None
 

@@ -15,7 +15,6 @@ from ivr import logs
 from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
 from ivr.cli.arrangements import run_promises
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.config import ConfigError
 from ivr.models import utcnow
 from payments import capture
 
@@ -78,10 +77,7 @@ Exit status:
 def worker(runtime: Runtime, interval: float, once: bool) -> None:
     settings = runtime.settings
     logs.configure(settings.LOG_LEVEL)
-    try:
-        senders = Senders.from_settings(settings)
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
+    senders = Senders.from_settings(settings)
 
     def one_pass() -> DeliveryReport:
         kept = run_promises(runtime, utcnow())

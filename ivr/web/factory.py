@@ -8,23 +8,19 @@ from typing import Any
 
 from flask import Flask, abort, request
 
-from flows.agent import TRANSFERS
 from ivr import logs
 from ivr.adapters.telephony import Telephony, telephony_from_settings
 from ivr.adapters.wiring import build_payments
 from ivr.channels.agent_console import AgentConsole
 from ivr.channels.bridge import AgentBridge
 from ivr.channels.pay_page import PayPage
+from ivr.channels.services import checked_settings
 from ivr.channels.text import TextSessions
 from ivr.channels.voice import VoiceCalls
-from ivr.config import ConfigError, load_settings
 from ivr.db import make_engine, make_session_factory
 from ivr.web import agent, agent_voice, metrics, paypage, sms, voice
 from ivr.web.services import Services
-from payments import assistance
-from payments.arrangements import ArrangementPolicy
 from payments.gateways import PaymentGateway
-from payments.promises import PromisePolicy
 
 
 def create_app(
@@ -38,13 +34,7 @@ def create_app(
     ``gateway`` and ``telephony`` replace the configured adapters: tests pass fakes that stand
     where the network would be, never inside our own logic.
     """
-    settings = load_settings(overrides=config)
-    ArrangementPolicy.from_settings(settings)  # bad policy settings stop start-up, not a call
-    PromisePolicy.from_settings(settings)
-    try:
-        assistance.load(settings.ASSISTANCE_PROGRAMS_FILE)
-    except assistance.ProgramsError as error:
-        raise ConfigError(f"ASSISTANCE_PROGRAMS_FILE: {error}") from None
+    settings = checked_settings(overrides=config)
     logs.configure(settings.LOG_LEVEL)
     app = Flask("ivr")
     app.config.update(
@@ -55,12 +45,6 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.AGENT_SESSION_MINUTES),
         MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH,  # 413 before a larger body is read
     )
-    if settings.AGENT_TRANSFER not in TRANSFERS:
-        raise ConfigError(
-            f"AGENT_TRANSFER={settings.AGENT_TRANSFER!r} is unknown; use one of: "
-            + ", ".join(TRANSFERS)
-            + "."
-        )
     factory = make_session_factory(make_engine(settings.DATABASE_URL))
     payments = build_payments(settings, factory, gateway)
     phone = telephony or telephony_from_settings(settings, factory)
