@@ -13,16 +13,16 @@ from typing import Any
 
 from flows.agent import TRANSFERS
 from ivr.adapters import telephony
-from ivr.adapters.wiring import GATEWAYS
 from ivr.config import (
     DEV_ACCOUNT_SID,
     DEV_AUTH_TOKEN,
     ConfigError,
     Settings,
+    choose,
     load_settings,
     unknown,
 )
-from payments import assistance
+from payments import assistance, gateways
 from payments.arrangements import ArrangementPolicy
 from payments.capture import KeyRing
 from payments.promises import PromisePolicy
@@ -46,12 +46,10 @@ def checked_settings(
         KeyRing(settings.CAPTURE_KEY)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    if settings.PAYMENT_GATEWAY not in GATEWAYS:
-        raise unknown("PAYMENT_GATEWAY", settings.PAYMENT_GATEWAY, GATEWAYS)
+    choose(gateways.ADAPTERS, settings, "PAYMENT_GATEWAY")
     if settings.PAYMENT_GATEWAY == "stripe" and not settings.STRIPE_API_KEY:
         raise ConfigError("PAYMENT_GATEWAY=stripe needs STRIPE_API_KEY.")
-    if settings.TELEPHONY not in telephony.ADAPTERS:
-        raise unknown("TELEPHONY", settings.TELEPHONY, telephony.ADAPTERS)
+    choose(telephony.ADAPTERS, settings, "TELEPHONY")
     if settings.TELEPHONY == "twilio" and (
         settings.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID
         or settings.TWILIO_AUTH_TOKEN == DEV_AUTH_TOKEN

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ivr import logs
 from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
+from ivr.adapters.telephony import telephony_from_settings
 from ivr.cli.arrangements import run_promises
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.models import utcnow
@@ -77,7 +78,7 @@ Exit status:
 def worker(runtime: Runtime, interval: float, once: bool) -> None:
     settings = runtime.settings
     logs.configure(settings.LOG_LEVEL)
-    senders = Senders.from_settings(settings)
+    senders = Senders.from_settings(settings, telephony_from_settings(settings))
 
     def one_pass() -> DeliveryReport:
         kept = run_promises(runtime, utcnow())

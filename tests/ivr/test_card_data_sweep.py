@@ -171,7 +171,11 @@ def test_no_card_data_anywhere_after_calls_in_every_capture_mode(apps, db, setti
     agent_record, stream = agent_assisted(ours, db)
     records += [agent_record, twilio_pay(twilios)]
     pay_page(ours)
-    sent = deliver_due(ours.extensions["ivr"].factory, Senders.from_settings(settings), utcnow())
+    sent = deliver_due(
+        ours.extensions["ivr"].factory,
+        Senders.from_settings(settings, ours.extensions["ivr"].telephony),
+        utcnow(),
+    )
 
     db.rollback()
     ledger = db.execute(select(Payment.gateway, Payment.channel, Payment.status)).all()
