@@ -12,8 +12,7 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from ivr import logs
-from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
-from ivr.adapters.telephony import telephony_from_settings
+from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, deliver_due
 from ivr.cli.arrangements import run_promises
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.models import utcnow
@@ -78,7 +77,6 @@ Exit status:
 def worker(runtime: Runtime, interval: float, once: bool) -> None:
     settings = runtime.settings
     logs.configure(settings.LOG_LEVEL)
-    senders = Senders.from_settings(settings, telephony_from_settings(settings))
 
     def one_pass() -> DeliveryReport:
         kept = run_promises(runtime, utcnow())
@@ -89,7 +87,7 @@ def worker(runtime: Runtime, interval: float, once: bool) -> None:
             wiped = capture.purge_expired(session, now)
         if wiped:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} expired card captures deleted: {wiped}")
-        report = deliver_due(runtime.factory, senders, now, BATCH)
+        report = deliver_due(runtime.factory, runtime.services.senders, now, BATCH)
         if report.total:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} {report}")
         return report

@@ -27,7 +27,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -47,6 +46,7 @@ from flows.agent import ConsoleRefusedError
 from ivr import logs
 from ivr.channels.agent_console import AgentConsole
 from ivr.models import utcnow
+from ivr.web.services import services
 from prompts import Money
 from verification.agents import LoginOutcome
 
@@ -78,7 +78,7 @@ bp.record_once(lambda state: state.app.url_map.converters.setdefault("row_id", R
 
 
 def console() -> AgentConsole:
-    return current_app.extensions["ivr_agent"]  # type: ignore[no-any-return]
+    return services().agent_console
 
 
 def csrf_token() -> str:

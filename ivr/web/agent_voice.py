@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from flows import agent as desk
@@ -114,5 +114,5 @@ def agent_pay_status() -> Response:
         result=result if isinstance(result, PayResult) else None,
     )
     if raw_id.isdigit() and len(raw_id) < 12:
-        current_app.extensions["ivr_agent"].pay_status(int(raw_id), event)
+        services().agent_console.pay_status(int(raw_id), event)
     return Response(status=204)

@@ -19,7 +19,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.adapters.delivery import Senders, deliver_due
+from ivr.adapters.delivery import deliver_due
 from ivr.db import transaction
 from ivr.models import (
     Base,
@@ -173,7 +173,7 @@ def test_no_card_data_anywhere_after_calls_in_every_capture_mode(apps, db, setti
     pay_page(ours)
     sent = deliver_due(
         ours.extensions["ivr"].factory,
-        Senders.from_settings(settings, ours.extensions["ivr"].telephony),
+        ours.extensions["ivr"].senders,
         utcnow(),
     )
 

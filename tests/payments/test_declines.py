@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from ivr.adapters.wiring import build_payments
+from ivr.channels.services import build_payments
 from ivr.config import ConfigError, load_settings
 from ivr.db import transaction
 from ivr.models import AuditEvent, PaymentStatus, SandboxCharge
