@@ -238,7 +238,9 @@ def load_settings(
     Missing secrets fall back to documented development values, except in production,
     where every missing secret is reported at once so the operator can fix them in one go.
     A deployment (:attr:`Settings.deployed`) refuses published and too-short secrets, each
-    named with how to make a good one.
+    named with how to make a good one. Entry points read settings through
+    ``ivr.channels.services.checked_settings``, which adds the rules of the adapters and
+    policies that the kernel may not import.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
