@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ivr.config import load_settings
-from ivr.db import make_engine, make_session_factory, transaction
+from ivr.channels.services import Services, checked_settings
+from ivr.db import transaction
 from ivr.ops.importer import COLUMNS, import_accounts
 
 FIRST_NUMBER = 80_000_000
@@ -49,14 +49,14 @@ def write_csv(path: Path, start: int, count: int) -> Path:
 
 def load(overrides: Mapping[str, Any], csv_path: Path, start: int, count: int) -> None:
     """Import accounts through the app's own importer (the path operators use)."""
-    settings = load_settings(overrides=overrides)
-    engine = make_engine(settings.DATABASE_URL)
+    services = Services.build(checked_settings(overrides=overrides))
     try:
-        factory = make_session_factory(engine)
         with write_csv(csv_path, start, count).open("rb") as stream:
-            report = import_accounts(lambda: transaction(factory), stream, settings)
+            report = import_accounts(
+                lambda: transaction(services.factory), stream, services.settings
+            )
     finally:
-        engine.dispose()
+        services.close()
         csv_path.unlink(missing_ok=True)
     if report.errors or report.imported != count:
         raise RuntimeError(f"loaded {report.imported} of {count} accounts: {report.errors[:3]}")

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event
 
 from bench import speech
 from bench.accounts import JOURNEY, phone_for
+from ivr.channels.services import Services, checked_settings
 from ivr.simulator.emulator import Simulator, Transport, flask_transport, keys_from
 from ivr.web.factory import create_app
 
@@ -57,8 +58,9 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 def measure(overrides: Mapping[str, Any], account_index: int) -> JourneyCost:
     """Pay account ``account_index`` in full through the app in this process."""
-    app = create_app(overrides)
-    engine = app.extensions["ivr"].factory.kw["bind"]
+    services = Services.build(checked_settings(overrides=overrides))
+    app = create_app(services=services)
+    engine = services.engine
     presses: list[str] = []
     exchanges: list[Exchange] = []
     send: Transport = flask_transport(app.test_client())
@@ -77,12 +79,11 @@ def measure(overrides: Mapping[str, Any], account_index: int) -> JourneyCost:
         presses.append(pressed or "")
         return pressed
 
-    settings = app.extensions["ivr"].settings
-    simulator = Simulator.signing_as(settings, counted)
+    simulator = Simulator.signing_as(services.settings, counted)
     try:
         record = simulator.call(keys, caller=phone_for(account_index))
     finally:
-        engine.dispose()
+        services.close()
     if CONFIRMATION not in record.text:
         raise RuntimeError(f"the journey did not reach a confirmation number:\n{record.text}")
     return _cost(exchanges)

@@ -13,12 +13,12 @@ import argparse
 import sys
 
 from pyinstrument import Profiler
-from sqlalchemy import Engine
 
 from bench import accounts, options
 from bench.accounts import JOURNEY, phone_for
 from bench.inprocess import statements
 from ivr import migrate
+from ivr.channels.services import Services, checked_settings
 from ivr.simulator.emulator import Simulator, flask_transport, keys_from
 from ivr.web.factory import create_app
 
@@ -37,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     with migrate.private_schema(args.database_url, "ivr_profile") as url:
         overrides = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         accounts.load(overrides, args.out / "accounts.csv", 0, args.journeys + 2)
-        app = create_app(overrides)
-        settings = app.extensions["ivr"].settings
-        engine: Engine = app.extensions["ivr"].factory.kw["bind"]
+        services = Services.build(checked_settings(overrides=overrides))
+        app = create_app(services=services)
+        settings, engine = services.settings, services.engine
         trace: list[tuple[str, list[str]]] = []
         send = flask_transport(app.test_client())
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                 Simulator.signing_as(settings, send).call(
                     keys_from(list(JOURNEY)), caller=phone_for(index)
                 )
-        engine.dispose()
+        services.close()
     report = args.out / "profile.html"
     report.write_text(profiler.output_html())
     print(profiler.output_text(color=False, show_all=False), file=sys.stderr)

@@ -13,10 +13,12 @@ import dataclasses
 import ipaddress
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+Choice = TypeVar("Choice")
 
 DEV_AUTH_TOKEN = "dev-auth-token-not-secret"  # noqa: S105 - documented development default
 DEV_ACCOUNT_SID = "AC" + "0" * 32
@@ -61,6 +63,19 @@ _RESERVED_DOMAINS = (
 
 class ConfigError(RuntimeError):
     """The configuration cannot run; the message says what to set."""
+
+
+def unknown(name: str, value: str, known: Iterable[str]) -> ConfigError:
+    """The error for a setting that names none of the ``known`` choices."""
+    return ConfigError(f"{name}={value!r} is unknown; use one of: {', '.join(known)}.")
+
+
+def choose(table: Mapping[str, Choice], settings: Settings, name: str) -> Choice:
+    """What the setting ``name`` chooses from ``table`` (an adapter class, by its name)."""
+    value: str = getattr(settings, name)
+    if value not in table:
+        raise unknown(name, value, table)
+    return table[value]
 
 
 def _default_database_url() -> str:
@@ -223,7 +238,9 @@ def load_settings(
     Missing secrets fall back to documented development values, except in production,
     where every missing secret is reported at once so the operator can fix them in one go.
     A deployment (:attr:`Settings.deployed`) refuses published and too-short secrets, each
-    named with how to make a good one.
+    named with how to make a good one. Entry points read settings through
+    ``ivr.channels.services.checked_settings``, which adds the rules of the adapters and
+    policies that the kernel may not import.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -234,10 +251,6 @@ def load_settings(
     settings = Settings(**values)
 
     missing = [name for name in _DEV_SECRETS if not getattr(settings, name)]
-    if settings.TELEPHONY not in ("local", "twilio"):
-        raise ConfigError(
-            f"TELEPHONY={settings.TELEPHONY!r} is unknown; use one of: local, twilio."
-        )
     if settings.DEFAULT_LANGUAGE not in ("en-US", "es-US"):
         raise ConfigError(f"DEFAULT_LANGUAGE={settings.DEFAULT_LANGUAGE!r}: use en-US or es-US.")
     if min(settings.MAX_DECLINES_PER_SESSION, settings.MAX_DECLINES_PER_ACCOUNT) < 1:

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr import migrate
+from ivr.channels.services import Services, checked_settings
 from ivr.config import DEV_AUTH_TOKEN, Settings, load_settings
 from ivr.db import make_engine, make_session_factory
 from ivr.models import Account, Base
@@ -104,15 +105,16 @@ def settings(config: dict[str, Any]) -> Settings:
 @pytest.fixture
 def make_app(config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
     """Build apps with extra setting overrides; their connection pools close after the test."""
-    made: list[Flask] = []
+    made: list[Services] = []
 
-    def build(*, gateway: Any = None, **overrides: Any) -> Flask:
-        made.append(create_app({**config, **overrides}, gateway=gateway))
-        return made[-1]
+    def build(*, gateway: Any = None, telephony: Any = None, **overrides: Any) -> Flask:
+        settings = checked_settings(overrides={**config, **overrides})
+        made.append(Services.build(settings, gateway=gateway, telephony=telephony))
+        return create_app(services=made[-1])
 
     yield build
-    for application in made:
-        application.extensions["ivr"].factory.kw["bind"].dispose()
+    for services in made:
+        services.close()
 
 
 @pytest.fixture
@@ -154,11 +156,17 @@ def simulator(app: Flask) -> Simulator:
 
 
 @pytest.fixture
-def standalone_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on the test database without any Flask app (for domain-level tests)."""
+def standalone_engine(database_url: str) -> Iterator[Engine]:
+    """The test database's engine, without any Flask app (for domain-level tests)."""
     engine = make_engine(database_url)
-    yield make_session_factory(engine)
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def standalone_factory(standalone_engine: Engine) -> sessionmaker[Session]:
+    """Sessions on :func:`standalone_engine`."""
+    return make_session_factory(standalone_engine)
 
 
 @pytest.fixture

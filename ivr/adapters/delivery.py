@@ -35,7 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr import logs, outbox
-from ivr.adapters.telephony import Telephony, TelephonyError, telephony_from_settings
+from ivr.adapters.telephony import Telephony, TelephonyError
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.logs import mask_recipient
@@ -105,6 +105,17 @@ class SmtpEmail:
     def __repr__(self) -> str:
         return f"<SmtpEmail {self.host}:{self.port}>"
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpEmail:
+        return cls(
+            host=settings.SMTP_HOST,
+            port=settings.SMTP_PORT,
+            mail_from=settings.MAIL_FROM,
+            username=settings.SMTP_USERNAME,
+            password=settings.SMTP_PASSWORD,
+            starttls=settings.SMTP_STARTTLS,
+        )
+
     def send_email(self, to: str, subject: str, body: str, key: str) -> None:
         email = EmailMessage()
         email["From"] = self.mail_from
@@ -160,21 +171,11 @@ class Senders:
     email: EmailSender
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Senders:
-        """``TELEPHONY`` for texts; SMTP when ``SMTP_HOST`` is set, else the log sender."""
-        email: EmailSender = (
-            SmtpEmail(
-                host=settings.SMTP_HOST,
-                port=settings.SMTP_PORT,
-                mail_from=settings.MAIL_FROM,
-                username=settings.SMTP_USERNAME,
-                password=settings.SMTP_PASSWORD,
-                starttls=settings.SMTP_STARTTLS,
-            )
-            if settings.SMTP_HOST
-            else LogEmail()
-        )
-        return cls(telephony_from_settings(settings), email)
+    def from_settings(cls, settings: Settings, sms: Telephony) -> Senders:
+        """Texts through ``sms`` (the process's telephony adapter); email over SMTP when
+        ``SMTP_HOST`` is set, else the log sender."""
+        email = SmtpEmail.from_settings(settings) if settings.SMTP_HOST else LogEmail()
+        return cls(sms, email)
 
     def send(self, message: Envelope) -> None:
         if message.channel == "sms":

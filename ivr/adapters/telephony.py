@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Protocol
@@ -33,14 +34,13 @@ from twilio.rest import Client
 
 from ivr import logs
 from ivr.adapters.local_tables import LocalHold, LocalRedirect
-from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, Settings
+from ivr.config import Settings, choose
 from ivr.db import insert_on_conflict, transaction
 from ivr.logs import mask_phone
 from ivr.models import utcnow
 
 log = logging.getLogger("ivr.adapters.telephony")
 
-ADAPTERS: Final = ("local", "twilio")
 CURRENT_RECORDING: Final = "Twilio.CURRENT"  # Twilio's name for the call's active recording
 TWILIO_TIMEOUT_SECONDS: Final = 10.0  # a webhook waits on pause_recording: never hang on it
 
@@ -110,6 +110,18 @@ class TwilioTelephony:
     def __init__(self, client: Client, from_number: str) -> None:
         self._client = client
         self._from = from_number
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, _factory: sessionmaker[Session] | None = None
+    ) -> TwilioTelephony:
+        """On the SDK's client for the account, which pools connections: build it once."""
+        client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS),
+        )
+        return cls(client, settings.TWILIO_FROM_NUMBER)
 
     def pause_recording(self, call_sid: str) -> None:
         self._set_recording(call_sid, "paused")
@@ -246,6 +258,13 @@ class LocalTelephony:
         self.recordings: deque[tuple[str, str]] = deque(maxlen=keep)
         self.factory = factory
 
+    @classmethod
+    def from_settings(
+        cls, _settings: Settings, factory: sessionmaker[Session] | None = None
+    ) -> LocalTelephony:
+        """Leaving call redirects and holds in the app's database, ``factory``."""
+        return cls(factory=factory)
+
     def pause_recording(self, call_sid: str) -> None:
         self.recordings.append((call_sid, "paused"))
         logs.event(log, "telephony.recording_paused", call=call_sid, local=True)
@@ -313,29 +332,17 @@ class LocalTelephony:
             return row.url
 
 
+# What TELEPHONY may name, and the adapter class each names.
+ADAPTERS: Final[Mapping[str, type[LocalTelephony] | type[TwilioTelephony]]] = {
+    "local": LocalTelephony,
+    "twilio": TwilioTelephony,
+}
+
+
 def telephony_from_settings(
     settings: Settings, factory: sessionmaker[Session] | None = None
 ) -> Telephony:
     """The adapter ``TELEPHONY`` names. Build it once per process: the SDK pools connections.
 
     ``factory`` is the app's database, where the local adapter leaves call redirects."""
-    if settings.TELEPHONY == "local":
-        return LocalTelephony(factory=factory)
-    if settings.TELEPHONY == "twilio":
-        if (
-            settings.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID
-            or settings.TWILIO_AUTH_TOKEN == DEV_AUTH_TOKEN
-        ):
-            raise ConfigError(
-                "TELEPHONY=twilio needs your account's TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
-                "(from the Twilio console); the development values only sign simulated calls."
-            )
-        client = Client(
-            settings.TWILIO_ACCOUNT_SID,
-            settings.TWILIO_AUTH_TOKEN,
-            http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS),
-        )
-        return TwilioTelephony(client, settings.TWILIO_FROM_NUMBER)
-    raise ConfigError(
-        f"TELEPHONY={settings.TELEPHONY!r} is unknown; use one of: {', '.join(ADAPTERS)}."
-    )
+    return choose(ADAPTERS, settings, "TELEPHONY").from_settings(settings, factory)

@@ -8,13 +8,11 @@ import click
 from sqlalchemy import Row, select
 from sqlalchemy.orm import selectinload
 
-from ivr.adapters.wiring import build_payments
 from ivr.channels.arrangement_notices import promise_notices
 from ivr.cli import listing
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.cli.listing import Column
-from ivr.config import ConfigError
 from ivr.models import (
     Account,
     Arrangement,
@@ -33,13 +31,9 @@ def arrangements() -> None:
 
 def run_promises(runtime: Runtime, now: dt.datetime) -> promises.RunReport:
     """One pass over every active arrangement (shared with ``ivr worker``)."""
-    try:
-        policy = promises.PromisePolicy.from_settings(runtime.settings)
-        service = build_payments(runtime.settings, runtime.factory)
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
+    policy = promises.PromisePolicy.from_settings(runtime.settings)
     notify = promise_notices(runtime.settings.COMPANY_NAME)
-    return promises.run(runtime.factory, service, policy, now, notify)
+    return promises.run(runtime.factory, runtime.services.payments, policy, now, notify)
 
 
 @arrangements.command("run")

@@ -12,11 +12,10 @@ import click
 from flask import Flask
 from sqlalchemy import delete
 
-from ivr import migrate
+from ivr import logs, migrate
 from ivr.adapters.telephony import LocalTelephony
 from ivr.cli.accounts import run_import
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.config import ConfigError
 from ivr.models import CallSession, TextMessage, utcnow
 from ivr.ops.demo import DEMO_PHONE, demo_csv, demo_rows
 from ivr.simulator.emulator import (
@@ -73,7 +72,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     Webhooks: POST /voice/incoming, /voice/status, /sms/incoming; the pay page is /pay/<token>.
     Twilio signs against PUBLIC_BASE_URL, so keep it equal to the URL requests arrive on.
     """
-    app = build_app()
+    app = build_app(runtime)
     click.echo(
         f"Serving on http://{host}:{port} (database {runtime.settings.DATABASE_URL}).\n"
         f"Call it from another terminal:  ivr call --url http://{host}:{port}\n"
@@ -130,8 +129,7 @@ def call(
         transport = http_transport(url)
         public = url
     else:
-        # The app's own logs would interleave with the conversation; keep only warnings.
-        transport = flask_transport(build_app(LOG_LEVEL="WARNING").test_client())
+        transport = flask_transport(build_app(runtime, quiet=True).test_client())
         public = settings.PUBLIC_BASE_URL
     keys: Callable[[str], str | None]
     if press is not None:
@@ -167,23 +165,21 @@ def call(
     click.echo(f"({ending}; hung up by {record.hung_up_by or 'nobody'}; call {record.call_sid})")
 
 
-def build_app(**overrides: str) -> Flask:
-    """The web app from the environment; configuration problems, and a database this version
-    has not migrated yet, become usage errors that say what to run."""
+def build_app(runtime: Runtime, *, quiet: bool = False) -> Flask:
+    """The web app on the command's services; a database this version has not migrated yet
+    is a usage error that says what to run. ``quiet`` keeps only the app's warnings, which
+    would interleave with a conversation played in this process."""
     from ivr.web.factory import create_app
 
-    try:
-        app = create_app(overrides)
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
-    url = app.extensions["ivr"].settings.DATABASE_URL
-    current, head = migrate.current_revision(url), migrate.head_revision()
+    current, head = migrate.current_revision(runtime.settings.DATABASE_URL), migrate.head_revision()
     if current != head:
-        app.extensions["ivr"].factory.kw["bind"].dispose()
         raise click.UsageError(
             f"the database is at schema {current or '(none)'} but this version needs {head}: "
             "run `ivr db upgrade` (or `ivr demo` to load the demo accounts too)"
         )
+    app = create_app(services=runtime.services)
+    if quiet:
+        logs.configure("WARNING")
     return app
 
 

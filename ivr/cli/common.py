@@ -1,4 +1,7 @@
-"""What every command shares: settings and a database, built lazily with clear errors."""
+"""What every command shares: checked settings and the services, built lazily with clear errors.
+
+``ivr.channels.services`` is imported only when a command first needs it: it loads every domain
+package, which ``ivr --help`` does without."""
 
 from __future__ import annotations
 
@@ -6,32 +9,44 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.config import ConfigError, Settings, load_settings
-from ivr.db import make_engine, make_session_factory, transaction
+from ivr.config import ConfigError, Settings
+from ivr.db import transaction
+
+if TYPE_CHECKING:
+    from ivr.channels.services import Services
 
 
 class Runtime:
-    """Settings and sessions for one CLI invocation."""
+    """Settings and services for one CLI invocation."""
 
     @cached_property
     def settings(self) -> Settings:
+        from ivr.channels.services import checked_settings
+
         try:
-            return load_settings()
+            return checked_settings()
         except ConfigError as error:
             raise click.UsageError(str(error)) from None
 
     @cached_property
+    def services(self) -> Services:
+        from ivr.channels.services import Services
+
+        return Services.build(self.settings)
+
+    @property
     def factory(self) -> sessionmaker[Session]:
-        return make_session_factory(make_engine(self.settings.DATABASE_URL))
+        return self.services.factory
 
     def close(self) -> None:
-        """Release pooled connections (only if a command opened the database)."""
-        if "factory" in self.__dict__:
-            self.factory.kw["bind"].dispose()
+        """Release pooled connections (only if a command built the services)."""
+        if "services" in self.__dict__:
+            self.services.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -7,7 +7,6 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
-from ivr.adapters.wiring import build_payments
 from ivr.cli import listing
 from ivr.cli.accounts import money
 from ivr.cli.common import Runtime, pass_runtime
@@ -109,8 +108,7 @@ def reconcile(runtime: Runtime, older_than: int) -> None:
     Exit status 0 when every payment was settled, 1 when some are still unknown (the gateway
     could not be reached: run it again later).
     """
-    service = build_payments(runtime.settings, runtime.factory)
-    results = service.reconcile(utcnow(), dt.timedelta(minutes=older_than))
+    results = runtime.services.payments.reconcile(utcnow(), dt.timedelta(minutes=older_than))
     for item in results:
         click.echo(f"payment {item.payment_id}: {item.before.value} -> {item.after.value}")
     unsettled = [r for r in results if r.after in (PaymentStatus.UNKNOWN, PaymentStatus.PENDING)]

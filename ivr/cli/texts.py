@@ -58,7 +58,7 @@ def text(
     if url:
         transport, public = http_transport(url), url
     else:
-        transport = flask_transport(build_app(LOG_LEVEL="WARNING").test_client())
+        transport = flask_transport(build_app(runtime, quiet=True).test_client())
         public = settings.PUBLIC_BASE_URL
     simulator = Simulator(
         transport,

@@ -12,10 +12,9 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from ivr import logs
-from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, Senders, deliver_due
+from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, deliver_due
 from ivr.cli.arrangements import run_promises
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.config import ConfigError
 from ivr.models import utcnow
 from payments import capture
 
@@ -78,10 +77,6 @@ Exit status:
 def worker(runtime: Runtime, interval: float, once: bool) -> None:
     settings = runtime.settings
     logs.configure(settings.LOG_LEVEL)
-    try:
-        senders = Senders.from_settings(settings)
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
 
     def one_pass() -> DeliveryReport:
         kept = run_promises(runtime, utcnow())
@@ -92,7 +87,7 @@ def worker(runtime: Runtime, interval: float, once: bool) -> None:
             wiped = capture.purge_expired(session, now)
         if wiped:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} expired card captures deleted: {wiped}")
-        report = deliver_due(runtime.factory, senders, now, BATCH)
+        report = deliver_due(runtime.factory, runtime.services.senders, now, BATCH)
         if report.total:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} {report}")
         return report

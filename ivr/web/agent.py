@@ -27,7 +27,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -48,6 +47,7 @@ from flows.agent import ConsoleRefusedError
 from ivr import logs
 from ivr.channels.agent_console import AgentConsole
 from ivr.models import utcnow
+from ivr.web.services import services
 from payments.cards import brand_label
 from prompts import Money
 from verification.agents import LoginOutcome
@@ -84,7 +84,7 @@ bp.record_once(_add_converters)
 
 
 def console() -> AgentConsole:
-    return current_app.extensions["ivr_agent"]  # type: ignore[no-any-return]
+    return services().agent_console
 
 
 def csrf_token() -> str:

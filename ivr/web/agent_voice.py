@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from flows import agent as desk
@@ -98,5 +98,5 @@ def agent_pay_status() -> Response:
     raw_id = request.args.get("capture", "")
     event = pay_status_from(request.form)
     if raw_id.isdigit() and len(raw_id) < 12:
-        current_app.extensions["ivr_agent"].pay_status(int(raw_id), event)
+        services().agent_console.pay_status(int(raw_id), event)
     return Response(status=204)

@@ -1,4 +1,4 @@
-"""``create_app``: settings, logging, database, adapters and blueprints, wired once per process."""
+"""``create_app``: logging and blueprints on the process's services, wired once per process."""
 
 from __future__ import annotations
 
@@ -8,43 +8,24 @@ from typing import Any
 
 from flask import Flask, abort, request
 
-from flows.agent import TRANSFERS
 from ivr import logs
-from ivr.adapters.telephony import Telephony, telephony_from_settings
-from ivr.adapters.wiring import build_payments
-from ivr.channels.agent_console import AgentConsole
-from ivr.channels.bridge import AgentBridge
-from ivr.channels.pay_page import PayPage
-from ivr.channels.text import TextSessions
-from ivr.channels.voice import VoiceCalls
-from ivr.config import ConfigError, load_settings
-from ivr.db import make_engine, make_session_factory
+from ivr.channels.services import Services, checked_settings
 from ivr.web import agent, agent_voice, metrics, paypage, sms, voice
-from ivr.web.services import Services
-from payments import assistance
-from payments.arrangements import ArrangementPolicy
-from payments.gateways import PaymentGateway
-from payments.promises import PromisePolicy
 
 
 def create_app(
-    config: Mapping[str, Any] | None = None,
-    *,
-    gateway: PaymentGateway | None = None,
-    telephony: Telephony | None = None,
+    config: Mapping[str, Any] | None = None, *, services: Services | None = None
 ) -> Flask:
     """Build the app from the environment; ``config`` overrides settings (tests, CLI).
 
-    ``gateway`` and ``telephony`` replace the configured adapters: tests pass fakes that stand
-    where the network would be, never inside our own logic.
+    Given ``services`` instead (tests, the CLI, the benchmark), the app runs on them, and
+    whoever built them closes them; otherwise it builds its own, for the process's lifetime.
     """
-    settings = load_settings(overrides=config)
-    ArrangementPolicy.from_settings(settings)  # bad policy settings stop start-up, not a call
-    PromisePolicy.from_settings(settings)
-    try:
-        assistance.load(settings.ASSISTANCE_PROGRAMS_FILE)
-    except assistance.ProgramsError as error:
-        raise ConfigError(f"ASSISTANCE_PROGRAMS_FILE: {error}") from None
+    if services is None:
+        services = Services.build(checked_settings(overrides=config))
+    elif config is not None:
+        raise TypeError("create_app takes config or services, not both")
+    settings = services.settings
     logs.configure(settings.LOG_LEVEL)
     app = Flask("ivr")
     app.config.update(
@@ -55,28 +36,13 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.AGENT_SESSION_MINUTES),
         MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH,  # 413 before a larger body is read
     )
-    if settings.AGENT_TRANSFER not in TRANSFERS:
-        raise ConfigError(
-            f"AGENT_TRANSFER={settings.AGENT_TRANSFER!r} is unknown; use one of: "
-            + ", ".join(TRANSFERS)
-            + "."
-        )
-    factory = make_session_factory(make_engine(settings.DATABASE_URL))
-    payments = build_payments(settings, factory, gateway)
-    phone = telephony or telephony_from_settings(settings, factory)
-    bridge = AgentBridge(factory, settings, phone)
-    calls = VoiceCalls(factory, settings, payments, phone, release_agent=bridge.unhold)
-    texts = TextSessions(factory, settings, payments)
-    page = PayPage(factory, settings, payments)
-    app.extensions["ivr"] = Services(settings, factory, payments, phone, calls, texts, page)
-    app.extensions["ivr_bridge"] = bridge
-    app.extensions["ivr_agent"] = AgentConsole(factory, settings, phone, bridge, payments)
+    app.extensions["ivr"] = services
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(paypage.bp)
     app.register_blueprint(agent_voice.bp)
     app.register_blueprint(agent.bp)
-    metrics.init_app(app, settings, factory)
+    metrics.init_app(app, settings, services.factory)
     app.before_request(_refuse_oversized)
     return app
 

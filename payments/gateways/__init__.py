@@ -18,9 +18,14 @@ Contract for every adapter (``sandbox``, ``stripe``):
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Final, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import Settings, choose
 
 
 class ChargeStatus(StrEnum):
@@ -94,3 +99,27 @@ class PaymentGateway(Protocol):
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
 
     def find(self, idempotency_key: str) -> ChargeResult | None: ...
+
+
+class GatewayClass(Protocol):
+    """An adapter class, as ``PAYMENT_GATEWAY`` chooses it."""
+
+    def from_settings(
+        self, settings: Settings, factory: sessionmaker[Session]
+    ) -> PaymentGateway: ...
+
+
+# What PAYMENT_GATEWAY may name, and the class each names; a class is imported only when it is
+# chosen, since Stripe's SDK takes a while to load.
+ADAPTERS: Final = {
+    "sandbox": "payments.gateways.sandbox:SandboxGateway",
+    "stripe": "payments.gateways.stripe:StripeGateway",
+}
+
+
+def gateway_from_settings(settings: Settings, factory: sessionmaker[Session]) -> PaymentGateway:
+    """The gateway ``PAYMENT_GATEWAY`` names, built by its class's ``from_settings``
+    (``factory`` is the app's database, where the sandbox keeps its books)."""
+    module, _, name = choose(ADAPTERS, settings, "PAYMENT_GATEWAY").partition(":")
+    adapter: GatewayClass = getattr(importlib.import_module(module), name)
+    return adapter.from_settings(settings, factory)

@@ -13,6 +13,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.config import Settings
 from ivr.db import insert_on_conflict, transaction
 from payments.gateways import (
     Card,
@@ -47,6 +48,11 @@ class SandboxGateway:
     def __init__(self, factory: sessionmaker[Session], delay_ms: int = 0) -> None:
         self.factory = factory
         self.delay = delay_ms / 1000
+
+    @classmethod
+    def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> SandboxGateway:
+        """Keeping its books in the app's database, ``factory``."""
+        return cls(factory, settings.SANDBOX_DELAY_MS)
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         """Book the charge (once per key), then answer after ``delay_ms``: the time a remote

@@ -30,6 +30,7 @@ import requests
 import stripe
 from stripe import _util as stripe_util
 
+from ivr.config import Settings
 from payments.gateways import (
     ChargeRequest,
     ChargeResult,
@@ -41,6 +42,7 @@ from payments.gateways import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
     from stripe.params import PaymentIntentCreateParams
 
     from payments.gateways import PaymentGateway
@@ -134,6 +136,15 @@ class StripeGateway:
             http_client=stripe.RequestsClient(
                 timeout=timeout_seconds, session=self._session, proxy=proxy
             ),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, _factory: sessionmaker[Session]) -> StripeGateway:
+        """For the account of ``STRIPE_API_KEY``; the database is not needed."""
+        return cls(
+            settings.STRIPE_API_KEY,
+            api_base=settings.STRIPE_API_BASE,
+            timeout_seconds=settings.GATEWAY_TIMEOUT_SECONDS,
         )
 
     def close(self) -> None:

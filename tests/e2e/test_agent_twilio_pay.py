@@ -4,8 +4,6 @@ twice or out of order. Twilio keeps the digits; the app sees field names and the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -14,7 +12,6 @@ from twilio.rest import Client
 from ivr.adapters.telephony import TwilioTelephony
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
 from ivr.models import Account, AgentCapture, CaptureStatus, Payment, PaymentStatus
-from ivr.web.factory import create_app
 from tests.support.agent_desk import Desk, WaitingCaller, capture_row, handoff, make_agent
 from tests.support.card_scan import database_dump, leaks
 from tests.support.factories import add_account
@@ -30,11 +27,9 @@ def twilio() -> FakeTwilio:
 
 
 @pytest.fixture
-def pay_app(config, twilio) -> Iterator[Flask]:
+def pay_app(make_app, twilio) -> Flask:
     phone = TwilioTelephony(Client(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, http_client=twilio), "+1500")
-    app = create_app({**config, "CAPTURE_MODE": "twilio-pay"}, telephony=phone)
-    yield app
-    app.extensions["ivr"].factory.kw["bind"].dispose()
+    return make_app(CAPTURE_MODE="twilio-pay", telephony=phone)
 
 
 def agent_starts(app: Flask, db, settings, amount: str) -> tuple[Desk, WaitingCaller, str]:

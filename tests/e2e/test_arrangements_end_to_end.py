@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ivr.adapters.wiring import build_payments
 from ivr.channels.arrangement_notices import promise_notices
-from ivr.db import make_engine, make_session_factory, transaction
+from ivr.channels.services import Services
+from ivr.db import make_session_factory, transaction
 from ivr.models import (
     Account,
     Arrangement,
@@ -199,17 +199,17 @@ CARD = card()
 
 def run_promises_on(settings, day):
     """One ``ivr arrangements run`` pass as if it were 10:00 in New York on ``day``."""
-    service = build_payments(settings, make_session_factory(make_engine(settings.DATABASE_URL)))
+    services = Services.build(settings)
     try:
         return promises.run(
-            service.factory,
-            service,
+            services.factory,
+            services.payments,
             promises.PromisePolicy.from_settings(settings),
             dt.datetime.combine(day, dt.time(15), dt.UTC),
             promise_notices(settings.COMPANY_NAME),
         )
     finally:
-        service.factory.kw["bind"].dispose()
+        services.close()
 
 
 def test_a_plan_with_a_down_payment_takes_it_by_card_then_charges_that_card(

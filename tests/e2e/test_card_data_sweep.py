@@ -19,7 +19,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.adapters.delivery import Senders, deliver_due
+from ivr.adapters.delivery import deliver_due
 from ivr.db import transaction
 from ivr.models import (
     Base,
@@ -166,7 +166,11 @@ def test_no_card_data_anywhere_after_calls_in_every_capture_mode(apps, db, setti
     agent_record, stream = agent_assisted(ours, db)
     records += [agent_record, twilio_pay(twilios)]
     pay_page(ours)
-    sent = deliver_due(ours.extensions["ivr"].factory, Senders.from_settings(settings), utcnow())
+    sent = deliver_due(
+        ours.extensions["ivr"].factory,
+        ours.extensions["ivr"].senders,
+        utcnow(),
+    )
 
     db.rollback()
     ledger = db.execute(select(Payment.gateway, Payment.channel, Payment.status)).all()

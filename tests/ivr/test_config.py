@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.channels.services import checked_settings
 from ivr.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, ConfigError, load_settings
 
 DEV_SECRETS = load_settings(environ={})  # the published development values
@@ -286,3 +287,22 @@ def test_a_public_url_with_real_secrets_starts_in_development() -> None:
     public = {"IVR_ENV": "development", "PUBLIC_BASE_URL": "https://pay.riverside.com"}
     settings = load_settings(environ={**PRODUCTION, **public, "TELEPHONY": "local"})
     assert settings.deployed and not settings.production
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY='paypal' is unknown; use one of: "),
+        ({"PAYMENT_GATEWAY": "stripe"}, "PAYMENT_GATEWAY=stripe needs STRIPE_API_KEY."),
+        ({"AGENT_TRANSFER": "fax"}, "AGENT_TRANSFER='fax' is unknown; use one of: queue, dial."),
+        ({"CAPTURE_KEY": "c2hvcnQ="}, "generate one with: openssl rand -base64 32"),
+        ({"TELEPHONY": "vonage"}, "TELEPHONY='vonage' is unknown; use one of: local, twilio."),
+    ],
+)
+def test_settings_an_adapter_or_policy_cannot_use_stop_start_up(
+    setting: dict[str, str], expected: str
+) -> None:
+    assert load_settings(environ=setting)  # the kernel alone lets them through
+    with pytest.raises(ConfigError) as raised:
+        checked_settings(environ=setting)
+    assert expected in str(raised.value)

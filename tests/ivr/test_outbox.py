@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 from aiosmtpd.smtp import Session as SmtpSession
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.rest import Client
 
@@ -363,16 +363,19 @@ def test_an_unexpected_sender_error_is_retried_without_stalling_the_others(
     assert error.exc_info is not None
 
 
-def postgres_only(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
+def postgres_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE); the race needs PostgreSQL")
 
 
 @pytest.mark.postgres_only
 def test_concurrent_workers_send_each_message_exactly_once(
-    standalone_factory: sessionmaker[Session], senders: Senders, twilio: FakeTwilio
+    standalone_factory: sessionmaker[Session],
+    standalone_engine: Engine,
+    senders: Senders,
+    twilio: FakeTwilio,
 ) -> None:
-    postgres_only(standalone_factory)
+    postgres_only(standalone_engine)
     count = 30
     with transaction(standalone_factory) as session:
         for n in range(count):
@@ -404,9 +407,12 @@ def test_concurrent_workers_send_each_message_exactly_once(
 
 @pytest.mark.postgres_only
 def test_a_message_locked_by_another_worker_is_skipped_not_waited_for(
-    standalone_factory: sessionmaker[Session], senders: Senders, twilio: FakeTwilio
+    standalone_factory: sessionmaker[Session],
+    standalone_engine: Engine,
+    senders: Senders,
+    twilio: FakeTwilio,
 ) -> None:
-    postgres_only(standalone_factory)
+    postgres_only(standalone_engine)
     with transaction(standalone_factory) as session:
         first = outbox.enqueue(session, "sms", PHONE, "first")
         outbox.enqueue(session, "sms", PHONE, "second")

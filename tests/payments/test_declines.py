@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from ivr.adapters.wiring import build_payments
+from ivr.channels.services import build_payments
 from ivr.config import ConfigError, load_settings
 from ivr.db import transaction
 from ivr.models import AuditEvent, PaymentStatus
@@ -97,9 +97,9 @@ def test_a_scheduled_charge_is_not_stopped_by_declines(standalone_factory, accou
 
 @pytest.mark.postgres_only
 def test_parallel_tries_from_many_calls_cannot_pass_the_account_limit(
-    standalone_factory, settings, account
+    standalone_factory, standalone_engine, settings, account
 ):
-    if standalone_factory.kw["bind"].dialect.name != "postgresql":
+    if standalone_engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE); the race needs PostgreSQL")
     service = build_payments(settings, standalone_factory)
     threads, rounds = 16, 3

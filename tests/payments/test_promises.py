@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from ivr.adapters.wiring import build_payments
 from ivr.channels.arrangement_notices import promise_notices
+from ivr.channels.services import build_payments
 from ivr.config import ConfigError, Settings
 from ivr.db import transaction
 from ivr.models import (

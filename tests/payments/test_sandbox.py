@@ -55,9 +55,9 @@ def gateway(standalone_factory: sessionmaker[Session]) -> SandboxGateway:
 
 
 @pytest.fixture
-def writes(standalone_factory: sessionmaker[Session]) -> Iterator[list[str]]:
+def writes(standalone_engine: Engine) -> Iterator[list[str]]:
     """Every data-changing statement sent to the database while the test runs."""
-    engine: Engine = standalone_factory.kw["bind"]
+    engine = standalone_engine
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -164,9 +164,9 @@ def test_the_write_recorder_sees_charges(gateway: SandboxGateway, writes: list[s
 
 @pytest.mark.postgres_only
 def test_concurrent_charges_with_one_key_charge_once(
-    standalone_factory: sessionmaker[Session],
+    standalone_factory: sessionmaker[Session], standalone_engine: Engine
 ) -> None:
-    if standalone_factory.kw["bind"].dialect.name != "postgresql":
+    if standalone_engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE); the race needs PostgreSQL")
     threads = 8
     gateway = SandboxGateway(standalone_factory)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.adapters.wiring import build_payments
+from ivr.channels.services import build_payments
 from ivr.config import Settings
 from ivr.db import transaction
 from ivr.models import Account, PaymentStatus

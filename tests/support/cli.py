@@ -11,16 +11,14 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from unittest import mock
 
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ivr import db, migrate
+from ivr import migrate
 from ivr.cli import main
 from ivr.config import Settings
 from ivr.ops.importer import COLUMNS
@@ -47,35 +45,23 @@ def cli_env(database_url: str, **values: str | None) -> dict[str, str | None]:
 
 def run_ivr(args: Sequence[str], env: Mapping[str, str | None], stdin: str | None = None) -> Result:
     """Run ``ivr ARGS`` in this process. ``result.stdout`` and ``result.stderr`` are separate;
-    ``result.output`` has both.
-
-    ``ivr call`` builds an app whose engine it never disposes of (harmless in a process that
-    exits, but a PostgreSQL connection left open here fails a later test with a
-    ResourceWarning), so engines made by ``create_app`` are disposed of afterwards."""
-    engines: list[Engine] = []
-
-    def tracked_engine(url: str, **kwargs: Any) -> Engine:
-        engines.append(db.make_engine(url, **kwargs))
-        return engines[-1]
-
+    ``result.output`` has both. Every command closes the services it built (a PostgreSQL
+    connection left open here would fail a later test with a ResourceWarning)."""
     logger = logging.getLogger("ivr")
     handlers, level = list(logger.handlers), logger.level
-    with mock.patch("ivr.web.factory.make_engine", tracked_engine):
-        try:
-            return CliRunner().invoke(
-                main,
-                list(args),
-                input=stdin,
-                env=dict(env),
-                prog_name="ivr",
-                catch_exceptions=False,
-            )
-        finally:
-            for engine in engines:
-                engine.dispose()
-            # `ivr call` configures logging to the runner's temporary stderr; undo that.
-            logger.handlers[:] = handlers
-            logger.setLevel(level)
+    try:
+        return CliRunner().invoke(
+            main,
+            list(args),
+            input=stdin,
+            env=dict(env),
+            prog_name="ivr",
+            catch_exceptions=False,
+        )
+    finally:
+        # `ivr call` configures logging to the runner's temporary stderr; undo that.
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
 
 
 def csv_text(rows: Sequence[Mapping[str, str]], columns: Sequence[str] = COLUMNS) -> str:

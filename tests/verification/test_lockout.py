@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import transaction
@@ -216,8 +216,10 @@ def test_lift_forgets_the_lock_and_its_escalation_and_is_audited(
 
 
 @pytest.mark.postgres_only
-def test_concurrent_failures_are_all_counted(standalone_factory: sessionmaker[Session]) -> None:
-    if standalone_factory.kw["bind"].dialect.name != "postgresql":
+def test_concurrent_failures_are_all_counted(
+    standalone_factory: sessionmaker[Session], standalone_engine: Engine
+) -> None:
+    if standalone_engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE); the race needs PostgreSQL")
     threads, rounds = 8, 5
     start = threading.Barrier(threads)

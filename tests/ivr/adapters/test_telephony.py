@@ -18,6 +18,7 @@ from ivr.adapters.telephony import (
     TwilioTelephony,
     telephony_from_settings,
 )
+from ivr.channels.services import checked_settings
 from ivr.config import ConfigError, load_settings
 from tests.support.fake_twilio import API, Failure, FakeTwilio
 
@@ -168,7 +169,7 @@ def test_unusable_telephony_settings_are_config_errors(
     overrides: dict[str, str], expected: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        telephony_from_settings(load_settings(environ={}, overrides=overrides))
+        checked_settings(environ={}, overrides=overrides)
     assert expected in str(raised.value)
 
 

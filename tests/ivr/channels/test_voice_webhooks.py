@@ -130,7 +130,7 @@ def test_database_outage_gives_a_safe_message_not_a_500(make_app):
 def test_connections_dropped_by_the_server_cost_one_safe_answer_then_reconnect(app, client, db):
     """The pool does not ping before each webhook; a restart of PostgreSQL is survived anyway."""
     post(client, "/voice/incoming", call_form())
-    with app.extensions["ivr"].factory.kw["bind"].connect() as pooled:  # the one the app uses
+    with app.extensions["ivr"].engine.connect() as pooled:  # the one the app uses
         pid = pooled.execute(text("SELECT pg_backend_pid()")).scalar_one()
     db.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     db.commit()

@@ -254,7 +254,7 @@ def answer(reply) -> tuple[int, list[tuple[str, str]], bytes]:
 
 def counting_checks(app) -> Counter[str]:
     """Count the password hash checks the console makes, by hash (the real check still runs)."""
-    console = app.extensions["ivr_agent"]
+    console = app.extensions["ivr"].agent_console
     counts: Counter[str] = Counter()
 
     def check(hashed: str, password: str) -> bool:
