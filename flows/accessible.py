@@ -12,8 +12,8 @@ from __future__ import annotations
 from functools import cache
 
 from flows.context import Context
-from flows.data import Conversation
-from ivr.models import CallSession, VoicePreference
+from flows.data import ConversationData
+from ivr.models import Conversation, VoicePreference
 from prompts import Prompt
 from verification import normalize_phone
 
@@ -29,24 +29,24 @@ def _relay_numbers(setting: str, region: str) -> frozenset[str]:
     return frozenset(number for number in numbers if number)
 
 
-def on_greeting(conv: CallSession, ctx: Context) -> None:
+def on_greeting(conv: Conversation, ctx: Context) -> None:
     """A relay service calling: slow from the first word."""
     if ctx.caller is not None and ctx.caller in relay_callers(ctx):
-        Conversation(conv).slow = True
+        ConversationData(conv).slow = True
 
 
-def on_verified(conv: CallSession, ctx: Context) -> None:
+def on_verified(conv: Conversation, ctx: Context) -> None:
     """The account's saved preference, if it has one (a relay caller stays slow)."""
     if conv.account_id is None:
         return
     preference = ctx.session.get(VoicePreference, conv.account_id)
     if preference is not None and preference.slow_prompts:
-        Conversation(conv).slow = True
+        ConversationData(conv).slow = True
 
 
-def toggle(conv: CallSession, ctx: Context) -> Prompt:
+def toggle(conv: Conversation, ctx: Context) -> Prompt:
     """Switch slower prompts for this call and remember the choice on the account."""
-    data = Conversation(conv)
+    data = ConversationData(conv)
     slow = data.slow = not data.slow
     if conv.account_id is not None:
         preference = ctx.session.get(VoicePreference, conv.account_id, with_for_update=True)

@@ -1,13 +1,13 @@
 """Agent-assisted payment: the caller handed to an agent, and secure capture the agent starts.
 
-Main-menu 0 records a :class:`~ivr.models.Handoff` (with what the IVR verified) and puts the
+Main-menu 0 records a :class:`~ivr.models.AgentCall` (with what the IVR verified) and puts the
 caller in the agents' queue. An agent claims the call in the console; only that agent may act
 on it, and taking it moves caller and agent into a conference named for the call
 (:mod:`ivr.channels.bridge`). "Start secure payment" records an
 :class:`~ivr.models.AgentCapture` and
 moves the caller's leg into the ordinary capture steps of :mod:`flows.payment` at the card
 number, with the agent's amount; each field's verdict lands on the capture record
-(:mod:`flows.assisted`), and at the end the caller hears the result and goes back into the
+(:mod:`flows.agent_capture`), and at the end the caller hears the result and goes back into the
 conference, where the agent waited on hold.
 
 The rules here (who may see and act on a call, which amounts, which field may be asked again)
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from flows import assisted
+from flows import agent_capture
 from flows.context import Context
 from flows.data import AgentData, PaymentData
 from flows.engine import Conference, Flow, GiveUp, Go, Queue, Step, Transfer, Turn
@@ -31,11 +31,11 @@ from ivr.config import Settings
 from ivr.models import (
     Account,
     Agent,
+    AgentCall,
+    AgentCallStatus,
     AgentCapture,
-    CallSession,
     CaptureStatus,
-    Handoff,
-    HandoffStatus,
+    Conversation,
     Payment,
     PaymentStatus,
     SessionStatus,
@@ -43,7 +43,7 @@ from ivr.models import (
 from payments import ledger
 from payments.confirmation import SPOKEN_GROUPS
 from payments.policy import PaymentPolicy
-from prompts import Digits, Money, Prompt
+from prompts import Money, Prompt, SpokenDigits
 from verification import lockout
 
 TRANSFERS = ("queue", "dial")
@@ -52,7 +52,7 @@ START, CANCEL = "start", "cancel"
 ENTRIES = {
     START: "agent_capture",
     CANCEL: "agent_capture_stop",
-    **{field: field for field in assisted.FIELDS},
+    **{field: field for field in agent_capture.FIELDS},
 }
 RECENT_PAYMENTS = 5
 
@@ -68,14 +68,14 @@ class ConsoleRefusedError(Exception):
         self.forbidden = forbidden
 
 
-def to_agent(conv: CallSession, ctx: Context) -> Queue | Transfer:
+def to_agent(conv: Conversation, ctx: Context) -> Queue | Transfer:
     """Record (or refresh) the call's handoff and say where the caller goes: the agents' queue,
     or ``AGENT_NUMBER`` by ``<Dial>`` where agents take calls on their own phone system."""
     handoff = ctx.session.scalars(
-        select(Handoff).where(Handoff.call_sid == conv.sid).with_for_update()
+        select(AgentCall).where(AgentCall.call_sid == conv.sid).with_for_update()
     ).one_or_none()
     if handoff is None:
-        handoff = Handoff(call_sid=conv.sid, status=HandoffStatus.WAITING)
+        handoff = AgentCall(call_sid=conv.sid, status=AgentCallStatus.WAITING)
         ctx.session.add(handoff)
     handoff.verified = conv.verified
     handoff.account_id = conv.account_id if conv.verified else None
@@ -91,7 +91,7 @@ def conference_name(call_sid: str) -> str:
     return f"pay-{call_sid}"
 
 
-def _capture(ctx: Context, conv: CallSession) -> AgentCapture:
+def _capture(ctx: Context, conv: Conversation) -> AgentCapture:
     capture = ctx.session.get(AgentCapture, AgentData(conv).capture)
     if capture is None:
         raise RuntimeError("agent capture state reached without a capture")
@@ -104,13 +104,13 @@ class AgentCaptureStart(Step):
     name = ENTRIES[START]
     goes_to = ("card_number",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         capture = _capture(ctx, conv)
         pay = PaymentData(conv)
         pay.pay = {"amount": capture.amount_cents, "fee": capture.fee_cents}
         pay.attempt = f"agent-{capture.id}"
         del AgentData(conv).resume
-        assisted.update(capture, CaptureStatus.CAPTURING, fields=None)
+        agent_capture.update(capture, CaptureStatus.CAPTURING, fields=None)
         total = Money(capture.amount_cents + capture.fee_cents)
         return Go("card_number", (Prompt("agent_capture_intro", {"amount": total}),))
 
@@ -119,25 +119,25 @@ class AgentCaptureStop(Step):
     """Entered by the agent's cancel: drop whatever was keyed and give the caller back."""
 
     name = ENTRIES[CANCEL]
-    goes_to = (assisted.RESULT_STATE,)
+    goes_to = (agent_capture.RESULT_STATE,)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         end_capture(conv, ctx)
-        return Go(assisted.RESULT_STATE)
+        return Go(agent_capture.RESULT_STATE)
 
 
 class AgentCaptureResult(Step):
     """Tell the caller how it went, then back into the conference with the agent."""
 
-    name = assisted.RESULT_STATE
+    name = agent_capture.RESULT_STATE
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         capture = _capture(ctx, conv)
         del AgentData(conv).capture
         said: tuple[Prompt, ...]
         if capture.status is CaptureStatus.APPROVED:
             total = Money(capture.amount_cents + capture.fee_cents)
-            number = Digits(capture.confirmation_number or "", SPOKEN_GROUPS)
+            number = SpokenDigits(capture.confirmation_number or "", SPOKEN_GROUPS)
             said = (
                 Prompt("payment_approved", {"amount": total}),
                 Prompt("confirmation_number", {"number": number}),
@@ -148,24 +148,24 @@ class AgentCaptureResult(Step):
         return Turn((*said, Prompt("returning_to_agent")), end=room)
 
 
-def give_up(conv: CallSession, ctx: Context) -> Go | None:
+def give_up(conv: Conversation, ctx: Context) -> Go | None:
     """A caller in an agent's capture who stops answering goes back to the agent, not off the
     line: nothing is charged and the agent is told."""
-    capture = assisted.running(conv, ctx)
+    capture = agent_capture.running(conv, ctx)
     if capture is None:
         return None
     end_capture(conv, ctx)
-    assisted.update(capture, CaptureStatus.FAILED, reason="agent_capture_failed")
-    assisted.record_result(ctx.session, capture, actor=f"caller:{conv.caller or 'unknown'}")
-    return Go(assisted.RESULT_STATE)
+    agent_capture.update(capture, CaptureStatus.FAILED, reason="agent_capture_failed")
+    agent_capture.record_result(ctx.session, capture, actor=f"caller:{conv.caller or 'unknown'}")
+    return Go(agent_capture.RESULT_STATE)
 
 
-GIVE_UP = GiveUp(give_up, goes_to=(assisted.RESULT_STATE,))
+GIVE_UP = GiveUp(give_up, goes_to=(agent_capture.RESULT_STATE,))
 AGENT_STEPS: tuple[Step, ...] = (AgentCaptureStart(), AgentCaptureStop(), AgentCaptureResult())
 
 
 def redirected(
-    flow: Flow, conv: CallSession, ctx: Context, *, capture_id: int, step: str, nonce: str
+    flow: Flow, conv: Conversation, ctx: Context, *, capture_id: int, step: str, nonce: str
 ) -> Turn | None:
     """Apply the console's redirect of the call (start, a field again, cancel); ``None`` for a
     repeated or out-of-date one (another capture, or one already over)."""
@@ -176,35 +176,35 @@ def redirected(
     if data.moved == token:  # the last console redirect applied: a repeat changes nothing
         return None
     data.moved = token
-    if step in assisted.FIELDS:
-        assisted.asking(conv, ctx, step)
+    if step in agent_capture.FIELDS:
+        agent_capture.asking(conv, ctx, step)
     return flow.jump(conv, ctx, ENTRIES[step])
 
 
 def caller_language(session: Session, call_sid: str, default: str) -> str:
-    conv = session.get(CallSession, call_sid)
+    conv = session.get(Conversation, call_sid)
     return conv.language if conv is not None else default
 
 
 # --- What the console may do (the views call these inside one transaction) ---
 
 
-def open_calls(session: Session, agent: Agent) -> list[Handoff]:
+def open_calls(session: Session, agent: Agent) -> list[AgentCall]:
     """Calls waiting for any agent, and this agent's own, oldest first."""
     query = (
-        select(Handoff)
+        select(AgentCall)
         .where(
-            Handoff.status != HandoffStatus.ENDED,
-            (Handoff.agent_id.is_(None)) | (Handoff.agent_id == agent.id),
+            AgentCall.status != AgentCallStatus.ENDED,
+            (AgentCall.agent_id.is_(None)) | (AgentCall.agent_id == agent.id),
         )
-        .order_by(Handoff.created_at, Handoff.id)
+        .order_by(AgentCall.created_at, AgentCall.id)
     )
     return list(session.scalars(query))
 
 
-def handoff_for(session: Session, agent: Agent, handoff_id: int) -> Handoff:
+def handoff_for(session: Session, agent: Agent, handoff_id: int) -> AgentCall:
     """The call if this agent may see it: waiting for anyone, or claimed by them."""
-    handoff = session.get(Handoff, handoff_id)
+    handoff = session.get(AgentCall, handoff_id)
     if handoff is None:
         raise ConsoleRefusedError("There is no such call.")
     if handoff.agent_id is not None and handoff.agent_id != agent.id:
@@ -212,16 +212,16 @@ def handoff_for(session: Session, agent: Agent, handoff_id: int) -> Handoff:
     return handoff
 
 
-def claim(session: Session, agent: Agent, handoff_id: int) -> Handoff:
+def claim(session: Session, agent: Agent, handoff_id: int) -> AgentCall:
     """Take a waiting call; of two agents claiming at once, one gets it."""
     taken = session.execute(
-        update(Handoff)
+        update(AgentCall)
         .where(
-            Handoff.id == handoff_id,
-            Handoff.agent_id.is_(None),
-            Handoff.status == HandoffStatus.WAITING,
+            AgentCall.id == handoff_id,
+            AgentCall.agent_id.is_(None),
+            AgentCall.status == AgentCallStatus.WAITING,
         )
-        .values(agent_id=agent.id, status=HandoffStatus.CLAIMED)
+        .values(agent_id=agent.id, status=AgentCallStatus.CLAIMED)
     )
     handoff = handoff_for(session, agent, handoff_id)
     session.refresh(handoff)
@@ -230,16 +230,20 @@ def claim(session: Session, agent: Agent, handoff_id: int) -> Handoff:
     return handoff
 
 
-def _own_live_call(session: Session, agent: Agent, handoff: Handoff) -> CallSession:
+def _own_live_call(session: Session, agent: Agent, handoff: AgentCall) -> Conversation:
     if handoff.agent_id != agent.id:
         raise ConsoleRefusedError("Claim the call first.")
-    conv = session.get(CallSession, handoff.call_sid, with_for_update=True)
-    if handoff.status is HandoffStatus.ENDED or conv is None or conv.status is SessionStatus.ENDED:
+    conv = session.get(Conversation, handoff.call_sid, with_for_update=True)
+    if (
+        handoff.status is AgentCallStatus.ENDED
+        or conv is None
+        or conv.status is SessionStatus.ENDED
+    ):
         raise ConsoleRefusedError("The caller has hung up.")
     return conv
 
 
-def latest_capture(session: Session, handoff: Handoff) -> AgentCapture | None:
+def latest_capture(session: Session, handoff: AgentCall) -> AgentCapture | None:
     query = (
         select(AgentCapture)
         .where(AgentCapture.handoff_id == handoff.id)
@@ -269,7 +273,7 @@ def start_capture(
             "call on your phone (it joins you to the conference), then try again."
         )
     running = latest_capture(session, handoff)
-    if running is not None and running.status not in assisted.FINAL:
+    if running is not None and running.status not in agent_capture.FINAL:
         raise ConsoleRefusedError("A secure payment is already in progress on this call.")
     declines = ledger.DeclineLimits.from_settings(settings)
     if ledger.decline_limit(session, account.id, conv.sid, declines) is not None:
@@ -293,7 +297,7 @@ def start_capture(
         fee_cents=policy.fee(amount_cents),
         mode=settings.CAPTURE_MODE,
         status=CaptureStatus.CONNECTING,
-        fields=assisted.fresh_fields(),
+        fields=agent_capture.fresh_fields(),
         version=1,
     )
     session.add(capture)
@@ -341,7 +345,7 @@ def _own_running_capture(session: Session, agent: Agent, capture_id: int) -> Age
         raise ConsoleRefusedError("There is no such payment.")
     if capture.agent_id != agent.id:
         raise ConsoleRefusedError("This payment belongs to another agent.", forbidden=True)
-    if capture.status in assisted.FINAL:
+    if capture.status in agent_capture.FINAL:
         raise ConsoleRefusedError("This payment is already over.")
     if capture.status is CaptureStatus.AUTHORIZING:
         raise ConsoleRefusedError("The card is being charged; wait for the result.")
@@ -353,20 +357,20 @@ def rerequest(session: Session, agent: Agent, capture_id: int, field: str) -> Ag
     caller then returns to where they were (the card number starts the capture over)."""
     peek = session.get(AgentCapture, capture_id)
     # The call session first, then the capture: the order the caller's webhooks lock them in.
-    conv = session.get(CallSession, peek.call_sid, with_for_update=True) if peek else None
+    conv = session.get(Conversation, peek.call_sid, with_for_update=True) if peek else None
     capture = _own_running_capture(session, agent, capture_id)
-    if field not in assisted.FIELDS:
+    if field not in agent_capture.FIELDS:
         raise ConsoleRefusedError("There is no such card field.")
-    if capture.fields[field]["status"] not in (assisted.VALID, assisted.INVALID):
+    if capture.fields[field]["status"] not in (agent_capture.VALID, agent_capture.INVALID):
         raise ConsoleRefusedError("That field has not been keyed yet.")
     if conv is None or conv.status is SessionStatus.ENDED:
         raise ConsoleRefusedError("The caller has hung up.")
     if capture.mode == TWILIO_PAY:
-        assisted.update(capture, fields={field: (assisted.ENTERING, None)})
+        agent_capture.update(capture, fields={field: (agent_capture.ENTERING, None)})
         return capture
-    if field != assisted.FIELDS[0] and conv.state != field:
+    if field != agent_capture.FIELDS[0] and conv.state != field:
         AgentData(conv).resume = conv.state
-    assisted.update(capture)
+    agent_capture.update(capture)
     return capture
 
 
@@ -374,9 +378,9 @@ def cancel(session: Session, agent: Agent, capture_id: int) -> AgentCapture:
     """Stop the capture: nothing is charged and the caller is told so."""
     capture = _own_running_capture(session, agent, capture_id)
     if capture.mode == TWILIO_PAY and capture.payment_id is not None:
-        ledger.settle(session, capture.payment_id, assisted.NOT_CHARGED)
-    assisted.update(capture, CaptureStatus.CANCELLED, reason="agent_capture_cancelled")
-    assisted.record_result(session, capture, actor=f"agent:{agent.username}")
+        ledger.settle(session, capture.payment_id, agent_capture.NOT_CHARGED)
+    agent_capture.update(capture, CaptureStatus.CANCELLED, reason="agent_capture_cancelled")
+    agent_capture.record_result(session, capture, actor=f"agent:{agent.username}")
     return capture
 
 
@@ -400,10 +404,10 @@ def account_summary(session: Session, account: Account, now: dt.datetime) -> Acc
     return AccountSummary(account, list(session.scalars(query)), locks)
 
 
-def caller_locks(session: Session, handoff: Handoff, now: dt.datetime) -> list[lockout.Lock]:
+def caller_locks(session: Session, handoff: AgentCall, now: dt.datetime) -> list[lockout.Lock]:
     """Verification locks in force on the phone the call comes from (or on the withheld-number
     pool), so the agent knows why the IVR turned the caller away."""
-    conv = session.get(CallSession, handoff.call_sid)
+    conv = session.get(Conversation, handoff.call_sid)
     if conv is None:
         return []
     return lockout.locks(session, now, [lockout.caller_or_pool(conv.caller)])

@@ -16,19 +16,24 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from flows import assisted
+from flows import agent_capture
 from flows.engine import PayResult
 from flows.payment import TWILIO_PAY
 from ivr.models import AgentCapture, CaptureStatus, Payment, PaymentStatus
 from payments.service import Authorize
 
-_RANK = {assisted.PENDING: 0, assisted.INVALID: 1, assisted.ENTERING: 2, assisted.VALID: 3}
+_RANK = {
+    agent_capture.PENDING: 0,
+    agent_capture.INVALID: 1,
+    agent_capture.ENTERING: 2,
+    agent_capture.VALID: 3,
+}
 
 
 @dataclass(frozen=True)
 class PayStatus:
     """One status callback, reduced to what is safe to keep (last four, brand, codes), in our
-    words: ``capture`` and ``required`` name fields of :data:`flows.assisted.FIELDS`, and
+    words: ``capture`` and ``required`` name fields of :data:`flows.agent_capture.FIELDS`, and
     ``error`` is the prompt key the caller heard."""
 
     capture: str = ""
@@ -41,8 +46,8 @@ class PayStatus:
 
 
 @dataclass(frozen=True)
-class PayRequest:
-    """What to ask Twilio next: a field (``capture``, one of :data:`flows.assisted.FIELDS`)
+class CaptureRequest:
+    """What to ask Twilio next: a field (``capture``, one of :data:`flows.agent_capture.FIELDS`)
     or to finish (``status``)."""
 
     idempotency_key: str
@@ -50,21 +55,23 @@ class PayRequest:
     status: str | None = None
 
 
-def first_request(capture: AgentCapture) -> PayRequest:
-    return capture_field(capture, assisted.FIELDS[0])
+def first_request(capture: AgentCapture) -> CaptureRequest:
+    return capture_field(capture, agent_capture.FIELDS[0])
 
 
-def capture_field(capture: AgentCapture, field: str) -> PayRequest:
+def capture_field(capture: AgentCapture, field: str) -> CaptureRequest:
     """Ask for ``field``; the key names the capture's version, so a re-request is new."""
-    return PayRequest(f"{capture.id}:{field}:{capture.version}", capture=field)
+    return CaptureRequest(f"{capture.id}:{field}:{capture.version}", capture=field)
 
 
-def on_status(session: Session, capture_id: int, event: PayStatus) -> PayRequest | Authorize | None:
+def on_status(
+    session: Session, capture_id: int, event: PayStatus
+) -> CaptureRequest | Authorize | None:
     """Merge a status callback into the capture; returns what to ask Twilio next, if anything,
     or, once Twilio reports the charge, the payment to settle with its answer (the console
     hands it to :meth:`payments.service.PaymentService.authorize`, then to :func:`settled`)."""
     capture = session.get(AgentCapture, capture_id, with_for_update=True, populate_existing=True)
-    if capture is None or capture.mode != TWILIO_PAY or capture.status in assisted.FINAL:
+    if capture is None or capture.mode != TWILIO_PAY or capture.status in agent_capture.FINAL:
         return None
     if event.result is not None:
         assert capture.payment_id is not None
@@ -77,15 +84,15 @@ def on_status(session: Session, capture_id: int, event: PayStatus) -> PayRequest
         return None  # a late progress report: every field is in already
     changes: dict[str, tuple[str, str | None]] = {}
     if event.required is not None:
-        for name in assisted.FIELDS:
+        for name in agent_capture.FIELDS:
             if name not in event.required:
-                changes[name] = (assisted.VALID, None)
-    keyed = event.capture if event.capture in assisted.FIELDS else None
+                changes[name] = (agent_capture.VALID, None)
+    keyed = event.capture if event.capture in agent_capture.FIELDS else None
     if keyed is not None and keyed not in changes:
         if event.error:
-            changes[keyed] = (assisted.INVALID, event.error)
+            changes[keyed] = (agent_capture.INVALID, event.error)
         elif event.partial:
-            changes[keyed] = (assisted.ENTERING, None)
+            changes[keyed] = (agent_capture.ENTERING, None)
     forward = {
         name: change
         for name, change in changes.items()
@@ -93,28 +100,30 @@ def on_status(session: Session, capture_id: int, event: PayStatus) -> PayRequest
     }
     card = {"brand": event.brand.lower(), "last4": event.last4} if event.last4 else {}
     if forward or card:
-        assisted.update(capture, CaptureStatus.CAPTURING, forward, **card)
+        agent_capture.update(capture, CaptureStatus.CAPTURING, forward, **card)
     return _next(capture)
 
 
 def _forward(current: str, new: str) -> bool:
     """Whether a reported state moves a field on: valid is final, an error counts while the
     field is being keyed, and re-keying after an error counts as keying again."""
-    if new == assisted.INVALID:
-        return current in (assisted.PENDING, assisted.ENTERING)
+    if new == agent_capture.INVALID:
+        return current in (agent_capture.PENDING, agent_capture.ENTERING)
     return _RANK[new] > _RANK[current]
 
 
-def _next(capture: AgentCapture) -> PayRequest | None:
-    waiting = [f for f in assisted.FIELDS if capture.fields[f]["status"] != assisted.VALID]
+def _next(capture: AgentCapture) -> CaptureRequest | None:
+    waiting = [
+        f for f in agent_capture.FIELDS if capture.fields[f]["status"] != agent_capture.VALID
+    ]
     if not waiting:
-        assisted.update(capture, CaptureStatus.AUTHORIZING)
-        return PayRequest(f"{capture.id}:complete", status="complete")
+        agent_capture.update(capture, CaptureStatus.AUTHORIZING)
+        return CaptureRequest(f"{capture.id}:complete", status="complete")
     field = waiting[0]
     status = capture.fields[field]["status"]
-    if status == assisted.PENDING:
-        assisted.update(capture, fields={field: (assisted.ENTERING, None)})
-    elif status == assisted.ENTERING:
+    if status == agent_capture.PENDING:
+        agent_capture.update(capture, fields={field: (agent_capture.ENTERING, None)})
+    elif status == agent_capture.ENTERING:
         return None
     # A new field, or one keyed wrong: ask for it (again). The key carries the version, so a
     # repeated callback repeats the same request and Twilio answers it once.
@@ -125,11 +134,11 @@ def settled(session: Session, capture_id: int, payment: Payment) -> None:
     """The charge Twilio reported is settled: the capture ends with its outcome, once (a
     repeated result callback finds it over already)."""
     capture = session.get(AgentCapture, capture_id, with_for_update=True, populate_existing=True)
-    if capture is None or capture.status in assisted.FINAL:
+    if capture is None or capture.status in agent_capture.FINAL:
         return
     if payment.status is PaymentStatus.APPROVED:
-        done = {name: (assisted.DONE, None) for name in assisted.FIELDS}
-        assisted.update(
+        done = {name: (agent_capture.DONE, None) for name in agent_capture.FIELDS}
+        agent_capture.update(
             capture,
             CaptureStatus.APPROVED,
             done,
@@ -137,5 +146,5 @@ def settled(session: Session, capture_id: int, payment: Payment) -> None:
         )
     else:
         reason = f"declined_{payment.decline_reason}"
-        assisted.update(capture, CaptureStatus.DECLINED, reason=reason)
-    assisted.record_result(session, capture, actor="twilio")
+        agent_capture.update(capture, CaptureStatus.DECLINED, reason=reason)
+    agent_capture.record_result(session, capture, actor="twilio")

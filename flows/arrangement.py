@@ -18,7 +18,7 @@ from flows.data import ArrangementData, PaymentData
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.payment import RECEIPT, STARTS_CAPTURE, TWILIO_PAY, start_capture
 from flows.receipts import send_receipts
-from ivr.models import Account, Arrangement, ArrangementKind, CallSession, Payment
+from ivr.models import Account, Arrangement, ArrangementKind, Conversation, Payment
 from payments import arrangements as policy_rules
 from payments.arrangements import (
     ArrangementPolicy,
@@ -36,31 +36,31 @@ from payments.arrangements import (
 from payments.confirmation import SPOKEN_GROUPS
 from payments.disputes import owed_cents
 from payments.promises import card_on_file
-from prompts import Digits, Money, Prompt, SpokenDate
+from prompts import Money, Prompt, SpokenDate, SpokenDigits
 
 
 def _policy(ctx: Context) -> ArrangementPolicy:
     return ArrangementPolicy.from_settings(ctx.settings)
 
 
-def _today(conv: CallSession, ctx: Context) -> dt.date:
+def _today(conv: Conversation, ctx: Context) -> dt.date:
     return verified_account(conv).local_date(ctx.now)
 
 
-def _offer(conv: CallSession, ctx: Context) -> Offers | Refused:
+def _offer(conv: Conversation, ctx: Context) -> Offers | Refused:
     account = verified_account(conv)
     history = policy_rules.history(ctx.session, account.id)
     owed = owed_cents(ctx.session, account)
     return policy_rules.offers(_policy(ctx), account, history, _today(conv, ctx), owed)
 
 
-def _refuse(conv: CallSession, refused: Refused) -> Go:
+def _refuse(conv: Conversation, refused: Refused) -> Go:
     reason, reconnect = refused.reason.value, refused.reconnect_cents
     ArrangementData(conv).refusal = {"reason": reason, "reconnect": reconnect}
     return Go("arrangement_refused")
 
 
-def _choose(conv: CallSession, choice: Choice) -> Go:
+def _choose(conv: Conversation, choice: Choice) -> Go:
     data = ArrangementData(conv)
     if isinstance(choice, Extension):
         data.choice = {"date": choice.date.isoformat()}
@@ -69,7 +69,7 @@ def _choose(conv: CallSession, choice: Choice) -> Go:
     return Go("arrangement_terms")
 
 
-def _choice(conv: CallSession) -> Choice:
+def _choice(conv: Conversation) -> Choice:
     saved = ArrangementData(conv).choice
     if "date" in saved:
         return Extension(dt.date.fromisoformat(saved["date"]))
@@ -112,7 +112,7 @@ class ArrangementOffer(Step):
         "main_menu",
     )
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
         if isinstance(offer, Refused):
             return _refuse(conv, offer)
@@ -126,7 +126,7 @@ class ArrangementOffer(Step):
         say.append(phrase("arrangement_offer_end"))
         return Turn(tuple(say), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         offer = _offer(conv, ctx)
         if isinstance(offer, Refused):
             return _refuse(conv, offer)
@@ -158,7 +158,7 @@ class ArrangementDate(Step):
     name = "arrangement_date"
     goes_to = ("arrangement_offer", "arrangement_refused", "arrangement_terms")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
         if isinstance(offer, Refused) or offer.latest is None:
             return Go("arrangement_offer")
@@ -167,7 +167,7 @@ class ArrangementDate(Step):
             Ask(max_digits=4, timeout=10),
         )
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if "*" in digits:
             return Go("arrangement_offer")
         offer = _offer(conv, ctx)
@@ -193,7 +193,7 @@ class ArrangementInstallments(Step):
     name = "arrangement_installments"
     goes_to = ("arrangement_offer", "arrangement_refused", "arrangement_terms")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
         if isinstance(offer, Refused) or not offer.plans:
             return Go("arrangement_offer")
@@ -208,7 +208,7 @@ class ArrangementInstallments(Step):
             Ask(),
         )
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "*":
             return Go("arrangement_offer")
         offer = _offer(conv, ctx)
@@ -219,7 +219,7 @@ class ArrangementInstallments(Step):
         return Retry(phrase("invalid_choice"))
 
 
-def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
+def _receipts(conv: Conversation, ctx: Context) -> OnCreated:
     """Receipts rendered in the caller's language, queued with the arrangement itself."""
 
     def queue(session: Session, account: Account, made: Arrangement, terms: Terms) -> None:
@@ -227,7 +227,7 @@ def _receipts(conv: CallSession, ctx: Context) -> OnCreated:
             "company": ctx.settings.COMPANY_NAME,
             "last4": account.last4,
             "summary": summary(terms),
-            "number": Digits(made.confirmation_number, SPOKEN_GROUPS),
+            "number": SpokenDigits(made.confirmation_number, SPOKEN_GROUPS),
         }
         sent = send_receipts(session, conv, account, "arrangement_receipt", params)
         ArrangementData(conv).receipts = sent
@@ -243,7 +243,9 @@ def _who_pays(ctx: Context, account: Account, terms: Terms) -> Prompt:
     if card is None:
         return phrase("arrangement_installments_self")
     brand = phrase(f"brand_{card.brand or 'card'}")
-    return phrase("arrangement_installments_card", brand=brand, last4=Digits(card.last4 or ""))
+    return phrase(
+        "arrangement_installments_card", brand=brand, last4=SpokenDigits(card.last4 or "")
+    )
 
 
 class ArrangementTerms(Step):
@@ -258,7 +260,7 @@ class ArrangementTerms(Step):
         *STARTS_CAPTURE,
     )
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
         if isinstance(offer, Refused):
             return _refuse(conv, offer)
@@ -270,7 +272,7 @@ class ArrangementTerms(Step):
             say.insert(0, _who_pays(ctx, verified_account(conv), terms))
         return Turn(tuple(say), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
             del ArrangementData(conv).choice
             return Go("main_menu", (phrase("arrangement_cancelled"),))
@@ -287,7 +289,7 @@ class ArrangementTerms(Step):
         return _refuse(conv, made) if isinstance(made, Refused) else made
 
 
-def _write(conv: CallSession, ctx: Context, down_payment: Payment | None) -> Go | Refused:
+def _write(conv: Conversation, ctx: Context, down_payment: Payment | None) -> Go | Refused:
     """Write the chosen terms (policy decides once more, under the account lock)."""
     try:
         made = policy_rules.create(
@@ -316,7 +318,7 @@ class ArrangementDownPaid(Step):
     name = "arrangement_down_paid"
     goes_to = (RECEIPT, "arrangement_confirmed")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         assert payment is not None
         made = _write(conv, ctx, payment)
@@ -331,26 +333,28 @@ class ArrangementConfirmed(Step):
     name = "arrangement_confirmed"
     goes_to = ("arrangement_confirmed", "main_menu")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         data = ArrangementData(conv)
         made = ctx.session.get(Arrangement, data.arrangement_id)
         assert made is not None
         say = [
-            phrase("confirmation_number", number=Digits(made.confirmation_number, SPOKEN_GROUPS))
+            phrase(
+                "confirmation_number", number=SpokenDigits(made.confirmation_number, SPOKEN_GROUPS)
+            )
         ]
         if data.receipts:
             say.append(phrase("arrangement_receipt_sent"))
         say.append(phrase("arrangement_confirmed_options"))
         return Turn(tuple(say), Ask(timeout=8))
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             return Go(self.name)
         if digits == "*":
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
 
-    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+    def on_no_input(self, conv: Conversation, ctx: Context) -> Finish:
         return goodbye(phrase("goodbye"))
 
 
@@ -360,7 +364,7 @@ class ArrangementRefused(Step):
     name = "arrangement_refused"
     goes_to = ("agent", "main_menu")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         refusal = ArrangementData(conv).refusal or {
             "reason": Refusal.NOTHING_TO_OFFER.value,
             "reconnect": 0,
@@ -374,7 +378,7 @@ class ArrangementRefused(Step):
         reason = Prompt(f"arrangement_refused_{refusal['reason']}", params)
         return Turn((reason, phrase("arrangement_refused_options")), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "0":
             return Go("agent")
         if digits == "*":

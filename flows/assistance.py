@@ -12,9 +12,9 @@ from flows.context import Context, phrase, verified_account
 from flows.engine import Ask, Go, Retry, Step, Turn
 from flows.receipts import text_recipient
 from ivr import logs, outbox
-from ivr.models import CallSession
+from ivr.models import Conversation
 from payments.assistance import Program, ProgramsError, load
-from prompts import Digits, Prompt, render
+from prompts import Prompt, SpokenDigits, render
 
 log = logging.getLogger("ivr.assistance")
 PHONE_GROUPS = (3, 3, 4)
@@ -29,7 +29,7 @@ def _programs(ctx: Context) -> tuple[Program, ...]:
 
 
 def _program(key: str, program: Program) -> Prompt:
-    phone = Digits(program.phone, PHONE_GROUPS)
+    phone = SpokenDigits(program.phone, PHONE_GROUPS)
     return phrase(key, name=program.name, phone=phone, url=program.url or "-")
 
 
@@ -39,7 +39,7 @@ class AssistancePrograms(Step):
     name = "assistance_programs"
     goes_to = ("assistance_programs", "main_menu", "agent")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         programs = _programs(ctx)
         if not programs:
             return Turn((phrase("assistance_none"),), Ask())
@@ -48,7 +48,7 @@ class AssistancePrograms(Step):
             (phrase("assistance_intro"), *spoken, phrase("assistance_options")), Ask(timeout=8)
         )
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1" and (programs := _programs(ctx)):
             return Go("main_menu", (self._text(conv, ctx, programs),))
         if digits == "2":
@@ -59,7 +59,7 @@ class AssistancePrograms(Step):
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
 
-    def _text(self, conv: CallSession, ctx: Context, programs: tuple[Program, ...]) -> Prompt:
+    def _text(self, conv: Conversation, ctx: Context, programs: tuple[Program, ...]) -> Prompt:
         phone = text_recipient(ctx.session, conv, verified_account(conv))
         if phone is None:
             return phrase("receipt_no_phone")
@@ -73,7 +73,7 @@ class AssistancePrograms(Step):
             ),
         ]
         outbox.enqueue(ctx.session, "sms", phone, "\n".join(lines))
-        return phrase("receipt_texted", last4=Digits(phone[-4:]))
+        return phrase("receipt_texted", last4=SpokenDigits(phone[-4:]))
 
 
 ASSISTANCE_STEPS: tuple[Step, ...] = (AssistancePrograms(),)

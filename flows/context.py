@@ -9,7 +9,7 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.models import Account, CallSession
+from ivr.models import Account, Conversation
 from payments.capture import CardVault, RecordingControl
 from payments.ledger import DeclineLimits
 from payments.policy import PaymentPolicy
@@ -64,7 +64,7 @@ def phrase(key: str, **params: object) -> Prompt:
     return Prompt(key, dict(params))
 
 
-def verified_account(conv: CallSession) -> Account:
+def verified_account(conv: Conversation) -> Account:
     """The caller's account, for steps only reachable after verification."""
     if conv.account is None:
         raise RuntimeError(f"step {conv.state!r} reached without a verified account")

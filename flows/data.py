@@ -1,6 +1,6 @@
 """Typed views over a conversation's working data, one per flow.
 
-Between webhooks a flow keeps what it has learnt in ``CallSession.data``, one JSON column. Each
+Between webhooks a flow keeps what it has learnt in ``Conversation.data``, one JSON column. Each
 flow reads and writes it only through its view here (``PaymentData(conv).pay``), never through
 bare string keys, so a key is spelt once, has one type, and belongs to one flow: two views
 claiming the same key fail at import. The keys are the ones stored before the views existed,
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, NotRequired, TypedDict, TypeVar, overload
 
 if TYPE_CHECKING:
-    from ivr.models import CallSession
+    from ivr.models import Conversation
 
 T = TypeVar("T")
 _REQUIRED: Any = object()
@@ -57,7 +57,7 @@ class FlowData:
 
     __slots__ = ("conv",)
 
-    def __init__(self, conv: CallSession) -> None:
+    def __init__(self, conv: Conversation) -> None:
         self.conv = conv
 
     def __init_subclass__(cls) -> None:
@@ -68,7 +68,7 @@ class FlowData:
                     raise TypeError(f"{cls.__name__}.{name}: the key {slot.key!r} is {claimed}'s")
 
 
-class Conversation(FlowData):
+class ConversationData(FlowData):
     """What the engine keeps for every step: failed tries and silences at the current step,
     and whether prompts are slower (:mod:`flows.accessible`)."""
 
@@ -145,7 +145,7 @@ class DisputeData(FlowData):
 
 class AgentData(FlowData):
     """A call handed to the agents, and a capture an agent started on it (:mod:`flows.agent`,
-    :mod:`flows.assisted`)."""
+    :mod:`flows.agent_capture`)."""
 
     handed_off = Slot[bool]("handed_off", False)  # only then is there more to end
     capture = Slot[int | None]("agent_capture", None)  # the AgentCapture id while it runs

@@ -11,11 +11,11 @@ from flows.context import Context, phrase, verified_account
 from flows.data import DisputeData
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.receipts import send_receipts
-from ivr.models import Account, CallSession, Dispute
+from ivr.models import Account, Conversation, Dispute
 from payments.confirmation import SPOKEN_GROUPS
 from payments.disputes import DisputeError, Scope, held_cents, open_dispute, owed_cents
 from payments.policy import parse_amount
-from prompts import Digits, Money, Prompt
+from prompts import Money, Prompt, SpokenDigits
 
 
 def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
@@ -24,7 +24,7 @@ def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
     return (phrase("balance_disputed", amount=Money(held)),) if held > 0 else ()
 
 
-def _choose(conv: CallSession, amount: int, scope: Scope) -> Go:
+def _choose(conv: Conversation, amount: int, scope: Scope) -> Go:
     DisputeData(conv).choice = {"amount": amount, "scope": scope.value}
     return Go("dispute_confirm")
 
@@ -35,13 +35,13 @@ class DisputeMenu(Step):
     name = "dispute_menu"
     goes_to = ("main_menu", "dispute_confirm", "dispute_amount", "agent")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         owed = owed_cents(ctx.session, verified_account(conv))
         if owed <= 0:
             return Go("main_menu", (phrase("dispute_nothing"),))
         return Turn((phrase("dispute_menu", amount=Money(owed)),), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         owed = owed_cents(ctx.session, verified_account(conv))
         if digits == "1" and owed > 0:
             return _choose(conv, owed, Scope.BALANCE)
@@ -60,12 +60,12 @@ class DisputeAmount(Step):
     name = "dispute_amount"
     goes_to = ("dispute_confirm",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn(
             (phrase("dispute_enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10)
         )
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         amount = parse_amount(digits)
         if amount is None or amount <= 0:
             return Retry(phrase("amount_invalid"))
@@ -81,11 +81,11 @@ class DisputeConfirm(Step):
     name = "dispute_confirm"
     goes_to = ("main_menu", "dispute_menu", "dispute_recorded")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         amount = Money(DisputeData(conv).choice["amount"])
         return Turn((phrase("dispute_confirm", amount=amount),), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
             del DisputeData(conv).choice
             return Go("main_menu", (phrase("dispute_cancelled"),))
@@ -113,7 +113,7 @@ class DisputeConfirm(Step):
             "company": ctx.settings.COMPANY_NAME,
             "last4": account.last4,
             "amount": Money(dispute.amount_cents),
-            "number": Digits(dispute.reference_number, SPOKEN_GROUPS),
+            "number": SpokenDigits(dispute.reference_number, SPOKEN_GROUPS),
         }
         send_receipts(ctx.session, conv, account, "dispute_receipt", params)
         data.dispute_id = dispute.id
@@ -126,10 +126,10 @@ class DisputeRecorded(Step):
     name = "dispute_recorded"
     goes_to = ("dispute_recorded", "agent", "main_menu")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         dispute = ctx.session.get(Dispute, DisputeData(conv).dispute_id)
         assert dispute is not None
-        number = Digits(dispute.reference_number, SPOKEN_GROUPS)
+        number = SpokenDigits(dispute.reference_number, SPOKEN_GROUPS)
         return Turn(
             (
                 phrase("dispute_recorded", amount=Money(dispute.amount_cents), number=number),
@@ -138,7 +138,7 @@ class DisputeRecorded(Step):
             Ask(timeout=8),
         )
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             return Go(self.name)
         if digits == "0":
@@ -147,7 +147,7 @@ class DisputeRecorded(Step):
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
 
-    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+    def on_no_input(self, conv: Conversation, ctx: Context) -> Finish:
         return goodbye(phrase("goodbye"))
 
 

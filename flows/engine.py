@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
 from flows.context import Context
-from flows.data import Conversation
-from ivr.models import CallSession, Payment
+from flows.data import ConversationData
+from ivr.models import Conversation, Payment
 from payments.service import Authorize, PaidElsewhere
 from prompts import Prompt
 
@@ -66,7 +66,7 @@ class Hangup:
 
 
 @dataclass(frozen=True)
-class PayRequest:
+class SecureCapture:
     """Hand card capture to the channel's own secure payment step (Twilio's ``<Pay>``)."""
 
     charge_cents: int
@@ -86,7 +86,7 @@ class Turn:
     ask: Ask | None = None
     end: Transfer | Queue | Conference | Hangup | None = None
     resume: bool = False
-    pay: PayRequest | None = None
+    pay: SecureCapture | None = None
     authorize: Authorize | None = None
 
 
@@ -168,7 +168,7 @@ class GiveUp:
     """What may keep a caller the flow is about to let go (``keep`` returns ``None`` to let
     them go), and the states it may send them to."""
 
-    keep: Callable[[CallSession, Context], Outcome | None]
+    keep: Callable[[Conversation, Context], Outcome | None]
     goes_to: tuple[str, ...] = ()
     name: str = field(default="give_up", init=False)
 
@@ -187,19 +187,19 @@ class Step:
     goes_to: tuple[str, ...] = ()
     """Every state this step's prompt and answers may move to (a :class:`Go`'s target)."""
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         """What to say on entering; a :class:`Go` passes straight through (a decision step)."""
         raise NotImplementedError
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Outcome:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Outcome:
         raise NotImplementedError
 
-    def on_no_input(self, conv: CallSession, ctx: Context) -> Outcome | None:
+    def on_no_input(self, conv: Conversation, ctx: Context) -> Outcome | None:
         """Override to treat silence as an answer; ``None`` means the standard timeout path."""
         return None
 
     def on_event(
-        self, conv: CallSession, ctx: Context, event: Resume | PayResult | Authorized
+        self, conv: Conversation, ctx: Context, event: Resume | PayResult | Authorized
     ) -> Outcome:
         """Events other than keys; a step that expects none just asks its question again."""
         return Repeat()
@@ -277,19 +277,19 @@ class Flow:
             )
         return outcome
 
-    def start(self, conv: CallSession, ctx: Context, state: str | None = None) -> Turn:
+    def start(self, conv: Conversation, ctx: Context, state: str | None = None) -> Turn:
         """Enter the start step, or ``state`` (a channel's shortcut, such as a text's MENU, or
         the step the conversation is at, asked again)."""
         return self.jump(conv, ctx, state or self.start_state)
 
-    def jump(self, conv: CallSession, ctx: Context, state: str) -> Turn:
+    def jump(self, conv: Conversation, ctx: Context, state: str) -> Turn:
         """Enter ``state`` whatever the current one: the call was moved from outside (an agent
         started secure capture on it), not by the caller's keys."""
         if state not in self.entries and not (state == conv.state and state in self.steps):
             raise FlowError(f"flow {self.name!r}: {state!r} is not an entry of the flow")
         return self._apply(conv, ctx, Go(state))
 
-    def handle(self, conv: CallSession, ctx: Context, event: Event) -> Turn:
+    def handle(self, conv: Conversation, ctx: Context, event: Event) -> Turn:
         if conv.state == DONE or conv.state not in self.steps:
             return self._apply(conv, ctx, goodbye(Prompt("goodbye")))
         step = self.steps[conv.state]
@@ -300,30 +300,30 @@ class Flow:
             outcome = self._checked(step, step.on_event(conv, ctx, event))
         elif _KEYPAD.fullmatch(event.value):
             outcome = self._checked(step, step.on_input(conv, ctx, event.value))
-            if event.value == "*" and isinstance(outcome, Retry) and Conversation(conv).slow:
+            if event.value == "*" and isinstance(outcome, Retry) and ConversationData(conv).slow:
                 outcome = Repeat()  # with slower prompts, a star no step uses repeats the question
         else:
             outcome = Retry(Prompt("invalid_choice"))
         return self._apply(conv, ctx, outcome)
 
-    def _silence(self, conv: CallSession, ctx: Context) -> Outcome:
-        data = Conversation(conv)
+    def _silence(self, conv: Conversation, ctx: Context) -> Outcome:
+        data = ConversationData(conv)
         data.silences += 1
         patience = self.limits.silences + (1 if data.slow else 0)
         if data.silences > patience:
             return self._goodbye(conv, ctx, Prompt("goodbye_no_input"))
         return Repeat((Prompt("no_input"),))
 
-    def _goodbye(self, conv: CallSession, ctx: Context, prompt: Prompt) -> Outcome:
+    def _goodbye(self, conv: Conversation, ctx: Context, prompt: Prompt) -> Outcome:
         """Too much silence or too many bad entries: the flow's ``give_up`` may keep the caller
         (a representative is waiting), otherwise a polite goodbye."""
         if self.give_up is None:
             return goodbye(prompt)
         return self._checked(self.give_up, self.give_up.keep(conv, ctx)) or goodbye(prompt)
 
-    def _apply(self, conv: CallSession, ctx: Context, outcome: Outcome) -> Turn:
+    def _apply(self, conv: Conversation, ctx: Context, outcome: Outcome) -> Turn:
         said: tuple[Prompt, ...] = ()
-        data = Conversation(conv)
+        data = ConversationData(conv)
         while True:
             if isinstance(outcome, Authorize):  # the step stays; the channel moves the money
                 return Turn(said, authorize=outcome)

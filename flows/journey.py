@@ -14,9 +14,9 @@ from flows.dispute import DISPUTE_STEPS, held_prompts
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
 from ivr import audit
-from ivr.models import Account, CallSession
+from ivr.models import Account, Conversation
 from payments.ledger import last_approved_payment
-from prompts import Digits, Money, Prompt, SpokenDate
+from prompts import Money, Prompt, SpokenDate, SpokenDigits
 from verification import accounts_for_caller, lockout
 
 ACCOUNT_DIGITS = (4, 16)
@@ -35,20 +35,20 @@ class Greeting(Step):
     name = "greeting"
     goes_to = ("identify",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         accessible.on_greeting(conv, ctx)
         other = ENGLISH if conv.language == SPANISH else SPANISH
         offer = Prompt("language_offer", language=other)
         return Turn((phrase("welcome", company=ctx.settings.COMPANY_NAME), offer), Ask(timeout=3))
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go:
         if digits == "9" and conv.language != SPANISH:
             conv.language = SPANISH
         elif digits == "1" and conv.language == SPANISH:
             conv.language = ENGLISH
         return Go("identify")
 
-    def on_no_input(self, conv: CallSession, ctx: Context) -> Go:
+    def on_no_input(self, conv: Conversation, ctx: Context) -> Go:
         return Go("identify")
 
 
@@ -58,7 +58,7 @@ class Identify(Step):
     name = "identify"
     goes_to = ("confirm_caller_account", "enter_account")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         matches = accounts_for_caller(ctx.session, ctx.caller)
         if len(matches) == 1:
             CallerData(conv).account_number = matches[0].number
@@ -70,11 +70,11 @@ class ConfirmCallerAccount(Step):
     name = "confirm_caller_account"
     goes_to = ("enter_pin", "enter_account")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
-        last4 = Digits(CallerData(conv).account_number[-4:])
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
+        last4 = SpokenDigits(CallerData(conv).account_number[-4:])
         return Turn((phrase("confirm_caller_account", last4=last4),), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             CallerData(conv).identified_by = "caller_id"
             return Go("enter_pin")
@@ -88,13 +88,13 @@ class EnterAccount(Step):
     name = "enter_account"
     goes_to = ("enter_pin",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         key = "enter_account_again" if CallerData(conv).failed_attempts else "enter_account"
         return Turn(
             (phrase(key),), Ask(max_digits=ACCOUNT_DIGITS[1] + 1, finish_on_key="#", timeout=10)
         )
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         low, high = ACCOUNT_DIGITS
         if not (digits.isdigit() and low <= len(digits) <= high):
             return Retry(phrase("invalid_account_format", min=low, max=high))
@@ -108,12 +108,12 @@ class EnterPin(Step):
     name = "enter_pin"
     goes_to = ("locked", "enter_detail")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         if ctx.verifier.locked_until(CallerData(conv).account_number):
             return Go("locked")
         return Turn((phrase("enter_pin"),), Ask(max_digits=PIN_DIGITS[1] + 1, finish_on_key="#"))
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         low, high = PIN_DIGITS
         if not (digits.isdigit() and low <= len(digits) <= high):
             return Retry(phrase("invalid_pin_format"))
@@ -133,10 +133,10 @@ class EnterDetail(Step):
         self.account_step = account_step
         self.goes_to = ("main_menu", "locked", "enter_pin", account_step)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((phrase("enter_detail"),), Ask(max_digits=5, finish_on_key="#", timeout=10))
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if not (digits.isdigit() and len(digits) in (4, 5)):
             return Retry(phrase("invalid_detail_format"))
         caller = CallerData(conv)
@@ -161,17 +161,17 @@ class Locked(Step):
     name = "locked"
     goes_to = ("agent",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         until = ctx.verifier.locked_until(CallerData(conv).account_number) or ctx.now
         if lockout.is_hard(until):
             return Turn((phrase("locked_hard"),), Ask())
         minutes = max(1, math.ceil((until - ctx.now).total_seconds() / 60))
         return Turn((phrase("locked", minutes=minutes),), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Finish:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Finish:
         return Go("agent") if digits == "0" else goodbye(phrase("goodbye"))
 
-    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+    def on_no_input(self, conv: Conversation, ctx: Context) -> Finish:
         return goodbye(phrase("goodbye"))
 
 
@@ -198,7 +198,7 @@ def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
             "last_payment",
             amount=Money(payment.amount_cents),
             date=SpokenDate(account.local_date(payment.created_at)),
-            number=Digits(payment.confirmation_number, (3, 3, 4)),
+            number=SpokenDigits(payment.confirmation_number, (3, 3, 4)),
         ),
     )
 
@@ -215,10 +215,10 @@ class MainMenu(Step):
         "agent",
     )
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return _menu_turn()
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         account = conv.account
         if account is None:
             return Go("identify")
@@ -243,12 +243,12 @@ class MainMenu(Step):
         return Retry(phrase("invalid_choice"))
 
 
-class Agent(Step):
+class TransferToAgent(Step):
     """Hand the call to a representative; the verified context stays on the session."""
 
     name = "agent"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         audit.record(
             ctx.session,
             "call.transfer",
@@ -260,10 +260,10 @@ class Agent(Step):
         return Turn((phrase("transferring"),), end=to_agent(conv, ctx))
 
 
-def agent_whisper(conv: CallSession) -> tuple[Prompt, ...]:
+def agent_whisper(conv: Conversation) -> tuple[Prompt, ...]:
     """What the representative hears before the caller is connected."""
     if conv.verified and conv.account is not None:
-        return (phrase("agent_whisper_verified", last4=Digits(conv.account.last4)),)
+        return (phrase("agent_whisper_verified", last4=SpokenDigits(conv.account.last4)),)
     return (phrase("agent_whisper_unverified"),)
 
 
@@ -277,7 +277,7 @@ CALL_FLOW = Flow(
         EnterDetail(),
         Locked(),
         MainMenu(),
-        Agent(),
+        TransferToAgent(),
         *PAYMENT_STEPS,
         *ARRANGEMENT_STEPS,
         *DISPUTE_STEPS,

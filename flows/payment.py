@@ -12,7 +12,7 @@ with the settled row (:class:`~flows.engine.Authorized`). No step moves money it
 
 from __future__ import annotations
 
-from flows import assisted
+from flows import agent_capture
 from flows.context import Context, phrase, verified_account
 from flows.data import PaymentData
 from flows.engine import (
@@ -20,18 +20,18 @@ from flows.engine import (
     Authorized,
     Finish,
     Go,
-    PayRequest,
     PayResult,
     Repeat,
     Resume,
     Retry,
+    SecureCapture,
     Step,
     Turn,
     goodbye,
 )
 from flows.receipts import text_recipient
 from ivr import outbox
-from ivr.models import Account, CallSession, Payment, PaymentMethod, PaymentStatus
+from ivr.models import Account, Conversation, Payment, PaymentMethod, PaymentStatus
 from payments import ledger, methods
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
@@ -41,7 +41,7 @@ from payments.gateways import DeclineReason
 from payments.ledger import DeclineScope
 from payments.policy import AmountError, parse_amount
 from payments.service import Authorize, PaymentSource, SavedCard
-from prompts import Digits, Money, Prompt, render
+from prompts import Money, Prompt, SpokenDigits, render
 
 RECEIPT = "payment_receipt"
 TWILIO_PAY = "twilio-pay"
@@ -75,13 +75,13 @@ STARTS_CAPTURE = (DECLINE_LIMIT, CAPTURE)  # where start_capture goes
 SETTLED = (RECEIPT, "arrangement_down_paid", "payment_declined", "main_menu")
 
 
-def _decline_limit(conv: CallSession, ctx: Context) -> DeclineScope | None:
+def _decline_limit(conv: Conversation, ctx: Context) -> DeclineScope | None:
     """The decline limit this call (or text conversation) or its account has reached."""
     account = verified_account(conv)
     return ledger.decline_limit(ctx.session, account.id, conv.sid, ctx.decline_limits)
 
 
-def _refuse_card(conv: CallSession, ctx: Context) -> DeclineScope | None:
+def _refuse_card(conv: Conversation, ctx: Context) -> DeclineScope | None:
     """:func:`_decline_limit`, audited: the caller asked to pay by card."""
     account = verified_account(conv)
     return ledger.refuse_card(ctx.session, account, conv.channel, conv.sid, ctx.decline_limits)
@@ -92,7 +92,7 @@ def decline_limit_reached(scope: DeclineScope, *said: Prompt) -> Go:
     return Go(DECLINE_LIMIT, (*said, phrase(f"decline_limit_{scope.value}")))
 
 
-def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECEIPT) -> Go:
+def start_capture(conv: Conversation, ctx: Context, amount: int, then: str = RECEIPT) -> Go:
     """Take ``amount`` by card through the capture steps, announcing any fee first; once it is
     approved the flow goes on to step ``then`` (another flow's, for a down payment). Past a
     decline limit no card is asked for at all."""
@@ -105,7 +105,7 @@ def start_capture(conv: CallSession, ctx: Context, amount: int, then: str = RECE
     return Go(CAPTURE, said)
 
 
-def _choose(conv: CallSession, ctx: Context, amount: int) -> Go | Retry:
+def _choose(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
     """Accept ``amount`` if policy allows, and move on to capture."""
     account = verified_account(conv)
     payable = payable_cents(ctx, account)
@@ -126,7 +126,7 @@ class CaptureMethod(Step):
     name = CAPTURE
     goes_to = ("card_number", "pay_verb")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         return Go("pay_verb" if _twilio_pay(ctx) else "card_number")
 
 
@@ -134,7 +134,7 @@ class PayMenu(Step):
     name = "pay_menu"
     goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         due = amounts_due(ctx.session, verified_account(conv))
         confirming = Money(due.confirming_cents)
         if due.full_cents <= 0:
@@ -156,7 +156,7 @@ class PayMenu(Step):
         PaymentData(conv).offered = [due.full_cents, due.minimum_cents]
         return Turn(tuple(say), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         # A call that reached the menu before offers were kept has them worked out again.
         full, minimum = PaymentData(conv).offered or _offers(ctx, verified_account(conv))
         if digits == "1" and full > 0:
@@ -174,10 +174,10 @@ class EnterAmount(Step):
     name = "enter_amount"
     goes_to = STARTS_CAPTURE
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((phrase("enter_amount"),), Ask(max_digits=12, finish_on_key="#", timeout=10))
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         amount = parse_amount(digits)
         if amount is None:
             return Retry(phrase("amount_invalid"))
@@ -194,18 +194,18 @@ class CaptureStep(Step):
 
     next_state: str
     # The next field, or back to a field or the read-back the agent asked for again.
-    goes_to = (*assisted.FIELDS, "pay_confirm")
+    goes_to = (*agent_capture.FIELDS, "pay_confirm")
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if "*" in digits:
             ctx.vault.wipe(conv.sid)
-            assisted.restarted(conv, ctx)
+            agent_capture.restarted(conv, ctx)
             return Go("card_number", (phrase("capture_restart"),))
         verdict = self.accept(conv, ctx, digits)
-        target = assisted.field_checked(conv, ctx, self.name, verdict, self.next_state)
+        target = agent_capture.field_checked(conv, ctx, self.name, verdict, self.next_state)
         return Go(target) if verdict.ok else _field_retry(verdict)
 
-    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+    def accept(self, conv: Conversation, ctx: Context, digits: str) -> FieldVerdict:
         raise NotImplementedError
 
 
@@ -213,7 +213,7 @@ class CardNumber(CaptureStep):
     name = "card_number"
     next_state = "card_expiry"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         say = [phrase("enter_card_number")]
         data = PaymentData(conv)
         if not data.recording_paused:
@@ -223,7 +223,7 @@ class CardNumber(CaptureStep):
             say.insert(0, phrase("capture_intro"))
         return Turn(tuple(say), Ask(max_digits=20, finish_on_key="#", timeout=15))
 
-    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+    def accept(self, conv: Conversation, ctx: Context, digits: str) -> FieldVerdict:
         verdict = ctx.vault.enter_number(conv.sid, digits)
         if verdict.ok and verdict.brand is not None:
             PaymentData(conv).card = {"brand": verdict.brand.value, "last4": verdict.last4}
@@ -234,10 +234,10 @@ class CardExpiry(CaptureStep):
     name = "card_expiry"
     next_state = "card_code"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((phrase("enter_card_expiry"),), Ask(max_digits=4, timeout=10))
 
-    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+    def accept(self, conv: Conversation, ctx: Context, digits: str) -> FieldVerdict:
         today = verified_account(conv).local_date(ctx.now)
         return ctx.vault.enter_expiry(conv.sid, digits, today=today)
 
@@ -246,12 +246,12 @@ class CardCode(CaptureStep):
     name = "card_code"
     next_state = "card_zip"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         brand = Brand(PaymentData(conv).card["brand"])
         key = "enter_card_code_front" if brand is Brand.AMEX else "enter_card_code_back"
         return Turn((phrase(key),), Ask(max_digits=code_length(brand), timeout=10))
 
-    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+    def accept(self, conv: Conversation, ctx: Context, digits: str) -> FieldVerdict:
         return ctx.vault.enter_code(conv.sid, digits)
 
 
@@ -259,14 +259,14 @@ class CardZip(CaptureStep):
     name = "card_zip"
     next_state = "pay_confirm"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((phrase("enter_card_zip"),), Ask(max_digits=5, timeout=10))
 
-    def accept(self, conv: CallSession, ctx: Context, digits: str) -> FieldVerdict:
+    def accept(self, conv: Conversation, ctx: Context, digits: str) -> FieldVerdict:
         return ctx.vault.enter_zip(conv.sid, digits)
 
 
-def _resume_recording(conv: CallSession, ctx: Context) -> None:
+def _resume_recording(conv: Conversation, ctx: Context) -> None:
     data = PaymentData(conv)
     paused = data.recording_paused
     del data.recording_paused
@@ -274,24 +274,24 @@ def _resume_recording(conv: CallSession, ctx: Context) -> None:
         ctx.recording.resume_recording(conv.sid)
 
 
-def end_capture(conv: CallSession, ctx: Context) -> None:
+def end_capture(conv: Conversation, ctx: Context) -> None:
     """Nothing will be charged: wipe the card fields and resume recording."""
     ctx.vault.wipe(conv.sid)
     _resume_recording(conv, ctx)
 
 
-def _abandon_capture(conv: CallSession, ctx: Context, reason: str, alone: Go | None = None) -> Go:
+def _abandon_capture(conv: Conversation, ctx: Context, reason: str, alone: Go | None = None) -> Go:
     """Back to the agent who started the capture, or else to ``alone`` (the menu), saying why."""
     end_capture(conv, ctx)
-    return assisted.abandoned(conv, ctx, reason) or alone or Go("main_menu", (phrase(reason),))
+    return agent_capture.abandoned(conv, ctx, reason) or alone or Go("main_menu", (phrase(reason),))
 
 
-def _idempotency_key(conv: CallSession) -> str:
+def _idempotency_key(conv: Conversation) -> str:
     """One key per call and attempt: a replayed webhook maps to the same payment."""
     return f"{conv.sid}:{PaymentData(conv).attempt}"
 
 
-def _begin(conv: CallSession, ctx: Context, brand: str | None, last4: str | None) -> Payment:
+def _begin(conv: Conversation, ctx: Context, brand: str | None, last4: str | None) -> Payment:
     pay = PaymentData(conv).pay
     return ledger.begin(
         ctx.session,
@@ -315,14 +315,14 @@ class PayConfirm(Step):
     """Read back card and amount; 1 confirms, 2 cancels."""
 
     name = "pay_confirm"
-    goes_to = ("authorizing", DECLINE_LIMIT, "main_menu", assisted.RESULT_STATE)
+    goes_to = ("authorizing", DECLINE_LIMIT, "main_menu", agent_capture.RESULT_STATE)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         data = PaymentData(conv)
         pay, card = data.pay, data.card
         params = {
             "brand": phrase(f"brand_{card['brand']}"),
-            "last4": Digits(card["last4"]),
+            "last4": SpokenDigits(card["last4"]),
             "amount": Money(pay["amount"]),
         }
         if pay["fee"]:
@@ -336,7 +336,7 @@ class PayConfirm(Step):
             readback = phrase("pay_readback", **params)
         return Turn((readback,), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             card = PaymentData(conv).card
             try:
@@ -347,7 +347,7 @@ class PayConfirm(Step):
             except ledger.PaymentRefusedError:
                 return _abandon_capture(conv, ctx, "payment_in_progress")
             PaymentData(conv).payment_id = payment.id
-            assisted.authorizing(conv, ctx, payment)
+            agent_capture.authorizing(conv, ctx, payment)
             return Go("authorizing")
         if digits == "2":
             return _abandon_capture(conv, ctx, "pay_cancelled")
@@ -355,12 +355,12 @@ class PayConfirm(Step):
 
 
 def _after_settlement(
-    conv: CallSession, ctx: Context, payment: Payment, with_agent: bool = True
+    conv: Conversation, ctx: Context, payment: Payment, with_agent: bool = True
 ) -> Go:
     _resume_recording(conv, ctx)
     data = PaymentData(conv)
     data.payment_id = payment.id
-    back_to_agent = assisted.settled(conv, ctx, payment) if with_agent else None
+    back_to_agent = agent_capture.settled(conv, ctx, payment) if with_agent else None
     if back_to_agent is not None:
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
@@ -371,7 +371,7 @@ def _after_settlement(
     return Go("main_menu", (phrase("payment_unknown"),))
 
 
-def _source(conv: CallSession, ctx: Context) -> PaymentSource | None:
+def _source(conv: Conversation, ctx: Context) -> PaymentSource | None:
     """The card the pending payment is charged with: the saved method chosen by text, else
     the card keyed into this call's vault (its row, as the channel read it)."""
     method_id = PaymentData(conv).pay.get("saved_method")
@@ -391,16 +391,16 @@ class Authorizing(Step):
         """``with_agent``: an agent may have started the capture (never on a text), and
         then hears how it went."""
         self.with_agent = with_agent
-        self.goes_to = (*SETTLED, assisted.RESULT_STATE) if with_agent else SETTLED
+        self.goes_to = (*SETTLED, agent_capture.RESULT_STATE) if with_agent else SETTLED
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((phrase("processing"),), resume=True)
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Repeat:
         return Repeat()
 
     def on_event(
-        self, conv: CallSession, ctx: Context, event: Resume | PayResult | Authorized
+        self, conv: Conversation, ctx: Context, event: Resume | PayResult | Authorized
     ) -> Go | Repeat | Authorize:
         if isinstance(event, Authorized):
             if event.payment.status is PaymentStatus.PENDING:
@@ -417,9 +417,9 @@ class PayVerb(Step):
     """``CAPTURE_MODE=twilio-pay``: Twilio's ``<Pay>`` captures and charges; we settle it."""
 
     name = "pay_verb"
-    goes_to = (DECLINE_LIMIT, *SETTLED, assisted.RESULT_STATE)
+    goes_to = (DECLINE_LIMIT, *SETTLED, agent_capture.RESULT_STATE)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         pay = PaymentData(conv).pay
         try:
             payment = _begin(conv, ctx, None, None)
@@ -429,14 +429,14 @@ class PayVerb(Step):
             return Go("main_menu", (phrase("payment_in_progress"),))
         PaymentData(conv).payment_id = payment.id
         description = f"Account {verified_account(conv).last4} payment {payment.id}"
-        charge = PayRequest(pay["amount"] + pay["fee"], description, ctx.settings.PAY_CONNECTOR)
+        charge = SecureCapture(pay["amount"] + pay["fee"], description, ctx.settings.PAY_CONNECTOR)
         return Turn((), pay=charge)
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Repeat:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Repeat:
         return Repeat()
 
     def on_event(
-        self, conv: CallSession, ctx: Context, event: Resume | PayResult | Authorized
+        self, conv: Conversation, ctx: Context, event: Resume | PayResult | Authorized
     ) -> Go | Repeat | Authorize:
         if isinstance(event, PayResult):
             return Authorize(PaymentData(conv).payment_id, event.paid)
@@ -453,14 +453,14 @@ class PaymentReceipt(Step):
     name = RECEIPT
     goes_to = (RECEIPT, "main_menu")
 
-    def _payment(self, conv: CallSession, ctx: Context) -> Payment:
+    def _payment(self, conv: Conversation, ctx: Context) -> Payment:
         payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         assert payment is not None and payment.confirmation_number is not None
         return payment
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         payment = self._payment(conv, ctx)
-        number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
+        number = SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS)
         offer = (phrase("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
         return Turn(
             (
@@ -472,7 +472,7 @@ class PaymentReceipt(Step):
             Ask(timeout=8),
         )
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             return Go(self.name)
         if digits == "2":
@@ -480,16 +480,16 @@ class PaymentReceipt(Step):
         if digits == "3":
             saved = methods.save_from(ctx.session, self._payment(conv, ctx), "voice", ctx.now)
             if saved is not None:
-                brand, last4 = phrase(f"brand_{saved.brand}"), Digits(saved.last4)
+                brand, last4 = phrase(f"brand_{saved.brand}"), SpokenDigits(saved.last4)
                 return Go("main_menu", (phrase("card_saved", brand=brand, last4=last4),))
         if digits == "*":
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
 
-    def on_no_input(self, conv: CallSession, ctx: Context) -> Finish:
+    def on_no_input(self, conv: Conversation, ctx: Context) -> Finish:
         return goodbye(phrase("thanks_goodbye"))
 
-    def _text_receipt(self, conv: CallSession, ctx: Context) -> Prompt:
+    def _text_receipt(self, conv: Conversation, ctx: Context) -> Prompt:
         account = verified_account(conv)
         phone = text_recipient(ctx.session, conv, account)
         if phone is None:
@@ -501,14 +501,14 @@ class PaymentReceipt(Step):
                 company=ctx.settings.COMPANY_NAME,
                 amount=Money(payment.amount_cents),
                 last4=account.last4,
-                number=Digits(payment.confirmation_number or "", SPOKEN_GROUPS),
+                number=SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS),
                 balance=Money(account.balance_cents),
             ),
             conv.language,
             medium="text",
         )
         outbox.enqueue(ctx.session, "sms", phone, text)
-        return phrase("receipt_texted", last4=Digits(phone[-4:]))
+        return phrase("receipt_texted", last4=SpokenDigits(phone[-4:]))
 
 
 class PaymentDeclined(Step):
@@ -517,7 +517,7 @@ class PaymentDeclined(Step):
     name = "payment_declined"
     goes_to = (*STARTS_CAPTURE, "main_menu")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         reason = (payment.decline_reason if payment else None) or DeclineReason.DECLINED.value
         scope = _decline_limit(conv, ctx)
@@ -525,7 +525,7 @@ class PaymentDeclined(Step):
             return decline_limit_reached(scope, phrase(f"declined_{reason}"))
         return Turn((phrase(f"declined_{reason}"), phrase("declined_options")), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
             data = PaymentData(conv)
             attempt = data.attempt
@@ -544,10 +544,10 @@ class DeclineLimit(Step):
     name = DECLINE_LIMIT
     goes_to = ("agent", "main_menu")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((phrase("decline_limit_options", number=ctx.settings.AGENT_NUMBER),), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "0":
             return Go("agent")
         if digits == "*":

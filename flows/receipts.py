@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ivr import outbox
-from ivr.models import Account, CallSession
+from ivr.models import Account, Conversation
 from prompts import Prompt, render
 
 
-def text_recipient(session: Session, conv: CallSession, account: Account) -> str | None:
+def text_recipient(session: Session, conv: Conversation, account: Account) -> str | None:
     """The account's phone the caller is on, else its first phone; never a number that is not
     on the account, since a receipt names the account and its balance, nor one that texted
     STOP."""
@@ -22,7 +22,7 @@ def text_recipient(session: Session, conv: CallSession, account: Account) -> str
 
 
 def recipients(
-    session: Session, conv: CallSession, account: Account
+    session: Session, conv: Conversation, account: Account
 ) -> list[tuple[outbox.Channel, str]]:
     """A text (see :func:`text_recipient`), and an email if one is on file."""
     found: list[tuple[outbox.Channel, str]] = []
@@ -35,7 +35,7 @@ def recipients(
 
 
 def send_receipts(
-    session: Session, conv: CallSession, account: Account, key: str, params: dict[str, Any]
+    session: Session, conv: Conversation, account: Account, key: str, params: dict[str, Any]
 ) -> int:
     """Queue ``KEY_sms`` and ``KEY_email`` (subject ``KEY_subject``) in the caller's language,
     to each of :func:`recipients`; returns how many were queued."""

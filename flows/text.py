@@ -58,13 +58,12 @@ from flows.payment import (
     PayMenu,
     decline_limit_reached,
 )
-from ivr.models import CallSession, Payment, PaymentMethod, TextOptOut
+from ivr.models import Conversation, Payment, PaymentMethod, TextOptOut
 from ivr.outbox import opted_out
 from payments import ledger, methods, paylinks
 from payments.cards import CARD_LIKE
 from payments.confirmation import SPOKEN_GROUPS
-from prompts import Digits as DigitString
-from prompts import Money
+from prompts import Money, SpokenDigits
 from verification import accounts_for_caller
 
 CHANNEL = "sms"
@@ -81,7 +80,7 @@ class Identify(Step):
     name = "identify"
     goes_to = ("text_choose_account", "enter_pin")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         matches = accounts_for_caller(ctx.session, ctx.caller, limit=ACCOUNTS_PER_PHONE)
         if not matches:
             refusal = phrase("text_not_on_account", company=ctx.settings.COMPANY_NAME)
@@ -102,7 +101,7 @@ class ChooseAccount(EnterAccount):
 
     name = "text_choose_account"
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         outcome = super().on_input(conv, ctx, digits)
         if isinstance(outcome, Retry):
             return outcome
@@ -118,13 +117,13 @@ class ChooseAccount(EnterAccount):
         return outcome
 
 
-class Agent(Step):
+class AgentByPhone(Step):
     """A representative cannot be dialled into a text: say whom to call."""
 
     name = "agent"
     goes_to = ("main_menu",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         said = phrase("text_agent", number=ctx.settings.AGENT_NUMBER)
         if conv.verified:
             return Go("main_menu", (said,))
@@ -137,11 +136,11 @@ class MenuPause(Step):
 
     goes_to = MainMenu.goes_to
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         return MAIN_MENU.on_input(conv, ctx, digits)
 
 
-def _total(conv: CallSession) -> Money:
+def _total(conv: Conversation) -> Money:
     pay = PaymentData(conv).pay
     return Money(pay["amount"] + pay["fee"])
 
@@ -152,7 +151,7 @@ class Capture(Step):
     name = CAPTURE
     goes_to = (TEXT_PAY_METHOD,)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         return Go(TEXT_PAY_METHOD)
 
 
@@ -162,12 +161,12 @@ class PayMethod(Step):
     name = TEXT_PAY_METHOD
     goes_to = (PAY_LINK, "authorizing", DECLINE_LIMIT, "main_menu")
 
-    def _saved(self, conv: CallSession, ctx: Context) -> PaymentMethod | None:
+    def _saved(self, conv: Conversation, ctx: Context) -> PaymentMethod | None:
         account = verified_account(conv)
         found = methods.usable(ctx.session, account.id, account.local_date(ctx.now))
         return found[0] if found else None
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn | Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         saved = self._saved(conv, ctx)
         if saved is None:
             return Go(PAY_LINK)
@@ -179,7 +178,7 @@ class PayMethod(Step):
         )
         return Turn((offer, phrase("text_pay_link_offer")), Ask())
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
             return Go(PAY_LINK)
         saved = self._saved(conv, ctx)
@@ -219,7 +218,7 @@ class PayLinkStep(MenuPause):
 
     name = PAY_LINK
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         account = verified_account(conv)
         pay = PaymentData(conv).pay
         minutes = ctx.settings.PAYLINK_TTL_MINUTES
@@ -241,14 +240,14 @@ class PaymentReceipt(MenuPause):
 
     name = "payment_receipt"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         payment = ctx.session.get(Payment, PaymentData(conv).payment_id)
         assert payment is not None and payment.confirmation_number is not None
         return Turn(
             (
                 phrase(
                     "confirmation_number",
-                    number=DigitString(payment.confirmation_number, SPOKEN_GROUPS),
+                    number=SpokenDigits(payment.confirmation_number, SPOKEN_GROUPS),
                 ),
                 phrase("new_balance", amount=Money(verified_account(conv).balance_cents)),
                 phrase("text_menu_hint"),
@@ -267,7 +266,7 @@ TEXT_FLOW = Flow(
         EnterDetail(ChooseAccount.name),
         Locked(),
         MAIN_MENU,
-        Agent(),
+        AgentByPhone(),
         PayMenu(),
         EnterAmount(),
         Capture(),
@@ -329,18 +328,18 @@ def keys_from(body: str) -> str:
     return kept.replace(".", "*")
 
 
-def forget(conv: CallSession) -> None:
+def forget(conv: Conversation) -> None:
     """Start from nothing: whoever texts next proves who they are again."""
     conv.state, conv.data, conv.account_id, conv.verified = "new", {}, None, False
     conv.account = None
 
 
-def _begin(conv: CallSession, ctx: Context) -> Turn:
+def _begin(conv: Conversation, ctx: Context) -> Turn:
     forget(conv)
     return TEXT_FLOW.start(conv, ctx)
 
 
-def _language_turn(conv: CallSession, ctx: Context, language: str | None) -> Turn:
+def _language_turn(conv: Conversation, ctx: Context, language: str | None) -> Turn:
     if language is None:
         language = ENGLISH if conv.language == SPANISH else SPANISH
     conv.language = language
@@ -351,7 +350,7 @@ def _language_turn(conv: CallSession, ctx: Context, language: str | None) -> Tur
     return TEXT_FLOW.start(conv, ctx, conv.state)
 
 
-def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
+def converse(conv: Conversation, ctx: Context, body: str) -> Turn | None:
     """The reply to one text (``None``: send nothing, the sender has opted out).
 
     ``conv`` is fresh (state ``new``) when the sender has no conversation going; the first
@@ -390,7 +389,7 @@ def converse(conv: CallSession, ctx: Context, body: str) -> Turn | None:
     return TEXT_FLOW.handle(conv, ctx, Digits(keys_from(body)))
 
 
-def paylink_sent(conv: CallSession) -> int | None:
+def paylink_sent(conv: Conversation) -> int | None:
     """The pay link this reply carries, if any (the channel stores the reply without it)."""
     data = TextData(conv)
     link_id = data.paylink_sent

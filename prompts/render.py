@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompts.catalog import LANGUAGES, messages
-from prompts.speech import Digits, Money, SpokenDate
+from prompts.speech import Money, SpokenDate, SpokenDigits
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Prompt:
 def _value(value: Any, language: str, medium: str) -> Any:
     if isinstance(value, Prompt):
         return render(value, language, medium)
-    if isinstance(value, Money | SpokenDate | Digits):
+    if isinstance(value, Money | SpokenDate | SpokenDigits):
         return value.write(language) if medium == "text" else value.speak(language)
     return value
 

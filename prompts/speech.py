@@ -94,7 +94,7 @@ class SpokenDate:
 
 
 @dataclass(frozen=True)
-class Digits:
+class SpokenDigits:
     """A digit string read one digit at a time, in groups (e.g. 3-3-4), pausing between."""
 
     value: str
@@ -116,4 +116,4 @@ class Digits:
         return "-".join(self._chunks())
 
 
-Spoken = Money | SpokenDate | Digits
+Spoken = Money | SpokenDate | SpokenDigits

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows import agent as desk
+from flows import agent_capture
 from flows import agent_pay as pay
-from flows import assisted
 from flows.payment import TWILIO_PAY
 from ivr import audit, logs
 from ivr.adapters.telephony import AssistedPayment, PaymentChange, Telephony, TelephonyError
@@ -32,7 +32,7 @@ from ivr.channels.bridge import AgentBridge
 from ivr.channels.voice import pay_result
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import Account, Agent, AgentCapture, CaptureStatus, Handoff, utcnow
+from ivr.models import Account, Agent, AgentCall, AgentCapture, CaptureStatus, utcnow
 from payments.cards import brand_label
 from payments.policy import WrittenAmountError, parse_written_amount
 from payments.service import Authorize, PaymentService
@@ -126,7 +126,7 @@ def capture_state(capture: AgentCapture) -> dict[str, Any]:
         "version": capture.version,
         "status": capture.status.value,
         "status_text": STATUS_TEXT[capture.status],
-        "final": capture.status in assisted.FINAL,
+        "final": capture.status in agent_capture.FINAL,
         "amount": Money(capture.amount_cents + capture.fee_cents).write("en-US"),
         "card": f"{brand} ending in {capture.last4}" if capture.last4 else "",
         "confirmation_number": capture.confirmation_number or "",
@@ -138,14 +138,14 @@ def capture_state(capture: AgentCapture) -> dict[str, Any]:
                 "status": capture.fields[name]["status"],
                 "reason": _words(capture.fields[name]["reason"]) or "",
             }
-            for name in assisted.FIELDS
+            for name in agent_capture.FIELDS
         ],
     }
 
 
 @dataclass(frozen=True)
 class CallView:
-    handoff: Handoff
+    handoff: AgentCall
     summary: desk.AccountSummary | None
     capture: dict[str, Any] | None
     caller_locks: list[Lock]
@@ -157,7 +157,7 @@ def _subject(db: Session, result: object) -> dict[str, Any]:
         result = result.handoff
     if isinstance(result, desk.AccountSummary):
         return {"account": result.account.number}
-    if isinstance(result, Handoff | AgentCapture):
+    if isinstance(result, AgentCall | AgentCapture):
         account = db.get(Account, result.account_id) if result.account_id else None
         return {
             "origin": f"call:{result.call_sid}",
@@ -239,7 +239,7 @@ class AgentConsole:
         logs.event(log, action, agent=agent.username, target=target)
         return result
 
-    def calls(self, agent: Agent) -> list[Handoff]:
+    def calls(self, agent: Agent) -> list[AgentCall]:
         with transaction(self.factory) as db:
             handoffs = desk.open_calls(db, agent)
             for handoff in handoffs:
@@ -260,7 +260,7 @@ class AgentConsole:
 
         return self._act(agent, "agent.call.view", f"agent_call:{handoff_id}", work)
 
-    def claim(self, agent: Agent, handoff_id: int) -> Handoff:
+    def claim(self, agent: Agent, handoff_id: int) -> AgentCall:
         """Take the call, and bridge caller and agent in the call's conference."""
         handoff = self._act(
             agent,
@@ -330,7 +330,7 @@ class AgentConsole:
             elif step == desk.START:
                 self._start_pay(capture)
             elif step == desk.CANCEL:
-                self._pay(capture, pay.PayRequest(f"{capture.id}:cancel", status="cancel"))
+                self._pay(capture, pay.CaptureRequest(f"{capture.id}:cancel", status="cancel"))
             else:
                 self._pay(capture, pay.capture_field(capture, step))
         except TelephonyError as error:
@@ -341,9 +341,9 @@ class AgentConsole:
     def _failed(self, capture_id: int, actor: str) -> None:
         with transaction(self.factory) as db:
             row = db.get(AgentCapture, capture_id, with_for_update=True)
-            if row is not None and row.status not in assisted.FINAL:
-                assisted.update(row, CaptureStatus.FAILED, reason="agent_capture_failed")
-                assisted.record_result(db, row, actor=actor)
+            if row is not None and row.status not in agent_capture.FINAL:
+                agent_capture.update(row, CaptureStatus.FAILED, reason="agent_capture_failed")
+                agent_capture.record_result(db, row, actor=actor)
 
     def _status_callback(self, capture: AgentCapture) -> str:
         base = self.settings.PUBLIC_BASE_URL.rstrip("/")
@@ -361,11 +361,11 @@ class AgentConsole:
         with transaction(self.factory) as db:
             row = db.get(AgentCapture, capture.id, with_for_update=True)
             assert row is not None
-            assisted.update(row, CaptureStatus.CAPTURING, pay_sid=pay_sid)
+            agent_capture.update(row, CaptureStatus.CAPTURING, pay_sid=pay_sid)
         capture.pay_sid = pay_sid
         self._pay(capture, pay.first_request(capture))
 
-    def _pay(self, capture: AgentCapture, request: pay.PayRequest) -> None:
+    def _pay(self, capture: AgentCapture, request: pay.CaptureRequest) -> None:
         assert capture.pay_sid is not None
         field = OUR_FIELDS[request.capture] if request.capture else None
         change = PaymentChange(

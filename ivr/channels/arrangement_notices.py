@@ -9,7 +9,7 @@ from ivr import outbox
 from ivr.models import Account, Arrangement
 from payments.confirmation import SPOKEN_GROUPS
 from payments.promises import Notice, NoticeKind, Notify
-from prompts import Digits, Money, Prompt, SpokenDate, render
+from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
 
 
 def _body(notice: Notice) -> str:
@@ -28,7 +28,7 @@ def promise_notices(company: str) -> Notify:
             "amount": Money(notice.amount_cents),
             "date": SpokenDate(notice.date),
             "card_last4": notice.card_last4 or "",
-            "number": Digits(arrangement.confirmation_number, SPOKEN_GROUPS),
+            "number": SpokenDigits(arrangement.confirmation_number, SPOKEN_GROUPS),
         }
         body = render(Prompt(_body(notice), params), account.language, "text")
         if account.phones:

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows import assisted
+from flows import agent_capture
 from flows.agent import ConsoleRefusedError, conference_name, latest_capture
 from ivr import audit, logs
 from ivr.adapters.telephony import Telephony, TelephonyError
 from ivr.channels.twiml import bridge
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import Handoff, HandoffStatus
+from ivr.models import AgentCall, AgentCallStatus
 
 log = logging.getLogger("ivr.channels.bridge")
 AGENT_BRIDGE_URL = "/voice/agent-bridge"
@@ -34,18 +34,18 @@ AGENT_HOLD_URL = "/voice/agent-hold"
 JOINED = "participant-join"
 
 
-def _locked(db: Session, criterion: ColumnElement[bool]) -> Handoff | None:
-    return db.scalars(select(Handoff).where(criterion).with_for_update()).one_or_none()
+def _locked(db: Session, criterion: ColumnElement[bool]) -> AgentCall | None:
+    return db.scalars(select(AgentCall).where(criterion).with_for_update()).one_or_none()
 
 
-def _capture_over(db: Session, handoff: Handoff) -> bool:
+def _capture_over(db: Session, handoff: AgentCall) -> bool:
     """The agent is held and their caller's capture has ended: a join by the caller now is
     their return. (Their first join can reach us after the agent was already held for a
     capture that has only just begun; that one must not end the hold.)"""
     if not handoff.agent_held:
         return False
     capture = latest_capture(db, handoff)
-    return capture is None or capture.status in assisted.FINAL
+    return capture is None or capture.status in agent_capture.FINAL
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ class AgentBridge:
         dialled): remember it, so taking the call can move it into the conference. An agent
         who took the call in the console before their phone rang through is moved now."""
         with transaction(self.factory) as db:
-            handoff = _locked(db, Handoff.call_sid == call_sid)
+            handoff = _locked(db, AgentCall.call_sid == call_sid)
             if handoff is None or handoff.bridged or not agent_call_sid:
                 return
             handoff.agent_call_sid = agent_call_sid
-            taken = handoff.id if handoff.status is HandoffStatus.CLAIMED else None
+            taken = handoff.id if handoff.status is AgentCallStatus.CLAIMED else None
         logs.event(log, "bridge.agent_connected", call=call_sid, agent_leg=agent_call_sid)
         if taken is not None:
             self.join(taken)
@@ -76,7 +76,7 @@ class AgentBridge:
         caller follows by the action of the verb that connected them. Without a known agent
         leg yet, nothing moves: :meth:`connected` does it when the agent's phone rings through."""
         with transaction(self.factory) as db:
-            handoff = db.get(Handoff, handoff_id, with_for_update=True)
+            handoff = db.get(AgentCall, handoff_id, with_for_update=True)
             if handoff is None or handoff.bridged or handoff.agent_call_sid is None:
                 return
             handoff.bridged = True
@@ -85,7 +85,7 @@ class AgentBridge:
             self.telephony.redirect_call(agent_leg, self._url(AGENT_BRIDGE_URL))
         except TelephonyError as error:
             with transaction(self.factory) as db:
-                row = db.get(Handoff, handoff_id, with_for_update=True)
+                row = db.get(AgentCall, handoff_id, with_for_update=True)
                 if row is not None:
                     row.bridged = False
             raise ConsoleRefusedError(str(error)) from error
@@ -95,15 +95,15 @@ class AgentBridge:
         """The caller's leg after its first bridge ended: into the conference if the agent
         took it there, else the call is over (the agent hung up)."""
         with transaction(self.factory) as db:
-            handoff = _locked(db, Handoff.call_sid == call_sid)
-            ended = handoff is None or handoff.status is HandoffStatus.ENDED
+            handoff = _locked(db, AgentCall.call_sid == call_sid)
+            ended = handoff is None or handoff.status is AgentCallStatus.ENDED
             live = handoff is not None and handoff.bridged and not ended
         return bridge(conference_name(call_sid) if live else None, "caller")
 
     def agent_twiml(self, agent_call_sid: str) -> str:
         """The agent's leg, moved by :meth:`join`: into its caller's conference."""
         with transaction(self.factory) as db:
-            handoff = _locked(db, Handoff.agent_call_sid == agent_call_sid)
+            handoff = _locked(db, AgentCall.agent_call_sid == agent_call_sid)
             name = conference_name(handoff.call_sid) if handoff and handoff.bridged else None
         return bridge(name, "agent")
 
@@ -114,7 +114,7 @@ class AgentBridge:
         wants it), and take the agent off hold once their caller is back in the room."""
         caller = friendly_name.removeprefix(conference_name(""))
         with transaction(self.factory) as db:
-            handoff = _locked(db, Handoff.call_sid == caller)
+            handoff = _locked(db, AgentCall.call_sid == caller)
             if handoff is None or not handoff.bridged:
                 return
             handoff.conference_sid = conference_sid
@@ -126,7 +126,7 @@ class AgentBridge:
         """Put the agent on hold with music, before the caller's leg leaves the room (the
         capture already marked the hold). If Twilio refuses, the mark is undone and it raises."""
         with transaction(self.factory) as db:
-            handoff = _locked(db, Handoff.call_sid == call_sid)
+            handoff = _locked(db, AgentCall.call_sid == call_sid)
             assert handoff is not None and handoff.conference_sid and handoff.agent_call_sid
             target = handoff.id, handoff.conference_sid, handoff.agent_call_sid
         handoff_id, conference, agent_leg = target
@@ -141,7 +141,7 @@ class AgentBridge:
         """Take caller ``call_sid``'s agent off hold, if held: the caller is back in the room,
         or gone. A conference that has already ended is logged, not raised."""
         with transaction(self.factory) as db:
-            handoff = _locked(db, Handoff.call_sid == call_sid)
+            handoff = _locked(db, AgentCall.call_sid == call_sid)
             if handoff is None or not handoff.agent_held:
                 return
             handoff.agent_held = False
@@ -167,7 +167,7 @@ class AgentBridge:
     ) -> None:
         with transaction(self.factory) as db:
             if held is not None:
-                handoff = db.get(Handoff, handoff_id, with_for_update=True)
+                handoff = db.get(AgentCall, handoff_id, with_for_update=True)
                 if handoff is not None:
                     handoff.agent_held = held
             audit.record(

@@ -8,7 +8,7 @@ from ivr import outbox
 from ivr.models import Account, Payment
 from payments.confirmation import SPOKEN_GROUPS
 from payments.ledger import OnApproved
-from prompts import Digits, Money, Prompt, render
+from prompts import Money, Prompt, SpokenDigits, render
 
 
 def email_receipts(company: str) -> OnApproved:
@@ -17,7 +17,7 @@ def email_receipts(company: str) -> OnApproved:
     def queue(session: Session, account: Account, payment: Payment) -> None:
         if not account.email:
             return
-        number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
+        number = SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS)
         paid_with = Prompt(
             "paid_with_card",
             {

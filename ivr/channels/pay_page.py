@@ -31,7 +31,7 @@ from payments import ledger, methods, paylinks
 from payments.confirmation import SPOKEN_GROUPS
 from payments.paylinks import CardForm, LinkState
 from payments.service import Authorize, CardInHand, PaymentService
-from prompts import Digits, Money, Prompt, render
+from prompts import Money, Prompt, SpokenDigits, render
 
 log = logging.getLogger("ivr.paypage")
 
@@ -163,7 +163,7 @@ class PayPage:
         return Page("paypage/form.html", status, link.language, values)
 
     def _approved(self, db: Session, link: PayLink, payment: Payment, saved: bool) -> Page:
-        number = Digits(payment.confirmation_number or "", SPOKEN_GROUPS)
+        number = SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS)
         account = link.account
         texted = None
         if link.phone and not opted_out(db, link.phone):

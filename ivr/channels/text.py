@@ -31,7 +31,7 @@ from ivr.channels.text_replies import message_twiml, text_of
 from ivr.config import Settings
 from ivr.db import insert_on_conflict, lock_row, transaction
 from ivr.logs import mask_phone
-from ivr.models import CallSession, PayLink, SessionStatus, TextMessage
+from ivr.models import Conversation, PayLink, SessionStatus, TextMessage
 from payments import paylinks
 from payments.service import PaymentService
 from prompts import Prompt
@@ -98,11 +98,11 @@ class TextSessions:
         logs.event(log, "text.replay", message=message_sid, phone=mask_phone(seen.phone))
         return self._replay(db, seen)
 
-    def _locked(self, db: Session, phone: str, now: dt.datetime) -> CallSession:
+    def _locked(self, db: Session, phone: str, now: dt.datetime) -> Conversation:
         """The sender's conversation row, created if new, locked until commit."""
         sid = session_sid(phone)
         db.execute(
-            insert_on_conflict(db, CallSession)
+            insert_on_conflict(db, Conversation)
             .values(
                 sid=sid,
                 channel=CHANNEL,
@@ -119,11 +119,11 @@ class TextSessions:
             )
             .on_conflict_do_nothing(index_elements=["sid"])
         )
-        conv = lock_row(db, CallSession, sid)
+        conv = lock_row(db, Conversation, sid)
         assert conv is not None
         return conv
 
-    def _restart_if_idle(self, conv: CallSession, now: dt.datetime) -> bool:
+    def _restart_if_idle(self, conv: Conversation, now: dt.datetime) -> bool:
         """Forget a conversation idle too long; ``True`` if there was one to forget."""
         if conv.expires_at > now:
             return False
@@ -136,7 +136,7 @@ class TextSessions:
     def _respond(
         self,
         db: Session,
-        conv: CallSession,
+        conv: Conversation,
         message_sid: str,
         turn: Turn | None,
         restarted: bool,

@@ -7,7 +7,7 @@ from typing import Final, Literal
 from twilio.twiml.voice_response import Dial, Pay, VoiceResponse
 
 from flows import Transfer, Turn
-from flows.engine import Conference, PayRequest, Queue
+from flows.engine import Conference, Queue, SecureCapture
 from prompts import Prompt, render, voice_for
 
 STEP_URL = "/voice/step"
@@ -51,7 +51,7 @@ def _say(
             target.say(words, voice=voice.name, language=voice.language)
 
 
-def _pay(response: VoiceResponse, pay: PayRequest, language: str, turn_number: int) -> None:
+def _pay(response: VoiceResponse, pay: SecureCapture, language: str, turn_number: int) -> None:
     verb: Pay = response.pay(
         input="dtmf",
         payment_connector=pay.connector,

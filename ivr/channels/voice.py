@@ -23,15 +23,15 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from flows import Context, Digits, Flow, NoInput, Turn, assisted
-from flows.data import AgentData, Conversation
+from flows import Context, Digits, Flow, NoInput, Turn, agent_capture
+from flows.data import AgentData, ConversationData
 from flows.engine import Authorized, Event, PayResult, Resume
 from flows.journey import CALL_FLOW, agent_whisper
 from ivr import audit, logs
 from ivr.channels.twiml import voice_message, voice_turn
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import CallSession, SessionStatus
+from ivr.models import Conversation, SessionStatus
 from payments import capture
 from payments.capture import RecordingControl
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
@@ -43,9 +43,9 @@ log = logging.getLogger("ivr.voice")
 
 # The account and any card fields waiting ride along with the locked session row: one query,
 # not two or three, for most turns.
-WITH_ACCOUNT = joinedload(CallSession.account)
-WITH_ACCOUNT_AND_CAPTURE = (WITH_ACCOUNT, joinedload(CallSession.capture))
-Move = Callable[[Flow, CallSession, Context], Turn | None]
+WITH_ACCOUNT = joinedload(Conversation.account)
+WITH_ACCOUNT_AND_CAPTURE = (WITH_ACCOUNT, joinedload(Conversation.capture))
+Move = Callable[[Flow, Conversation, Context], Turn | None]
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -124,7 +124,7 @@ class VoiceCalls:
         self.flow = flow
         self.release_agent = release_agent
 
-    def _context(self, db: Session, conv: CallSession, now: dt.datetime) -> Context:
+    def _context(self, db: Session, conv: Conversation, now: dt.datetime) -> Context:
         return Context(
             db, self.settings, conv.caller, f"call:{conv.sid}", now, self.payments, self.recording
         )
@@ -135,11 +135,11 @@ class VoiceCalls:
     def answer(self, sid: str, caller: str | None, now: dt.datetime) -> str:
         """``/voice/incoming``: start the flow, or replay the greeting for a retried request."""
         with transaction(self.factory) as db:
-            conv = db.get(CallSession, sid, with_for_update=True)
+            conv = db.get(Conversation, sid, with_for_update=True)
             if conv is not None:
                 logs.event(log, "call.replay", call=sid, turn=conv.turn)
                 return conv.last_response or ""
-            conv = CallSession(
+            conv = Conversation(
                 sid=sid,
                 channel="voice",
                 caller=normalize_phone(caller, self.settings.DEFAULT_REGION),
@@ -156,15 +156,15 @@ class VoiceCalls:
 
     def _current(
         self, db: Session, sid: str, turn_number: int | None, now: dt.datetime
-    ) -> CallSession | str:
+    ) -> Conversation | str:
         """The locked session if this request answers its current turn, else the response.
 
         A session that expired without its end being reported is ended here, once."""
         conv = db.get(
-            CallSession,
+            Conversation,
             sid,
             options=WITH_ACCOUNT_AND_CAPTURE,
-            with_for_update={"of": CallSession},
+            with_for_update={"of": Conversation},
             populate_existing=True,
         )
         if conv is not None:
@@ -198,19 +198,19 @@ class VoiceCalls:
             known = db.merge(settled, load=False)  # as settled: not read again
             return self._respond(db, conv, self._handle(db, conv, Authorized(known), now), now)
 
-    def _handle(self, db: Session, conv: CallSession, event: Event, now: dt.datetime) -> Turn:
+    def _handle(self, db: Session, conv: Conversation, event: Event, now: dt.datetime) -> Turn:
         # The session row is written once, at the end of the turn, not before each query;
         # rows a step locks and re-reads are flushed first (ivr.db.lock_row).
         with db.no_autoflush:
             return self.flow.handle(conv, self._context(db, conv, now), event)
 
-    def _respond(self, db: Session, conv: CallSession, turn: Turn, now: dt.datetime) -> str:
+    def _respond(self, db: Session, conv: Conversation, turn: Turn, now: dt.datetime) -> str:
         conv.turn += 1
         conv.expires_at = self._expiry(now)
         if turn.end is not None:
             with db.no_autoflush:
                 self.payments.vault(db, now).wipe(conv.sid)
-        slow = self.settings.SLOW_PROMPT_TIMEOUT_FACTOR if Conversation(conv).slow else 1
+        slow = self.settings.SLOW_PROMPT_TIMEOUT_FACTOR if ConversationData(conv).slow else 1
         conv.last_response = voice_turn(turn, conv.language, conv.turn, conv.sid, slow_factor=slow)
         logs.event(log, "call.turn", call=conv.sid, state=conv.state, turn=conv.turn)
         return conv.last_response
@@ -219,7 +219,7 @@ class VoiceCalls:
         """A REST redirect moved the call (the agent console): ``move`` applies it to the locked
         session, or returns ``None`` for a repeated or stale redirect, answered as a replay."""
         with transaction(self.factory) as db:
-            conv = db.get(CallSession, sid, with_for_update=True, populate_existing=True)
+            conv = db.get(Conversation, sid, with_for_update=True, populate_existing=True)
             if conv is None or conv.status is SessionStatus.ENDED:
                 logs.event(log, "call.expired", call=sid)
                 language = conv.language if conv else self.settings.DEFAULT_LANGUAGE
@@ -233,7 +233,7 @@ class VoiceCalls:
     def whisper(self, sid: str) -> str:
         """What the representative hears on answering a transfer from call ``sid``."""
         with transaction(self.factory) as db:
-            conv = db.get(CallSession, sid)
+            conv = db.get(Conversation, sid)
             prompts = agent_whisper(conv) if conv else (Prompt("agent_whisper_unverified"),)
             return voice_message(prompts, "en-US", hangup=False)
 
@@ -244,10 +244,10 @@ class VoiceCalls:
             return
         with transaction(self.factory) as db:
             conv = db.get(
-                CallSession,
+                Conversation,
                 sid,
                 options=WITH_ACCOUNT_AND_CAPTURE,
-                with_for_update={"of": CallSession},
+                with_for_update={"of": Conversation},
             )
             if conv is None or conv.status is not SessionStatus.ACTIVE:
                 return
@@ -257,13 +257,13 @@ class VoiceCalls:
         if handed_off:
             self.release_agent(sid)
 
-    def _end(self, db: Session, conv: CallSession, reason: str, now: dt.datetime) -> None:
+    def _end(self, db: Session, conv: Conversation, reason: str, now: dt.datetime) -> None:
         """The call is over: wipe any card fields still waiting, forget the working data.
 
         ``conv`` was read with its capture row (if any), so a call that keyed no card costs no
         DELETE here."""
         self.payments.vault(db, now).wipe(conv.sid)
-        assisted.call_ended(db, conv)
+        agent_capture.call_ended(db, conv)
         conv.status = SessionStatus.ENDED
         conv.data = {}
         audit.record(

@@ -16,7 +16,7 @@ from ivr import logs, migrate
 from ivr.adapters.telephony import LocalTelephony
 from ivr.cli.accounts import run_import
 from ivr.cli.common import Runtime, pass_runtime
-from ivr.models import CallSession, TextMessage, utcnow
+from ivr.models import Conversation, TextMessage, utcnow
 from ivr.ops.demo import DEMO_PHONE, demo_csv, demo_rows
 from ivr.simulator.emulator import (
     Simulator,
@@ -213,7 +213,7 @@ def purge(runtime: Runtime, older_than: int) -> None:
     cutoff = now - dt.timedelta(hours=older_than)
     with runtime.transaction() as session:
         captures = capture.purge_expired(session, now)
-        deleted = session.execute(delete(CallSession).where(CallSession.expires_at < cutoff))
+        deleted = session.execute(delete(Conversation).where(Conversation.expires_at < cutoff))
         session.execute(delete(TextMessage).where(TextMessage.received_at < cutoff))
     click.echo(
         f"Purged {deleted.rowcount} expired sessions"  # type: ignore[attr-defined]

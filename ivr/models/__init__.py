@@ -15,11 +15,11 @@ PINs and SSN last-4 are keyed hashes, and ``__repr__`` shows none of them.
 from ivr.models.accounts import Account, AccountPhone, AccountStatus, VoicePreference
 from ivr.models.agents import (
     Agent,
+    AgentCall,
+    AgentCallStatus,
     AgentCapture,
     CaptureStatus,
     ConsoleSession,
-    Handoff,
-    HandoffStatus,
 )
 from ivr.models.arrangements import (
     Arrangement,
@@ -33,13 +33,15 @@ from ivr.models.disputes import Dispute, DisputeStatus
 from ivr.models.lockouts import LockoutCounter
 from ivr.models.payments import CardCapture, PayLink, Payment, PaymentMethod, PaymentStatus
 from ivr.models.records import AuditEvent, OutboxMessage, OutboxStatus
-from ivr.models.sessions import CallSession, SessionStatus, TextMessage, TextOptOut
+from ivr.models.sessions import Conversation, SessionStatus, TextMessage, TextOptOut
 
 __all__ = [
     "Account",
     "AccountPhone",
     "AccountStatus",
     "Agent",
+    "AgentCall",
+    "AgentCallStatus",
     "AgentCapture",
     "Arrangement",
     "ArrangementInstallment",
@@ -47,14 +49,12 @@ __all__ = [
     "ArrangementStatus",
     "AuditEvent",
     "Base",
-    "CallSession",
     "CaptureStatus",
     "CardCapture",
     "ConsoleSession",
+    "Conversation",
     "Dispute",
     "DisputeStatus",
-    "Handoff",
-    "HandoffStatus",
     "InstallmentStatus",
     "LockoutCounter",
     "OutboxMessage",

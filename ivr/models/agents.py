@@ -45,13 +45,13 @@ class ConsoleSession(Base):
         return f"<ConsoleSession agent={self.agent_id} last_seen={self.last_seen_at:%H:%M}>"
 
 
-class HandoffStatus(enum.StrEnum):
+class AgentCallStatus(enum.StrEnum):
     WAITING = "waiting"
     CLAIMED = "claimed"
     ENDED = "ended"
 
 
-class Handoff(Base):
+class AgentCall(Base):
     """A call the IVR passed to the agents (main-menu 0), with what the IVR verified."""
 
     __tablename__ = "agent_calls"
@@ -61,8 +61,8 @@ class Handoff(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     verified: Mapped[bool] = mapped_column(default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
-    status: Mapped[HandoffStatus] = mapped_column(
-        enum_column(HandoffStatus, "handoff_status"), default=HandoffStatus.WAITING, index=True
+    status: Mapped[AgentCallStatus] = mapped_column(
+        enum_column(AgentCallStatus, "handoff_status"), default=AgentCallStatus.WAITING, index=True
     )
     # The conference bridge (ivr.channels.bridge): the agent's leg once connected, whether both legs
     # were moved into the call's conference, Twilio's sid for it, and whether the agent is on
@@ -78,7 +78,7 @@ class Handoff(Base):
     agent: Mapped[Agent | None] = relationship()
 
     def __repr__(self) -> str:
-        return f"<Handoff {self.id} {self.call_sid} {self.status.value}>"
+        return f"<AgentCall {self.id} {self.call_sid} {self.status.value}>"
 
 
 class CaptureStatus(enum.StrEnum):

@@ -61,7 +61,7 @@ class CardCapture(Base):
     __tablename__ = "card_captures"
 
     session_sid: Mapped[str] = mapped_column(
-        ForeignKey("call_sessions.sid", ondelete="CASCADE"), primary_key=True
+        ForeignKey("conversations.sid", ondelete="CASCADE"), primary_key=True
     )
     key_id: Mapped[str] = mapped_column(String(16))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))

@@ -20,14 +20,15 @@ class SessionStatus(enum.StrEnum):
     ENDED = "ended"
 
 
-class CallSession(Base):
-    """The state of one conversation between webhooks (voice: keyed by CallSid).
+class Conversation(Base):
+    """One conversation's state between webhooks: a call (keyed by CallSid) or a text thread (keyed
+    by the sender's number).
 
     ``turn`` numbers the prompt the caller is answering; it rides in every action URL so a
     replayed or out-of-date webhook is recognised and answered with ``last_response``.
     """
 
-    __tablename__ = "call_sessions"
+    __tablename__ = "conversations"
 
     sid: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(10), default="voice")
@@ -58,7 +59,7 @@ class CallSession(Base):
         return self.status is SessionStatus.ACTIVE and self.expires_at > now
 
     def __repr__(self) -> str:
-        return f"<CallSession {self.sid} state={self.state} turn={self.turn}>"
+        return f"<Conversation {self.sid} state={self.state} turn={self.turn}>"
 
 
 class TextMessage(Base):

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from ivr.models import (
+    AgentCall,
+    AgentCallStatus,
     AgentCapture,
     AuditEvent,
-    CallSession,
     CaptureStatus,
-    Handoff,
-    HandoffStatus,
+    Conversation,
     Payment,
     PaymentStatus,
 )
@@ -216,11 +216,11 @@ def test_a_caller_hanging_up_mid_capture_charges_nothing_and_the_console_says_so
     assert captures_left(db) == 0
     page = client.get(f"/agent/calls/{call.id}").get_data(as_text=True)
     assert "The caller hung up before paying. Nothing was charged." in page
-    assert db.get(Handoff, call.id).status is HandoffStatus.ENDED
+    assert db.get(AgentCall, call.id).status is AgentCallStatus.ENDED
     assert ("agent.capture.result", "hung_up") in actions(db)
     # The agent is not left in music: taken off hold once the caller is gone.
     assert bridge_moves(caplog) == ["agent_moved", "held", "caller_moved", "unheld"]
-    assert not db.get(Handoff, call.id).agent_held
+    assert not db.get(AgentCall, call.id).agent_held
     assert ("agent.hold", "success") in actions(db) and ("agent.unhold", "success") in actions(db)
 
 
@@ -370,7 +370,7 @@ def test_a_repeated_redirect_is_answered_as_a_replay(app, client, db, desk, ada)
         "the caller to reach the card number",
     )  # fmt: skip
     db.rollback()
-    conv = db.get(CallSession, call.call_sid)
+    conv = db.get(Conversation, call.call_sid)
     turn, response = conv.turn, conv.last_response
     url = f"/voice/agent-capture?capture={capture.id}&step=start&n=1"
 
@@ -378,7 +378,7 @@ def test_a_repeated_redirect_is_answered_as_a_replay(app, client, db, desk, ada)
 
     assert again.get_data(as_text=True) == response
     db.rollback()
-    assert db.get(CallSession, call.call_sid).turn == turn
+    assert db.get(Conversation, call.call_sid).turn == turn
     gate.put(None)  # the caller hangs up
     caller.finish()
 

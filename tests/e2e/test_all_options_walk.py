@@ -24,7 +24,7 @@ from flows.engine import DONE
 from flows.journey import CALL_FLOW
 from flows.text import TEXT_FLOW
 from ivr.config import Settings
-from ivr.models import CallSession
+from ivr.models import Conversation
 from prompts import Prompt, render
 from tests.support.factories import add_account
 from tests.support.keys import TEXT_VERIFY
@@ -80,10 +80,10 @@ class Walk:
         return reached
 
 
-def _session(db: Session, sid: str) -> CallSession:
+def _session(db: Session, sid: str) -> Conversation:
     db.rollback()
     db.expire_all()
-    conv = db.get(CallSession, sid)
+    conv = db.get(Conversation, sid)
     assert conv is not None
     return conv
 

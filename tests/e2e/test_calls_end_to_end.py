@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ivr.models import (
     AuditEvent,
-    CallSession,
+    Conversation,
     LockoutCounter,
     Payment,
     PaymentStatus,
@@ -153,7 +153,7 @@ def test_hangup_mid_flow_ends_the_session(simulator, db, ada):
     record = call(simulator, ["", "1", "1234#"])
     assert record.hung_up_by == "caller"
     db.expire_all()
-    session = db.get(CallSession, record.call_sid)
+    session = db.get(Conversation, record.call_sid)
     assert session.status is SessionStatus.ENDED
     assert session.data == {}
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.models import CallSession, CardCapture, SessionStatus, utcnow
+from ivr.models import CardCapture, Conversation, SessionStatus, utcnow
 from ivr.simulator.emulator import CallRecord, keys_from
 from tests.support.card_scan import CODE, decryptable
 from tests.support.cli import cli_env, run_ivr
@@ -27,14 +27,14 @@ def vanished_call(app: Flask, db: Session, settings: Settings) -> CallRecord:
     record = vanishing_simulator(app).call(keys_from(KEYED_TO_THE_CODE), caller="+15005550006")
     assert record.hung_up_by == "caller"
     db.rollback()
-    assert db.get(CallSession, record.call_sid).status is SessionStatus.ACTIVE
+    assert db.get(Conversation, record.call_sid).status is SessionStatus.ACTIVE
     assert decryptable(db, settings.CAPTURE_KEY) == [
         {"number": VISA, "exp_month": "12", "exp_year": "2030", "code": CODE}
     ]
     return record
 
 
-def age(db: Session, model: type[CallSession] | type[CardCapture], by: dt.timedelta) -> None:
+def age(db: Session, model: type[Conversation] | type[CardCapture], by: dt.timedelta) -> None:
     """Move every row's expiry back by ``by``, as that much time passing would."""
     db.rollback()
     db.execute(update(model).values(expires_at=utcnow() - by))
@@ -65,7 +65,7 @@ def test_purging_a_session_takes_its_capture_with_it(
     """The session expired long ago; the capture's own expiry has not even passed (it cannot
     be, but the foreign key alone must be enough): no blob stays behind without its call."""
     vanished_call(app, db, settings)
-    age(db, CallSession, dt.timedelta(hours=48))
+    age(db, Conversation, dt.timedelta(hours=48))
 
     purged = run_ivr(["sessions", "purge"], cli_env(database_url))
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from flows.text import looks_like_card
-from ivr.models import Account, AuditEvent, CallSession, Dispute, LockoutCounter, TextMessage
+from ivr.models import Account, AuditEvent, Conversation, Dispute, LockoutCounter, TextMessage
 from ivr.simulator.emulator import keys_from
 from tests.support.card_scan import database_dump, leaks
 from tests.support.factories import ADA_PHONE, add_account
@@ -37,7 +37,7 @@ def count(db, model):
 
 def conversation(db):
     db.rollback()
-    return db.get(CallSession, f"sms:{ADA_PHONE}", populate_existing=True)
+    return db.get(Conversation, f"sms:{ADA_PHONE}", populate_existing=True)
 
 
 def test_verify_then_balance_in_plain_words(ada, phone):

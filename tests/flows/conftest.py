@@ -15,7 +15,7 @@ from flows.engine import Authorized, Digits, Event, NoInput, Turn
 from flows.journey import CALL_FLOW
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import CallSession, Payment
+from ivr.models import Conversation, Payment
 from payments import ledger
 from payments.capture import CardVault, KeyRing
 from payments.gateways import ChargeResult, ChargeStatus
@@ -71,7 +71,7 @@ class Call:
         self.session = session
         self.settings = settings
         self.payments = payments
-        self.conv = CallSession(
+        self.conv = Conversation(
             sid=sid,
             caller=caller,
             state="new",

@@ -1,4 +1,4 @@
-"""An agent's secure capture on the caller's leg (flows.agent, flows.assisted), without HTTP:
+"""An agent's secure capture on the caller's leg (flows.agent, flows.agent_capture), without HTTP:
 the console's rules, the caller's keys, and the result going back to the agent."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows import agent as desk
-from flows import assisted
+from flows import agent_capture
 from flows.engine import Conference, Queue, Resume
 from flows.journey import CALL_FLOW
 from ivr.config import Settings
-from ivr.models import Account, Agent, AgentCapture, AuditEvent, CaptureStatus, Handoff
+from ivr.models import Account, Agent, AgentCall, AgentCapture, AuditEvent, CaptureStatus
 from payments.capture import CapturedCard
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 from prompts import Money, Prompt
@@ -23,12 +23,12 @@ from tests.support.keys import card, posted
 CARD = posted(card())
 
 
-def handed_to(session: Session, call: Call) -> tuple[Agent, Handoff]:
+def handed_to(session: Session, call: Call) -> tuple[Agent, AgentCall]:
     """An agent who took the call, bridged with the caller in its conference."""
     agent = Agent(username="grace", password_hash="-")
     session.add(agent)
     session.commit()
-    handoff = session.scalars(select(Handoff).where(Handoff.call_sid == call.conv.sid)).one()
+    handoff = session.scalars(select(AgentCall).where(AgentCall.call_sid == call.conv.sid)).one()
     handoff = desk.claim(session, agent, handoff.id)
     handoff.bridged, handoff.conference_sid = True, "CF" + "0" * 32
     session.commit()
@@ -75,9 +75,9 @@ def test_each_field_lands_on_the_capture_as_a_verdict(
     assert capture.fields["card_number"] == {"status": "invalid", "reason": "card_number_invalid"}
     call.press(CARD[0])
     call.session.refresh(capture)
-    assert capture.fields["card_number"]["status"] == assisted.VALID
+    assert capture.fields["card_number"]["status"] == agent_capture.VALID
     assert (capture.brand, capture.last4) == ("visa", "4242")
-    assert capture.fields["card_expiry"]["status"] == assisted.ENTERING
+    assert capture.fields["card_expiry"]["status"] == agent_capture.ENTERING
 
 
 def test_an_approval_goes_back_to_the_agent_with_the_confirmation_number(
@@ -95,7 +95,7 @@ def test_an_approval_goes_back_to_the_agent_with_the_confirmation_number(
     assert order.payment_id == capture.payment_id and isinstance(order.source, CapturedCard)
     call.session.refresh(capture)
     assert capture.status is CaptureStatus.APPROVED
-    assert all(field["status"] == assisted.DONE for field in capture.fields.values())
+    assert all(field["status"] == agent_capture.DONE for field in capture.fields.values())
     assert turn.say[0] == Prompt("payment_approved", {"amount": Money(5000)})
     assert turn.say[-1] == Prompt("returning_to_agent")
     assert turn.end == Conference(desk.conference_name(call.conv.sid))

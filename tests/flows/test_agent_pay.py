@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from flows import agent as desk
+from flows import agent_capture
 from flows import agent_pay as pay
-from flows import assisted
 from flows.engine import PayResult
 from ivr.config import Settings
 from ivr.models import Account, AgentCapture, AuditEvent, CaptureStatus, Payment, PaymentStatus
@@ -61,11 +61,11 @@ def test_progress_moves_fields_forward_only(started: tuple[Call, AgentCapture]) 
         capture.id,
         pay.PayStatus(capture="card_expiry", required=("card_expiry", "card_code", "card_zip")),
     )
-    assert capture.fields["card_number"]["status"] == assisted.VALID
-    assert isinstance(ask, pay.PayRequest) and ask.capture == "card_expiry"
+    assert capture.fields["card_number"]["status"] == agent_capture.VALID
+    assert isinstance(ask, pay.CaptureRequest) and ask.capture == "card_expiry"
     late = pay.PayStatus(capture="card_number", error="card_number_invalid")
     pay.on_status(session, capture.id, late)  # out of order: a valid field stays valid
-    assert capture.fields["card_number"]["status"] == assisted.VALID
+    assert capture.fields["card_number"]["status"] == agent_capture.VALID
 
 
 def test_the_reported_charge_is_settled_through_the_payment_service_once(

@@ -1,16 +1,16 @@
-"""The flows' typed views over ``CallSession.data``: the keys stored before the views existed
+"""The flows' typed views over ``Conversation.data``: the keys stored before the views existed
 still read, and one key belongs to one view."""
 
 from __future__ import annotations
 
 import pytest
 
-from flows.data import CallerData, Conversation, FlowData, PaymentData, Slot
-from ivr.models import CallSession
+from flows.data import CallerData, ConversationData, FlowData, PaymentData, Slot
+from ivr.models import Conversation
 
 
-def conversation(**data: object) -> CallSession:
-    return CallSession(sid="CA1", state="main_menu", data=dict(data), language="en-US", turn=0)
+def conversation(**data: object) -> Conversation:
+    return Conversation(sid="CA1", state="main_menu", data=dict(data), language="en-US", turn=0)
 
 
 def test_a_session_in_flight_reads_through_the_views_under_its_old_keys() -> None:
@@ -18,13 +18,13 @@ def test_a_session_in_flight_reads_through_the_views_under_its_old_keys() -> Non
     assert CallerData(conv).account_number == "70000001"
     assert CallerData(conv).pin_ok is True
     assert PaymentData(conv).attempt == 2
-    assert Conversation(conv).tries == 1
+    assert ConversationData(conv).tries == 1
 
 
 def test_writes_land_in_the_json_column_under_the_same_keys() -> None:
     conv = conversation()
     PaymentData(conv).pay = {"amount": 2500, "fee": 0}
-    Conversation(conv).silences += 1
+    ConversationData(conv).silences += 1
     assert conv.data == {"pay": {"amount": 2500, "fee": 0}, "_silences": 1}
 
 

@@ -30,7 +30,7 @@ from flows.engine import (
     Turn,
 )
 from ivr.config import load_settings
-from ivr.models import CallSession
+from ivr.models import Conversation
 from prompts import Prompt
 
 AGENT = "+15005550100"
@@ -52,10 +52,10 @@ class Menu(Step):
     name = "menu"
     goes_to = ("router", "menu", "patient", "info")
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return MENU
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Outcome:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Outcome:
         conv.data.setdefault("heard", []).append(digits)
         match digits:
             case "1":
@@ -79,7 +79,7 @@ class Router(Step):
     name = "router"
     goes_to = ("check",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         return Go("check", (Prompt("routed"),))
 
 
@@ -87,21 +87,21 @@ class Check(Step):
     name = "check"
     goes_to = ("agent",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Go:
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
         return Go("agent", (Prompt("checked"),))
 
 
 class Agent(Step):
     name = "agent"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((Prompt("connecting"),), end=Transfer(AGENT))
 
 
 class Info(Step):
     name = "info"
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((Prompt("info"),), end=Hangup())
 
 
@@ -111,10 +111,10 @@ class Patient(Step):
     name = "patient"
     goes_to = ("menu",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((Prompt("take_your_time"),), Ask())
 
-    def on_no_input(self, conv: CallSession, ctx: Context) -> Outcome:
+    def on_no_input(self, conv: Conversation, ctx: Context) -> Outcome:
         return Go("menu", (Prompt("moving_on"),))
 
 
@@ -126,7 +126,7 @@ class Call:
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
-        self.conv = CallSession(sid="CA1", state="new", data={}, language="en-US", turn=0)
+        self.conv = Conversation(sid="CA1", state="new", data={}, language="en-US", turn=0)
         # Toy steps never touch the context's services.
         self.ctx = Context(
             cast(Session, None),
@@ -309,10 +309,10 @@ class Detour(Step):
     name = "detour"
     goes_to = ("menu",)
 
-    def prompt(self, conv: CallSession, ctx: Context) -> Turn:
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return MENU
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Outcome:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Outcome:
         return Go("info") if digits == "1" else Go("menu")
 
 
@@ -320,7 +320,7 @@ class ToDetour(Menu):
     name = "menu"
     goes_to = (*Menu.goes_to, "detour")
 
-    def on_input(self, conv: CallSession, ctx: Context, digits: str) -> Outcome:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Outcome:
         return Go("detour") if digits == "8" else super().on_input(conv, ctx, digits)
 
 

@@ -13,8 +13,7 @@ from flows.engine import DONE, Ask, Hangup, Queue, Turn
 from flows.journey import agent_whisper
 from ivr.config import Settings
 from ivr.models import Account, AuditEvent, Payment, PaymentStatus
-from prompts import Digits as DigitString
-from prompts import Money, Prompt, SpokenDate
+from prompts import Money, Prompt, SpokenDate, SpokenDigits
 from tests.flows.conftest import ADA_PHONE, NOW, STRANGER, Call, Dial
 from tests.support.factories import add_account
 
@@ -29,7 +28,7 @@ ENTER_ACCOUNT = Turn((Prompt("enter_account"),), ACCOUNT_ASK)
 ENTER_PIN = Turn((Prompt("enter_pin"),), PIN_ASK)
 ENTER_DETAIL = Turn((Prompt("enter_detail"),), DETAIL_ASK)
 MAIN_MENU = Turn((Prompt("main_menu"),), MENU_ASK)
-CONFIRM_ADA = Turn((Prompt("confirm_caller_account", {"last4": DigitString("0001")}),), Ask())
+CONFIRM_ADA = Turn((Prompt("confirm_caller_account", {"last4": SpokenDigits("0001")}),), Ask())
 VERIFIED = Turn((Prompt("verified"), Prompt("main_menu")), MENU_ASK)
 FAILED_BY_KEYPAD = Turn((Prompt("verify_failed"), Prompt("enter_account_again")), ACCOUNT_ASK)
 BALANCE = Prompt("balance", {"amount": Money(14250), "date": SpokenDate(dt.date(2026, 12, 19))})
@@ -407,7 +406,7 @@ def test_last_payment_says_the_latest_approved_one(at_menu: Call, ada: Account) 
             {
                 "amount": Money(14250),
                 "date": SpokenDate(dt.date(2026, 2, 28)),
-                "number": DigitString("5005550102", (3, 3, 4)),
+                "number": SpokenDigits("5005550102", (3, 3, 4)),
             },
         ),
         MAIN_MENU,
@@ -435,7 +434,7 @@ def test_0_transfers_a_verified_caller(at_menu: Call, settings: Settings) -> Non
     assert at_menu.state == DONE
     assert transfers(at_menu.session) == [(f"caller:{ADA_PHONE}", "verified", "account:70000001")]
     assert agent_whisper(at_menu.conv) == (
-        Prompt("agent_whisper_verified", {"last4": DigitString("0001")}),
+        Prompt("agent_whisper_verified", {"last4": SpokenDigits("0001")}),
     )
 
 

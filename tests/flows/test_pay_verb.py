@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flows.engine import PayRequest, PayResult, Turn
+from flows.engine import PayResult, SecureCapture, Turn
 from ivr.models import Account, Payment, PaymentStatus
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 from payments.service import Authorize, PaidElsewhere
@@ -30,7 +30,7 @@ def in_pay(dial: Dial, ada: Account, fake_payments: FakePayments) -> Call:
     """Ada chose to pay her full balance: the call is in ``<Pay>``."""
     call = dial(caller=ADA_PHONE, payments=fake_payments)
     turn = call.keys("", "1", "1234", "94105", "2", "1")
-    assert turn == Turn((), pay=PayRequest(14250, turn.pay.description, "Default"))
+    assert turn == Turn((), pay=SecureCapture(14250, turn.pay.description, "Default"))
     return call
 
 

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
 from ivr import migrate
 from ivr.db import make_engine
@@ -122,6 +122,29 @@ def test_the_models_match_the_migrations(database_url: str) -> None:
         engine.dispose()
 
 
+def _call_in_card_capture(conn: Connection) -> None:
+    """A call keying its card (sid ``CAkept``), written as the pre-0010 schema names it."""
+    conn.execute(
+        text(
+            "INSERT INTO call_sessions (sid, channel, language, state, data, verified, turn,"
+            " status, created_at, updated_at, expires_at) VALUES ('CAkept', 'voice',"
+            " 'en-US', 'card_code', '{}', true, 7, 'active', :at, :at, :at)"
+        ),
+        {"at": "2026-12-01 00:00:00"},
+    )
+    _capture(conn, "CAkept")
+
+
+def _capture(conn: Connection, sid: str) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO card_captures (session_sid, key_id, nonce, ciphertext,"
+            " expires_at, created_at) VALUES (:sid, 'k', :nonce, :blob, :at, :at)"
+        ),
+        {"sid": sid, "nonce": b"n" * 12, "blob": b"blob", "at": "2026-12-01 00:00:00"},
+    )
+
+
 def test_captures_get_a_cascading_key_to_their_session_and_lose_their_orphans(
     empty_url: str,
 ) -> None:
@@ -130,25 +153,11 @@ def test_captures_get_a_cascading_key_to_their_session_and_lose_their_orphans(
     migrate.upgrade(empty_url, "0007")
     engine = create_engine(empty_url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO call_sessions (sid, channel, language, state, data, verified, turn,"
-                " status, created_at, updated_at, expires_at) VALUES ('CAkept', 'voice',"
-                " 'en-US', 'card_code', '{}', true, 7, 'active', :at, :at, :at)"
-            ),
-            {"at": "2026-12-01 00:00:00"},
-        )
-        for sid in ("CAkept", "CAorphan"):
-            conn.execute(
-                text(
-                    "INSERT INTO card_captures (session_sid, key_id, nonce, ciphertext,"
-                    " expires_at, created_at) VALUES (:sid, 'k', :nonce, :blob, :at, :at)"
-                ),
-                {"sid": sid, "nonce": b"n" * 12, "blob": b"blob", "at": "2026-12-01 00:00:00"},
-            )
+        _call_in_card_capture(conn)
+        _capture(conn, "CAorphan")
     engine.dispose()
 
-    migrate.upgrade(empty_url)
+    migrate.upgrade(empty_url, "0008")
 
     assert ("call_sessions", ("session_sid",)) in schema_of(empty_url)["card_captures"]["foreign"]
     app_engine = make_engine(empty_url)  # SQLite enforces keys only where the app turns them on
@@ -161,3 +170,32 @@ def test_captures_get_a_cascading_key_to_their_session_and_lose_their_orphans(
             assert conn.execute(text("SELECT count(*) FROM card_captures")).scalar() == 0
     finally:
         app_engine.dispose()
+
+
+def test_call_sessions_become_conversations_with_their_rows_and_captures(empty_url: str) -> None:
+    """0010 renames the table: its rows stay, the captures' key follows it, and deleting a
+    conversation still deletes its capture. Downgrading gives the old name back."""
+    migrate.upgrade(empty_url, "0009")
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        _call_in_card_capture(conn)
+    engine.dispose()
+
+    migrate.upgrade(empty_url)
+
+    schema = schema_of(empty_url)
+    assert "call_sessions" not in schema
+    assert ("conversations", ("session_sid",)) in schema["card_captures"]["foreign"]
+    app_engine = make_engine(empty_url)
+    try:
+        with app_engine.begin() as conn:
+            assert conn.execute(text("SELECT sid, turn FROM conversations")).all() == [
+                ("CAkept", 7)
+            ]
+            conn.execute(text("DELETE FROM conversations WHERE sid = 'CAkept'"))
+            assert conn.execute(text("SELECT count(*) FROM card_captures")).scalar() == 0
+    finally:
+        app_engine.dispose()
+
+    command.downgrade(migrate.alembic_config(empty_url), "0009")
+    assert "call_sessions" in schema_of(empty_url) and "conversations" not in schema_of(empty_url)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.channels.services import build_payments
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import Account, CallSession, CardCapture, PaymentStatus
+from ivr.models import Account, CardCapture, Conversation, PaymentStatus
 from payments import ledger
 from payments.gateways import Card, ChargeRequest, ChargeResult, ChargeStatus, GatewayError
 from payments.gateways.sandbox import SandboxGateway
@@ -54,7 +54,7 @@ def pending(factory: sessionmaker[Session], account: Account, key: str) -> int:
 def keyed(service: PaymentService, number: str = "4242424242424242") -> None:
     """A card keyed into the call's vault, one field a webhook; what the flow then asks for."""
     with transaction(service.factory) as session:
-        session.merge(CallSession(sid=SID, state="card_number", expires_at=NOW + dt.timedelta(1)))
+        session.merge(Conversation(sid=SID, state="card_number", expires_at=NOW + dt.timedelta(1)))
     for enter in (
         lambda vault: vault.enter_number(SID, number),
         lambda vault: vault.enter_expiry(SID, "1230"),

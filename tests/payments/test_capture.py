@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import transaction
-from ivr.models import CallSession, CardCapture
+from ivr.models import CardCapture, Conversation
 from payments import capture
 from payments.capture import CardVault, FieldVerdict, KeyRing
 from payments.cards import Brand, FieldError
@@ -43,7 +43,7 @@ def standalone_factory(standalone_factory: sessionmaker[Session]) -> sessionmake
     belongs to its call's session)."""
     with transaction(standalone_factory) as session:
         for sid in (SID, OTHER_SID):
-            session.add(CallSession(sid=sid, state="card_number", expires_at=NOW + TTL))
+            session.add(Conversation(sid=sid, state="card_number", expires_at=NOW + TTL))
     return standalone_factory
 
 
@@ -302,7 +302,7 @@ def test_a_capture_goes_with_its_session(standalone_factory: sessionmaker[Sessio
     enter_all(standalone_factory, sid=OTHER_SID)
 
     with transaction(standalone_factory) as session:
-        session.execute(delete(CallSession).where(CallSession.sid == SID))
+        session.execute(delete(Conversation).where(Conversation.sid == SID))
 
     assert list(stored(standalone_factory)) == [OTHER_SID]
 

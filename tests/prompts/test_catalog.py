@@ -5,7 +5,7 @@ import string
 
 import pytest
 
-from prompts import LANGUAGES, Digits, Money, Prompt, SpokenDate, render, voice_for
+from prompts import LANGUAGES, Money, Prompt, SpokenDate, SpokenDigits, render, voice_for
 from prompts.catalog import en_us, es_us, messages
 
 CATALOGS = {"en-US": en_us.MESSAGES, "es-US": es_us.MESSAGES}
@@ -13,8 +13,8 @@ CATALOGS = {"en-US": en_us.MESSAGES, "es-US": es_us.MESSAGES}
 SAMPLE_VALUES = {
     "amount": Money(14250),
     "date": SpokenDate(dt.date(2026, 12, 19)),
-    "number": Digits("5005550100", (3, 3, 4)),
-    "last4": Digits("0001"),
+    "number": SpokenDigits("5005550100", (3, 3, 4)),
+    "last4": SpokenDigits("0001"),
     "company": "Riverside Utilities",
     "minutes": 30,
     "min": 4,
@@ -67,7 +67,7 @@ def test_render_speaks_typed_values_in_the_callers_language() -> None:
 
 def test_render_spaces_digits_and_formats_plain_values() -> None:
     assert (
-        render(Prompt("confirm_caller_account", {"last4": Digits("0001")}), "en-US")
+        render(Prompt("confirm_caller_account", {"last4": SpokenDigits("0001")}), "en-US")
         == "Is this about the account ending in 0 0 0 1? Press 1 for yes, 2 for no."
     )
     assert (

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from prompts import Digits, Money, SpokenDate
+from prompts import Money, SpokenDate, SpokenDigits
 
 
 @pytest.mark.parametrize(
@@ -51,17 +51,17 @@ def test_dates_are_spoken_with_their_weekday(date: dt.date, english: str, spanis
 @pytest.mark.parametrize(
     ("digits", "spoken"),
     [
-        (Digits("5005550100", (3, 3, 4)), "5 0 0, 5 5 5, 0 1 0 0"),
-        (Digits("5005550100"), "5 0 0 5 5 5 0 1 0 0"),
-        (Digits("0001"), "0 0 0 1"),
-        # Digits beyond the groups are read as one last group.
-        (Digits("123456789", (2, 3)), "1 2, 3 4 5, 6 7 8 9"),
+        (SpokenDigits("5005550100", (3, 3, 4)), "5 0 0, 5 5 5, 0 1 0 0"),
+        (SpokenDigits("5005550100"), "5 0 0 5 5 5 0 1 0 0"),
+        (SpokenDigits("0001"), "0 0 0 1"),
+        # SpokenDigits beyond the groups are read as one last group.
+        (SpokenDigits("123456789", (2, 3)), "1 2, 3 4 5, 6 7 8 9"),
         # Groups longer than the value leave no empty pauses.
-        (Digits("12345", (3, 3, 4)), "1 2 3, 4 5"),
-        (Digits(""), ""),
+        (SpokenDigits("12345", (3, 3, 4)), "1 2 3, 4 5"),
+        (SpokenDigits(""), ""),
     ],
 )
 def test_digits_are_read_one_at_a_time_in_groups(
-    digits: Digits, spoken: str, language: str
+    digits: SpokenDigits, spoken: str, language: str
 ) -> None:
     assert digits.speak(language) == spoken

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from ivr.adapters.telephony import LocalTelephony
-from ivr.models import AgentCapture, Handoff
+from ivr.models import AgentCall, AgentCapture
 from ivr.simulator.emulator import CallRecord, Simulator, flask_transport, keys_from
 from tests.support.keys import VERIFY
 from verification.agents import add_agent
@@ -89,20 +89,20 @@ class Pause:
         self.done.set()
 
 
-def handoff(db: Session) -> Handoff:
-    def find() -> Handoff | None:
+def handoff(db: Session) -> AgentCall:
+    def find() -> AgentCall | None:
         db.rollback()
-        return db.scalars(select(Handoff)).first()
+        return db.scalars(select(AgentCall)).first()
 
     return wait_for(find, "the caller to reach the agents")  # type: ignore[no-any-return]
 
 
-def in_conference(db: Session, handoff_id: int) -> Handoff:
+def in_conference(db: Session, handoff_id: int) -> AgentCall:
     """Wait until the taken call's conference is up (Twilio reported a join)."""
 
-    def bridged() -> Handoff | None:
+    def bridged() -> AgentCall | None:
         db.rollback()
-        row = db.get(Handoff, handoff_id)
+        row = db.get(AgentCall, handoff_id)
         return row if row is not None and row.conference_sid else None
 
     return wait_for(bridged, "caller and agent to meet in the conference")  # type: ignore[no-any-return]
@@ -176,14 +176,14 @@ def final(db: Session, capture_id: int | None = None) -> AgentCapture:
     return wait_for(done, "the capture to end")  # type: ignore[no-any-return]
 
 
-def take_call(desk: Desk, db: Session) -> Handoff:
+def take_call(desk: Desk, db: Session) -> AgentCall:
     """Take the first caller waiting once the representative's phone has picked the call up,
     as an agent would; returns the call once caller and agent meet in the conference."""
     call = handoff(db)
 
     def picked_up() -> str | None:
         db.rollback()
-        row = db.get(Handoff, call.id)
+        row = db.get(AgentCall, call.id)
         return row.agent_call_sid if row else None
 
     wait_for(picked_up, "a pick-up")

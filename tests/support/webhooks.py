@@ -10,7 +10,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr.config import DEV_AUTH_TOKEN, Settings
-from ivr.models import AuditEvent, CallSession, LockoutCounter
+from ivr.models import AuditEvent, Conversation, LockoutCounter
 from ivr.simulator.emulator import Simulator, flask_transport
 from tests.conftest import PUBLIC_BASE_URL
 
@@ -52,7 +52,7 @@ def row_counts(db: Session) -> tuple[int, int, int]:
     db.rollback()
     return tuple(  # type: ignore[return-value]
         db.scalar(select(func.count()).select_from(model))
-        for model in (CallSession, AuditEvent, LockoutCounter)
+        for model in (Conversation, AuditEvent, LockoutCounter)
     )
 
 

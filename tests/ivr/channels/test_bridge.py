@@ -15,7 +15,7 @@ from ivr.adapters.telephony import LocalTelephony
 from ivr.channels.bridge import AGENT_BRIDGE_URL, AgentBridge
 from ivr.channels.twiml import bridge, hold_music
 from ivr.db import transaction
-from ivr.models import AgentCapture, CaptureStatus, Handoff, HandoffStatus
+from ivr.models import AgentCall, AgentCallStatus, AgentCapture, CaptureStatus
 from tests.support.agent_desk import make_agent
 from tests.support.factories import add_account
 from tests.support.webhooks import call_form, post, row_counts
@@ -88,12 +88,12 @@ def test_an_agent_who_took_the_call_first_is_moved_when_their_phone_rings_throug
 ) -> None:
     telephony = LocalTelephony(factory=standalone_factory)
     with transaction(standalone_factory) as session:
-        session.add(Handoff(call_sid="CAcaller", status=HandoffStatus(status)))
+        session.add(AgentCall(call_sid="CAcaller", status=AgentCallStatus(status)))
     AgentBridge(standalone_factory, settings, telephony).connected("CAcaller", "CAagent")
     expected = settings.PUBLIC_BASE_URL.rstrip("/") + AGENT_BRIDGE_URL if moved else None
     assert telephony.take_redirect("CAagent") == expected
     with transaction(standalone_factory) as session:
-        handoff = session.scalars(select(Handoff)).one()
+        handoff = session.scalars(select(AgentCall)).one()
         assert (handoff.agent_call_sid, handoff.bridged) == ("CAagent", moved)
 
 
@@ -106,8 +106,8 @@ def test_the_callers_join_ends_the_hold_only_once_their_capture_is_over(
     account, agent_id = add_account(db, settings), make_agent(db)
     telephony = LocalTelephony(factory=standalone_factory)
     with transaction(standalone_factory) as session:
-        handoff = Handoff(
-            call_sid="CAcaller", status=HandoffStatus.CLAIMED, agent_id=agent_id,
+        handoff = AgentCall(
+            call_sid="CAcaller", status=AgentCallStatus.CLAIMED, agent_id=agent_id,
             agent_call_sid="CAagent", bridged=True, conference_sid="CF1", agent_held=True,
         )  # fmt: skip
         session.add(handoff)
@@ -122,4 +122,4 @@ def test_the_callers_join_ends_the_hold_only_once_their_capture_is_over(
     bridge_ = AgentBridge(standalone_factory, settings, telephony)
     bridge_.conference_event("participant-join", "CF1", "pay-CAcaller", "CAcaller")
     with transaction(standalone_factory) as session:
-        assert session.scalars(select(Handoff)).one().agent_held is not released
+        assert session.scalars(select(AgentCall)).one().agent_held is not released

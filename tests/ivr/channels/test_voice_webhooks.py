@@ -11,8 +11,8 @@ from sqlalchemy import func, select, text
 
 from ivr.models import (
     AuditEvent,
-    CallSession,
     CardCapture,
+    Conversation,
     LockoutCounter,
     OutboxMessage,
     Payment,
@@ -31,11 +31,11 @@ def said(xml: str) -> str:
     return " ".join((say.text or "") for say in ET.fromstring(xml).iter("Say"))  # noqa: S314
 
 
-def session_row(db, sid=SID) -> CallSession:
+def session_row(db, sid=SID) -> Conversation:
     """The session as the app left it (not as this test's identity map remembers it)."""
     db.rollback()
     db.expire_all()
-    return db.get(CallSession, sid)
+    return db.get(Conversation, sid)
 
 
 def test_incoming_greets_and_gathers_with_turn_in_action(client, db):
@@ -209,7 +209,7 @@ def everything(db) -> tuple:
     captures, outbox."""
     db.rollback()
     db.expire_all()
-    sessions = db.execute(select(CallSession.__table__)).all()
+    sessions = db.execute(select(Conversation.__table__)).all()
     tables = (Payment, AuditEvent, LockoutCounter, CardCapture, OutboxMessage)
     return (sessions, *(db.scalar(select(func.count()).select_from(t)) for t in tables))
 

@@ -22,7 +22,7 @@ from ivr.config import Settings
 from ivr.models import (
     Account,
     AuditEvent,
-    CallSession,
+    Conversation,
     LockoutCounter,
     Payment,
     PaymentStatus,
@@ -506,13 +506,13 @@ def test_sessions_purge_deletes_only_long_expired_sessions(
     now = utcnow()
     for sid, expires in [("CAold", -48), ("CArecent", -2), ("CAlive", 1)]:
         db.add(
-            CallSession(sid=sid, state="main_menu", expires_at=now + dt.timedelta(hours=expires))
+            Conversation(sid=sid, state="main_menu", expires_at=now + dt.timedelta(hours=expires))
         )
     db.commit()
 
     def remaining() -> list[str]:
         db.rollback()
-        return sorted(db.scalars(select(CallSession.sid)))
+        return sorted(db.scalars(select(Conversation.sid)))
 
     purged = run_ivr(["sessions", "purge"], env)
     assert purged.exit_code == 0

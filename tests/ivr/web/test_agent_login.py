@@ -14,15 +14,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from flows.assisted import fresh_fields
+from flows.agent_capture import fresh_fields
 from ivr.models import (
     Agent,
+    AgentCall,
+    AgentCallStatus,
     AgentCapture,
     AuditEvent,
     CaptureStatus,
     ConsoleSession,
-    Handoff,
-    HandoffStatus,
 )
 from tests.support.agent_desk import PASSWORD, Desk, csrf_of, make_agent
 from tests.support.factories import add_account
@@ -208,8 +208,8 @@ def test_the_event_stream_refuses_an_ended_session(app, client, alice):
 
 def test_an_open_event_stream_stops_when_its_session_ends(app, client, db, settings, alice):
     account = add_account(db, settings)
-    call = Handoff(call_sid="CA" + "1" * 32, account_id=account.id, verified=True,
-                   agent_id=alice, status=HandoffStatus.CLAIMED)  # fmt: skip
+    call = AgentCall(call_sid="CA" + "1" * 32, account_id=account.id, verified=True,
+                   agent_id=alice, status=AgentCallStatus.CLAIMED)  # fmt: skip
     db.add(call)
     db.flush()
     capture = AgentCapture(

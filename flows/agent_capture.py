@@ -21,11 +21,11 @@ from flows.data import AgentData
 from flows.engine import Go
 from ivr import audit
 from ivr.models import (
+    AgentCall,
+    AgentCallStatus,
     AgentCapture,
-    CallSession,
     CaptureStatus,
-    Handoff,
-    HandoffStatus,
+    Conversation,
     Payment,
     PaymentStatus,
 )
@@ -76,7 +76,7 @@ def update(
     capture.version += 1
 
 
-def running(conv: CallSession, ctx: Context) -> AgentCapture | None:
+def running(conv: Conversation, ctx: Context) -> AgentCapture | None:
     """The agent's capture this call is in, if it is still running (locked for the update)."""
     capture_id = AgentData(conv).capture
     if capture_id is None:
@@ -86,7 +86,7 @@ def running(conv: CallSession, ctx: Context) -> AgentCapture | None:
 
 
 def field_checked(
-    conv: CallSession, ctx: Context, field: str, verdict: FieldVerdict, next_state: str
+    conv: Conversation, ctx: Context, field: str, verdict: FieldVerdict, next_state: str
 ) -> str:
     """Record the verdict on ``field``; returns the state to go to if it was accepted (after a
     field the agent asked for again, the caller returns to where they were)."""
@@ -110,7 +110,7 @@ def field_checked(
     return target
 
 
-def asking(conv: CallSession, ctx: Context, field: str) -> None:
+def asking(conv: Conversation, ctx: Context, field: str) -> None:
     """The agent asked for ``field`` again: it is being keyed now."""
     capture = running(conv, ctx)
     if capture is None:
@@ -126,7 +126,7 @@ def _restart() -> dict[str, tuple[str, str | None]]:
     return {name: (info["status"], info["reason"]) for name, info in fresh_fields().items()}
 
 
-def restarted(conv: CallSession, ctx: Context) -> None:
+def restarted(conv: Conversation, ctx: Context) -> None:
     """The caller pressed star: everything is keyed again from the card number."""
     del AgentData(conv).resume
     capture = running(conv, ctx)
@@ -134,19 +134,19 @@ def restarted(conv: CallSession, ctx: Context) -> None:
         update(capture, CaptureStatus.CAPTURING, fields=_restart(), brand=None, last4=None)
 
 
-def authorizing(conv: CallSession, ctx: Context, payment: Payment) -> None:
+def authorizing(conv: Conversation, ctx: Context, payment: Payment) -> None:
     capture = running(conv, ctx)
     if capture is not None:
         update(capture, CaptureStatus.AUTHORIZING, payment_id=payment.id)
 
 
-def abandoned(conv: CallSession, ctx: Context, reason: str) -> Go | None:
+def abandoned(conv: Conversation, ctx: Context, reason: str) -> Go | None:
     """The caller cancelled at the read-back, or the payment was refused before any charge."""
     status = CaptureStatus.CANCELLED if reason == "pay_cancelled" else CaptureStatus.FAILED
     return _finish(conv, ctx, status, reason)
 
 
-def settled(conv: CallSession, ctx: Context, payment: Payment) -> Go | None:
+def settled(conv: Conversation, ctx: Context, payment: Payment) -> Go | None:
     """The charge has an answer: record it and send the caller back to the agent with it."""
     if payment.status is PaymentStatus.APPROVED:
         return _finish(
@@ -162,7 +162,7 @@ def settled(conv: CallSession, ctx: Context, payment: Payment) -> Go | None:
 
 
 def _finish(
-    conv: CallSession, ctx: Context, status: CaptureStatus, reason: str | None, **values: Any
+    conv: Conversation, ctx: Context, status: CaptureStatus, reason: str | None, **values: Any
 ) -> Go | None:
     capture = running(conv, ctx)
     if capture is None:
@@ -173,7 +173,7 @@ def _finish(
     return Go(RESULT_STATE)
 
 
-def call_ended(session: Session, conv: CallSession) -> None:
+def call_ended(session: Session, conv: Conversation) -> None:
     """The caller hung up: a capture still being keyed ends with nothing charged (one already
     authorizing is settled by the ledger), and the call leaves the agents' lists. A call that
     never reached an agent has nothing here, and costs no query."""
@@ -191,7 +191,9 @@ def call_ended(session: Session, conv: CallSession) -> None:
         update(capture, CaptureStatus.HUNG_UP, reason="agent_capture_hung_up")
         record_result(session, capture, actor="system")
     session.execute(
-        sa_update(Handoff).where(Handoff.call_sid == call_sid).values(status=HandoffStatus.ENDED)
+        sa_update(AgentCall)
+        .where(AgentCall.call_sid == call_sid)
+        .values(status=AgentCallStatus.ENDED)
     )
 
 
