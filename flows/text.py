@@ -12,7 +12,10 @@ name where it differs:
 
 Keywords work at any point (:func:`converse`): HELP, STOP and START (carrier rules: after
 STOP, nothing is sent until START), MENU, AGENT, and LANG / ESPAÑOL / ENGLISH. Anything shaped
-like a card number is answered with a warning and never reaches a step, the session or a log.
+like a card number is answered with a warning and never reaches a step, the session or a log
+(at the account prompt, a long account number of the sender's, or one that cannot be a card,
+is an answer: :func:`account_number_answer`). The voice line's slower-prompts choice (7) is
+not offered by text.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from flows.engine import (
     Turn,
 )
 from flows.journey import (
+    ACCOUNT_DIGITS,
     ENGLISH,
     SPANISH,
     EnterAccount,
@@ -61,10 +65,10 @@ from flows.payment import (
 from ivr.models import Conversation, Payment, PaymentMethod, TextOptOut
 from ivr.outbox import opted_out
 from payments import ledger, methods, paylinks
-from payments.cards import CARD_LIKE
+from payments.cards import CARD_LIKE, check_number
 from payments.confirmation import SPOKEN_GROUPS
 from prompts import Money, SpokenDigits
-from verification import accounts_for_caller
+from verification import accounts_for_caller, readable_phone
 
 CHANNEL = "sms"
 ACCOUNTS_PER_PHONE = 50  # a landlord's or a family's phone; more is a data problem
@@ -124,10 +128,23 @@ class AgentByPhone(Step):
     goes_to = ("main_menu",)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
-        said = phrase("text_agent", number=ctx.settings.AGENT_NUMBER)
+        number = readable_phone(ctx.settings.AGENT_NUMBER, ctx.settings.DEFAULT_REGION)
+        said = phrase("text_agent", number=number)
         if conv.verified:
             return Go("main_menu", (said,))
         return Turn((said,), end=Hangup())
+
+
+class TextMainMenu(MainMenu):
+    """The voice menu's choices that mean something in a text. 7 (slower prompts) is a voice
+    setting: by text it is a choice the menu does not offer, answered with the menu."""
+
+    VOICE_ONLY = frozenset({"7"})
+
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
+        if digits in self.VOICE_ONLY and conv.account is not None:
+            return Retry(phrase("invalid_choice"))
+        return super().on_input(conv, ctx, digits)
 
 
 class MenuPause(Step):
@@ -256,7 +273,7 @@ class PaymentReceipt(MenuPause):
         )
 
 
-MAIN_MENU = MainMenu()
+MAIN_MENU = TextMainMenu()
 
 TEXT_FLOW = Flow(
     [
@@ -321,6 +338,20 @@ def looks_like_card(body: str) -> bool:
     return CARD_LIKE.search(body) is not None
 
 
+def account_number_answer(conv: Conversation, ctx: Context, body: str) -> bool:
+    """A long run of digits that is an account number, not a card: only at the account
+    prompt, and only if it is one of the sender's accounts or cannot be a card (fails the
+    Luhn check, no card brand, or the wrong length for its brand)."""
+    if conv.state != ChooseAccount.name:
+        return False
+    digits = keys_from(body)
+    low, high = ACCOUNT_DIGITS
+    if not (digits.isascii() and digits.isdigit() and low <= len(digits) <= high):
+        return False
+    mine = {a.number for a in accounts_for_caller(ctx.session, ctx.caller, ACCOUNTS_PER_PHONE)}
+    return digits in mine or check_number(digits).error is not None
+
+
 def keys_from(body: str) -> str:
     """A text answer as the keypad would have sent it: ``$25.50`` is ``25*50``, ``03/05`` is
     ``0305``, ``1234 5678`` is ``12345678``."""
@@ -371,7 +402,7 @@ def converse(conv: Conversation, ctx: Context, body: str) -> Turn | None:
         return Turn((phrase("text_started", company=company), *turn.say), turn.ask, turn.end)
     if opted_out(ctx.session, phone):
         return None
-    if looks_like_card(body):
+    if looks_like_card(body) and not account_number_answer(conv, ctx, body):
         return Turn((phrase("text_card_warning"),), Ask())
     if conv.state in (DONE, "new"):
         forget(conv)  # whatever comes next, an ended conversation proves nothing any more

@@ -5,7 +5,12 @@ against a dummy hash and counted toward lockout exactly like a real one.
 """
 
 from verification.credentials import keyed_hash
-from verification.lookup import accounts_for_caller, find_account, normalize_phone
+from verification.lookup import (
+    accounts_for_caller,
+    find_account,
+    normalize_phone,
+    readable_phone,
+)
 from verification.verifier import Verifier, VerifierPolicy
 
 __all__ = [
@@ -15,4 +20,5 @@ __all__ = [
     "find_account",
     "keyed_hash",
     "normalize_phone",
+    "readable_phone",
 ]

@@ -34,6 +34,18 @@ def normalize_phone(raw: str | None, region: str = "US") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def readable_phone(e164: str, region: str = "US") -> str:
+    """A number as people read and dial it: national format at home ("(500) 555-0100"),
+    international otherwise; the text unchanged if it does not parse."""
+    try:
+        parsed = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164
+    home = phonenumbers.region_code_for_number(parsed) == region
+    style = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(parsed, style.NATIONAL if home else style.INTERNATIONAL)
+
+
 def find_account(session: Session, number: str) -> Account | None:
     return session.scalars(select(Account).where(Account.number == number)).one_or_none()
 

@@ -172,7 +172,7 @@ MESSAGES = {
     "text_help": "{company} bill payments. Reply MENU for options, AGENT for a representative, ESPAÑOL for Spanish, STOP to opt out. Never text card numbers.",
     "text_stopped": "You are unsubscribed from {company} texts and will get no more messages. Reply START to subscribe again.",
     "text_started": "You are subscribed to {company} texts again.",
-    "text_agent": "To talk with a representative, call {number}.",
+    "text_agent": "To talk with a representative, call {number}. If you use TTY or a relay service, dial 711 and ask for {number}.",
     "text_card_warning": "For your security, never send card numbers by text. We did not keep what you sent. To pay by card, reply 2 from the menu for a secure link.",
     "text_menu_hint": "Reply MENU for more options.",
     "text_pay_saved": "Reply 1 to pay {amount} now with {brand} ending {last4}.",

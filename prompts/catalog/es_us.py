@@ -176,7 +176,7 @@ MESSAGES = {
     "text_help": "Pagos de facturas de {company}. Responda MENU para opciones, AGENTE para un representante, ENGLISH para inglés, STOP para no recibir mensajes. Nunca envíe números de tarjeta por mensaje.",
     "text_stopped": "Ya no recibirá mensajes de {company}. Responda START para suscribirse de nuevo.",
     "text_started": "Está suscrito de nuevo a los mensajes de {company}.",
-    "text_agent": "Para hablar con un representante, llame al {number}.",
+    "text_agent": "Para hablar con un representante, llame al {number}. Si usa TTY o un servicio de retransmisión, marque 711 y pida el {number}.",
     "text_card_warning": "Por su seguridad, nunca envíe números de tarjeta por mensaje. No guardamos lo que envió. Para pagar con tarjeta, responda 2 desde el menú para un enlace seguro.",
     "text_menu_hint": "Responda MENU para más opciones.",
     "text_pay_saved": "Responda 1 para pagar {amount} ahora con {brand} que termina en {last4}.",

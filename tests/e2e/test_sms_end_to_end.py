@@ -104,9 +104,13 @@ def test_wrong_answers_lock_the_account_for_text_and_voice_alike(client, db, ada
 
 
 def test_agent_keyword_gives_a_number_to_call(ada, phone):
-    assert phone.send("AGENT") == "To talk with a representative, call +15005550100."
+    agent = (
+        "To talk with a representative, call (500) 555-0100. If you use TTY or a relay service, "
+        "dial 711 and ask for (500) 555-0100."
+    )
+    assert phone.send("AGENT") == agent
     phone.conversation(*TEXT_VERIFY)
-    assert phone.send("agent") == f"To talk with a representative, call +15005550100. {MENU}"
+    assert phone.send("agent") == f"{agent} {MENU}"
 
 
 def test_help_and_language_keep_the_place_in_the_conversation(ada, phone):
@@ -256,7 +260,7 @@ def test_an_ended_conversation_must_verify_again(client, db, ada, phone):
     assert phone.conversation("9", "9", "9")[-1] == (
         "Sorry, we are having trouble with your replies. Text again to start over, or reply AGENT."
     )
-    assert phone.send("AGENT") == "To talk with a representative, call +15005550100."
+    assert phone.send("AGENT").startswith("To talk with a representative, call (500) 555-0100.")
     assert phone.send("1") == "Riverside Utilities: account ending 0001. Reply with your PIN."
     assert phone.send("MENU") == "Riverside Utilities: account ending 0001. Reply with your PIN."
     assert not conversation(db).verified

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ivr.config import Settings
 from ivr.models import Account
 from tests.support.factories import ADA_PHONE, STRANGER, add_account
-from verification import accounts_for_caller, find_account, normalize_phone
+from verification import accounts_for_caller, find_account, normalize_phone, readable_phone
 
 
 @pytest.mark.parametrize(
@@ -131,3 +131,15 @@ def test_unknown_or_withheld_caller_matches_nothing(
     db: Session, ada: Account, caller: str | None
 ) -> None:
     assert accounts_for_caller(db, caller) == []
+
+
+@pytest.mark.parametrize(
+    ("e164", "readable"),
+    [
+        ("+15005550100", "(500) 555-0100"),  # at home: as dialled in the US
+        ("+442071838750", "+44 20 7183 8750"),  # abroad: with its country code
+        ("not a number", "not a number"),
+    ],
+)
+def test_numbers_are_written_for_reading(e164: str, readable: str) -> None:
+    assert readable_phone(e164) == readable
