@@ -109,12 +109,8 @@ class ChooseAccount(EnterAccount):
         outcome = super().on_input(conv, ctx, digits)
         if isinstance(outcome, Retry):
             return outcome
-        mine = {
-            account.number
-            for account in accounts_for_caller(ctx.session, ctx.caller, ACCOUNTS_PER_PHONE)
-        }
         caller = CallerData(conv)
-        if caller.account_number not in mine:
+        if caller.account_number not in senders_accounts(ctx):
             del caller.account_number
             return Retry(phrase("text_account_not_linked"))
         caller.identified_by = "caller_id"  # a failed PIN asks for the PIN again
@@ -348,8 +344,12 @@ def account_number_answer(conv: Conversation, ctx: Context, body: str) -> bool:
     low, high = ACCOUNT_DIGITS
     if not (digits.isascii() and digits.isdigit() and low <= len(digits) <= high):
         return False
-    mine = {a.number for a in accounts_for_caller(ctx.session, ctx.caller, ACCOUNTS_PER_PHONE)}
-    return digits in mine or check_number(digits).error is not None
+    return digits in senders_accounts(ctx) or check_number(digits).error is not None
+
+
+def senders_accounts(ctx: Context) -> set[str]:
+    """The account numbers on the sender's phone: the only ones a text may name."""
+    return {a.number for a in accounts_for_caller(ctx.session, ctx.caller, ACCOUNTS_PER_PHONE)}
 
 
 def keys_from(body: str) -> str:
