@@ -105,7 +105,7 @@ def start_capture(conv: Conversation, ctx: Context, amount: int, then: str = REC
     return Go(CAPTURE, said)
 
 
-def _choose(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
+def choose_amount(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
     """Accept ``amount`` if policy allows, and move on to capture."""
     account = verified_account(conv)
     payable = payable_cents(ctx, account)
@@ -118,6 +118,12 @@ def _choose(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
 def _offers(ctx: Context, account: Account) -> list[int]:
     due = amounts_due(ctx.session, account)
     return [due.full_cents, due.minimum_cents]
+
+
+def first_offer(conv: Conversation, ctx: Context) -> int | None:
+    """What "to pay it now" pays: the pay menu's first amount, if there is one to pay."""
+    full = _offers(ctx, verified_account(conv))[0]
+    return full if full > 0 else None
 
 
 class CaptureMethod(Step):
@@ -160,9 +166,9 @@ class PayMenu(Step):
         # A call that reached the menu before offers were kept has them worked out again.
         full, minimum = PaymentData(conv).offered or _offers(ctx, verified_account(conv))
         if digits == "1" and full > 0:
-            return _choose(conv, ctx, full)
+            return choose_amount(conv, ctx, full)
         if digits == "2" and 0 < minimum < full:
-            return _choose(conv, ctx, minimum)
+            return choose_amount(conv, ctx, minimum)
         if digits == "3":
             return Go("enter_amount")
         if digits == "*":
@@ -181,7 +187,7 @@ class EnterAmount(Step):
         amount = parse_amount(digits)
         if amount is None:
             return Retry(phrase("amount_invalid"))
-        return _choose(conv, ctx, amount)
+        return choose_amount(conv, ctx, amount)
 
 
 def _field_retry(verdict: FieldVerdict) -> Retry:

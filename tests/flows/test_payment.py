@@ -14,6 +14,7 @@ from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 from payments.service import Authorize
 from prompts import Money, Prompt
 from tests.flows.conftest import ADA_PHONE, APPROVED, Call, Dial, FakePayments
+from tests.support import keys
 from tests.support.factories import balance
 from tests.support.keys import card, posted
 
@@ -24,7 +25,7 @@ CARD = posted(card())
 def paying(dial: Dial, ada: Account, fake_payments: FakePayments) -> Call:
     """Ada, verified, has keyed a card for her full balance and heard the read-back."""
     call = dial(caller=ADA_PHONE, payments=fake_payments)
-    call.keys("", "1", "1234", "94105", "2", "1", *CARD)
+    call.keys(*posted(keys.PAY_FULL), *CARD)
     assert call.state == "pay_confirm"
     return call
 
