@@ -11,10 +11,10 @@ built: a target that is not one of its steps, or a step no path reaches, refuses
 (:class:`FlowError`) instead of failing on the call that first gets there. Every move is checked
 against the declaration too, so the declarations cannot drift from the code.
 
-Two rules hold at every step of a flow that has a person to hand callers to (``person``): 0, at
-a step that has no use of its own for it, reaches that person; and before the flow lets a
-caller go for silence or bad entries, it offers once to say the question again, more time, or
-the person, so no prompt is a dead end.
+Two rules can hold at every step of a flow: 0, at a step that has no use of its own for it,
+reaches a person (``person``); and before the flow lets a caller go for silence or bad entries,
+it offers once per step the question again, more time, or that person (``offers_help``), so
+no prompt is a dead end.
 """
 
 from __future__ import annotations
@@ -240,11 +240,13 @@ class Flow:
         name: str = "flow",
         entries: Iterable[str] = (),
         person: Hook | None = None,
+        offers_help: bool = False,
     ) -> None:
         """``entries`` are the states entered from outside the flow's own moves (an agent's
         console moving the call, a text keyword such as MENU). ``give_up`` may keep a caller
         the flow is about to let go (a representative is waiting); ``person`` is where 0 leads
-        from any step with no other use for it."""
+        from any step with no other use for it, and ``offers_help`` makes the flow offer the
+        question again, more time or that person before it lets anyone go."""
         self.name = name
         self.steps: dict[str, Step] = {}
         for step in steps:
@@ -256,6 +258,7 @@ class Flow:
         self.limits = limits or Limits()
         self.give_up = give_up
         self.person = person
+        self.offers_help = offers_help and person is not None
         self._check()
 
     def _check(self) -> None:
@@ -353,7 +356,7 @@ class Flow:
             if kept is not None:
                 return kept
         data = ConversationData(conv)
-        if self.person is None or data.offered:
+        if not self.offers_help or data.offered:
             return goodbye(prompt)
         data.offered = data.offering = True
         return Offer((Prompt("offer_help"),))

@@ -166,7 +166,7 @@ class EnterDetail(Step):
         if outcome.locked_until is not None:
             return Go("locked")
         restart = "enter_pin" if caller.identified_by == "caller_id" else self.account_step
-        return Go(restart, (phrase("verify_failed"),))
+        return Go(restart, (phrase("verify_failed"), phrase("forgot_credentials")))
 
 
 class Locked(Step):
@@ -247,4 +247,5 @@ CALL_FLOW = Flow(
     name="voice",
     entries=ENTRIES.values(),
     person=Hook("zero", to_person, goes_to=("agent", agent_capture.RESULT_STATE)),
+    offers_help=True,
 )

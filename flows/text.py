@@ -38,6 +38,7 @@ from flows.engine import (
     Flow,
     Go,
     Hangup,
+    Hook,
     Repeat,
     Retry,
     Step,
@@ -283,6 +284,7 @@ TEXT_FLOW = Flow(
     start="identify",
     name="text",
     entries=("agent", "main_menu"),  # the AGENT and MENU keywords
+    person=Hook("zero", lambda conv, ctx: Go("agent"), goes_to=("agent",)),  # 0, as AGENT
 )
 
 

@@ -9,7 +9,7 @@ MESSAGES = {
     "enter_pin": "Enter your PIN, then pound.",
     "invalid_account_format": "Account numbers are {min} to {max} digits.",
     "invalid_pin_format": "Your PIN is 4 to 8 digits.",
-    "verify_failed": "Sorry, we could not verify those details. If you forgot your PIN or account number, press 0 for a representative.",
+    "verify_failed": "Sorry, we could not verify those details.",
     "verified": "Thank you.",
     "locked": (
         "For your security, phone access to this account is locked for the next {minutes} "
@@ -267,6 +267,8 @@ MESSAGES = {
         "To hear that again, press star. For more time, press 1. For a representative, press 0."
     ),
     "more_time": "All right, take your time.",
+    "forgot_credentials": "If you forgot your PIN or account number, press 0 for a representative.",
+    "sms_forgot_credentials": "If you forgot your PIN or account number, reply AGENT.",
     "agent_whisper_not_verified_after_failure": (
         "Caller not verified: verification failed, may have forgotten the PIN or account number."
     ),

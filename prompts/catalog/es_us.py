@@ -11,7 +11,7 @@ MESSAGES = {
     "enter_pin": "Marque su PIN y luego numeral.",
     "invalid_account_format": "Los números de cuenta tienen de {min} a {max} dígitos.",
     "invalid_pin_format": "Su PIN tiene de 4 a 8 dígitos.",
-    "verify_failed": "Lo sentimos, no pudimos verificar esos datos. Si olvid\u00f3 su PIN o su n\u00famero de cuenta, oprima 0 para hablar con un representante.",
+    "verify_failed": "Lo sentimos, no pudimos verificar esos datos.",
     "verified": "Gracias.",
     "locked": (
         "Por su seguridad, el acceso telefónico a esta cuenta está bloqueado durante los próximos "
@@ -57,11 +57,11 @@ MESSAGES = {
     "amount_over_balance": "Eso es más de los {amount} que puede pagar ahora.",
     "fee_notice": "Se aplica un cargo por servicio de {fee}, para un total de {total}.",
     "capture_intro": "Esta parte no se graba. Asterisco empieza de nuevo.",
-    "enter_card_number": "Marque el n\u00famero de su tarjeta y luego numeral.",
-    "enter_card_expiry": "Ahora la fecha de vencimiento, 4 d\u00edgitos.",
-    "enter_card_code_back": "El c\u00f3digo de seguridad de 3 d\u00edgitos.",
-    "enter_card_code_front": "El c\u00f3digo de seguridad de 4 d\u00edgitos del frente.",
-    "enter_card_zip": "Y el c\u00f3digo postal de facturaci\u00f3n.",
+    "enter_card_number": "Marque el número de su tarjeta y luego numeral.",
+    "enter_card_expiry": "Ahora la fecha de vencimiento, 4 dígitos.",
+    "enter_card_code_back": "El código de seguridad de 3 dígitos.",
+    "enter_card_code_front": "El código de seguridad de 4 dígitos del frente.",
+    "enter_card_zip": "Y el código postal de facturación.",
     "card_number_invalid": "Ese número de tarjeta no es válido.",
     "card_brand_unsupported": "Lo sentimos, no aceptamos ese tipo de tarjeta.",
     "card_expiry_invalid": "Esa fecha de vencimiento no es válida.",
@@ -102,7 +102,7 @@ MESSAGES = {
     "enter_card_code": "Marque el código de seguridad de su tarjeta.",
     "brand_card": "Tarjeta",
     "payment_in_progress": "Ya se está procesando un pago para esta cuenta, así que no se hizo otro cargo.",
-    "enter_detail": "Ahora su c\u00f3digo postal de servicio, o los \u00faltimos 4 de su Seguro Social, y luego numeral.",
+    "enter_detail": "Ahora su código postal de servicio, o los últimos 4 de su Seguro Social, y luego numeral.",
     "invalid_detail_format": "Marque 5 dígitos para el código postal, o 4 dígitos para el Seguro Social.",
     "arrangement_offer_extension": "Puedo mover su fecha de vencimiento hasta el {date}. Oprima 1 para esa fecha, 2 para elegir una fecha anterior.",
     "arrangement_offer_installments": "Para pagar en cuotas mensuales, oprima 3.",
@@ -206,8 +206,8 @@ MESSAGES = {
     "paypage_decline_limit_session": "Por su seguridad, este enlace no acepta más tarjetas después de varios rechazos, y no se hizo ningún otro cargo. Para pagar, llame al {number} y pida hablar con un representante.",
     "paypage_decline_limit_account": "Por su seguridad, no se pueden intentar más tarjetas en esta cuenta hoy, y no se hizo ningún otro cargo. Para pagar, llame al {number} y pida hablar con un representante.",
     # --- Accessible voice (issue 6) ---
-    "slow_prompts_on": "Los mensajes lentos est\u00e1n activados, con m\u00e1s tiempo para responder. Oprima asterisco para escuchar una pregunta de nuevo. Lo recordaremos para su cuenta. Para desactivarlos, oprima 4 en el men\u00fa principal y luego 3.",
-    "slow_prompts_off": "Los mensajes lentos est\u00e1n desactivados. Para activarlos de nuevo, oprima 4 en el men\u00fa principal y luego 3.",
+    "slow_prompts_on": "Los mensajes lentos están activados, con más tiempo para responder. Oprima asterisco para escuchar una pregunta de nuevo. Lo recordaremos para su cuenta. Para desactivarlos, oprima 4 en el menú principal y luego 3.",
+    "slow_prompts_off": "Los mensajes lentos están desactivados. Para activarlos de nuevo, oprima 4 en el menú principal y luego 3.",
     "save_card_offer": "Para guardar esta tarjeta y pagar por mensaje de texto, oprima 3.",
     "card_saved": "Su {brand} que termina en {last4} quedó guardada para pagar por mensaje de texto.",
     # Payment arrangements over time, down payments, disputes, assistance programs.
@@ -272,6 +272,8 @@ MESSAGES = {
         "representante, oprima 0."
     ),
     "more_time": "Muy bien, tómese su tiempo.",
+    "forgot_credentials": "Si olvidó su PIN o su número de cuenta, oprima 0 para hablar con un representante.",
+    "sms_forgot_credentials": "Si olvidó su PIN o su número de cuenta, responda AGENTE.",
     "agent_whisper_not_verified_after_failure": (
         "Persona no verificada: la verificación falló, quizá olvidó el PIN o el número de cuenta."
     ),

@@ -38,7 +38,9 @@ BALANCE = Prompt("balance", {"amount": Money(14250), "date": SpokenDate(dt.date(
 MINIMUM = Prompt("minimum_due", {"amount": Money(3500)})
 PAY_NOW = Turn((BALANCE, Prompt("pay_now_offer")), MENU_ASK)
 VERIFIED = Turn((Prompt("verified"), BALANCE, Prompt("pay_now_offer")), MENU_ASK)
-FAILED_BY_KEYPAD = Turn((Prompt("verify_failed"), Prompt("enter_account_again")), ACCOUNT_ASK)
+FAILED = (Prompt("verify_failed"), Prompt("forgot_credentials"))
+FAILED_BY_KEYPAD = Turn((*FAILED, Prompt("enter_account_again")), ACCOUNT_ASK)
+FAILED_BY_CALLER_ID = Turn((*FAILED, Prompt("enter_pin")), PIN_ASK)
 
 # From the greeting: identify by caller ID, or key the account number in.
 BY_CALLER_ID = ("", "1")
@@ -176,7 +178,7 @@ def test_a_caller_who_forgot_the_pin_is_offered_a_person_and_marked_unverified(
     dial: Dial, settings: Settings, ada: Account
 ) -> None:
     call = dial(caller=ADA_PHONE)
-    assert call.keys(*BY_CALLER_ID, "9999", "94105") == after("verify_failed", ENTER_PIN)
+    assert call.keys(*BY_CALLER_ID, "9999", "94105") == FAILED_BY_CALLER_ID
     assert call.press("0") == transfer(settings)
     transferred_unverified(call, settings, ADA_PHONE)
     assert agent_whisper(call.conv) == (Prompt("agent_whisper_not_verified_after_failure"),)
@@ -367,7 +369,7 @@ def test_a_caller_id_failure_asks_for_the_pin_again(
     dial: Dial, ada: Account, pin: str, zip_code: str
 ) -> None:
     call = dial(caller=ADA_PHONE)
-    assert call.keys(*BY_CALLER_ID, pin, zip_code) == after("verify_failed", ENTER_PIN)
+    assert call.keys(*BY_CALLER_ID, pin, zip_code) == FAILED_BY_CALLER_ID
     assert call.press("1234") == ENTER_DETAIL
     assert call.press("94105") == VERIFIED
 
@@ -376,7 +378,7 @@ def test_a_caller_id_failure_asks_for_the_pin_again(
     ("caller", "identify", "failed"),
     [
         pytest.param(None, BY_KEYPAD, FAILED_BY_KEYPAD, id="keypad"),
-        pytest.param(ADA_PHONE, BY_CALLER_ID, after("verify_failed", ENTER_PIN), id="caller-id"),
+        pytest.param(ADA_PHONE, BY_CALLER_ID, FAILED_BY_CALLER_ID, id="caller-id"),
     ],
 )
 def test_repeated_failures_lock_the_account_and_offer_a_person(

@@ -94,3 +94,16 @@ def test_cancelling_at_the_read_back_wipes_the_card_and_asks_for_nothing(
     assert paying.press("2").say[0] == Prompt("pay_cancelled")
     assert fake_payments.orders == []
     assert captures(paying.session) == []
+
+
+@pytest.mark.parametrize("fields", [1, 2, 3, 4], ids=["expiry", "code", "zip", "read-back"])
+def test_0_during_card_capture_wipes_the_fields_and_reaches_a_person(
+    dial: Dial, ada: Account, fake_payments: FakePayments, fields: int
+) -> None:
+    call = dial(caller=ADA_PHONE, payments=fake_payments)
+    call.keys(*posted(keys.PAY_FULL), *CARD[:fields])
+    assert captures(call.session) == [call.conv.sid]
+    turn = call.press("0")
+    assert (turn.say, type(turn.end).__name__) == ((Prompt("transferring"),), "Queue")
+    assert captures(call.session) == []
+    assert fake_payments.orders == []

@@ -24,6 +24,11 @@ DISPUTE = [*OTHER_CHOICES, "1"]
 ASSISTANCE = [*OTHER_CHOICES, "2"]
 SLOWER_PROMPTS = [*OTHER_CHOICES, "3"]
 
+
+def in_spanish(script: list[str]) -> list[str]:
+    """``script`` with 9 (Spanish) pressed at the greeting."""
+    return ["9", *script[1:]]
+
 TEXT_VERIFY = ("hi", "1234", "94105")  # any first text, then PIN, then ZIP
 
 
