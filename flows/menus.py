@@ -21,9 +21,10 @@ from flows.context import Context, phrase, verified_account
 from flows.data import CallerData, ConversationData, MenuData
 from flows.dispute import held_prompts
 from flows.engine import Ask, Finish, Go, Repeat, Retry, Step, Turn, goodbye
-from flows.payment import STARTS_CAPTURE, choose_amount, first_offer
+from flows.payment import STARTS_CAPTURE, choose_amount
 from ivr.models import Conversation
-from prompts import Prompt
+from payments.disputes import amounts_due
+from prompts import Money, Prompt
 
 SPANISH = "es-US"
 ENGLISH = "en-US"
@@ -182,18 +183,21 @@ class PayOffer(Step):
     goes_to = (MENU, "agent", *STARTS_CAPTURE)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
-        offer = first_offer(conv, ctx)
-        if offer is None:
-            return Go(MENU)
         account = verified_account(conv)
+        due = amounts_due(ctx.session, account)
+        if due.full_cents <= 0:
+            return Go(MENU)
         said = balance_prompts(account)[:1] + held_prompts(ctx, account)  # "it" is one amount
+        if due.confirming_cents:
+            confirming, payable = Money(due.confirming_cents), Money(due.full_cents)
+            said += (phrase("pay_offer_confirming", confirming=confirming, amount=payable),)
         return Turn((*said, phrase("pay_now_offer")), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Repeat | Retry:
-        offer = first_offer(conv, ctx)
-        if digits == "1" and offer is not None:
+        offer = amounts_due(ctx.session, verified_account(conv)).full_cents
+        if digits == "1" and offer > 0:
             return choose_amount(conv, ctx, offer)
-        if digits == "2" or (digits == "1" and offer is None):
+        if digits in ("1", "2"):
             return Go(MENU)
         if digits == "0":
             return Go("agent")

@@ -120,12 +120,6 @@ def _offers(ctx: Context, account: Account) -> list[int]:
     return [due.full_cents, due.minimum_cents]
 
 
-def first_offer(conv: Conversation, ctx: Context) -> int | None:
-    """What "to pay it now" pays: the pay menu's first amount, if there is one to pay."""
-    full = _offers(ctx, verified_account(conv))[0]
-    return full if full > 0 else None
-
-
 class CaptureMethod(Step):
     """Card details by our own keypad steps, or by Twilio's ``<Pay>``."""
 

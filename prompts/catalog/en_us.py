@@ -256,6 +256,10 @@ MESSAGES = {
     "agent_capture_hung_up": "The caller hung up before paying. Nothing was charged.",
     # --- Menus: pay first, four choices, "anything else?", a person and more time everywhere
     "pay_now_offer": "To pay it now, press 1. For anything else, 2.",
+    "pay_offer_confirming": (
+        "A payment of {confirming} is still being confirmed with the bank, so you can pay up to "
+        "{amount} now."
+    ),
     "anything_else": "Anything else? For the menu, press star.",
     "other_channels": "You can also use this service by text message, or by TTY through 711.",
     "other_choices_menu": (

@@ -260,6 +260,10 @@ MESSAGES = {
     "agent_capture_hung_up": "La persona colgó antes de pagar. No se hizo ningún cargo.",
     # --- Menus: pay first, four choices, "anything else?", a person and more time everywhere
     "pay_now_offer": "Para pagarlo ahora, oprima 1. Para otra cosa, 2.",
+    "pay_offer_confirming": (
+        "Un pago de {confirming} todavía se está confirmando con el banco, así que puede pagar "
+        "hasta {amount} ahora."
+    ),
     "anything_else": "¿Algo más? Para el menú, oprima asterisco.",
     "other_channels": "También puede usar este servicio por mensaje de texto, o por TTY a través del 711.",
     "other_choices_menu": (

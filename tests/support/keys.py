@@ -29,6 +29,7 @@ def in_spanish(script: list[str]) -> list[str]:
     """``script`` with 9 (Spanish) pressed at the greeting."""
     return ["9", *script[1:]]
 
+
 TEXT_VERIFY = ("hi", "1234", "94105")  # any first text, then PIN, then ZIP
 
 
