@@ -157,7 +157,8 @@ class EnterDetail(Step):
         del caller.pin_ok
         outcome = ctx.verifier.conclude(caller.account_number, pin_ok=pin_ok, detail=digits)
         if outcome.account is not None:
-            conv.account = outcome.account  # sets account_id, and is there for the next step
+            conv.account_id = outcome.account.id
+            conv.account = outcome.account  # loaded now, for the offer in this same turn
             conv.verified = True
             accessible.on_verified(conv, ctx)
             _account_language(conv, outcome.account)

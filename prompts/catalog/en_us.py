@@ -271,6 +271,7 @@ MESSAGES = {
         "To hear that again, press star. For more time, press 1. For a representative, press 0."
     ),
     "more_time": "All right, take your time.",
+    "sms_payment_approved": "Thank you, your payment of {amount} is approved.",
     "forgot_credentials": "If you forgot your PIN or account number, press 0 for a representative.",
     "sms_forgot_credentials": "If you forgot your PIN or account number, reply AGENT.",
     "agent_whisper_not_verified_after_failure": (

@@ -276,6 +276,7 @@ MESSAGES = {
         "representante, oprima 0."
     ),
     "more_time": "Muy bien, tómese su tiempo.",
+    "sms_payment_approved": "Gracias, su pago de {amount} fue aprobado.",
     "forgot_credentials": "Si olvidó su PIN o su número de cuenta, oprima 0 para hablar con un representante.",
     "sms_forgot_credentials": "Si olvidó su PIN o su número de cuenta, responda AGENTE.",
     "agent_whisper_not_verified_after_failure": (
