@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.models import Account, Payment
+from ivr.models import Account, Payment, PaymentStatus
 from ivr.ops.importer import COLUMNS, parse_row, write_batch
+from payments.confirmation import new_confirmation_number
+from payments.ledger import number_taken
 from verification import find_account
 
 ADA = {
@@ -58,3 +60,34 @@ def payments(session: Session) -> list[Payment]:
     """Every payment row as committed now, oldest first."""
     session.rollback()
     return list(session.scalars(select(Payment).order_by(Payment.id)))
+
+
+def settled_payment(
+    session: Session,
+    account: Account,
+    cents: int,
+    at: dt.datetime,
+    status: PaymentStatus = PaymentStatus.APPROVED,
+    **columns: Any,
+) -> Payment:
+    """A card payment row as ``payments.ledger.settle`` leaves it, settled ``at`` (an
+    approval with its confirmation number), committed. The balance is left alone: the tests
+    that need one import it."""
+    approved = status is PaymentStatus.APPROVED
+    payment = Payment(
+        account_id=account.id,
+        amount_cents=cents,
+        status=status,
+        idempotency_key=f"test-{account.number}-{at.isoformat()}-{cents}",
+        confirmation_number=new_confirmation_number(number_taken(session)) if approved else None,
+        channel="voice",
+        gateway="sandbox",
+        brand="visa",
+        last4="4242",
+        created_at=at - dt.timedelta(seconds=5),
+        updated_at=at,
+        **columns,
+    )
+    session.add(payment)
+    session.commit()
+    return payment
