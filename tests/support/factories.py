@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -74,19 +75,21 @@ def settled_payment(
     approval with its confirmation number), committed. The balance is left alone: the tests
     that need one import it."""
     approved = status is PaymentStatus.APPROVED
+    defaults: dict[str, Any] = {
+        "channel": "voice",
+        "gateway": "sandbox",
+        "brand": "visa",
+        "last4": "4242",
+        "idempotency_key": f"test-{uuid.uuid4().hex}",
+        "created_at": at - dt.timedelta(seconds=5),
+    }
     payment = Payment(
         account_id=account.id,
         amount_cents=cents,
         status=status,
-        idempotency_key=f"test-{account.number}-{at.isoformat()}-{cents}",
         confirmation_number=new_confirmation_number(number_taken(session)) if approved else None,
-        channel="voice",
-        gateway="sandbox",
-        brand="visa",
-        last4="4242",
-        created_at=at - dt.timedelta(seconds=5),
         updated_at=at,
-        **columns,
+        **{**defaults, **columns},
     )
     session.add(payment)
     session.commit()
