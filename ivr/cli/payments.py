@@ -107,8 +107,13 @@ class Instant(click.ParamType[dt.datetime]):
 
 
 @payments.command("export")
-@click.option("--since", required=True, type=Instant(), help="Rows at or after this instant.")
-@click.option("--until", type=Instant(), help="Rows before this instant (default: up to now).")
+@click.option(
+    "--since",
+    required=True,
+    type=Instant(),
+    help="Rows at or after this ISO 8601 instant (UTC without an offset; a date: its 00:00).",
+)
+@click.option("--until", type=Instant(), help="Rows before this instant (default: no end).")
 @click.option(
     "--format",
     "form",

@@ -1136,3 +1136,34 @@ def test_the_command_refuses_an_as_of_it_cannot_place(
     result = run_ivr(["accounts", "import", "--as-of", raw, str(path)], cli_env(database_url))
     assert result.exit_code == 2
     assert f"Invalid value for '--as-of': {raw!r} " in result.stderr
+
+
+def test_a_file_of_many_batches_adjusts_and_refuses_in_each_with_its_line(
+    standalone_factory: sessionmaker[Session],
+    db: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks parsed in worker processes carry the file's --as-of, and each batch is held
+    against what is stored on its own."""
+    monkeypatch.setattr(importer, "BATCH", 2)
+    numbers = [f"7000000{n}" for n in range(1, 7)]
+    for number in numbers[::3]:  # lines 2 and 5, in the first and second batch
+        settled_payment(db, add_account(db, settings, account_number=number), 5000, PAID)
+    last = add_account(db, settings, account_number=numbers[-1])
+    load(standalone_factory, settings, dated_text(PAID, account_number=last.number))
+    rows = [account_row(account_number=number, balance="100.00") for number in numbers]
+    progress: list[int] = []
+
+    report = import_accounts(
+        lambda: transaction(standalone_factory),
+        io.BytesIO(csv_text(rows).encode()),
+        settings,
+        progress.append,
+        as_of=BEFORE,
+    )
+
+    assert (report.imported, report.adjusted, report.dated, sum(progress)) == (5, 2, 6, 6)
+    assert [line for line, _ in report.errors] == [7]
+    balances = [as_imported(db, number)[0] for number in numbers]
+    assert balances == [5000, 10000, 10000, 5000, 10000, 30000]  # the last one: refused
