@@ -160,7 +160,7 @@ def export(
     """
     rows = 0
     with runtime.transaction() as session:
-        found = billing_export.export_rows(session, since.astimezone(dt.UTC), until)
+        found = billing_export.export_rows(session, since, until)
         with click.open_file(str(out or "-"), "w", encoding="utf-8", atomic=out is not None) as f:
             rows = billing_export.write(found, f, form)
     click.echo(f"Exported {rows} rows.", err=True)
