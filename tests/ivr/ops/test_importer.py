@@ -6,17 +6,19 @@ import csv
 import datetime as dt
 import io
 import re
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings, load_settings
 from ivr.db import transaction
-from ivr.models import Account, AccountPhone, AccountStatus, PaymentStatus
+from ivr.models import Account, AccountPhone, AccountStatus, PaymentStatus, utcnow
 from ivr.ops import importer
 from ivr.ops.importer import (
     COLUMNS,
@@ -28,6 +30,8 @@ from ivr.ops.importer import (
     parse_cents,
     parse_row,
 )
+from payments import ledger
+from payments.gateways import ChargeResult, ChargeStatus
 from tests.support.cli import cli_env, csv_text, run_ivr, write_csv
 from tests.support.factories import account_row, add_account, balance, settled_payment
 from verification import find_account, keyed_hash
@@ -1167,3 +1171,38 @@ def test_a_file_of_many_batches_adjusts_and_refuses_in_each_with_its_line(
     assert [line for line, _ in report.errors] == [7]
     balances = [as_imported(db, number)[0] for number in numbers]
     assert balances == [5000, 10000, 10000, 5000, 10000, 30000]  # the last one: refused
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer
+def test_a_payment_settling_while_the_import_runs_is_taken_off_once(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    """The import waits for the account a settling payment holds, then counts the payment:
+    neither the file's balance nor the ledger's subtraction is lost."""
+    ada = add_account(db, settings, balance="300.00", minimum_due="0")
+    new = ledger.NewPayment(ada.id, 17500, 0, "race", "voice", None, "sandbox", "visa", "4242")
+    with transaction(standalone_factory) as session:
+        payment_id = ledger.begin(session, new, allow_overpayment=False, declines=None).id
+    as_of = utcnow()
+    settling = standalone_factory()
+    ledger.settle(settling, payment_id, ChargeResult(ChargeStatus.APPROVED, "ref"), wipe=False)
+    settling.flush()  # the account row is now locked until this commits
+    reports: list[ImportReport] = []
+    stale = io.BytesIO(dated_text(as_of, minimum_due="0").encode())
+    importing = threading.Thread(
+        target=lambda: reports.append(
+            import_accounts(lambda: transaction(standalone_factory), stale, settings)
+        )
+    )
+    importing.start()
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    while importing.is_alive() and not db.scalar(waiting):
+        db.rollback()
+        time.sleep(0.01)
+    assert importing.is_alive(), "the import did not wait for the settling payment"
+    settling.commit()
+    settling.close()
+    importing.join()
+
+    assert [(report.imported, report.adjusted) for report in reports] == [(1, 1)]
+    assert as_imported(db)[0] == 12500
