@@ -199,3 +199,36 @@ def test_call_sessions_become_conversations_with_their_rows_and_captures(empty_u
 
     command.downgrade(migrate.alembic_config(empty_url), "0009")
     assert "call_sessions" in schema_of(empty_url) and "conversations" not in schema_of(empty_url)
+
+
+def test_accounts_gain_an_empty_balance_as_of_and_keep_their_rows(empty_url: str) -> None:
+    """0012: existing accounts have no balance_as_of (their next import is taken as before);
+    downgrading drops the column and keeps the accounts."""
+    migrate.upgrade(empty_url, "0010")
+    engine = create_engine(empty_url)
+    account = (
+        "INSERT INTO accounts (number, name, pin_hash, balance_cents, minimum_due_cents, status,"
+        " language, time_zone, created_at, updated_at) VALUES ('70000001', 'Ada', 'h', 14250,"
+        " 0, 'active', 'en-US', 'America/New_York', :at, :at)"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(account), {"at": "2026-12-01 00:00:00"})
+    engine.dispose()
+
+    migrate.upgrade(empty_url)
+
+    columns = {name: nullable for name, _, nullable in schema_of(empty_url)["accounts"]["columns"]}
+    assert columns["balance_as_of"] is True
+    engine = create_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT number, balance_as_of FROM accounts")).all() == [
+            ("70000001", None)
+        ]
+    engine.dispose()
+
+    command.downgrade(migrate.alembic_config(empty_url), "0010")
+    assert "balance_as_of" not in {c[0] for c in schema_of(empty_url)["accounts"]["columns"]}
+    engine = create_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT number FROM accounts")).all() == [("70000001",)]
+    engine.dispose()
