@@ -199,3 +199,45 @@ def test_call_sessions_become_conversations_with_their_rows_and_captures(empty_u
 
     command.downgrade(migrate.alembic_config(empty_url), "0009")
     assert "call_sessions" in schema_of(empty_url) and "conversations" not in schema_of(empty_url)
+
+
+def test_disputes_gain_an_empty_resolution_note_and_keep_their_rows(empty_url: str) -> None:
+    """0013 adds ``disputes.closed_note``: a dispute resolved before it keeps its row, with no
+    note; downgrading drops the column and nothing else."""
+    migrate.upgrade(empty_url, "0010")
+    engine = create_engine(empty_url)
+    at = {"at": "2026-12-01 00:00:00"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO accounts (id, number, name, pin_hash, balance_cents,"
+                " minimum_due_cents, status, language, time_zone, created_at, updated_at)"
+                " VALUES (1, '70000001', 'Ada', 'h', 14250, 0, 'active', 'en-US',"
+                " 'America/New_York', :at, :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO disputes (account_id, reference_number, amount_cents, scope, status,"
+                " channel, created_at, closed_at, closed_by) VALUES (1, '4829130057', 5000,"
+                " 'amount', 'denied', 'voice', :at, :at, 'operator:kim')"
+            ),
+            at,
+        )
+    engine.dispose()
+
+    migrate.upgrade(empty_url)
+
+    engine = create_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT reference_number, closed_by, closed_note FROM disputes")
+            ).one()
+        assert tuple(row) == ("4829130057", "operator:kim", None)
+    finally:
+        engine.dispose()
+    command.downgrade(migrate.alembic_config(empty_url), "0010")
+    columns = [name for name, _, _ in schema_of(empty_url)["disputes"]["columns"]]
+    assert "closed_note" not in columns and "closed_by" in columns
