@@ -10,29 +10,26 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ivr.channels.dispute_notices import dispute_outcomes
-from ivr.db import transaction
 from ivr.models import (
-    Arrangement,
-    ArrangementInstallment,
-    ArrangementKind,
-    ArrangementStatus,
     AuditEvent,
     Conversation,
     Dispute,
     DisputeStatus,
-    InstallmentStatus,
     LockoutCounter,
     OutboxMessage,
-    PaymentMethod,
     utcnow,
 )
 from ivr.simulator.emulator import keys_from
 from payments import disputes
+from tests.support.account_records import (
+    lock,
+    plan_with_one_installment_paid,
+    saved_cards,
+    two_disputes,
+)
 from tests.support.agent_desk import Desk, WaitingCaller, make_agent, section, take_call
 from tests.support.card_scan import database_dump, leaks
 from tests.support.keys import VERIFY
-from verification import lockout
 
 ADA_PHONE = "+15005550006"
 LOCKED_OUT = ["", "1", "0", ""]  # the account ending 0001: locked, so 0 for a person; waits
@@ -50,81 +47,6 @@ def audited(db, action):
     db.rollback()
     rows = db.scalars(select(AuditEvent).where(AuditEvent.action == action))
     return [(event.actor, event.outcome, event.resource) for event in rows]
-
-
-def lock(db, subject, until=lockout.HARD_LOCK):
-    db.merge(LockoutCounter(subject=subject, failures=0, locked_until=until))
-    db.commit()
-
-
-def plan_with_one_installment_paid(db, account):
-    """A three-payment plan whose first installment is paid: $47.50 due next on Dec 20."""
-    dates = [dt.date(2026, 11, 20), dt.date(2026, 12, 20), dt.date(2027, 1, 20)]
-    db.add(
-        Arrangement(
-            account_id=account.id,
-            kind=ArrangementKind.INSTALLMENTS,
-            status=ArrangementStatus.ACTIVE,
-            confirmation_number="5550001234",
-            amount_cents=14250,
-            due_date=dates[-1],
-            schedule=[{"date": d.isoformat(), "amount_cents": 4750} for d in dates],
-            created_at=dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC),
-            installments=[
-                ArrangementInstallment(
-                    number=n,
-                    due_date=d,
-                    amount_cents=4750,
-                    status=InstallmentStatus.PAID if n == 1 else InstallmentStatus.SCHEDULED,
-                )
-                for n, d in enumerate(dates, start=1)
-            ],
-        )
-    )
-    db.commit()
-
-
-def saved_cards(db, account):
-    """A card on file, an expired one and one the cardholder removed."""
-    for brand, last4, year, removed in (
-        ("visa", "4242", 2030, None),
-        ("mastercard", "4444", 2020, None),
-        ("amex", "0005", 2031, utcnow()),
-    ):
-        db.add(
-            PaymentMethod(
-                account_id=account.id,
-                gateway="sandbox",
-                gateway_token=f"tok_{last4}",
-                brand=brand,
-                last4=last4,
-                exp_month=1,
-                exp_year=year,
-                consent_at=utcnow(),
-                consent_channel="voice",
-                removed_at=removed,
-            )
-        )
-    db.commit()
-
-
-def two_disputes(factory, account, settings):
-    """One still open ($20) and one denied with a note ($10); their reference numbers."""
-    made = []
-    for cents in (1000, 2000):
-        with transaction(factory) as session:
-            made.append(
-                disputes.open_dispute(
-                    session, account.id, cents, disputes.Scope.AMOUNT, channel="voice",
-                    session_sid=None, actor="caller:+15005550006", now=utcnow(),
-                ).reference_number
-            )  # fmt: skip
-    with transaction(factory) as session:
-        disputes.resolve(
-            session, made[0], DisputeStatus.DENIED, actor="operator:kim", now=utcnow(),
-            notify=dispute_outcomes(settings.COMPANY_NAME), note="meter read twice",
-        )  # fmt: skip
-    return made
 
 
 def test_the_call_shows_the_accounts_arrangements_disputes_locks_and_saved_cards(
