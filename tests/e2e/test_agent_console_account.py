@@ -96,9 +96,9 @@ def test_a_locked_out_caller_can_verify_once_the_agent_lifts_the_lock(
     call = take_call(desk, db)
     assert not call.verified
     looked_up = "/agent/accounts?number=70000001"
-    assert "Lift this lock" in section(
-        client.get(looked_up).get_data(as_text=True), "account-locks"
-    )
+    page = client.get(looked_up).get_data(as_text=True)
+    assert "Lift this lock" in section(page, "account-locks")
+    assert 'action="/agent/locks/lift"' in page
 
     reply = desk.post("/agent/locks/lift", subject="account:70000001", back=looked_up)
     assert (reply.status_code, reply.location) == (302, looked_up)
