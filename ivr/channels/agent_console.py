@@ -173,6 +173,14 @@ def _subject(db: Session, result: object) -> dict[str, Any]:
     return {}
 
 
+def _cents(amount: str) -> int:
+    """Dollars as the agent typed them; a refusal (audited with the action) says how to."""
+    try:
+        return parse_written_amount(amount)
+    except WrittenAmountError:
+        raise desk.ConsoleRefusedError("Enter the amount in dollars, like 142.50.") from None
+
+
 class AgentConsole:
     def __init__(
         self,
@@ -300,14 +308,9 @@ class AgentConsole:
 
     def record_dispute(self, agent: Agent, handoff_id: int, amount: str) -> Dispute:
         """Record a dispute of ``amount`` (dollars, as typed) for the account of the call."""
-        try:
-            cents = parse_written_amount(amount)
-        except WrittenAmountError:
-            cents = None
 
         def work(db: Session) -> Dispute:
-            if cents is None:
-                raise desk.ConsoleRefusedError("Enter the amount in dollars, like 142.50.")
+            cents = _cents(amount)
             return desk.record_dispute(db, self.settings, agent, handoff_id, cents, utcnow())
 
         return self._act(agent, "agent.dispute", f"agent_call:{handoff_id}", work)
@@ -315,15 +318,8 @@ class AgentConsole:
     # --- secure capture ---
 
     def start(self, agent: Agent, handoff_id: int, amount: str) -> AgentCapture:
-        try:
-            cents = parse_written_amount(amount)
-        except WrittenAmountError:
-            cents = None
-
         def work(db: Session) -> AgentCapture:
-            if cents is None:
-                raise desk.ConsoleRefusedError("Enter the amount in dollars, like 142.50.")
-            return desk.start_capture(db, self.settings, agent, handoff_id, cents)
+            return desk.start_capture(db, self.settings, agent, handoff_id, _cents(amount))
 
         capture = self._act(agent, "agent.capture.start", f"agent_call:{handoff_id}", work)
         self._move(agent, capture, desk.START)

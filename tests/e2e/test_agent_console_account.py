@@ -188,6 +188,8 @@ def test_the_agent_records_a_dispute_held_out_of_what_is_due(app, client, db, de
     written = f"{made.reference_number[:3]}-{made.reference_number[3:6]}-"
     assert written in sms.body
 
+    desk.post(f"{back}/disputes", amount="fifty")
+    assert "Enter the amount in dollars, like 142.50." in client.get(back).get_data(as_text=True)
     too_much = desk.post(f"{back}/disputes", amount="92.51")
     assert too_much.status_code == 302
     assert "Up to $92.50 can be disputed" in client.get(back).get_data(as_text=True)
