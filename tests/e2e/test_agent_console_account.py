@@ -169,6 +169,8 @@ def test_the_agent_records_a_dispute_held_out_of_what_is_due(app, client, db, de
     caller = WaitingCaller(app, [])
     call = take_call(desk, db)
     back = f"/agent/calls/{call.id}"
+    forged = client.post(f"{back}/disputes", data={"amount": "50"})  # no CSRF token
+    assert forged.status_code == 403
 
     reply = desk.post(f"{back}/disputes", amount="50")
     assert (reply.status_code, reply.location) == (302, back)
