@@ -204,7 +204,9 @@ def test_call_sessions_become_conversations_with_their_rows_and_captures(empty_u
 def test_disputes_gain_an_empty_resolution_note_and_keep_their_rows(empty_url: str) -> None:
     """0013 adds ``disputes.closed_note``: a dispute resolved before it keeps its row, with no
     note; downgrading drops the column and nothing else."""
-    migrate.upgrade(empty_url, "0010")
+    before = ScriptDirectory.from_config(migrate.alembic_config(empty_url)).get_revision("0013")
+    assert before is not None and isinstance(before.down_revision, str)
+    migrate.upgrade(empty_url, before.down_revision)
     engine = create_engine(empty_url)
     at = {"at": "2026-12-01 00:00:00"}
     with engine.begin() as conn:
@@ -238,6 +240,6 @@ def test_disputes_gain_an_empty_resolution_note_and_keep_their_rows(empty_url: s
         assert tuple(row) == ("4829130057", "operator:kim", None)
     finally:
         engine.dispose()
-    command.downgrade(migrate.alembic_config(empty_url), "0010")
+    command.downgrade(migrate.alembic_config(empty_url), before.down_revision)
     columns = [name for name, _, _ in schema_of(empty_url)["disputes"]["columns"]]
     assert "closed_note" not in columns and "closed_by" in columns
