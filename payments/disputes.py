@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -109,12 +110,39 @@ def open_dispute(
     return dispute
 
 
+OutcomeNotice = Callable[[Session, Account, Dispute], None]
+"""Tells the account holder how their dispute ended, in the resolving transaction (through the
+outbox; the caller renders the words, since ``payments/`` speaks no language)."""
+NOTE_LENGTH = 500
+
+
+def _checked_note(note: str | None) -> str | None:
+    """The resolver's note as kept: printable, not too long, and never a card number."""
+    note = (note or "").strip()
+    if not note:
+        return None
+    if len(note) > NOTE_LENGTH or not note.isprintable():
+        raise DisputeError(f"a note is one printable line of at most {NOTE_LENGTH} characters")
+    if logs.redact(note) != note:
+        raise DisputeError("a note must not hold a card number")
+    return note
+
+
 def resolve(
-    session: Session, reference: str, outcome: DisputeStatus, *, actor: str, now: dt.datetime
+    session: Session,
+    reference: str,
+    outcome: DisputeStatus,
+    *,
+    actor: str,
+    now: dt.datetime,
+    notify: OutcomeNotice,
+    note: str | None = None,
 ) -> Dispute:
-    """End an open dispute's hold: ``credited`` (the billing system credits it) or ``denied``."""
+    """End an open dispute's hold: ``credited`` (upheld: the billing system credits it) or
+    ``denied``, with the resolver's ``note``; the account holder is told through ``notify``."""
     if outcome is DisputeStatus.OPEN:
         raise DisputeError("a dispute is resolved as credited or denied")
+    kept_note = _checked_note(note)
     dispute = session.scalars(
         select(Dispute).where(Dispute.reference_number == reference).with_for_update()
     ).one_or_none()
@@ -123,14 +151,20 @@ def resolve(
     if dispute.status is not DisputeStatus.OPEN:
         raise DisputeError(f"dispute {reference} was already resolved as {dispute.status.value}")
     dispute.status, dispute.closed_at, dispute.closed_by = outcome, now, actor
+    dispute.closed_note = kept_note
+    account = session.get(Account, dispute.account_id)
+    assert account is not None  # the foreign key
     audit.record(
         session,
         f"dispute.{outcome.value}",
         actor=actor,
         outcome=outcome.value,
         resource=f"dispute:{dispute.id}",
+        account=account.number,
         amount_cents=dispute.amount_cents,
         reference=reference,
+        note=kept_note,
     )
+    notify(session, account, dispute)
     logs.event(log, f"dispute.{outcome.value}", dispute=dispute.id, by=actor)
     return dispute

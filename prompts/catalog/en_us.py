@@ -255,4 +255,11 @@ MESSAGES = {
     "agent_capture_failed": "Sorry, we could not take the payment just now, and nothing was charged.",
     "returning_to_agent": "Please hold while I return you to your representative.",
     "agent_capture_hung_up": "The caller hung up before paying. Nothing was charged.",
+    # console and dispute outcomes
+    "dispute_credited_sms": "{company}: your dispute {number} for account ending {last4} was upheld. {amount} will be credited to your account.",
+    "dispute_credited_email": "We reviewed your dispute of {amount} for account ending {last4} and upheld it: {amount} will be credited to your account, and your next bill shows the credit.\nReference number: {number}\n\n{company}",
+    "dispute_credited_subject": "Dispute {number} upheld",
+    "dispute_denied_sms": "{company}: your dispute {number} for account ending {last4} was reviewed and denied. {amount} is part of the amount due again.",
+    "dispute_denied_email": "We reviewed your dispute of {amount} for account ending {last4} and denied it: {amount} is part of the amount due again. To talk it over with a representative, call us.\nReference number: {number}\n\n{company}",
+    "dispute_denied_subject": "Dispute {number} denied",
 }

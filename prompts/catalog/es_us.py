@@ -259,4 +259,11 @@ MESSAGES = {
     "agent_capture_failed": "Lo sentimos, no pudimos tomar el pago en este momento, y no se hizo ningún cargo.",
     "returning_to_agent": "Espere mientras le comunico de nuevo con su representante.",
     "agent_capture_hung_up": "La persona colgó antes de pagar. No se hizo ningún cargo.",
+    # console and dispute outcomes
+    "dispute_credited_sms": "{company}: su disputa {number} de la cuenta que termina en {last4} fue aceptada. Se acreditarán {amount} a su cuenta.",
+    "dispute_credited_email": "Revisamos su disputa de {amount} de la cuenta que termina en {last4} y la aceptamos: se acreditarán {amount} a su cuenta, y su próxima factura mostrará el crédito.\nNúmero de referencia: {number}\n\n{company}",
+    "dispute_credited_subject": "Disputa {number} aceptada",
+    "dispute_denied_sms": "{company}: revisamos su disputa {number} de la cuenta que termina en {last4} y fue rechazada. {amount} vuelve a formar parte del monto a pagar.",
+    "dispute_denied_email": "Revisamos su disputa de {amount} de la cuenta que termina en {last4} y la rechazamos: {amount} vuelve a formar parte del monto a pagar. Para hablarlo con un representante, llámenos.\nNúmero de referencia: {number}\n\n{company}",
+    "dispute_denied_subject": "Disputa {number} rechazada",
 }

@@ -232,3 +232,47 @@ def test_accounts_gain_an_empty_balance_as_of_and_keep_their_rows(empty_url: str
     with engine.connect() as conn:
         assert conn.execute(text("SELECT number FROM accounts")).all() == [("70000001",)]
     engine.dispose()
+
+
+def test_disputes_gain_an_empty_resolution_note_and_keep_their_rows(empty_url: str) -> None:
+    """0013 adds ``disputes.closed_note``: a dispute resolved before it keeps its row, with no
+    note; downgrading drops the column and nothing else."""
+    before = ScriptDirectory.from_config(migrate.alembic_config(empty_url)).get_revision("0013")
+    assert before is not None and isinstance(before.down_revision, str)
+    migrate.upgrade(empty_url, before.down_revision)
+    engine = create_engine(empty_url)
+    at = {"at": "2026-12-01 00:00:00"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO accounts (id, number, name, pin_hash, balance_cents,"
+                " minimum_due_cents, status, language, time_zone, created_at, updated_at)"
+                " VALUES (1, '70000001', 'Ada', 'h', 14250, 0, 'active', 'en-US',"
+                " 'America/New_York', :at, :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO disputes (account_id, reference_number, amount_cents, scope, status,"
+                " channel, created_at, closed_at, closed_by) VALUES (1, '4829130057', 5000,"
+                " 'amount', 'denied', 'voice', :at, :at, 'operator:kim')"
+            ),
+            at,
+        )
+    engine.dispose()
+
+    migrate.upgrade(empty_url)
+
+    engine = create_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT reference_number, closed_by, closed_note FROM disputes")
+            ).one()
+        assert tuple(row) == ("4829130057", "operator:kim", None)
+    finally:
+        engine.dispose()
+    command.downgrade(migrate.alembic_config(empty_url), before.down_revision)
+    columns = [name for name, _, _ in schema_of(empty_url)["disputes"]["columns"]]
+    assert "closed_note" not in columns and "closed_by" in columns

@@ -78,21 +78,53 @@ def test_an_amount_already_disputed_cannot_be_disputed_twice(standalone_factory,
         dispute(standalone_factory, ada, 100)
 
 
-def test_resolving_ends_the_hold_once(standalone_factory, ada):
+class Told(list):
+    """An outcome notice hook that remembers whom it was asked to tell, and of what."""
+
+    def __call__(self, session, account, made):
+        self.append((account.number, made.reference_number, made.status))
+
+
+def resolve(session, reference, outcome, told, note=None):
+    return disputes.resolve(
+        session, reference, outcome, actor="operator:x", now=NOW, notify=told, note=note
+    )
+
+
+def test_resolving_ends_the_hold_once_and_tells_the_account_holder(standalone_factory, ada):
     made = dispute(standalone_factory, ada, 5000)
+    told = Told()
     with transaction(standalone_factory) as session:
-        closed = disputes.resolve(
-            session, made.reference_number, DisputeStatus.DENIED, actor="operator:x", now=NOW
-        )
+        closed = resolve(session, made.reference_number, DisputeStatus.DENIED, told, "no error")
         assert (closed.status, closed.closed_by) == (DisputeStatus.DENIED, "operator:x")
+        assert closed.closed_note == "no error"
+    assert told == [("70000001", made.reference_number, DisputeStatus.DENIED)]
     assert due(standalone_factory, ada).full_cents == 14250
     with transaction(standalone_factory) as session, pytest.raises(DisputeError, match="already"):
-        disputes.resolve(session, made.reference_number, DisputeStatus.CREDITED, actor="x", now=NOW)
+        resolve(session, made.reference_number, DisputeStatus.CREDITED, told)
     with (
         transaction(standalone_factory) as session,
         pytest.raises(DisputeError, match="no dispute"),
     ):
-        disputes.resolve(session, "0000000000", DisputeStatus.CREDITED, actor="x", now=NOW)
+        resolve(session, "0000000000", DisputeStatus.CREDITED, told)
+    assert len(told) == 1
+
+
+@pytest.mark.parametrize(
+    ("note", "refusal"),
+    [
+        ("x" * 501, "at most 500 characters"),
+        ("first line\nsecond line", "one printable line"),
+        ("card 4242 4242 4242 4242 on file", "must not hold a card number"),
+    ],
+)
+def test_a_note_that_cannot_be_kept_leaves_the_dispute_open(standalone_factory, ada, note, refusal):
+    made = dispute(standalone_factory, ada, 5000)
+    told = Told()
+    with transaction(standalone_factory) as session, pytest.raises(DisputeError, match=refusal):
+        resolve(session, made.reference_number, DisputeStatus.CREDITED, told, note)
+    assert told == []
+    assert due(standalone_factory, ada).full_cents == 14250 - 5000
 
 
 def offer(factory, account):
