@@ -255,4 +255,7 @@ MESSAGES = {
     "agent_capture_failed": "Sorry, we could not take the payment just now, and nothing was charged.",
     "returning_to_agent": "Please hold while I return you to your representative.",
     "agent_capture_hung_up": "The caller hung up before paying. Nothing was charged.",
+    # fees and receipts
+    "arrangement_plans_more": "For other plans, press 1.",
+    "sms_arrangement_plans_more": "Reply 1 for other plans.",
 }

@@ -259,4 +259,7 @@ MESSAGES = {
     "agent_capture_failed": "Lo sentimos, no pudimos tomar el pago en este momento, y no se hizo ningún cargo.",
     "returning_to_agent": "Espere mientras le comunico de nuevo con su representante.",
     "agent_capture_hung_up": "La persona colgó antes de pagar. No se hizo ningún cargo.",
+    # fees and receipts
+    "arrangement_plans_more": "Para otros planes, oprima 1.",
+    "sms_arrangement_plans_more": "Responda 1 para ver otros planes.",
 }
