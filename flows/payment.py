@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flows import agent_capture
 from flows.context import Context, phrase, verified_account
-from flows.data import PaymentData
+from flows.data import Pay, PaymentData
 from flows.engine import (
     Ask,
     Authorized,
@@ -99,10 +99,31 @@ def start_capture(conv: Conversation, ctx: Context, amount: int, then: str = REC
     scope = _refuse_card(conv, ctx)
     if scope is not None:
         return decline_limit_reached(scope)
-    fee = ctx.payment_policy.fee(amount)
-    PaymentData(conv).pay = {"amount": amount, "fee": fee, "then": then}
-    said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(CAPTURE, said)
+    return capture_with_fee(conv, amount, ctx.payment_policy.fee(amount), then)
+
+
+def capture_with_fee(
+    conv: Conversation, amount: int, fee: int, then: str | None, said: tuple[Prompt, ...] = ()
+) -> Go:
+    """The one place a fee is announced, with the total, before any card field, for every
+    path (keypad, ``<Pay>``, a saved card or a link by text, an agent's capture): the channel's
+    capture step then lets the caller decline it. ``then`` is ``None`` for an agent's capture,
+    which goes back to the agent instead."""
+    pay: Pay = {"amount": amount, "fee": fee}
+    if then is not None:
+        pay["then"] = then
+    PaymentData(conv).pay = pay
+    notice = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
+    return Go(CAPTURE, (*said, *notice))
+
+
+def approval(amount: int, fee: int) -> Prompt:
+    """What an approval says: the payment, and the fee apart from it."""
+    if not fee:
+        return phrase("payment_approved", amount=Money(amount))
+    return phrase(
+        "payment_approved_with_fee", amount=Money(amount), fee=Money(fee), total=Money(amount + fee)
+    )
 
 
 def _choose(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
@@ -120,14 +141,31 @@ def _offers(ctx: Context, account: Account) -> list[int]:
     return [due.full_cents, due.minimum_cents]
 
 
+def _card_step(ctx: Context) -> str:
+    return "pay_verb" if _twilio_pay(ctx) else "card_number"
+
+
 class CaptureMethod(Step):
-    """Card details by our own keypad steps, or by Twilio's ``<Pay>``."""
+    """Card details by our own keypad steps, or by Twilio's ``<Pay>``; with a fee (just
+    announced by :func:`capture_with_fee`), only once the caller accepts it. Declining charges
+    nothing: the caller goes back to the menu, or to the agent who started the capture."""
 
     name = CAPTURE
-    goes_to = ("card_number", "pay_verb")
+    goes_to = ("card_number", "pay_verb", "main_menu", agent_capture.RESULT_STATE)
 
-    def prompt(self, conv: Conversation, ctx: Context) -> Go:
-        return Go("pay_verb" if _twilio_pay(ctx) else "card_number")
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
+        pay = PaymentData(conv).pay
+        if not pay["fee"]:
+            return Go(_card_step(ctx))
+        key = "fee_choice_agent" if agent_capture.running(conv, ctx) else "fee_choice"
+        return Turn((phrase(key, total=Money(pay["amount"] + pay["fee"])),), Ask())
+
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            return Go(_card_step(ctx))
+        if digits == "2":
+            return _abandon_capture(conv, ctx, agent_capture.FEE_DECLINED)
+        return Retry(phrase("invalid_choice"))
 
 
 class PayMenu(Step):
@@ -365,7 +403,7 @@ def _after_settlement(
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
         then = data.pay.get("then", RECEIPT)
-        return Go(then, (phrase("payment_approved", amount=Money(payment.amount_cents)),))
+        return Go(then, (approval(payment.amount_cents, payment.fee_cents),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
     return Go("main_menu", (phrase("payment_unknown"),))

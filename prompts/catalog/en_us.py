@@ -73,7 +73,7 @@ MESSAGES = {
     "brand_diners": "Diners Club",
     "brand_jcb": "J C B",
     "pay_readback": "{brand} ending in {last4}, {amount}. To pay, press 1. To cancel, press 2.",
-    "pay_readback_with_fee": "{brand} ending in {last4}, {amount} plus a {fee} fee, {total} in all. To pay, press 1. To cancel, press 2.",
+    "pay_readback_with_fee": "{brand} ending in {last4}, {amount} plus a fee of {fee}, {total} in all. To pay, press 1. To cancel, press 2.",
     "pay_cancelled": "Your payment was cancelled. Nothing was charged.",
     "processing": "One moment, processing your payment.",
     "payment_approved": "Thank you, your payment of {amount} is approved.",
@@ -258,4 +258,9 @@ MESSAGES = {
     # fees and receipts
     "arrangement_plans_more": "For other plans, press 1.",
     "sms_arrangement_plans_more": "Reply 1 for other plans.",
+    "fee_choice": "To pay {total} by card, press 1. To go back to the menu without paying anything, press 2.",
+    "fee_choice_agent": "To pay {total} by card, press 1. To go back to your representative without paying anything, press 2.",
+    "sms_fee_notice": "A convenience fee of {fee} applies, for a total of {total}. To decline it, reply MENU: nothing is charged.",
+    "fee_declined": "The convenience fee was declined, so nothing was charged.",
+    "payment_approved_with_fee": "Thank you, your payment of {amount} is approved, with a convenience fee of {fee}: {total} in all.",
 }

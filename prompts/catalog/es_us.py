@@ -262,4 +262,9 @@ MESSAGES = {
     # fees and receipts
     "arrangement_plans_more": "Para otros planes, oprima 1.",
     "sms_arrangement_plans_more": "Responda 1 para ver otros planes.",
+    "fee_choice": "Para pagar {total} con tarjeta, oprima 1. Para volver al menú sin pagar nada, oprima 2.",
+    "fee_choice_agent": "Para pagar {total} con tarjeta, oprima 1. Para volver con su representante sin pagar nada, oprima 2.",
+    "sms_fee_notice": "Se aplica un cargo por servicio de {fee}, para un total de {total}. Para rechazarlo, responda MENU: no se cobra nada.",
+    "fee_declined": "Se rechazó el cargo por servicio, así que no se cobró nada.",
+    "payment_approved_with_fee": "Gracias, su pago de {amount} fue aprobado, con un cargo por servicio de {fee}: {total} en total.",
 }

@@ -202,13 +202,13 @@ def test_convenience_fee_is_spoken_before_confirming_and_charged_on_top(
     make_app, db, settings, ada
 ):
     app = make_app(FEE_FLAT_CENTS=250)
-    record = call(simulator_for(app), [*PAY_FULL, *card(), "1", ""])
+    record = call(simulator_for(app), [*PAY_FULL, "1", *card(), "1", ""])
     assert (
         "A convenience fee of 2 dollars and 50 cents applies, for a total of 145 dollars."
         in record.said
     )
     assert any(
-        "plus a 2 dollars and 50 cents fee, 145 dollars in all" in line for line in record.said
+        "plus a fee of 2 dollars and 50 cents, 145 dollars in all" in line for line in record.said
     )
     [charge] = db.scalars(select(SandboxCharge)).all()
     assert charge.amount_cents == 14500
