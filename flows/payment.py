@@ -29,7 +29,7 @@ from flows.engine import (
     Turn,
     goodbye,
 )
-from flows.receipts import text_recipient
+from flows.receipts import email_receipt, masked_email, payment_receipt, text_recipient
 from ivr import outbox
 from ivr.models import Account, Conversation, Payment, PaymentMethod, PaymentStatus
 from payments import ledger, methods
@@ -486,7 +486,8 @@ class PayVerb(Step):
 
 
 class PaymentReceipt(Step):
-    """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
+    """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it, 3 emails
+    it (offered when the account has an email), 4 saves the card (when it can be saved)."""
 
     name = RECEIPT
     goes_to = (RECEIPT, "main_menu")
@@ -498,14 +499,20 @@ class PaymentReceipt(Step):
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         payment = self._payment(conv, ctx)
+        account = verified_account(conv)
         number = SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS)
-        offer = (phrase("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
+        offers = []
+        if account.email:
+            offers.append(phrase("receipt_email_offer", email=masked_email(account.email)))
+        if methods.can_save(ctx.session, payment):
+            offers.append(phrase("save_card_offer"))
         return Turn(
             (
                 phrase("confirmation_number", number=number),
-                phrase("new_balance", amount=Money(verified_account(conv).balance_cents)),
+                phrase("new_balance", amount=Money(account.balance_cents)),
                 phrase("receipt_options"),
-                *offer,
+                *offers,
+                phrase("receipt_options_end"),
             ),
             Ask(timeout=8),
         )
@@ -516,6 +523,12 @@ class PaymentReceipt(Step):
         if digits == "2":
             return Go("main_menu", (self._text_receipt(conv, ctx),))
         if digits == "3":
+            payment, account = self._payment(conv, ctx), verified_account(conv)
+            company = ctx.settings.COMPANY_NAME
+            sent = email_receipt(ctx.session, company, account, payment, conv.language)
+            if sent is not None:
+                return Go("main_menu", (phrase("receipt_emailed", email=masked_email(sent)),))
+        if digits == "4":
             saved = methods.save_from(ctx.session, self._payment(conv, ctx), "voice", ctx.now)
             if saved is not None:
                 brand, last4 = phrase(f"brand_{saved.brand}"), SpokenDigits(saved.last4)
@@ -532,20 +545,10 @@ class PaymentReceipt(Step):
         phone = text_recipient(ctx.session, conv, account)
         if phone is None:
             return phrase("receipt_no_phone")
-        payment = self._payment(conv, ctx)
-        text = render(
-            phrase(
-                "receipt_sms",
-                company=ctx.settings.COMPANY_NAME,
-                amount=Money(payment.amount_cents),
-                last4=account.last4,
-                number=SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS),
-                balance=Money(account.balance_cents),
-            ),
-            conv.language,
-            medium="text",
+        receipt = payment_receipt(
+            "receipt_sms", ctx.settings.COMPANY_NAME, account, self._payment(conv, ctx)
         )
-        outbox.enqueue(ctx.session, "sms", phone, text)
+        outbox.enqueue(ctx.session, "sms", phone, render(receipt, conv.language, medium="text"))
         return phrase("receipt_texted", last4=SpokenDigits(phone[-4:]))
 
 

@@ -1,21 +1,24 @@
 """A convenience fee said the same way on every path, before any card field and with a way to
-decline it. Whole calls through the simulator, texts through the text simulator, with the
-ledger checked."""
+decline it; receipts by email only when asked on the phone, holding when, how much and how;
+and the pay page itemizing the fee. Whole calls through the simulator, texts through the text
+simulator, the pay page through the Flask client, with the ledger and the outbox checked."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from ivr.models import AgentCapture, CaptureStatus, PaymentStatus
+from ivr.models import AgentCapture, CaptureStatus, OutboxMessage, PaymentStatus
 from ivr.simulator.emulator import keys_from
 from payments.gateways.sandbox_tables import SandboxCharge
 from tests.conftest import simulator_for
 from tests.support.agent_desk import Desk, WaitingCaller, final, make_agent, take_call
 from tests.support.card_scan import captures_left, database_dump, leaks
-from tests.support.factories import balance, payments
-from tests.support.keys import PAY_FULL, TEXT_VERIFY, card
-from tests.support.texting import Phone
+from tests.support.factories import add_account, balance, payments
+from tests.support.keys import PAY_FULL, TEXT_VERIFY, VERIFY, VERIFY_IN_SPANISH, card
+from tests.support.texting import Phone, link_in, pay
 
 FEE = {"FEE_FLAT_CENTS": 250}
 NOTICE = "A convenience fee of 2 dollars and 50 cents applies, for a total of 145 dollars."
@@ -36,6 +39,14 @@ def call(simulator, presses):
 
 def first_index(said, start):
     return next(i for i, line in enumerate(said) if line.startswith(start))
+
+
+def written(number):
+    return f"{number[:3]}-{number[3:6]}-{number[6:]}"
+
+
+def local(moment):
+    return moment.astimezone(ZoneInfo("America/New_York"))
 
 
 # --- The fee, said before any card field, with a way to decline it ---
@@ -160,3 +171,128 @@ def test_a_texted_fee_is_said_with_the_total_and_menu_declines_it(make_app, db, 
     )
     phone.send("MENU")
     assert payments(db) == []
+
+
+# --- Receipts: offered on the phone, emailed only when asked ---
+
+
+def test_the_email_receipt_is_offered_and_sent_when_asked_with_when_and_how_much(make_app, db, ada):
+    record = call(simulator_for(make_app(**FEE)), [*PAY_FULL, "1", *card(), "1", "3", ""])
+    [payment] = payments(db)
+    number = payment.confirmation_number
+    offer = "To get it by email at a…@example.com, press 3."
+    assert first_index(record.said, "Your confirmation number is") < record.said.index(offer)
+    assert "I have sent it by email to a…@example.com." in record.said
+    [email] = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).all()
+    assert email.recipient == "ada@example.com"
+    assert written(number) in email.subject
+    paid = local(payment.created_at)
+    hour = paid.hour % 12 or 12
+    meridiem = "a.m." if paid.hour < 12 else "p.m."
+    assert email.body.splitlines()[:8] == [
+        "Thank you for your payment for account ending 0001.",
+        f"Date: {paid:%m/%d/%Y} at {hour}:{paid:%M} {meridiem} {paid.tzname()}",
+        "Payment: $142.50",
+        "Convenience fee: $2.50",
+        "Total charged: $145.00",
+        "Paid with Visa ending in 4242",
+        f"Confirmation number: {written(number)}",
+        "Balance after payment: $0.00",
+    ]
+
+
+def test_no_email_goes_unless_asked(db, simulator, ada):
+    call(simulator, [*PAY_FULL, *card(), "1", ""])
+    assert [payment.status for payment in payments(db)] == [PaymentStatus.APPROVED]
+    assert db.scalars(select(OutboxMessage)).all() == []
+
+
+def test_an_account_without_email_is_not_offered_one(db, settings, simulator):
+    add_account(db, settings, email="")
+    record = call(simulator, [*PAY_FULL, *card(), "1", "3", ""])
+    assert not any("by email" in line for line in record.said)
+    assert "Sorry, that is not one of the choices." in record.said
+    assert db.scalars(select(OutboxMessage)).all() == []
+
+
+IN_SPANISH = [*VERIFY_IN_SPANISH, *PAY_FULL[len(VERIFY) :], *card(), "1"]
+
+
+def test_the_email_receipt_is_in_the_language_of_the_call_not_the_account(db, simulator, ada):
+    assert ada.language == "en-US"
+    record = call(simulator, [*IN_SPANISH, "3", ""])
+    assert "Para recibirlo por correo electrónico en a…@example.com, oprima 3." in record.said
+    [payment] = payments(db)
+    paid = local(payment.created_at)
+    email = db.scalars(select(OutboxMessage)).one()
+    assert email.body.startswith("Gracias por su pago para la cuenta que termina en 0001.")
+    assert f"Fecha: {paid:%d/%m/%Y} a las {paid.hour % 12 or 12}:{paid:%M}" in email.body
+    assert "Pagado con Visa que termina en 4242" in email.body
+    assert email.subject == f"Pago recibido, confirmación {written(payment.confirmation_number)}"
+
+
+def test_the_text_receipt_is_in_the_language_of_the_call(db, simulator, ada):
+    call(simulator, [*IN_SPANISH, "2", ""])
+    [payment] = payments(db)
+    paid = local(payment.created_at)
+    text = db.scalars(select(OutboxMessage)).one()
+    assert text.body.startswith("Riverside Utilities: recibimos su pago")
+    assert f" el {paid:%d/%m/%Y} a las {paid.hour % 12 or 12}:{paid:%M}" in text.body
+    assert "$142.50, cargo $0.00, total cobrado $142.50, pagado con Visa" in text.body
+    assert written(payment.confirmation_number) in text.body
+
+
+def test_the_text_receipt_holds_when_and_how_much(make_app, db, ada):
+    call(simulator_for(make_app(**FEE)), [*PAY_FULL, "1", *card(), "1", "2", ""])
+    [payment] = payments(db)
+    paid = local(payment.created_at)
+    text = db.scalars(select(OutboxMessage)).one()
+    assert text.channel == "sms"
+    assert text.body == (
+        f"Riverside Utilities: payment received for account ending 0001 on {paid:%m/%d/%Y} at "
+        f"{paid.hour % 12 or 12}:{paid:%M} {'a.m.' if paid.hour < 12 else 'p.m.'} "
+        f"{paid.tzname()}: $142.50, fee $2.50, total charged $145.00, paid with Visa ending in "
+        f"4242. Confirmation {written(payment.confirmation_number)}. Balance now $0.00."
+    )
+
+
+# --- The pay page ---
+
+
+def test_the_pay_page_itemizes_the_fee_on_the_form_and_on_the_approval(make_app, db, ada):
+    client = make_app(**FEE).test_client()
+    phone = Phone(client)
+    phone.conversation(*TEXT_VERIFY, "2")
+    path = link_in(phone.send("1"))
+    form = client.get(path).text
+    for item in ("Payment: $142.50", "Convenience fee: $2.50", "Total: $145.00"):
+        assert f"<li>{item}</li>" in form
+    assert ">Pay $145.00</button>" in form
+    done = pay(client, path)
+    assert done.status_code == 200
+    assert (
+        "Your payment of $142.50 was approved, with a convenience fee of $2.50: $145.00 charged "
+        "in all." in done.text
+    )
+    [payment] = payments(db)
+    assert (payment.amount_cents, payment.fee_cents, payment.channel) == (14250, 250, "web")
+    db.rollback()
+    sent = {m.channel: m for m in db.scalars(select(OutboxMessage))}
+    assert "fee $2.50, total charged $145.00" in sent["sms"].body
+    assert "Total charged: $145.00" in sent["email"].body  # by link: emailed as before
+
+
+def test_a_link_whose_bill_was_since_paid_says_when(client, db, simulator, ada):
+    phone = Phone(client)
+    phone.conversation(*TEXT_VERIFY, "2")
+    path = link_in(phone.send("1"))
+    call(simulator, [*PAY_FULL, *card(), "1", ""])
+    [by_phone] = payments(db)
+    day = local(by_phone.created_at).date()
+    words = f"This bill was paid on {day:%m/%d/%Y}, so this link takes no payment"
+    page = client.get(path)
+    assert page.status_code == 410 and words in page.text
+    assert "already being processed" not in page.text
+    submitted = client.post(path, data={"form_token": "x", "number": "4242424242424242"})
+    assert submitted.status_code == 410 and words in submitted.text
+    assert [p.id for p in payments(db)] == [by_phone.id]
