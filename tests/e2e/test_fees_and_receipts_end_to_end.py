@@ -17,7 +17,7 @@ from tests.conftest import simulator_for
 from tests.support.agent_desk import Desk, WaitingCaller, final, make_agent, take_call
 from tests.support.card_scan import captures_left, database_dump, leaks
 from tests.support.factories import add_account, balance, payments
-from tests.support.keys import PAY_FULL, TEXT_VERIFY, VERIFY, VERIFY_IN_SPANISH, card
+from tests.support.keys import PAY_FULL, PAY_MENU, TEXT_VERIFY, VERIFY, VERIFY_IN_SPANISH, card
 from tests.support.texting import Phone, link_in, pay
 
 FEE = {"FEE_FLAT_CENTS": 250}
@@ -73,8 +73,9 @@ def test_keypad_fee_is_said_with_the_total_before_the_card_and_the_approval_name
 
 def test_declining_the_fee_charges_nothing_and_asks_for_no_card(make_app, db, ada):
     app = make_app(**FEE)
-    record = call(simulator_for(app), [*PAY_FULL, "2", ""])
-    assert record.said.index(DECLINED) == record.said.index(ACCEPT) + 1
+    record = call(simulator_for(app), [*PAY_FULL, "5", "2", ""])
+    retry = record.said.index("Sorry, that is not one of the choices.")
+    assert record.said[retry - 1 : retry + 3] == [ACCEPT, record.said[retry], ACCEPT, DECLINED]
     assert not any(line.startswith(CARD_PROMPT) for line in record.said)
     assert payments(db) == []
     assert db.scalars(select(SandboxCharge)).all() == []
@@ -171,6 +172,27 @@ def test_a_texted_fee_is_said_with_the_total_and_menu_declines_it(make_app, db, 
     )
     phone.send("MENU")
     assert payments(db) == []
+
+
+def test_a_saved_card_by_text_hears_the_fee_first_and_its_receipt_is_emailed(make_app, db, ada):
+    app = make_app(**FEE)
+    call(simulator_for(app), [*PAY_MENU, "3", "50#", "1", *card(), "1", "4"])  # saves the card
+    phone = Phone(app.test_client())
+    phone.conversation(*TEXT_VERIFY, "2", "3")
+    offer = phone.send("10")
+    assert offer.startswith(
+        "A convenience fee of $2.50 applies, for a total of $12.50. To decline it, reply MENU: "
+        "nothing is charged."
+    )
+    assert "Reply 1 to pay $12.50 now with Visa ending 4242." in offer
+    assert phone.send("1").startswith(
+        "Thank you, your payment of $10.00 is approved, with a convenience fee of $2.50: $12.50 "
+        "in all."
+    )
+    by_text = payments(db)[-1]
+    assert (by_text.channel, by_text.amount_cents, by_text.fee_cents) == ("sms", 1000, 250)
+    [email] = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).all()
+    assert "Payment: $10.00\nConvenience fee: $2.50\nTotal charged: $12.50" in email.body
 
 
 # --- Receipts: offered on the phone, emailed only when asked ---
