@@ -27,7 +27,7 @@ from flows.context import Context
 from flows.data import AgentData, PaymentData
 from flows.dispute import send_receipt
 from flows.engine import Conference, Flow, GiveUp, Go, Queue, Step, Transfer, Turn
-from flows.payment import TWILIO_PAY, end_capture
+from flows.payment import CAPTURE, TWILIO_PAY, approval, capture_with_fee, end_capture
 from ivr.config import Settings
 from ivr.models import (
     Account,
@@ -112,17 +112,15 @@ class AgentCaptureStart(Step):
     """Entered by the agent's redirect: take the agent's amount and ask for the card."""
 
     name = ENTRIES[START]
-    goes_to = ("card_number",)
+    goes_to = (CAPTURE,)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Go:
         capture = _capture(ctx, conv)
-        pay = PaymentData(conv)
-        pay.pay = {"amount": capture.amount_cents, "fee": capture.fee_cents}
-        pay.attempt = f"agent-{capture.id}"
+        PaymentData(conv).attempt = f"agent-{capture.id}"
         del AgentData(conv).resume
         agent_capture.update(capture, CaptureStatus.CAPTURING, fields=None)
-        total = Money(capture.amount_cents + capture.fee_cents)
-        return Go("card_number", (Prompt("agent_capture_intro", {"amount": total}),))
+        intro = Prompt("agent_capture_intro", {"amount": Money(capture.amount_cents)})
+        return capture_with_fee(conv, capture.amount_cents, capture.fee_cents, None, (intro,))
 
 
 class AgentCaptureStop(Step):
@@ -146,10 +144,9 @@ class AgentCaptureResult(Step):
         del AgentData(conv).capture
         said: tuple[Prompt, ...]
         if capture.status is CaptureStatus.APPROVED:
-            total = Money(capture.amount_cents + capture.fee_cents)
             number = SpokenDigits(capture.confirmation_number or "", SPOKEN_GROUPS)
             said = (
-                Prompt("payment_approved", {"amount": total}),
+                approval(capture.amount_cents, capture.fee_cents),
                 Prompt("confirmation_number", {"number": number}),
             )
         else:

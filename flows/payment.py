@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flows import agent_capture
 from flows.context import Context, phrase, verified_account
-from flows.data import PaymentData
+from flows.data import Pay, PaymentData
 from flows.engine import (
     Ask,
     Authorized,
@@ -29,7 +29,7 @@ from flows.engine import (
     Turn,
     goodbye,
 )
-from flows.receipts import text_recipient
+from flows.receipts import email_receipt, masked_email, payment_receipt, text_recipient
 from ivr import outbox
 from ivr.models import Account, Conversation, Payment, PaymentMethod, PaymentStatus
 from payments import ledger, methods
@@ -99,10 +99,31 @@ def start_capture(conv: Conversation, ctx: Context, amount: int, then: str = REC
     scope = _refuse_card(conv, ctx)
     if scope is not None:
         return decline_limit_reached(scope)
-    fee = ctx.payment_policy.fee(amount)
-    PaymentData(conv).pay = {"amount": amount, "fee": fee, "then": then}
-    said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(CAPTURE, said)
+    return capture_with_fee(conv, amount, ctx.payment_policy.fee(amount), then)
+
+
+def capture_with_fee(
+    conv: Conversation, amount: int, fee: int, then: str | None, said: tuple[Prompt, ...] = ()
+) -> Go:
+    """The one place a fee is announced, with the total, before any card field, for every
+    path (keypad, ``<Pay>``, a saved card or a link by text, an agent's capture): the channel's
+    capture step then lets the caller decline it. ``then`` is ``None`` for an agent's capture,
+    which goes back to the agent instead."""
+    pay: Pay = {"amount": amount, "fee": fee}
+    if then is not None:
+        pay["then"] = then
+    PaymentData(conv).pay = pay
+    notice = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
+    return Go(CAPTURE, (*said, *notice))
+
+
+def approval(amount: int, fee: int) -> Prompt:
+    """What an approval says: the payment, and the fee apart from it."""
+    if not fee:
+        return phrase("payment_approved", amount=Money(amount))
+    return phrase(
+        "payment_approved_with_fee", amount=Money(amount), fee=Money(fee), total=Money(amount + fee)
+    )
 
 
 def _choose(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
@@ -120,14 +141,31 @@ def _offers(ctx: Context, account: Account) -> list[int]:
     return [due.full_cents, due.minimum_cents]
 
 
+def _card_step(ctx: Context) -> str:
+    return "pay_verb" if _twilio_pay(ctx) else "card_number"
+
+
 class CaptureMethod(Step):
-    """Card details by our own keypad steps, or by Twilio's ``<Pay>``."""
+    """Card details by our own keypad steps, or by Twilio's ``<Pay>``; with a fee (just
+    announced by :func:`capture_with_fee`), only once the caller accepts it. Declining charges
+    nothing: the caller goes back to the menu, or to the agent who started the capture."""
 
     name = CAPTURE
-    goes_to = ("card_number", "pay_verb")
+    goes_to = ("card_number", "pay_verb", "main_menu", agent_capture.RESULT_STATE)
 
-    def prompt(self, conv: Conversation, ctx: Context) -> Go:
-        return Go("pay_verb" if _twilio_pay(ctx) else "card_number")
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
+        pay = PaymentData(conv).pay
+        if not pay["fee"]:
+            return Go(_card_step(ctx))
+        key = "fee_choice_agent" if agent_capture.running(conv, ctx) else "fee_choice"
+        return Turn((phrase(key, total=Money(pay["amount"] + pay["fee"])),), Ask())
+
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            return Go(_card_step(ctx))
+        if digits == "2":
+            return _abandon_capture(conv, ctx, agent_capture.FEE_DECLINED)
+        return Retry(phrase("invalid_choice"))
 
 
 class PayMenu(Step):
@@ -365,7 +403,7 @@ def _after_settlement(
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
         then = data.pay.get("then", RECEIPT)
-        return Go(then, (phrase("payment_approved", amount=Money(payment.amount_cents)),))
+        return Go(then, (approval(payment.amount_cents, payment.fee_cents),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
     return Go("main_menu", (phrase("payment_unknown"),))
@@ -448,7 +486,8 @@ class PayVerb(Step):
 
 
 class PaymentReceipt(Step):
-    """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
+    """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it, 3 emails
+    it (offered when the account has an email), 4 saves the card (when it can be saved)."""
 
     name = RECEIPT
     goes_to = (RECEIPT, "main_menu")
@@ -460,14 +499,20 @@ class PaymentReceipt(Step):
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         payment = self._payment(conv, ctx)
+        account = verified_account(conv)
         number = SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS)
-        offer = (phrase("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
+        offers = []
+        if account.email:
+            offers.append(phrase("receipt_email_offer", email=masked_email(account.email)))
+        if methods.can_save(ctx.session, payment):
+            offers.append(phrase("save_card_offer"))
         return Turn(
             (
                 phrase("confirmation_number", number=number),
-                phrase("new_balance", amount=Money(verified_account(conv).balance_cents)),
+                phrase("new_balance", amount=Money(account.balance_cents)),
                 phrase("receipt_options"),
-                *offer,
+                *offers,
+                phrase("receipt_options_end"),
             ),
             Ask(timeout=8),
         )
@@ -478,6 +523,12 @@ class PaymentReceipt(Step):
         if digits == "2":
             return Go("main_menu", (self._text_receipt(conv, ctx),))
         if digits == "3":
+            payment, account = self._payment(conv, ctx), verified_account(conv)
+            company = ctx.settings.COMPANY_NAME
+            sent = email_receipt(ctx.session, company, account, payment, conv.language)
+            if sent is not None:
+                return Go("main_menu", (phrase("receipt_emailed", email=masked_email(sent)),))
+        if digits == "4":
             saved = methods.save_from(ctx.session, self._payment(conv, ctx), "voice", ctx.now)
             if saved is not None:
                 brand, last4 = phrase(f"brand_{saved.brand}"), SpokenDigits(saved.last4)
@@ -494,20 +545,10 @@ class PaymentReceipt(Step):
         phone = text_recipient(ctx.session, conv, account)
         if phone is None:
             return phrase("receipt_no_phone")
-        payment = self._payment(conv, ctx)
-        text = render(
-            phrase(
-                "receipt_sms",
-                company=ctx.settings.COMPANY_NAME,
-                amount=Money(payment.amount_cents),
-                last4=account.last4,
-                number=SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS),
-                balance=Money(account.balance_cents),
-            ),
-            conv.language,
-            medium="text",
+        receipt = payment_receipt(
+            "receipt_sms", ctx.settings.COMPANY_NAME, account, self._payment(conv, ctx)
         )
-        outbox.enqueue(ctx.session, "sms", phone, text)
+        outbox.enqueue(ctx.session, "sms", phone, render(receipt, conv.language, medium="text"))
         return phrase("receipt_texted", last4=SpokenDigits(phone[-4:]))
 
 

@@ -22,6 +22,7 @@ from tests.support.account_records import (
 )
 from tests.support.agent_desk import WaitingCaller, handoff, in_conference, make_agent
 from tests.support.keys import card
+from tests.support.texting import Phone, link_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,6 +47,32 @@ def test_the_pay_page_empty_with_errors_and_approved(page, live_server, link):
 
     page.goto(live_server + link)
     expect(page.get_by_role("heading", name="This link can no longer be used")).to_be_visible()
+    assert violations(page) == []
+
+
+@pytest.fixture
+def fee(config):
+    """A convenience fee, set before the app is built."""
+    config["FEE_FLAT_CENTS"] = 250
+
+
+def test_the_pay_page_with_a_fee_itemized_approved_and_a_bill_paid_meanwhile(
+    fee, app, page, live_server, link
+):
+    phone = Phone(app.test_client())
+    phone.conversation("MENU", "2")
+    second = link_in(phone.send("1"))  # the same bill, paid below through the first link
+    page.goto(live_server + link)
+    expect(page.locator("#charges")).to_contain_text("Convenience fee: $2.50")
+    assert violations(page) == []
+
+    fill_card(page)
+    page.get_by_role("button", name="Pay $145.00").click()
+    expect(page.get_by_role("status")).to_contain_text("with a convenience fee of $2.50")
+    assert violations(page) == []
+
+    page.goto(live_server + second)
+    expect(page.get_by_role("alert")).to_contain_text("This bill was paid on")
     assert violations(page) == []
 
 

@@ -14,6 +14,7 @@ VISA = "4242424242424242"
 VERIFY = ["", "1", "1234#", "94105"]
 VERIFY_IN_SPANISH = ["9", *VERIFY[1:]]
 VERIFY_BY_NUMBER = ["", "70000001#", "1234#", "94105"]  # as a caller ID on no account must
+PAY_MENU = [*VERIFY, "2"]  # main menu 2: the pay menu
 PAY_FULL = [*VERIFY, "2", "1"]  # main menu 2 (pay), then 1: the full balance
 ARRANGE = [*VERIFY, "3"]
 DISPUTE = [*VERIFY, "5"]
