@@ -278,4 +278,9 @@ MESSAGES = {
     "sms_pay_menu_installment": "Your next payment plan installment is {amount}, due {date}. Reply {digit} to pay it now.",
     "sms_pay_menu_disputed": "Nothing else is due now. Reply {digit} to pay the disputed amount too, {amount}.",
     "sms_reconnection_requested": "We have asked for your service to be reconnected. It is usually back within {hours} hours, by {date}.",
+    "sms_balance_disputed": "{amount} of it is in dispute, not due while we review it.",
+    "sms_balance_payable": "Due now: {amount}.",
+    "sms_reconnect_cost": "To reconnect it, pay {amount}, the reconnection fee of {fee} included.",
+    "sms_reconnect_pending": "Your reconnection is paid: service should be back by {date}.",
+    "sms_balance_installment": "Next plan payment: {amount}, due {date}.",
 }

@@ -282,4 +282,9 @@ MESSAGES = {
     "sms_pay_menu_installment": "El próximo pago de su plan es de {amount}, con vencimiento el {date}. Responda {digit} para pagarlo ahora.",
     "sms_pay_menu_disputed": "No hay nada más que pagar ahora. Responda {digit} para pagar también el monto en disputa, {amount}.",
     "sms_reconnection_requested": "Pedimos que se reconecte su servicio. Normalmente vuelve dentro de {hours} horas, a más tardar el {date}.",
+    "sms_balance_disputed": "{amount} está en disputa y no vence mientras lo revisamos.",
+    "sms_balance_payable": "A pagar ahora: {amount}.",
+    "sms_reconnect_cost": "Para reconectarlo, pague {amount}, con el cargo de reconexión de {fee}.",
+    "sms_reconnect_pending": "Su reconexión está pagada: el servicio debería volver a más tardar el {date}.",
+    "sms_balance_installment": "Próximo pago del plan: {amount}, vence el {date}.",
 }

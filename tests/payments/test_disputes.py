@@ -13,9 +13,9 @@ from ivr.db import transaction
 from ivr.models import AuditEvent, DisputeStatus
 from payments import arrangements as rules
 from payments import disputes
+from payments.amounts import amounts_due
 from payments.arrangements import ArrangementPolicy, Extension, Offers, Refusal, Refused
 from payments.confirmation import is_valid
-from payments.amounts import amounts_due
 from payments.disputes import DisputeError, Scope
 from payments.ledger import number_taken
 from tests.support.factories import add_account
