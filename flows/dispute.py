@@ -15,15 +15,9 @@ from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.receipts import send_receipts
 from ivr.models import Account, Conversation, Dispute
 from payments.confirmation import SPOKEN_GROUPS
-from payments.disputes import DisputeError, Scope, held_cents, open_dispute, owed_cents
+from payments.disputes import DisputeError, Scope, open_dispute, owed_cents
 from payments.policy import parse_amount
-from prompts import Money, Prompt, SpokenDigits
-
-
-def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
-    """Said after the balance: how much of it is in dispute, if any."""
-    held = held_cents(ctx.session, account.id)
-    return (phrase("balance_disputed", amount=Money(held)),) if held > 0 else ()
+from prompts import Money, SpokenDigits
 
 
 def _choose(conv: Conversation, amount: int, scope: Scope) -> Go:

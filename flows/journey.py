@@ -8,9 +8,10 @@ from flows import accessible
 from flows.agent import AGENT_STEPS, ENTRIES, GIVE_UP, to_agent
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
+from flows.balance import balance_prompts
 from flows.context import Context, phrase
 from flows.data import CallerData
-from flows.dispute import DISPUTE_STEPS, held_prompts
+from flows.dispute import DISPUTE_STEPS
 from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
 from flows.payment import PAYMENT_STEPS
 from ivr import audit
@@ -175,20 +176,6 @@ class Locked(Step):
         return goodbye(phrase("goodbye"))
 
 
-def balance_prompts(account: Account) -> tuple[Prompt, ...]:
-    if account.balance_cents <= 0:
-        return (phrase("no_balance"),)
-    amount = Money(account.balance_cents)
-    said = (
-        phrase("balance", amount=amount, date=SpokenDate(account.due_date))
-        if account.due_date
-        else phrase("balance_no_date", amount=amount)
-    )
-    if 0 < account.minimum_due_cents < account.balance_cents:
-        return (said, phrase("minimum_due", amount=Money(account.minimum_due_cents)))
-    return (said,)
-
-
 def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
     payment = last_approved_payment(ctx.session, account.id)
     if payment is None or payment.confirmation_number is None:
@@ -223,7 +210,7 @@ class MainMenu(Step):
         if account is None:
             return Go("identify")
         if digits == "1":
-            return Go(self.name, balance_prompts(account) + held_prompts(ctx, account))
+            return Go(self.name, balance_prompts(ctx, account))
         if digits == "2":
             return Go("pay_menu")
         if digits == "3":

@@ -12,7 +12,12 @@ with the settled row (:class:`~flows.engine.Authorized`). No step moves money it
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
 from flows import agent_capture
+from flows.balance import balance_now, due_now
 from flows.context import Context, phrase, verified_account
 from flows.data import Pay, PaymentData
 from flows.engine import (
@@ -31,26 +36,37 @@ from flows.engine import (
 )
 from flows.receipts import email_receipt, masked_email, payment_receipt, text_recipient
 from ivr import outbox
-from ivr.models import Account, Conversation, Payment, PaymentMethod, PaymentStatus
+from ivr.models import (
+    Account,
+    AccountStatus,
+    Conversation,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    ReconnectionRequest,
+)
 from payments import ledger, methods
+from payments.amounts import AmountsDue
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
-from payments.disputes import amounts_due
 from payments.gateways import DeclineReason
 from payments.ledger import DeclineScope
 from payments.policy import AmountError, parse_amount
 from payments.service import Authorize, PaymentSource, SavedCard
-from prompts import Money, Prompt, SpokenDigits, render
+from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
 
 RECEIPT = "payment_receipt"
+RECONNECTED = "reconnection_requested"
 TWILIO_PAY = "twilio-pay"
 DECLINE_LIMIT = "decline_limit"
 
 
 def payable_cents(ctx: Context, account: Account) -> int:
-    """The balance less payments already in flight, so two calls cannot both pay it in full."""
-    return account.balance_cents - ledger.in_flight_cents(ctx.session, account.id)
+    """The balance less payments already in flight, so two calls cannot both pay it in full,
+    plus the reconnection fee a disconnected account still has to pay."""
+    fee = ledger.reconnection_fee_due(ctx.session, account, ctx.settings.RECONNECTION_FEE_CENTS)
+    return account.balance_cents - ledger.in_flight_cents(ctx.session, account.id) + fee
 
 
 def _amount_refusal(ctx: Context, error: AmountError, payable: int) -> Prompt:
@@ -72,7 +88,7 @@ CAPTURE = "capture"  # where card details are taken: each channel's flow has its
 STARTS_CAPTURE = (DECLINE_LIMIT, CAPTURE)  # where start_capture goes
 # Where a settled payment goes on to: its receipt or the step that asked for it (an
 # arrangement's down payment), another try, or the menu when the bank's answer is unknown.
-SETTLED = (RECEIPT, "arrangement_down_paid", "payment_declined", "main_menu")
+SETTLED = (RECEIPT, RECONNECTED, "arrangement_down_paid", "payment_declined", "main_menu")
 
 
 def _decline_limit(conv: Conversation, ctx: Context) -> DeclineScope | None:
@@ -127,18 +143,61 @@ def approval(amount: int, fee: int) -> Prompt:
 
 
 def _choose(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
-    """Accept ``amount`` if policy allows, and move on to capture."""
+    """Accept ``amount`` if policy allows, and move on to capture. A disconnected account's
+    payment may pay for reconnecting: the caller then hears what happens next."""
     account = verified_account(conv)
     payable = payable_cents(ctx, account)
     error = ctx.payment_policy.check(amount, payable)
     if error is not None:
         return Retry(_amount_refusal(ctx, error, payable))
-    return start_capture(conv, ctx, amount)
+    disconnected = account.status is AccountStatus.DISCONNECTED
+    return start_capture(conv, ctx, amount, RECONNECTED if disconnected else RECEIPT)
 
 
-def _offers(ctx: Context, account: Account) -> list[int]:
-    due = amounts_due(ctx.session, account)
-    return [due.full_cents, due.minimum_cents]
+@dataclass(frozen=True)
+class Offer:
+    """An amount the pay menu offers at a key, and the catalog key that offers it."""
+
+    cents: int
+    key: str
+    params: dict[str, Money | SpokenDate] = field(default_factory=dict)
+
+
+def _offers(due: AmountsDue) -> list[Offer]:
+    """At most two offers, at keys 1 and 2 (3 is another amount), most pressing first: the
+    reconnection, else a plan's installment, then the balance; else the minimum; with nothing
+    else to pay, the disputed amount, which a caller may still pay."""
+    full = Offer(due.full_cents, "pay_menu_full", {"amount": Money(due.full_cents)})
+    if due.confirming_cents:
+        confirming = Money(due.confirming_cents)
+        full = Offer(
+            due.full_cents, "pay_menu_confirming", {**full.params, "confirming": confirming}
+        )
+    if due.reconnect_fee_cents:
+        fee = Money(due.reconnect_fee_cents)
+        if not due.full_cents:
+            return [Offer(due.reconnect_cents, "pay_menu_reconnect_fee", {"fee": fee})]
+        amount = Money(due.reconnect_cents)
+        return [
+            Offer(due.reconnect_cents, "pay_menu_reconnect", {"amount": amount, "fee": fee}),
+            full,
+        ]
+    if due.installment is not None:
+        plan = due.installment
+        date = SpokenDate(plan.date)
+        first = Offer(
+            plan.amount_cents,
+            "pay_menu_installment",
+            {"amount": Money(plan.amount_cents), "date": date},
+        )
+        return [first, full] if plan.amount_cents < due.full_cents else [first]
+    if due.full_cents > 0:
+        minimum = Offer(due.minimum_cents, "pay_menu_minimum", {"amount": Money(due.minimum_cents)})
+        return [full, minimum] if 0 < due.minimum_cents < due.full_cents else [full]
+    if due.disputed_cents > 0 and due.with_disputed_cents > 0:
+        disputed = Money(due.with_disputed_cents)
+        return [Offer(due.with_disputed_cents, "pay_menu_disputed", {"amount": disputed})]
+    return []
 
 
 def _card_step(ctx: Context) -> str:
@@ -169,38 +228,33 @@ class CaptureMethod(Step):
 
 
 class PayMenu(Step):
+    """What can be paid now, each at its key (see :func:`_offers`), another amount, or back."""
+
     name = "pay_menu"
     goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
-        due = amounts_due(ctx.session, verified_account(conv))
-        confirming = Money(due.confirming_cents)
-        if due.full_cents <= 0:
+        due = due_now(ctx, verified_account(conv))
+        offers = _offers(due)
+        if not offers:
             if due.confirming_cents:
+                confirming = Money(due.confirming_cents)
                 return Go(
                     "main_menu", (phrase("payment_confirming_nothing_due", amount=confirming),)
                 )
             return Go("main_menu", (phrase("no_balance"),))
-        full = Money(due.full_cents)
-        say = [
-            phrase("pay_menu_confirming", confirming=confirming, amount=full)
-            if due.confirming_cents
-            else phrase("pay_menu_full", amount=full)
-        ]
-        if 0 < due.minimum_cents < due.full_cents:
-            say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
-        say.append(phrase("pay_menu_other"))
+        say = [phrase(o.key, **o.params, digit=n) for n, o in enumerate(offers, start=1)]
         # The key pays the amount just heard; the ledger re-checks it under the account lock.
-        PaymentData(conv).offered = [due.full_cents, due.minimum_cents]
-        return Turn(tuple(say), Ask())
+        PaymentData(conv).offered = [offer.cents for offer in offers]
+        return Turn((*say, phrase("pay_menu_other")), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         # A call that reached the menu before offers were kept has them worked out again.
-        full, minimum = PaymentData(conv).offered or _offers(ctx, verified_account(conv))
-        if digits == "1" and full > 0:
-            return _choose(conv, ctx, full)
-        if digits == "2" and 0 < minimum < full:
-            return _choose(conv, ctx, minimum)
+        offered = PaymentData(conv).offered
+        if offered is None:
+            offered = [o.cents for o in _offers(due_now(ctx, verified_account(conv)))]
+        if digits in ("1", "2") and int(digits) <= len(offered) and offered[int(digits) - 1] > 0:
+            return _choose(conv, ctx, offered[int(digits) - 1])
         if digits == "3":
             return Go("enter_amount")
         if digits == "*":
@@ -346,6 +400,7 @@ def _begin(conv: Conversation, ctx: Context, brand: str | None, last4: str | Non
         ),
         allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
         declines=ctx.decline_limits,
+        reconnection_fee_cents=ctx.settings.RECONNECTION_FEE_CENTS,
     )
 
 
@@ -509,7 +564,7 @@ class PaymentReceipt(Step):
         return Turn(
             (
                 phrase("confirmation_number", number=number),
-                phrase("new_balance", amount=Money(account.balance_cents)),
+                balance_now(account.balance_cents),
                 phrase("receipt_options"),
                 *offers,
                 phrase("receipt_options_end"),
@@ -550,6 +605,25 @@ class PaymentReceipt(Step):
         )
         outbox.enqueue(ctx.session, "sms", phone, render(receipt, conv.language, medium="text"))
         return phrase("receipt_texted", last4=SpokenDigits(phone[-4:]))
+
+
+class ReconnectionRequested(Step):
+    """After a disconnected account's approved payment: if it paid for reconnecting, what
+    happens next and by when; then the receipt."""
+
+    name = RECONNECTED
+    goes_to = (RECEIPT,)
+
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
+        query = select(ReconnectionRequest).where(
+            ReconnectionRequest.payment_id == PaymentData(conv).payment_id
+        )
+        request = ctx.session.scalars(query).one_or_none()
+        if request is None:
+            return Go(RECEIPT)
+        back = SpokenDate(verified_account(conv).local_date(request.expected_by))
+        hours = ctx.settings.RECONNECTION_HOURS
+        return Go(RECEIPT, (phrase("reconnection_requested", hours=hours, date=back),))
 
 
 class PaymentDeclined(Step):
@@ -608,6 +682,7 @@ PAYMENT_STEPS: tuple[Step, ...] = (
     Authorizing(),
     PayVerb(),
     PaymentReceipt(),
+    ReconnectionRequested(),
     PaymentDeclined(),
     DeclineLimit(),
 )

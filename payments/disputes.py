@@ -1,7 +1,8 @@
 """Disputed amounts: recorded with a reference number, held out of what is owed until resolved.
 
-An open dispute's cents are not asked for (the pay menu's full balance and minimum), not
-covered by arrangements, not counted toward reconnection, and not charged as an installment.
+An open dispute's cents are not asked for (``payments.amounts``: the pay menu's full balance
+and minimum), not covered by arrangements, not counted toward reconnection, and not charged as
+an installment; a caller may still pay them.
 The balance itself stays as billed: the billing system credits an upheld dispute, and its next
 import is authoritative. Resolving a dispute here only ends the hold.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import func, select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ivr import audit, logs
 from ivr.models import Account, Dispute, DisputeStatus
 from payments.confirmation import new_confirmation_number
-from payments.ledger import in_flight_cents, lock_account, number_taken
+from payments.ledger import lock_account, number_taken
 
 log = logging.getLogger("ivr.disputes")
 
@@ -46,24 +46,6 @@ def held_cents(session: Session, account_id: int) -> int:
 def owed_cents(session: Session, account: Account) -> int:
     """The balance less what is in dispute: what the IVR may ask for or arrange."""
     return account.balance_cents - held_cents(session, account.id)
-
-
-@dataclass(frozen=True)
-class AmountsDue:
-    """What the pay menu offers: the full amount owed and, if lower, the minimum due, each
-    less ``confirming_cents``, the payments still in flight (pending, or ``unknown`` until
-    reconciled), which may yet be approved and which the ledger counts as paid meanwhile."""
-
-    full_cents: int
-    minimum_cents: int
-    confirming_cents: int = 0
-
-
-def amounts_due(session: Session, account: Account) -> AmountsDue:
-    confirming = in_flight_cents(session, account.id)
-    payable = max(owed_cents(session, account) - confirming, 0)
-    minimum = max(account.minimum_due_cents - confirming, 0)
-    return AmountsDue(payable, min(minimum, payable), confirming)
 
 
 def open_dispute(

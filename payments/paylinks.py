@@ -198,11 +198,13 @@ def begin_payment(
     gateway: str,
     allow_overpayment: bool,
     declines: ledger.DeclineLimits,
+    reconnection_fee_cents: int = 0,
 ) -> Payment:
     """The pending ledger row for one try with ``card`` (the link must be open and locked).
 
     Raises :class:`payments.ledger.PaymentRefusedError` when payments already in flight cover
-    the balance, and :class:`payments.ledger.DeclineLimitError` once too many cards have been
+    the balance (with a disconnected account's ``reconnection_fee_cents``), and
+    :class:`payments.ledger.DeclineLimitError` once too many cards have been
     declined through this link or on its account.
     """
     checked = check_number(card.number)
@@ -222,6 +224,7 @@ def begin_payment(
         ),
         allow_overpayment=allow_overpayment,
         declines=declines,
+        reconnection_fee_cents=reconnection_fee_cents,
     )
     link.payment_id = payment.id
     return payment

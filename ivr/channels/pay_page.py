@@ -115,6 +115,7 @@ class PayPage:
                     gateway=self.settings.PAYMENT_GATEWAY,
                     allow_overpayment=self.settings.ALLOW_OVERPAYMENT,
                     declines=self.declines,
+                    reconnection_fee_cents=self.settings.RECONNECTION_FEE_CENTS,
                 )
             except ledger.DeclineLimitError as refused:
                 return self._limited(link, refused.scope, 429)

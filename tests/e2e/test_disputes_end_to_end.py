@@ -7,7 +7,7 @@ from ivr.simulator.emulator import keys_from
 from payments.confirmation import is_valid
 from tests.support.card_scan import database_dump, leaks
 from tests.support.factories import add_account
-from tests.support.keys import DISPUTE, VERIFY, VERIFY_IN_SPANISH, card
+from tests.support.keys import ARRANGE, DISPUTE, PAY_MENU, VERIFY_IN_SPANISH, card
 from tests.support.webhooks import twice_simulator
 
 
@@ -49,9 +49,13 @@ def test_disputing_the_whole_balance_then_reaching_a_representative(db, simulato
     assert (sms.recipient, email.recipient) == ("+15005550006", "ada@example.com")
     assert "$142.50 is held out of the amount due" in sms.body
 
-    after = call(simulator, [*VERIFY, "2", "3", "*"])
-    assert "Your account has no balance due." in after.said
-    assert "Your account has no balance due, so there is nothing to arrange." in after.said
+    paying = call(simulator, [*PAY_MENU, "*"])
+    assert (
+        "Nothing else is due now. To pay the disputed amount too, 142 dollars and 50 cents, "
+        "press 1." in paying.said
+    )
+    arranging = call(simulator, [*ARRANGE, "*"])
+    assert "Your account has no balance due, so there is nothing to arrange." in arranging.said
 
 
 def test_disputing_part_holds_it_out_of_the_pay_menu(db, simulator, ada):

@@ -46,7 +46,7 @@ def test_full_balance_by_visa_is_approved_with_a_confirmation_number(app, db, si
     )
     assert "Thank you, your payment of 142 dollars and 50 cents is approved." in record.said
     assert any(line.startswith(f"Your confirmation number is {spoken}") for line in record.said)
-    assert "Your balance is now 0 dollars." in record.said
+    assert "You now have no balance due." in record.said
     assert record.said[-1] == "Thank you for your payment. Goodbye."
     assert balance(db, ada) == 0
     assert captures_left(db) == 0

@@ -476,3 +476,21 @@ def test_two_hosts_running_at_once_charge_an_installment_once(db, standalone_fac
     assert stored_charges(db) == [f"arrangement:{plan}:1:1"]
     assert balance(db, ada) == 14250 - 4750
     assert sum(report.charged for report in reports) == 1
+
+
+def test_the_next_installment_is_what_is_still_short_of_the_first_unmet_one(
+    standalone_factory, ada
+):
+    arrange(standalone_factory, ada, Plan(3))
+
+    def next_due():
+        with transaction(standalone_factory) as session:
+            return promises.next_due(session, session.get(Account, ada.id))
+
+    assert next_due() == promises.Due(4750, FIRST)
+    pay(standalone_factory, ada, 4750, at(FIRST), key="first")
+    assert next_due() == promises.Due(4750, SECOND)
+    pay(standalone_factory, ada, 1000, at(FIRST), key="part")
+    assert next_due() == promises.Due(3750, SECOND)  # paying early counts
+    pay(standalone_factory, ada, 8500, at(FIRST), key="rest")
+    assert next_due() is None  # nothing owed: no installment is due

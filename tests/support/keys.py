@@ -15,12 +15,15 @@ VERIFY = ["", "1", "1234#", "94105"]
 VERIFY_IN_SPANISH = ["9", *VERIFY[1:]]
 VERIFY_BY_NUMBER = ["", "70000001#", "1234#", "94105"]  # as a caller ID on no account must
 PAY_MENU = [*VERIFY, "2"]  # main menu 2: the pay menu
-PAY_FULL = [*VERIFY, "2", "1"]  # main menu 2 (pay), then 1: the full balance
+PAY_FULL = [*PAY_MENU, "1"]  # then 1: its first offer (the full balance, for Ada as imported)
+BALANCE = [*VERIFY, "1"]  # main menu 1: the balance, then the main menu again
 ARRANGE = [*VERIFY, "3"]
 DISPUTE = [*VERIFY, "5"]
 ASSISTANCE = [*VERIFY, "6"]
 
 TEXT_VERIFY = ("hi", "1234", "94105")  # any first text, then PIN, then ZIP
+TEXT_BALANCE = (*TEXT_VERIFY, "1")  # text menu 1: the balance
+TEXT_PAY = (*TEXT_VERIFY, "2")  # text menu 2: the pay menu
 
 
 def card(
