@@ -20,13 +20,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from flows import agent_capture
 from flows.context import Context
 from flows.data import AgentData, PaymentData
+from flows.dispute import send_receipt
 from flows.engine import Conference, Flow, Go, Hook, Queue, Step, Transfer, Turn
-from flows.payment import TWILIO_PAY, end_capture
+from flows.payment import CAPTURE, TWILIO_PAY, approval, capture_with_fee, end_capture
 from ivr.config import Settings
 from ivr.models import (
     Account,
@@ -34,17 +35,24 @@ from ivr.models import (
     AgentCall,
     AgentCallStatus,
     AgentCapture,
+    Arrangement,
+    ArrangementInstallment,
+    ArrangementStatus,
     CaptureStatus,
     Conversation,
+    Dispute,
+    InstallmentStatus,
     Payment,
+    PaymentMethod,
     PaymentStatus,
     SessionStatus,
 )
-from payments import ledger
+from payments import ledger, methods
 from payments.confirmation import SPOKEN_GROUPS
+from payments.disputes import DisputeError, Scope, open_dispute, owed_cents
 from payments.policy import PaymentPolicy
 from prompts import Money, Prompt, SpokenDigits
-from verification import lockout
+from verification import find_account, lockout
 
 TRANSFERS = ("queue", "dial")
 START, CANCEL = "start", "cancel"
@@ -55,6 +63,8 @@ ENTRIES = {
     **{field: field for field in agent_capture.FIELDS},
 }
 RECENT_PAYMENTS = 5
+RECENT_RECORDS = 10  # arrangements and disputes listed in the console
+CONSOLE = "console"  # the channel of what an agent records in the console
 
 
 class ConsoleRefusedError(Exception):
@@ -102,17 +112,15 @@ class AgentCaptureStart(Step):
     """Entered by the agent's redirect: take the agent's amount and ask for the card."""
 
     name = ENTRIES[START]
-    goes_to = ("card_number",)
+    goes_to = (CAPTURE,)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Go:
         capture = _capture(ctx, conv)
-        pay = PaymentData(conv)
-        pay.pay = {"amount": capture.amount_cents, "fee": capture.fee_cents}
-        pay.attempt = f"agent-{capture.id}"
+        PaymentData(conv).attempt = f"agent-{capture.id}"
         del AgentData(conv).resume
         agent_capture.update(capture, CaptureStatus.CAPTURING, fields=None)
-        total = Money(capture.amount_cents + capture.fee_cents)
-        return Go("card_number", (Prompt("agent_capture_intro", {"amount": total}),))
+        intro = Prompt("agent_capture_intro", {"amount": Money(capture.amount_cents)})
+        return capture_with_fee(conv, capture.amount_cents, capture.fee_cents, None, (intro,))
 
 
 class AgentCaptureStop(Step):
@@ -136,10 +144,9 @@ class AgentCaptureResult(Step):
         del AgentData(conv).capture
         said: tuple[Prompt, ...]
         if capture.status is CaptureStatus.APPROVED:
-            total = Money(capture.amount_cents + capture.fee_cents)
             number = SpokenDigits(capture.confirmation_number or "", SPOKEN_GROUPS)
             said = (
-                Prompt("payment_approved", {"amount": total}),
+                approval(capture.amount_cents, capture.fee_cents),
                 Prompt("confirmation_number", {"number": number}),
             )
         else:
@@ -385,12 +392,52 @@ def cancel(session: Session, agent: Agent, capture_id: int) -> AgentCapture:
 
 
 @dataclass(frozen=True)
+class ArrangementLine:
+    """An arrangement as the console lists it: its terms, and the next installment unmet."""
+
+    arrangement: Arrangement
+    paid: int
+    installments: int
+    next_installment: ArrangementInstallment | None
+
+
+@dataclass(frozen=True)
+class SavedMethod:
+    """A saved card, masked to brand, last four and expiry, and whether it may be charged."""
+
+    brand: str
+    last4: str
+    expiry: str
+    state: str  # active, expired or removed
+
+
+@dataclass(frozen=True)
 class AccountSummary:
-    """What the console shows of an account: balance and recent payments, cards masked."""
+    """What the console shows of an account: balance and recent payments, cards masked, its
+    arrangements, disputes (open and resolved), verification locks and saved cards."""
 
     account: Account
     payments: list[Payment]
     locks: list[lockout.Lock]  # verification locks in force on the account number
+    arrangements: list[ArrangementLine]
+    disputes: list[Dispute]
+    methods: list[SavedMethod]
+    disputable_cents: int  # owed and not yet in dispute: the most a new dispute may hold
+
+
+def _arrangement_line(made: Arrangement) -> ArrangementLine:
+    paid = sum(1 for i in made.installments if i.status is InstallmentStatus.PAID)
+    unmet = [i for i in made.installments if i.status is InstallmentStatus.SCHEDULED]
+    following = unmet[0] if made.status is ArrangementStatus.ACTIVE and unmet else None
+    return ArrangementLine(made, paid, len(made.installments), following)
+
+
+def _saved_method(method: PaymentMethod, today: dt.date) -> SavedMethod:
+    expired = (method.exp_year, method.exp_month) < (today.year, today.month)
+    state = "removed" if method.removed_at else "expired" if expired else "active"
+    return SavedMethod(
+        method.brand, method.last4, f"{method.exp_month:02d}/{method.exp_year}", state
+    )
 
 
 def account_summary(session: Session, account: Account, now: dt.datetime) -> AccountSummary:
@@ -401,7 +448,29 @@ def account_summary(session: Session, account: Account, now: dt.datetime) -> Acc
         .limit(RECENT_PAYMENTS)
     )
     locks = lockout.locks(session, now, [lockout.account_subject(account.number)])
-    return AccountSummary(account, list(session.scalars(query)), locks)
+    made = session.scalars(
+        select(Arrangement)
+        .where(Arrangement.account_id == account.id)
+        .options(selectinload(Arrangement.installments))
+        .order_by(Arrangement.created_at.desc(), Arrangement.id.desc())
+        .limit(RECENT_RECORDS)
+    )
+    disputed = session.scalars(
+        select(Dispute)
+        .where(Dispute.account_id == account.id)
+        .order_by(Dispute.created_at.desc(), Dispute.id.desc())
+        .limit(RECENT_RECORDS)
+    )
+    today = account.local_date(now)
+    return AccountSummary(
+        account,
+        list(session.scalars(query)),
+        locks,
+        [_arrangement_line(arrangement) for arrangement in made],
+        list(disputed),
+        [_saved_method(method, today) for method in methods.on_file(session, account.id)],
+        max(owed_cents(session, account), 0),
+    )
 
 
 def caller_locks(session: Session, handoff: AgentCall, now: dt.datetime) -> list[lockout.Lock]:
@@ -411,3 +480,74 @@ def caller_locks(session: Session, handoff: AgentCall, now: dt.datetime) -> list
     if conv is None:
         return []
     return lockout.locks(session, now, [lockout.caller_or_pool(conv.caller)])
+
+
+def lift_lock(
+    session: Session, settings: Settings, agent: Agent, subject: str, handoff_id: int | None
+) -> str:
+    """Lift a lock the console shows the agent, once they have verified the caller themselves:
+    an account's, or the one on the phone of a call they have taken; the withheld-number pool
+    is every hidden caller's, so only an operator lifts it. Audited with the agent's name (by
+    :func:`verification.lockout.lift`, as ``ivr locks clear``). Returns the subject lifted."""
+    try:
+        named = lockout.parse_subject(subject, settings.DEFAULT_REGION)
+    except ValueError:
+        raise ConsoleRefusedError("There is no such lock.") from None
+    if named == lockout.ANONYMOUS:
+        raise ConsoleRefusedError(
+            "Every caller who withholds their number shares this lock, so only an operator "
+            "lifts it (ivr locks clear caller:anonymous)."
+        )
+    if named.startswith("caller:"):
+        handoff = handoff_for(session, agent, handoff_id) if handoff_id else None
+        conv = session.get(Conversation, handoff.call_sid) if handoff else None
+        mine = handoff is not None and handoff.agent_id == agent.id
+        if not (mine and conv is not None and lockout.caller_or_pool(conv.caller) == named):
+            raise ConsoleRefusedError(
+                "Only the lock on the phone of a call you have taken can be lifted here.",
+                forbidden=True,
+            )
+    elif find_account(session, named.removeprefix("account:")) is None:
+        raise ConsoleRefusedError("There is no such account.")
+    if not lockout.lift(session, named, actor=f"agent:{agent.username}"):
+        raise ConsoleRefusedError(f"{named} has no lock to lift.")
+    return named
+
+
+def record_dispute(
+    session: Session,
+    settings: Settings,
+    agent: Agent,
+    handoff_id: int,
+    amount_cents: int,
+    now: dt.datetime,
+) -> Dispute:
+    """Record a dispute of ``amount_cents`` for the account of the agent's verified call, as
+    the caller's own dispute by phone is recorded (the whole amount owed, or part of it), and
+    send the caller its reference number the same way."""
+    handoff = handoff_for(session, agent, handoff_id)
+    if handoff.agent_id != agent.id:
+        raise ConsoleRefusedError("Claim the call first.")
+    account = session.get(Account, handoff.account_id) if handoff.account_id else None
+    if account is None or not handoff.verified:
+        raise ConsoleRefusedError("The caller is not verified, so no dispute can be recorded.")
+    owed = owed_cents(session, account)
+    scope = Scope.BALANCE if amount_cents == owed else Scope.AMOUNT
+    try:
+        dispute = open_dispute(
+            session,
+            account.id,
+            amount_cents,
+            scope,
+            channel=CONSOLE,
+            session_sid=handoff.call_sid,
+            actor=f"agent:{agent.username}",
+            now=now,
+        )
+    except DisputeError:
+        most = Money(max(owed, 0)).write("en-US")
+        raise ConsoleRefusedError(f"Up to {most} can be disputed on this account.") from None
+    conv = session.get(Conversation, handoff.call_sid)
+    if conv is not None:
+        send_receipt(session, conv, account, dispute, settings.COMPANY_NAME)
+    return dispute

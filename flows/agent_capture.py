@@ -48,6 +48,9 @@ FINAL = frozenset(
 UNCHARGED_END = FINAL | {CaptureStatus.AUTHORIZING}
 # How a prepared payment that never reached the gateway is settled (hang-up, agent's cancel).
 NOT_CHARGED = ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.CANCELLED)
+# The caller turned down the convenience fee before any card field: nothing was charged.
+FEE_DECLINED = "fee_declined"
+CANCELLED_BY_CALLER = frozenset({"pay_cancelled", FEE_DECLINED})
 PENDING, ENTERING, VALID, INVALID, DONE = "pending", "entering", "valid", "invalid", "done"
 
 
@@ -141,8 +144,9 @@ def authorizing(conv: Conversation, ctx: Context, payment: Payment) -> None:
 
 
 def abandoned(conv: Conversation, ctx: Context, reason: str) -> Go | None:
-    """The caller cancelled at the read-back, or the payment was refused before any charge."""
-    status = CaptureStatus.CANCELLED if reason == "pay_cancelled" else CaptureStatus.FAILED
+    """The caller declined the fee or cancelled at the read-back, or the payment was refused
+    before any charge."""
+    status = CaptureStatus.CANCELLED if reason in CANCELLED_BY_CALLER else CaptureStatus.FAILED
     return _finish(conv, ctx, status, reason)
 
 

@@ -187,36 +187,65 @@ def _plan_option(plan: Terms) -> Prompt:
     return phrase("arrangement_plan_uneven", count=count, first=Money(first), amount=Money(rest))
 
 
+def _leading(plans: tuple[Terms, ...]) -> tuple[Terms, ...]:
+    """The two plans most callers want: done soonest (fewest payments) and the smallest
+    payments (the most); the others are offered on request."""
+    return plans if len(plans) <= 2 else (plans[0], plans[-1])
+
+
+OTHER_PLANS = "1"  # a plan is keyed by its number of payments, never fewer than 2
+
+
 class ArrangementInstallments(Step):
-    """Each allowed plan, keyed by its number of payments."""
+    """The leading two allowed plans, each keyed by its number of payments, and the others on
+    request (:class:`ArrangementOtherPlans`)."""
 
     name = "arrangement_installments"
-    goes_to = ("arrangement_offer", "arrangement_refused", "arrangement_terms")
+    others = False
+    back = "arrangement_offer"
+    goes_to: tuple[str, ...] = (
+        back,
+        "arrangement_other_plans",
+        "arrangement_refused",
+        "arrangement_terms",
+    )
+
+    def _shown(self, plans: tuple[Terms, ...]) -> tuple[Terms, ...]:
+        leading = _leading(plans)
+        return tuple(p for p in plans if p not in leading) if self.others else leading
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         offer = _offer(conv, ctx)
-        if isinstance(offer, Refused) or not offer.plans:
-            return Go("arrangement_offer")
+        if isinstance(offer, Refused) or not self._shown(offer.plans):
+            return Go("arrangement_offer" if isinstance(offer, Refused) else self.back)
         start = SpokenDate(offer.plans[0].schedule[0].date)
-        options = tuple(_plan_option(plan) for plan in offer.plans)
-        return Turn(
-            (
-                phrase("arrangement_plans_intro", date=start),
-                *options,
-                phrase("arrangement_plans_back"),
-            ),
-            Ask(),
-        )
+        say = [phrase("arrangement_plans_intro", date=start)]
+        say.extend(_plan_option(plan) for plan in self._shown(offer.plans))
+        if not self.others and len(offer.plans) > len(_leading(offer.plans)):
+            say.append(phrase("arrangement_plans_more"))
+        say.append(phrase("arrangement_plans_back"))
+        return Turn(tuple(say), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "*":
-            return Go("arrangement_offer")
+            return Go(self.back)
         offer = _offer(conv, ctx)
         if isinstance(offer, Refused):
             return _refuse(conv, offer)
+        if digits == OTHER_PLANS and not self.others and len(offer.plans) > 2:
+            return Go("arrangement_other_plans")
         if any(str(len(plan.schedule)) == digits for plan in offer.plans):
             return _choose(conv, Plan(int(digits)))
         return Retry(phrase("invalid_choice"))
+
+
+class ArrangementOtherPlans(ArrangementInstallments):
+    """The plans :class:`ArrangementInstallments` left out; star goes back to the first two."""
+
+    name = "arrangement_other_plans"
+    others = True
+    back = ArrangementInstallments.name
+    goes_to = (back, "arrangement_refused", "arrangement_terms")
 
 
 def _receipts(conv: Conversation, ctx: Context) -> OnCreated:
@@ -390,6 +419,7 @@ ARRANGEMENT_STEPS: tuple[Step, ...] = (
     ArrangementOffer(),
     ArrangementDate(),
     ArrangementInstallments(),
+    ArrangementOtherPlans(),
     ArrangementTerms(),
     ArrangementConfirmed(),
     ArrangementRefused(),

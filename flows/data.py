@@ -120,7 +120,7 @@ class PaymentData(FlowData):
     """A payment being made (:mod:`flows.payment`): never card data, only its verdicts."""
 
     pay = Slot[Pay]("pay")
-    offered = Slot[list[int] | None]("offered", None)  # [full, minimum], as the menu said them
+    offered = Slot[list[int] | None]("offered", None)  # the amounts at keys 1 and 2, as said
     card = Slot[Card]("card")
     recording_paused = Slot[bool]("recording_paused", False)
     attempt = Slot[int | str]("pay_attempt", 1)  # a count, or "agent-<capture id>"

@@ -7,21 +7,17 @@ be disputed is what is owed and not already in dispute (``payments.disputes``).
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from flows.context import Context, phrase, verified_account
 from flows.data import DisputeData
 from flows.engine import Ask, Finish, Go, Retry, Step, Turn, goodbye
 from flows.receipts import send_receipts
 from ivr.models import Account, Conversation, Dispute
 from payments.confirmation import SPOKEN_GROUPS
-from payments.disputes import DisputeError, Scope, held_cents, open_dispute, owed_cents
+from payments.disputes import DisputeError, Scope, open_dispute, owed_cents
 from payments.policy import parse_amount
-from prompts import Money, Prompt, SpokenDigits
-
-
-def held_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
-    """Said after the balance: how much of it is in dispute, if any."""
-    held = held_cents(ctx.session, account.id)
-    return (phrase("balance_disputed", amount=Money(held)),) if held > 0 else ()
+from prompts import Money, SpokenDigits
 
 
 def _choose(conv: Conversation, amount: int, scope: Scope) -> Go:
@@ -109,13 +105,7 @@ class DisputeConfirm(Step):
         except DisputeError:
             # Another call disputed or changed the balance meanwhile: start from what is left.
             return Go("dispute_menu", (phrase("dispute_changed"),))
-        params = {
-            "company": ctx.settings.COMPANY_NAME,
-            "last4": account.last4,
-            "amount": Money(dispute.amount_cents),
-            "number": SpokenDigits(dispute.reference_number, SPOKEN_GROUPS),
-        }
-        send_receipts(ctx.session, conv, account, "dispute_receipt", params)
+        send_receipt(ctx.session, conv, account, dispute, ctx.settings.COMPANY_NAME)
         data.dispute_id = dispute.id
         return Go("dispute_recorded")
 
@@ -149,6 +139,20 @@ class DisputeRecorded(Step):
 
     def on_no_input(self, conv: Conversation, ctx: Context) -> Finish:
         return goodbye(phrase("goodbye"))
+
+
+def send_receipt(
+    session: Session, conv: Conversation, account: Account, dispute: Dispute, company: str
+) -> None:
+    """The dispute's reference number by text and email, in the language of the call (or
+    text) it was recorded on; the IVR's flow and the agent console both send it."""
+    params = {
+        "company": company,
+        "last4": account.last4,
+        "amount": Money(dispute.amount_cents),
+        "number": SpokenDigits(dispute.reference_number, SPOKEN_GROUPS),
+    }
+    send_receipts(session, conv, account, "dispute_receipt", params)
 
 
 DISPUTE_STEPS: tuple[Step, ...] = (

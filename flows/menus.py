@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from flows import accessible
-from flows.balance import balance_prompts, last_payment_prompts
+from flows.balance import balance_prompts, due_now, last_payment_prompts, reconnection_prompts
 from flows.context import Context, phrase, verified_account
 from flows.data import CallerData, ConversationData, MenuData
-from flows.dispute import held_prompts
 from flows.engine import Ask, Finish, Go, Repeat, Retry, Step, Turn, goodbye
-from flows.payment import STARTS_CAPTURE, choose_amount
+from flows.payment import STARTS_CAPTURE, Offer, choose_amount, pay_offers
 from ivr.models import Conversation
-from payments.disputes import amounts_due
-from prompts import Money, Prompt
+from prompts import Prompt
 
 SPANISH = "es-US"
 ENGLISH = "en-US"
@@ -56,8 +54,7 @@ def _answer(*parts: Callable[[Conversation, Context], tuple[Prompt, ...]]) -> Ch
 
 
 def _balance(conv: Conversation, ctx: Context) -> tuple[Prompt, ...]:
-    account = verified_account(conv)
-    return balance_prompts(account) + held_prompts(ctx, account)
+    return balance_prompts(ctx, verified_account(conv))
 
 
 def _last_payment(conv: Conversation, ctx: Context) -> tuple[Prompt, ...]:
@@ -176,27 +173,33 @@ class TextMenu(Menu):
 
 
 class PayOffer(Step):
-    """Before the menu, for a caller with something to pay: the amount and "to pay it now,
-    press 1", the most common reason to call, one key away."""
+    """Before the menu, for a caller with something to pay: the pay menu's first offer and "to
+    pay it now, press 1", the most common reason to call, one key away. An amount wholly in
+    dispute is not pressed on anyone: it waits in the pay menu."""
 
     name = PAY_OFFER
     goes_to = (MENU, "agent", *STARTS_CAPTURE)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
-        account = verified_account(conv)
-        due = amounts_due(ctx.session, account)
-        if due.full_cents <= 0:
+        offer = _first_offer(conv, ctx)
+        if offer is None:
             return Go(MENU)
-        said = balance_prompts(account)[:1] + held_prompts(ctx, account)  # "it" is one amount
-        if due.confirming_cents:
-            confirming, payable = Money(due.confirming_cents), Money(due.full_cents)
-            said += (phrase("pay_offer_confirming", confirming=confirming, amount=payable),)
-        return Turn((*said, phrase("pay_now_offer")), Ask())
+        account = verified_account(conv)
+        if offer.key != "pay_menu_full":  # a reconnection, a plan's installment, a payment in doubt
+            said = (
+                *reconnection_prompts(ctx, account, due_now(ctx, account))[:1],
+                phrase(offer.key, **offer.params, digit=1),
+                phrase("pay_offer_else"),
+            )
+            return Turn(said, Ask())
+        # The balance as its facts (the minimum waits in the pay menu: "it" is one amount).
+        facts = [p for p in balance_prompts(ctx, account) if p.key != "minimum_due"]
+        return Turn((*facts, phrase("pay_now_offer")), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Repeat | Retry:
-        offer = amounts_due(ctx.session, verified_account(conv)).full_cents
-        if digits == "1" and offer > 0:
-            return choose_amount(conv, ctx, offer)
+        offer = _first_offer(conv, ctx)
+        if digits == "1" and offer is not None:
+            return choose_amount(conv, ctx, offer.cents)
         if digits in ("1", "2"):
             return Go(MENU)
         if digits == "0":
@@ -209,6 +212,13 @@ class PayOffer(Step):
 
     def on_no_input(self, conv: Conversation, ctx: Context) -> Go:
         return Go(MENU)
+
+
+def _first_offer(conv: Conversation, ctx: Context) -> Offer | None:
+    offers = pay_offers(due_now(ctx, verified_account(conv)))
+    if not offers or offers[0].key == "pay_menu_disputed":
+        return None
+    return offers[0]
 
 
 MENU_STEPS: tuple[Step, ...] = (PayOffer(), MainMenu(), OtherChoices())

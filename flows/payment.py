@@ -12,9 +12,14 @@ with the settled row (:class:`~flows.engine.Authorized`). No step moves money it
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
 from flows import agent_capture
+from flows.balance import balance_now, due_now
 from flows.context import Context, phrase, verified_account
-from flows.data import PaymentData
+from flows.data import Pay, PaymentData
 from flows.engine import (
     Ask,
     Authorized,
@@ -29,28 +34,39 @@ from flows.engine import (
     Turn,
     goodbye,
 )
-from flows.receipts import text_recipient
+from flows.receipts import email_receipt, masked_email, payment_receipt, text_recipient
 from ivr import outbox
-from ivr.models import Account, Conversation, Payment, PaymentMethod, PaymentStatus
+from ivr.models import (
+    Account,
+    AccountStatus,
+    Conversation,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    ReconnectionRequest,
+)
 from payments import ledger, methods
+from payments.amounts import AmountsDue
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
 from payments.confirmation import SPOKEN_GROUPS
-from payments.disputes import amounts_due
 from payments.gateways import DeclineReason
 from payments.ledger import DeclineScope
 from payments.policy import AmountError, parse_amount
 from payments.service import Authorize, PaymentSource, SavedCard
-from prompts import Money, Prompt, SpokenDigits, render
+from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
 
 RECEIPT = "payment_receipt"
+RECONNECTED = "reconnection_requested"
 TWILIO_PAY = "twilio-pay"
 DECLINE_LIMIT = "decline_limit"
 
 
 def payable_cents(ctx: Context, account: Account) -> int:
-    """The balance less payments already in flight, so two calls cannot both pay it in full."""
-    return account.balance_cents - ledger.in_flight_cents(ctx.session, account.id)
+    """The balance less payments already in flight, so two calls cannot both pay it in full,
+    plus the reconnection fee a disconnected account still has to pay."""
+    fee = ledger.reconnection_fee_due(ctx.session, account, ctx.settings.RECONNECTION_FEE_CENTS)
+    return account.balance_cents - ledger.in_flight_cents(ctx.session, account.id) + fee
 
 
 def _amount_refusal(ctx: Context, error: AmountError, payable: int) -> Prompt:
@@ -72,7 +88,7 @@ CAPTURE = "capture"  # where card details are taken: each channel's flow has its
 STARTS_CAPTURE = (DECLINE_LIMIT, CAPTURE)  # where start_capture goes
 # Where a settled payment goes on to: its receipt or the step that asked for it (an
 # arrangement's down payment), another try, or the menu when the bank's answer is unknown.
-SETTLED = (RECEIPT, "arrangement_down_paid", "payment_declined", "main_menu")
+SETTLED = (RECEIPT, RECONNECTED, "arrangement_down_paid", "payment_declined", "main_menu")
 
 
 def _decline_limit(conv: Conversation, ctx: Context) -> DeclineScope | None:
@@ -99,70 +115,146 @@ def start_capture(conv: Conversation, ctx: Context, amount: int, then: str = REC
     scope = _refuse_card(conv, ctx)
     if scope is not None:
         return decline_limit_reached(scope)
-    fee = ctx.payment_policy.fee(amount)
-    PaymentData(conv).pay = {"amount": amount, "fee": fee, "then": then}
-    said = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
-    return Go(CAPTURE, said)
+    return capture_with_fee(conv, amount, ctx.payment_policy.fee(amount), then)
+
+
+def capture_with_fee(
+    conv: Conversation, amount: int, fee: int, then: str | None, said: tuple[Prompt, ...] = ()
+) -> Go:
+    """The one place a fee is announced, with the total, before any card field, for every
+    path (keypad, ``<Pay>``, a saved card or a link by text, an agent's capture): the channel's
+    capture step then lets the caller decline it. ``then`` is ``None`` for an agent's capture,
+    which goes back to the agent instead."""
+    pay: Pay = {"amount": amount, "fee": fee}
+    if then is not None:
+        pay["then"] = then
+    PaymentData(conv).pay = pay
+    notice = (phrase("fee_notice", fee=Money(fee), total=Money(amount + fee)),) if fee else ()
+    return Go(CAPTURE, (*said, *notice))
+
+
+def approval(amount: int, fee: int) -> Prompt:
+    """What an approval says: the payment, and the fee apart from it."""
+    if not fee:
+        return phrase("payment_approved", amount=Money(amount))
+    return phrase(
+        "payment_approved_with_fee", amount=Money(amount), fee=Money(fee), total=Money(amount + fee)
+    )
 
 
 def choose_amount(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
-    """Accept ``amount`` if policy allows, and move on to capture."""
+    """Accept ``amount`` if policy allows, and move on to capture. A disconnected account's
+    payment may pay for reconnecting: the caller then hears what happens next."""
     account = verified_account(conv)
     payable = payable_cents(ctx, account)
     error = ctx.payment_policy.check(amount, payable)
     if error is not None:
         return Retry(_amount_refusal(ctx, error, payable))
-    return start_capture(conv, ctx, amount)
+    disconnected = account.status is AccountStatus.DISCONNECTED
+    return start_capture(conv, ctx, amount, RECONNECTED if disconnected else RECEIPT)
 
 
-def _offers(ctx: Context, account: Account) -> list[int]:
-    due = amounts_due(ctx.session, account)
-    return [due.full_cents, due.minimum_cents]
+@dataclass(frozen=True)
+class Offer:
+    """An amount the pay menu offers at a key, and the catalog key that offers it."""
+
+    cents: int
+    key: str
+    params: dict[str, Money | SpokenDate] = field(default_factory=dict)
+
+
+def pay_offers(due: AmountsDue) -> list[Offer]:
+    """At most two offers, at keys 1 and 2 (3 is another amount), most pressing first: the
+    reconnection, else a plan's installment, then the balance; else the minimum; with nothing
+    else to pay, the disputed amount, which a caller may still pay."""
+    full = Offer(due.full_cents, "pay_menu_full", {"amount": Money(due.full_cents)})
+    if due.confirming_cents:
+        confirming = Money(due.confirming_cents)
+        full = Offer(
+            due.full_cents, "pay_menu_confirming", {**full.params, "confirming": confirming}
+        )
+    if due.reconnect_fee_cents:
+        fee = Money(due.reconnect_fee_cents)
+        if not due.full_cents:
+            return [Offer(due.reconnect_cents, "pay_menu_reconnect_fee", {"fee": fee})]
+        amount = Money(due.reconnect_cents)
+        return [
+            Offer(due.reconnect_cents, "pay_menu_reconnect", {"amount": amount, "fee": fee}),
+            full,
+        ]
+    if due.installment is not None:
+        plan = due.installment
+        date = SpokenDate(plan.date)
+        first = Offer(
+            plan.amount_cents,
+            "pay_menu_installment",
+            {"amount": Money(plan.amount_cents), "date": date},
+        )
+        return [first, full] if plan.amount_cents < due.full_cents else [first]
+    if due.full_cents > 0:
+        minimum = Offer(due.minimum_cents, "pay_menu_minimum", {"amount": Money(due.minimum_cents)})
+        return [full, minimum] if 0 < due.minimum_cents < due.full_cents else [full]
+    if due.disputed_cents > 0 and due.with_disputed_cents > 0:
+        disputed = Money(due.with_disputed_cents)
+        return [Offer(due.with_disputed_cents, "pay_menu_disputed", {"amount": disputed})]
+    return []
+
+
+def _card_step(ctx: Context) -> str:
+    return "pay_verb" if _twilio_pay(ctx) else "card_number"
 
 
 class CaptureMethod(Step):
-    """Card details by our own keypad steps, or by Twilio's ``<Pay>``."""
+    """Card details by our own keypad steps, or by Twilio's ``<Pay>``; with a fee (just
+    announced by :func:`capture_with_fee`), only once the caller accepts it. Declining charges
+    nothing: the caller goes back to the menu, or to the agent who started the capture."""
 
     name = CAPTURE
-    goes_to = ("card_number", "pay_verb")
+    goes_to = ("card_number", "pay_verb", "main_menu", agent_capture.RESULT_STATE)
 
-    def prompt(self, conv: Conversation, ctx: Context) -> Go:
-        return Go("pay_verb" if _twilio_pay(ctx) else "card_number")
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
+        pay = PaymentData(conv).pay
+        if not pay["fee"]:
+            return Go(_card_step(ctx))
+        key = "fee_choice_agent" if agent_capture.running(conv, ctx) else "fee_choice"
+        return Turn((phrase(key, total=Money(pay["amount"] + pay["fee"])),), Ask())
+
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
+        if digits == "1":
+            return Go(_card_step(ctx))
+        if digits == "2":
+            return _abandon_capture(conv, ctx, agent_capture.FEE_DECLINED)
+        return Retry(phrase("invalid_choice"))
 
 
 class PayMenu(Step):
+    """What can be paid now, each at its key (see :func:`pay_offers`), another amount, or back."""
+
     name = "pay_menu"
     goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
-        due = amounts_due(ctx.session, verified_account(conv))
-        confirming = Money(due.confirming_cents)
-        if due.full_cents <= 0:
+        due = due_now(ctx, verified_account(conv))
+        offers = pay_offers(due)
+        if not offers:
             if due.confirming_cents:
+                confirming = Money(due.confirming_cents)
                 return Go(
                     "main_menu", (phrase("payment_confirming_nothing_due", amount=confirming),)
                 )
             return Go("main_menu", (phrase("no_balance"),))
-        full = Money(due.full_cents)
-        say = [
-            phrase("pay_menu_confirming", confirming=confirming, amount=full)
-            if due.confirming_cents
-            else phrase("pay_menu_full", amount=full)
-        ]
-        if 0 < due.minimum_cents < due.full_cents:
-            say.append(phrase("pay_menu_minimum", amount=Money(due.minimum_cents)))
-        say.append(phrase("pay_menu_other"))
+        say = [phrase(o.key, **o.params, digit=n) for n, o in enumerate(offers, start=1)]
         # The key pays the amount just heard; the ledger re-checks it under the account lock.
-        PaymentData(conv).offered = [due.full_cents, due.minimum_cents]
-        return Turn(tuple(say), Ask())
+        PaymentData(conv).offered = [offer.cents for offer in offers]
+        return Turn((*say, phrase("pay_menu_other")), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         # A call that reached the menu before offers were kept has them worked out again.
-        full, minimum = PaymentData(conv).offered or _offers(ctx, verified_account(conv))
-        if digits == "1" and full > 0:
-            return choose_amount(conv, ctx, full)
-        if digits == "2" and 0 < minimum < full:
-            return choose_amount(conv, ctx, minimum)
+        offered = PaymentData(conv).offered
+        if offered is None:
+            offered = [o.cents for o in pay_offers(due_now(ctx, verified_account(conv)))]
+        if digits in ("1", "2") and int(digits) <= len(offered) and offered[int(digits) - 1] > 0:
+            return choose_amount(conv, ctx, offered[int(digits) - 1])
         if digits == "3":
             return Go("enter_amount")
         if digits == "*":
@@ -308,6 +400,7 @@ def _begin(conv: Conversation, ctx: Context, brand: str | None, last4: str | Non
         ),
         allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
         declines=ctx.decline_limits,
+        reconnection_fee_cents=ctx.settings.RECONNECTION_FEE_CENTS,
     )
 
 
@@ -365,7 +458,7 @@ def _after_settlement(
         return back_to_agent
     if payment.status is PaymentStatus.APPROVED:
         then = data.pay.get("then", RECEIPT)
-        return Go(then, (phrase("payment_approved", amount=Money(payment.amount_cents)),))
+        return Go(then, (approval(payment.amount_cents, payment.fee_cents),))
     if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return Go("payment_declined")
     return Go("main_menu", (phrase("payment_unknown"),))
@@ -448,7 +541,8 @@ class PayVerb(Step):
 
 
 class PaymentReceipt(Step):
-    """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it."""
+    """The confirmation number, slowly, with the new balance; 1 repeats, 2 texts it, 3 emails
+    it (offered when the account has an email), 4 saves the card (when it can be saved)."""
 
     name = RECEIPT
     goes_to = (RECEIPT, "main_menu")
@@ -460,14 +554,20 @@ class PaymentReceipt(Step):
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         payment = self._payment(conv, ctx)
+        account = verified_account(conv)
         number = SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS)
-        offer = (phrase("save_card_offer"),) if methods.can_save(ctx.session, payment) else ()
+        offers = []
+        if account.email:
+            offers.append(phrase("receipt_email_offer", email=masked_email(account.email)))
+        if methods.can_save(ctx.session, payment):
+            offers.append(phrase("save_card_offer"))
         return Turn(
             (
                 phrase("confirmation_number", number=number),
-                phrase("new_balance", amount=Money(verified_account(conv).balance_cents)),
+                balance_now(account.balance_cents),
                 phrase("receipt_options"),
-                *offer,
+                *offers,
+                phrase("receipt_options_end"),
             ),
             Ask(timeout=8),
         )
@@ -478,6 +578,12 @@ class PaymentReceipt(Step):
         if digits == "2":
             return Go("main_menu", (self._text_receipt(conv, ctx),))
         if digits == "3":
+            payment, account = self._payment(conv, ctx), verified_account(conv)
+            company = ctx.settings.COMPANY_NAME
+            sent = email_receipt(ctx.session, company, account, payment, conv.language)
+            if sent is not None:
+                return Go("main_menu", (phrase("receipt_emailed", email=masked_email(sent)),))
+        if digits == "4":
             saved = methods.save_from(ctx.session, self._payment(conv, ctx), "voice", ctx.now)
             if saved is not None:
                 brand, last4 = phrase(f"brand_{saved.brand}"), SpokenDigits(saved.last4)
@@ -494,21 +600,30 @@ class PaymentReceipt(Step):
         phone = text_recipient(ctx.session, conv, account)
         if phone is None:
             return phrase("receipt_no_phone")
-        payment = self._payment(conv, ctx)
-        text = render(
-            phrase(
-                "receipt_sms",
-                company=ctx.settings.COMPANY_NAME,
-                amount=Money(payment.amount_cents),
-                last4=account.last4,
-                number=SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS),
-                balance=Money(account.balance_cents),
-            ),
-            conv.language,
-            medium="text",
+        receipt = payment_receipt(
+            "receipt_sms", ctx.settings.COMPANY_NAME, account, self._payment(conv, ctx)
         )
-        outbox.enqueue(ctx.session, "sms", phone, text)
+        outbox.enqueue(ctx.session, "sms", phone, render(receipt, conv.language, medium="text"))
         return phrase("receipt_texted", last4=SpokenDigits(phone[-4:]))
+
+
+class ReconnectionRequested(Step):
+    """After a disconnected account's approved payment: if it paid for reconnecting, what
+    happens next and by when; then the receipt."""
+
+    name = RECONNECTED
+    goes_to = (RECEIPT,)
+
+    def prompt(self, conv: Conversation, ctx: Context) -> Go:
+        query = select(ReconnectionRequest).where(
+            ReconnectionRequest.payment_id == PaymentData(conv).payment_id
+        )
+        request = ctx.session.scalars(query).one_or_none()
+        if request is None:
+            return Go(RECEIPT)
+        back = SpokenDate(verified_account(conv).local_date(request.expected_by))
+        hours = ctx.settings.RECONNECTION_HOURS
+        return Go(RECEIPT, (phrase("reconnection_requested", hours=hours, date=back),))
 
 
 class PaymentDeclined(Step):
@@ -567,6 +682,7 @@ PAYMENT_STEPS: tuple[Step, ...] = (
     Authorizing(),
     PayVerb(),
     PaymentReceipt(),
+    ReconnectionRequested(),
     PaymentDeclined(),
     DeclineLimit(),
 )

@@ -28,6 +28,7 @@ from sqlalchemy import delete
 
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
+from flows.balance import balance_now
 from flows.context import Context, phrase, verified_account
 from flows.data import CallerData, PaymentData, TextData
 from flows.dispute import DISPUTE_STEPS
@@ -60,6 +61,7 @@ from flows.payment import (
     EnterAmount,
     PaymentDeclined,
     PayMenu,
+    ReconnectionRequested,
     decline_limit_reached,
 )
 from ivr.models import Conversation, Payment, PaymentMethod, TextOptOut
@@ -203,6 +205,7 @@ class PayMethod(Step):
                 ),
                 allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
                 declines=ctx.decline_limits,
+                reconnection_fee_cents=ctx.settings.RECONNECTION_FEE_CENTS,
             )
         except ledger.DeclineLimitError as refused:
             return decline_limit_reached(refused.scope)
@@ -250,7 +253,7 @@ class PaymentReceipt(MenuPause):
                     "confirmation_number",
                     number=SpokenDigits(payment.confirmation_number, SPOKEN_GROUPS),
                 ),
-                phrase("new_balance", amount=Money(verified_account(conv).balance_cents)),
+                balance_now(verified_account(conv).balance_cents),
                 phrase("text_menu_hint"),
             ),
             Ask(),
@@ -275,6 +278,7 @@ TEXT_FLOW = Flow(
         PayLinkStep(),
         Authorizing(with_agent=False),
         PaymentReceipt(),
+        ReconnectionRequested(),
         PaymentDeclined(),
         DeclineLimit(),
         *ARRANGEMENT_STEPS,

@@ -74,6 +74,10 @@ class ArrangementPolicy:
     down_payment_percent: int
     reconnection_fee_cents: int
     calendar: BusinessDays
+    first_installment_days: int = 14
+    """How many days out a plan's first installment falls at the soonest (then the business day
+    on or after): never tomorrow, nor the day after a down payment taken today, so the caller
+    has time to plan for it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ArrangementPolicy:
@@ -227,14 +231,15 @@ def down_payment(policy: ArrangementPolicy, amount_cents: int) -> int:
 def installment_plans(
     policy: ArrangementPolicy, amount_cents: int, today: dt.date
 ) -> tuple[Terms, ...]:
-    """Every allowed plan: monthly from the next business day, each payment at least the minimum.
+    """Every allowed plan: monthly from the first business day at least
+    ``first_installment_days`` out, each payment at least the minimum.
 
-    Dates that land on a weekend or holiday move back to the business day before, so a plan
-    never asks for later than the calendar promised.
+    Later dates that land on a weekend or holiday move back to the business day before, so a
+    plan never asks for later than the calendar promised.
     """
     down = down_payment(policy, amount_cents)
     rest = amount_cents - down
-    first = policy.calendar.after(today)
+    first = policy.calendar.after(today + dt.timedelta(days=policy.first_installment_days - 1))
     plans = []
     for count in range(policy.installments_min, policy.installments_max + 1):
         if rest // count < policy.installment_min_cents:

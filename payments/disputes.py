@@ -1,7 +1,8 @@
 """Disputed amounts: recorded with a reference number, held out of what is owed until resolved.
 
-An open dispute's cents are not asked for (the pay menu's full balance and minimum), not
-covered by arrangements, not counted toward reconnection, and not charged as an installment.
+An open dispute's cents are not asked for (``payments.amounts``: the pay menu's full balance
+and minimum), not covered by arrangements, not counted toward reconnection, and not charged as
+an installment; a caller may still pay them.
 The balance itself stays as billed: the billing system credits an upheld dispute, and its next
 import is authoritative. Resolving a dispute here only ends the hold.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from enum import StrEnum
 
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from ivr import audit, logs
 from ivr.models import Account, Dispute, DisputeStatus
 from payments.confirmation import new_confirmation_number
-from payments.ledger import in_flight_cents, lock_account, number_taken
+from payments.ledger import lock_account, number_taken
 
 log = logging.getLogger("ivr.disputes")
 
@@ -45,24 +46,6 @@ def held_cents(session: Session, account_id: int) -> int:
 def owed_cents(session: Session, account: Account) -> int:
     """The balance less what is in dispute: what the IVR may ask for or arrange."""
     return account.balance_cents - held_cents(session, account.id)
-
-
-@dataclass(frozen=True)
-class AmountsDue:
-    """What the pay menu offers: the full amount owed and, if lower, the minimum due, each
-    less ``confirming_cents``, the payments still in flight (pending, or ``unknown`` until
-    reconciled), which may yet be approved and which the ledger counts as paid meanwhile."""
-
-    full_cents: int
-    minimum_cents: int
-    confirming_cents: int = 0
-
-
-def amounts_due(session: Session, account: Account) -> AmountsDue:
-    confirming = in_flight_cents(session, account.id)
-    payable = max(owed_cents(session, account) - confirming, 0)
-    minimum = max(account.minimum_due_cents - confirming, 0)
-    return AmountsDue(payable, min(minimum, payable), confirming)
 
 
 def open_dispute(
@@ -109,12 +92,39 @@ def open_dispute(
     return dispute
 
 
+OutcomeNotice = Callable[[Session, Account, Dispute], None]
+"""Tells the account holder how their dispute ended, in the resolving transaction (through the
+outbox; the caller renders the words, since ``payments/`` speaks no language)."""
+NOTE_LENGTH = 500
+
+
+def _checked_note(note: str | None) -> str | None:
+    """The resolver's note as kept: printable, not too long, and never a card number."""
+    note = (note or "").strip()
+    if not note:
+        return None
+    if len(note) > NOTE_LENGTH or not note.isprintable():
+        raise DisputeError(f"a note is one printable line of at most {NOTE_LENGTH} characters")
+    if logs.redact(note) != note:
+        raise DisputeError("a note must not hold a card number")
+    return note
+
+
 def resolve(
-    session: Session, reference: str, outcome: DisputeStatus, *, actor: str, now: dt.datetime
+    session: Session,
+    reference: str,
+    outcome: DisputeStatus,
+    *,
+    actor: str,
+    now: dt.datetime,
+    notify: OutcomeNotice,
+    note: str | None = None,
 ) -> Dispute:
-    """End an open dispute's hold: ``credited`` (the billing system credits it) or ``denied``."""
+    """End an open dispute's hold: ``credited`` (upheld: the billing system credits it) or
+    ``denied``, with the resolver's ``note``; the account holder is told through ``notify``."""
     if outcome is DisputeStatus.OPEN:
         raise DisputeError("a dispute is resolved as credited or denied")
+    kept_note = _checked_note(note)
     dispute = session.scalars(
         select(Dispute).where(Dispute.reference_number == reference).with_for_update()
     ).one_or_none()
@@ -123,14 +133,20 @@ def resolve(
     if dispute.status is not DisputeStatus.OPEN:
         raise DisputeError(f"dispute {reference} was already resolved as {dispute.status.value}")
     dispute.status, dispute.closed_at, dispute.closed_by = outcome, now, actor
+    dispute.closed_note = kept_note
+    account = session.get(Account, dispute.account_id)
+    assert account is not None  # the foreign key
     audit.record(
         session,
         f"dispute.{outcome.value}",
         actor=actor,
         outcome=outcome.value,
         resource=f"dispute:{dispute.id}",
+        account=account.number,
         amount_cents=dispute.amount_cents,
         reference=reference,
+        note=kept_note,
     )
+    notify(session, account, dispute)
     logs.event(log, f"dispute.{outcome.value}", dispute=dispute.id, by=actor)
     return dispute

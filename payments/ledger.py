@@ -26,7 +26,17 @@ from sqlalchemy.orm import Session
 from ivr import audit
 from ivr.config import Settings
 from ivr.db import insert_on_conflict, lock_row
-from ivr.models import Account, Arrangement, Dispute, Payment, PaymentStatus, utcnow
+from ivr.models import (
+    Account,
+    AccountStatus,
+    Arrangement,
+    Dispute,
+    Payment,
+    PaymentStatus,
+    ReconnectionRequest,
+    ReconnectionStatus,
+    utcnow,
+)
 from payments import capture
 from payments.confirmation import new_confirmation_number
 from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
@@ -75,6 +85,23 @@ def in_flight_cents(session: Session, account_id: int) -> int:
         Payment.account_id == account_id, Payment.status.in_(IN_FLIGHT)
     )
     return int(session.scalar(query) or 0)
+
+
+def pending_reconnection(session: Session, account_id: int) -> ReconnectionRequest | None:
+    """The account's reconnection already paid for, that the billing system has yet to do."""
+    query = select(ReconnectionRequest).where(
+        ReconnectionRequest.account_id == account_id,
+        ReconnectionRequest.status == ReconnectionStatus.PENDING,
+    )
+    return session.scalars(query.order_by(ReconnectionRequest.id.desc()).limit(1)).first()
+
+
+def reconnection_fee_due(session: Session, account: Account, fee_cents: int) -> int:
+    """The reconnection fee a disconnected account may pay on top of its balance: ``fee_cents``
+    (the setting), unless a pending request already paid it (the fee is never asked twice)."""
+    if account.status is not AccountStatus.DISCONNECTED:
+        return 0
+    return 0 if pending_reconnection(session, account.id) else fee_cents
 
 
 @dataclass(frozen=True)
@@ -216,6 +243,7 @@ def begin(
     *,
     allow_overpayment: bool,
     declines: DeclineLimits | None,
+    reconnection_fee_cents: int = 0,
 ) -> Payment:
     """The pending row for ``new``; the existing row if this key was seen before.
 
@@ -226,9 +254,12 @@ def begin(
     tester's declines must not stop them. Past a limit, :class:`DeclineLimitError` is raised
     and its audit entry is added to the caller's transaction. The row goes in with ``ON
     CONFLICT DO NOTHING`` on its key: a key seen before costs a read only then.
+    ``reconnection_fee_cents`` (the setting) may be paid on top of a disconnected account's
+    balance (:func:`reconnection_fee_due`, judged under the lock too).
     """
     account = lock_account(session, new.account_id)
     payable = account.balance_cents - in_flight_cents(session, account.id)
+    payable += reconnection_fee_due(session, account, reconnection_fee_cents)
     refusal = _refusal(session, account, new, declines)
     if refusal is None and not allow_overpayment and new.amount_cents > payable:
         refusal = PaymentRefusedError(f"account {account.last4}: {payable} cents payable")

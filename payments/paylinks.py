@@ -30,12 +30,14 @@ from payments.cards import Brand, FieldError, check_code, check_number, check_zi
 from payments.gateways import Card
 
 PATH = "/pay/"
+_SESSION = "paylink:"  # how the ledger names a link's payment session
 
 
 class LinkState(StrEnum):
     OPEN = "open"
     PENDING = "pending"  # a payment through it is with the gateway, or its outcome is unknown
     USED = "used"
+    PAID = "paid"  # the bill was paid since the link was sent, some other way
     EXPIRED = "expired"
     UNKNOWN = "unknown"
 
@@ -111,9 +113,32 @@ def state(session: Session, link: PayLink | None, now: dt.datetime) -> LinkState
         payment = session.get(Payment, link.payment_id, populate_existing=True)
         if payment is not None and payment.status in ledger.IN_FLIGHT:
             return LinkState.PENDING
+    if paid_since(session, link) is not None:
+        return LinkState.PAID
     if link.expires_at <= now:
         return LinkState.EXPIRED
     return LinkState.OPEN
+
+
+def paid_since(session: Session, link: PayLink) -> Payment | None:
+    """The latest payment approved on the link's account since the link was sent, if what is
+    left to pay no longer covers the link's amount: the bill was paid by phone, by text or by
+    another link meanwhile, and this link must say so rather than take a second payment."""
+    account = link.account
+    payable = account.balance_cents - ledger.in_flight_cents(session, account.id)
+    if payable >= link.amount_cents:
+        return None
+    query = (
+        select(Payment)
+        .where(
+            Payment.account_id == account.id,
+            Payment.status == PaymentStatus.APPROVED,
+            Payment.created_at >= link.created_at,
+        )
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
 
 
 @dataclass(frozen=True)
@@ -154,7 +179,15 @@ def check_card(form: CardForm, today: dt.date) -> Card | dict[str, FieldError]:
 
 def session_sid(link: PayLink) -> str:
     """What the ledger keys the link's payments by: one link is one payment session."""
-    return f"paylink:{link.id}"
+    return f"{_SESSION}{link.id}"
+
+
+def for_session(session: Session, sid: str) -> PayLink | None:
+    """The link a payment's ``session_sid`` names, if it names one."""
+    link_id = sid.removeprefix(_SESSION)
+    if link_id == sid or not link_id.isdigit():
+        return None
+    return session.get(PayLink, int(link_id))
 
 
 def begin_payment(
@@ -165,11 +198,13 @@ def begin_payment(
     gateway: str,
     allow_overpayment: bool,
     declines: ledger.DeclineLimits,
+    reconnection_fee_cents: int = 0,
 ) -> Payment:
     """The pending ledger row for one try with ``card`` (the link must be open and locked).
 
     Raises :class:`payments.ledger.PaymentRefusedError` when payments already in flight cover
-    the balance, and :class:`payments.ledger.DeclineLimitError` once too many cards have been
+    the balance (with a disconnected account's ``reconnection_fee_cents``), and
+    :class:`payments.ledger.DeclineLimitError` once too many cards have been
     declined through this link or on its account.
     """
     checked = check_number(card.number)
@@ -189,6 +224,7 @@ def begin_payment(
         ),
         allow_overpayment=allow_overpayment,
         declines=declines,
+        reconnection_fee_cents=reconnection_fee_cents,
     )
     link.payment_id = payment.id
     return payment

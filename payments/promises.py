@@ -40,6 +40,7 @@ from ivr.models import (
     Account,
     Arrangement,
     ArrangementInstallment,
+    ArrangementKind,
     ArrangementStatus,
     InstallmentStatus,
     Payment,
@@ -151,6 +152,41 @@ def _paid_since(session: Session, account_id: int, since: dt.datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
+def counted_toward(session: Session, account: Account, arrangement: Arrangement) -> int:
+    """What meets an arrangement's installments: payments approved on the account since it was
+    made, plus any amount now in dispute (held, so not due)."""
+    paid = _paid_since(session, account.id, arrangement.created_at)
+    return paid + held_cents(session, account.id)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A plan's next installment as the caller hears it: what is still short of it, by when."""
+
+    amount_cents: int
+    date: dt.date
+
+
+def next_due(session: Session, account: Account) -> Due | None:
+    """The active plan's first unmet installment (None: no plan, or nothing owed any more), as
+    :func:`run` will judge it: paying it keeps the promise."""
+    plan = session.scalars(
+        select(Arrangement).where(
+            Arrangement.account_id == account.id,
+            Arrangement.status == ArrangementStatus.ACTIVE,
+            Arrangement.kind == ArrangementKind.INSTALLMENTS,
+        )
+    ).first()
+    if plan is None or owed_cents(session, account) <= 0:
+        return None
+    paid, promised = counted_toward(session, account, plan), 0
+    for installment in plan.installments:
+        promised += installment.amount_cents
+        if installment.status is InstallmentStatus.SCHEDULED and paid < promised:
+            return Due(min(installment.amount_cents, promised - paid), installment.due_date)
+    return None
+
+
 def _close(
     session: Session,
     arrangement: Arrangement,
@@ -226,9 +262,7 @@ class _Review:
     def run(self) -> _Charge | None:
         """Bring the arrangement up to date; a charge to make (outside any lock) or None."""
         arrangement = self.arrangement
-        # Amounts in dispute count as met while they are held: they are not due.
-        paid = _paid_since(self.session, self.account.id, arrangement.created_at)
-        paid += held_cents(self.session, self.account.id)
+        paid = counted_toward(self.session, self.account, arrangement)
         nothing_owed = owed_cents(self.session, self.account) <= 0
         promised, open_ = 0, []
         for installment in arrangement.installments:

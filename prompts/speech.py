@@ -49,27 +49,31 @@ _MONEY_WORDS = {
     "en-US": ("dollar", "dollars", "cent", "cents", "and"),
     "es-US": ("dólar", "dólares", "centavo", "centavos", "con"),
 }
+# A negative amount is money the customer has on the account, not a debt: never "minus".
+_CREDIT = {"en-US": "a credit of {}", "es-US": "un crédito de {}"}
 
 
 @dataclass(frozen=True)
 class Money:
-    """An amount in integer cents."""
+    """An amount in integer cents; spoken below zero as a credit ("a credit of 25 dollars")."""
 
     cents: int
 
     def speak(self, language: str) -> str:
         dollar, dollars, cent, cents, joiner = _MONEY_WORDS[language]
         whole, part = divmod(abs(self.cents), 100)
-        sign = ("minus " if language == "en-US" else "menos ") if self.cents < 0 else ""
         whole_text = f"{whole} {dollar if whole == 1 else dollars}"
-        if part == 0:
-            return sign + whole_text
         part_text = f"{part} {cent if part == 1 else cents}"
-        if whole == 0:
-            return sign + part_text
-        return f"{sign}{whole_text} {joiner} {part_text}"
+        if part == 0:
+            words = whole_text
+        elif whole == 0:
+            words = part_text
+        else:
+            words = f"{whole_text} {joiner} {part_text}"
+        return _CREDIT[language].format(words) if self.cents < 0 else words
 
     def write(self, language: str) -> str:
+        """Figures, signed as a statement prints them (operators read these too)."""
         sign = "-" if self.cents < 0 else ""
         return f"{sign}${abs(self.cents) / 100:,.2f}"
 

@@ -3,10 +3,10 @@ call's legs moved through the telephony adapter after the commit that prepared i
 call bridges it in a conference; a secure payment holds the agent there, then moves the
 caller's leg; :mod:`ivr.channels.bridge`).
 
-Every action an agent takes (log-in, log-out, look-up, claim, start, re-request, cancel) is
-written to the audit log with the agent, the call, the account and the outcome, refusals
-included. The capture's state is read from the database on every poll, so the console's live
-view works whichever web worker serves it.
+Every action an agent takes (log-in, log-out, look-up, claim, start, re-request, cancel,
+lifting a lock, recording a dispute) is written to the audit log with the agent, the call, the
+account and the outcome, refusals included. The capture's state is read from the database on
+every poll, so the console's live view works whichever web worker serves it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ivr.channels.bridge import AgentBridge
 from ivr.channels.voice import pay_result
 from ivr.config import Settings
 from ivr.db import transaction
-from ivr.models import Account, Agent, AgentCall, AgentCapture, CaptureStatus, utcnow
+from ivr.models import Account, Agent, AgentCall, AgentCapture, CaptureStatus, Dispute, utcnow
 from payments.cards import brand_label
 from payments.policy import WrittenAmountError, parse_written_amount
 from payments.service import Authorize, PaymentService
@@ -157,6 +157,13 @@ def _subject(db: Session, result: object) -> dict[str, Any]:
         result = result.handoff
     if isinstance(result, desk.AccountSummary):
         return {"account": result.account.number}
+    if isinstance(result, Dispute):
+        account = db.get(Account, result.account_id)
+        return {
+            "origin": f"call:{result.session_sid}",
+            "account": account.number if account else None,
+            "reference": result.reference_number,
+        }
     if isinstance(result, AgentCall | AgentCapture):
         account = db.get(Account, result.account_id) if result.account_id else None
         return {
@@ -164,6 +171,14 @@ def _subject(db: Session, result: object) -> dict[str, Any]:
             "account": account.number if account else None,
         }
     return {}
+
+
+def _cents(amount: str) -> int:
+    """Dollars as the agent typed them; a refusal (audited with the action) says how to."""
+    try:
+        return parse_written_amount(amount)
+    except WrittenAmountError:
+        raise desk.ConsoleRefusedError("Enter the amount in dollars, like 142.50.") from None
 
 
 class AgentConsole:
@@ -282,18 +297,29 @@ class AgentConsole:
 
         return self._act(agent, "agent.lookup", f"account:{number.strip()[:32]}", work)
 
+    def lift_lock(self, agent: Agent, subject: str, handoff_id: int | None) -> str:
+        """Lift the verification lock on ``subject`` (the agent has verified the caller)."""
+        return self._act(
+            agent,
+            "agent.lock.lift",
+            f"lock:{subject.strip()[:40]}",
+            lambda db: desk.lift_lock(db, self.settings, agent, subject, handoff_id),
+        )
+
+    def record_dispute(self, agent: Agent, handoff_id: int, amount: str) -> Dispute:
+        """Record a dispute of ``amount`` (dollars, as typed) for the account of the call."""
+
+        def work(db: Session) -> Dispute:
+            cents = _cents(amount)
+            return desk.record_dispute(db, self.settings, agent, handoff_id, cents, utcnow())
+
+        return self._act(agent, "agent.dispute", f"agent_call:{handoff_id}", work)
+
     # --- secure capture ---
 
     def start(self, agent: Agent, handoff_id: int, amount: str) -> AgentCapture:
-        try:
-            cents = parse_written_amount(amount)
-        except WrittenAmountError:
-            cents = None
-
         def work(db: Session) -> AgentCapture:
-            if cents is None:
-                raise desk.ConsoleRefusedError("Enter the amount in dollars, like 142.50.")
-            return desk.start_capture(db, self.settings, agent, handoff_id, cents)
+            return desk.start_capture(db, self.settings, agent, handoff_id, _cents(amount))
 
         capture = self._act(agent, "agent.capture.start", f"agent_call:{handoff_id}", work)
         self._move(agent, capture, desk.START)

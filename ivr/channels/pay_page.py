@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from flows.receipts import payment_receipt
 from ivr import logs, outbox
 from ivr.config import Settings
 from ivr.db import transaction
@@ -31,7 +32,7 @@ from payments import ledger, methods, paylinks
 from payments.confirmation import SPOKEN_GROUPS
 from payments.paylinks import CardForm, LinkState
 from payments.service import Authorize, CardInHand, PaymentService
-from prompts import Money, Prompt, SpokenDigits, render
+from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
 
 log = logging.getLogger("ivr.paypage")
 
@@ -40,6 +41,7 @@ FIELDS = ("number", "expiry", "code", "postal")
 _GONE = {
     LinkState.EXPIRED: ("paypage_expired", 410),
     LinkState.USED: ("paypage_used", 410),
+    LinkState.PAID: ("paypage_paid", 410),
     LinkState.PENDING: ("paypage_pending", 409),
     LinkState.UNKNOWN: ("paypage_unknown", 404),
 }
@@ -86,7 +88,7 @@ class PayPage:
             link = paylinks.find(db, token)
             state = paylinks.state(db, link, now)
             if link is None or state is not LinkState.OPEN:
-                return self._gone(link, state)
+                return self._gone(db, link, state)
             scope = self._decline_limit(db, link)
             if scope is not None:
                 return self._limited(link, scope, 429)
@@ -97,10 +99,10 @@ class PayPage:
             link = paylinks.find(db, token, lock=True)
             state = paylinks.state(db, link, now)
             if link is None or state is not LinkState.OPEN:
-                return self._gone(link, state)
+                return self._gone(db, link, state)
             if not hmac.compare_digest(form.get("form_token", ""), self.form_token(link)):
                 logs.event(log, "paypage.bad_form", logging.WARNING, link=link.id)
-                return self._gone(None, LinkState.UNKNOWN, status=400)
+                return self._gone(db, None, LinkState.UNKNOWN, status=400)
             fields = CardForm(*(form.get(name, "")[:40] for name in FIELDS))
             card = paylinks.check_card(fields, link.account.local_date(now))
             if isinstance(card, dict):
@@ -113,6 +115,7 @@ class PayPage:
                     gateway=self.settings.PAYMENT_GATEWAY,
                     allow_overpayment=self.settings.ALLOW_OVERPAYMENT,
                     declines=self.declines,
+                    reconnection_fee_cents=self.settings.RECONNECTION_FEE_CENTS,
                 )
             except ledger.DeclineLimitError as refused:
                 return self._limited(link, refused.scope, 429)
@@ -140,9 +143,12 @@ class PayPage:
             return self._message(link.language, "paypage_pending", 202)
 
     def _base(self, link: PayLink) -> dict[str, Any]:
+        """What every page of the link shows: the payment, any fee apart, and the total."""
         return {
             "company": self.settings.COMPANY_NAME,
-            "amount": Money(link.amount_cents + link.fee_cents),
+            "amount": Money(link.amount_cents),
+            "fee": Money(link.fee_cents) if link.fee_cents else None,
+            "total": Money(link.amount_cents + link.fee_cents),
             "last4": link.account.last4,
         }
 
@@ -163,36 +169,31 @@ class PayPage:
         return Page("paypage/form.html", status, link.language, values)
 
     def _approved(self, db: Session, link: PayLink, payment: Payment, saved: bool) -> Page:
-        number = SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS)
-        account = link.account
         texted = None
         if link.phone and not opted_out(db, link.phone):
-            receipt = Prompt(
-                "receipt_sms",
-                {
-                    "company": self.settings.COMPANY_NAME,
-                    "amount": Money(payment.amount_cents),
-                    "last4": account.last4,
-                    "number": number,
-                    "balance": Money(account.balance_cents),
-                },
-            )
+            company = self.settings.COMPANY_NAME
+            receipt = payment_receipt("receipt_sms", company, link.account, payment)
             outbox.enqueue(db, "sms", link.phone, render(receipt, link.language, medium="text"))
             texted = link.phone[-4:]
             logs.event(log, "paypage.receipt_texted", link=link.id, phone=mask_phone(link.phone))
         values = {
             **self._base(link),
-            "paid": Money(payment.amount_cents),
-            "number": number,
+            "number": SpokenDigits(payment.confirmation_number or "", SPOKEN_GROUPS),
             "texted": texted,
             "saved": saved,
         }
         return Page("paypage/done.html", 200, link.language, values)
 
-    def _gone(self, link: PayLink | None, state: LinkState, status: int | None = None) -> Page:
+    def _gone(
+        self, db: Session, link: PayLink | None, state: LinkState, status: int | None = None
+    ) -> Page:
         language = link.language if link else self.settings.DEFAULT_LANGUAGE
         key, gone_status = _GONE[state]
-        return self._message(language, key, status or gone_status)
+        params: dict[str, Any] = {}
+        paid = paylinks.paid_since(db, link) if link and state is LinkState.PAID else None
+        if link is not None and paid is not None:
+            params["date"] = SpokenDate(link.account.local_date(paid.created_at))
+        return self._message(language, key, status or gone_status, **params)
 
     def _limited(self, link: PayLink, scope: ledger.DeclineScope, status: int) -> Page:
         """Too many declines: no card form, and a number where a representative can help."""

@@ -29,6 +29,7 @@ from ivr.channels.agent_console import AgentConsole
 from ivr.channels.bridge import AgentBridge
 from ivr.channels.email_receipts import email_receipts
 from ivr.channels.pay_page import PayPage
+from ivr.channels.reconnection_notices import reconnection_notices
 from ivr.channels.text import TextSessions
 from ivr.channels.voice import VoiceCalls
 from ivr.config import (
@@ -41,12 +42,14 @@ from ivr.config import (
     unknown,
 )
 from ivr.db import make_engine, make_session_factory
-from payments import assistance
+from ivr.models import Account, Payment
+from payments import assistance, ledger
 from payments.arrangements import ArrangementPolicy
 from payments.capture import KeyRing
 from payments.gateways import ADAPTERS as GATEWAYS
 from payments.gateways import PaymentGateway, gateway_from_settings
 from payments.promises import PromisePolicy
+from payments.reconnection import ReconnectionPolicy, requests
 from payments.service import PaymentService
 
 
@@ -58,6 +61,7 @@ def checked_settings(
     settings = load_settings(environ, overrides)
     ArrangementPolicy.from_settings(settings)
     PromisePolicy.from_settings(settings)
+    ReconnectionPolicy.from_settings(settings)
     try:
         assistance.load(settings.ASSISTANCE_PROGRAMS_FILE)
     except assistance.ProgramsError as error:
@@ -141,12 +145,25 @@ def build_payments(
     factory: sessionmaker[Session],
     gateway: PaymentGateway | None = None,
 ) -> PaymentService:
-    """The payment service on ``factory``, queueing a receipt for each approved payment;
-    ``gateway`` replaces the configured one (fault-injection tests)."""
+    """The payment service on ``factory``; each approval may first become a reconnection
+    request (which bills the fee), then has its receipt queued. ``gateway`` replaces the
+    configured one (fault-injection tests)."""
+    policy = ReconnectionPolicy.from_settings(settings)
+    notices = reconnection_notices(settings.COMPANY_NAME, policy.hours)
     return PaymentService(
         factory,
         gateway or gateway_from_settings(settings, factory),
         KeyRing(settings.CAPTURE_KEY),
         dt.timedelta(minutes=settings.CAPTURE_TTL_MINUTES),
-        on_approved=email_receipts(settings.COMPANY_NAME),
+        on_approved=_in_turn(requests(policy, notices), email_receipts(settings.COMPANY_NAME)),
     )
+
+
+def _in_turn(*hooks: ledger.OnApproved) -> ledger.OnApproved:
+    """One settle hook that runs ``hooks`` in order, in the settling transaction."""
+
+    def run(session: Session, account: Account, payment: Payment) -> None:
+        for hook in hooks:
+            hook(session, account, payment)
+
+    return run

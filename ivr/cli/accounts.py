@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import IO
@@ -10,7 +11,7 @@ import click
 
 from ivr import logs
 from ivr.cli.common import Runtime, operator_option, pass_runtime
-from ivr.ops.importer import HeaderError, ImportReport, import_accounts
+from ivr.ops.importer import HeaderError, ImportReport, RowError, import_accounts, parse_as_of
 from payments.ledger import last_approved_payment
 from prompts import Money
 from verification import find_account, lockout
@@ -28,7 +29,14 @@ def accounts() -> None:
     """Load accounts from the billing system and look them up."""
 
 
-def run_import(runtime: Runtime, stream: IO[bytes], total_lines: int) -> ImportReport:
+def run_import(
+    runtime: Runtime,
+    stream: IO[bytes],
+    total_lines: int,
+    *,
+    as_of: dt.datetime | None = None,
+    force: bool = False,
+) -> ImportReport:
     """Import with a progress bar on stderr (shown when stderr is a terminal)."""
     with click.progressbar(
         length=total_lines,
@@ -37,13 +45,37 @@ def run_import(runtime: Runtime, stream: IO[bytes], total_lines: int) -> ImportR
         show_pos=True,
         hidden=not sys.stderr.isatty(),
     ) as bar:
-        return import_accounts(runtime.transaction, stream, runtime.settings, bar.update)
+        return import_accounts(
+            runtime.transaction, stream, runtime.settings, bar.update, as_of=as_of, force=force
+        )
+
+
+def _as_of(ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.datetime | None:
+    """``--as-of``, read as the column is (a date's end is in the accounts' time zone)."""
+    if value is None:
+        return None
+    try:
+        return parse_as_of(value, ctx.ensure_object(Runtime).settings.DEFAULT_TIME_ZONE)
+    except RowError as error:
+        raise click.BadParameter(str(error).removeprefix("balance_as_of ")) from None
 
 
 @accounts.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="INSTANT",
+    callback=_as_of,
+    help="The balance_as_of of every row that has none (2026-12-02T18:00:00Z, or a date).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import rows even when they are older than their account's last import.",
+)
 @pass_runtime
-def import_(runtime: Runtime, csv_file: Path) -> None:
+def import_(runtime: Runtime, csv_file: Path, as_of: dt.datetime | None, force: bool) -> None:
     """Upsert accounts from CSV_FILE, matching on account_number.
 
     \b
@@ -60,6 +92,22 @@ def import_(runtime: Runtime, csv_file: Path) -> None:
       due_date         2026-12-19 or 12/19/2026
       status           active, past_due, disconnected, closed (default active)
       language         en-US or es-US (default en-US)
+      balance_as_of    when the balance was true: 2026-12-02T18:00:00Z (an ISO 8601
+                       instant with its UTC offset), or 2026-12-02 (the end of that day
+                       in DEFAULT_TIME_ZONE); a blank cell takes --as-of
+
+    Each account needs service_zip or ssn_last4 (a caller proves who they are with one of
+    them): a row with neither is rejected.
+
+    \b
+    With a balance_as_of (the column, or --as-of):
+      - payments the IVR approved at or after it, which the billing system could not yet
+        count, are taken off the balance and the minimum due (not below 0); the summary
+        says how many accounts were so adjusted;
+      - a row older than the balance_as_of of its account's last import is rejected, as
+        it would undo that import and the payments since; --force imports it anyway.
+    Without one, a row's balance is taken as it is, and the account's stored as-of is
+    cleared.
 
     The file is UTF-8 text, and each account is on one row only: every row of an account
     number that the file repeats is rejected. Good rows are written even when others are bad
@@ -71,10 +119,13 @@ def import_(runtime: Runtime, csv_file: Path) -> None:
         total = max(0, sum(1 for _ in stream) - 1)
         stream.seek(0)
         try:
-            report = run_import(runtime, stream, total)
+            report = run_import(runtime, stream, total, as_of=as_of, force=force)
         except HeaderError as error:
             raise click.UsageError(f"{csv_file}: {error}") from None
     click.echo(f"Imported {report.imported} accounts from {csv_file}.")
+    if report.dated:
+        accounts = "1 account" if report.adjusted == 1 else f"{report.adjusted} accounts"
+        click.echo(f"Adjusted {accounts} for IVR payments approved after balance_as_of.")
     if report.errors:
         rejected = "1 row was" if len(report.errors) == 1 else f"{len(report.errors)} rows were"
         click.echo(f"{rejected} rejected:", err=True)

@@ -7,17 +7,18 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
+from ivr.channels.dispute_notices import dispute_outcomes
 from ivr.cli import listing
 from ivr.cli.accounts import money
-from ivr.cli.common import Runtime, pass_runtime
+from ivr.cli.common import Runtime, operator_option, pass_runtime
 from ivr.cli.listing import Column
 from ivr.models import Account, Dispute, DisputeStatus, utcnow
-from payments.disputes import DisputeError, resolve
+from payments.disputes import NOTE_LENGTH, DisputeError, resolve
 
 
 @click.group()
 def disputes() -> None:
-    """Disputed amounts callers recorded by phone (main menu 5).
+    """Disputed amounts recorded by callers (by phone or text) and by agents in the console.
 
     An open dispute's amount is held out of what the IVR asks the caller to pay, out of
     payment arrangements and out of the reconnection amount, until it is resolved here. The
@@ -50,7 +51,7 @@ def list_(
 
     \b
     Columns: reference number, opened (UTC), account, amount, what was disputed (the whole
-    balance, or an amount the caller keyed), status, and who resolved it and when.
+    balance, or an amount the caller keyed), status, and who resolved it, when, and their note.
     """
     query = listing.newest_first(
         select(Dispute, Account.number).join(Account),
@@ -82,9 +83,10 @@ DISPUTE_COLUMNS = (
 
 
 def _dispute_row(dispute: Dispute, number: str) -> tuple[object, ...]:
-    closed = (
-        f"{dispute.closed_at:%Y-%m-%d %H:%M} by {dispute.closed_by}" if dispute.closed_at else "-"
-    )
+    closed = "-"
+    if dispute.closed_at:
+        closed = f"{dispute.closed_at:%Y-%m-%d %H:%M} by {dispute.closed_by}"
+        closed += f": {dispute.closed_note}" if dispute.closed_note else ""
     return (
         dispute.reference_number, f"{dispute.created_at:%Y-%m-%d %H:%M}", number,
         money(dispute.amount_cents), dispute.scope, dispute.status.value, closed,
@@ -99,23 +101,40 @@ def _dispute_row(dispute: Dispute, number: str) -> tuple[object, ...]:
     required=True,
     help="credited: upheld (credit it in the billing system); denied: the amount is owed.",
 )
-@click.option("--by", "actor", default="billing", show_default=True, help="Who resolved it.")
+@click.option(
+    "--note",
+    default="",
+    help=f"Why, in one line (at most {NOTE_LENGTH} characters), kept on the dispute.",
+)
+@operator_option
 @pass_runtime
-def resolve_(runtime: Runtime, reference: str, outcome: str, actor: str) -> None:
+def resolve_(runtime: Runtime, reference: str, outcome: str, note: str, actor: str) -> None:
     """End the hold of the open dispute REFERENCE (its 10-digit reference number).
 
     A denied amount is asked for again from the next call on; a credited one stays out of
-    the amount due only once the billing system's import lowers the balance. Audited.
-    Exit status 1 when no open dispute has that reference.
+    the amount due only once the billing system's import lowers the balance. The account
+    holder is told the outcome, with the reference number, in the account's language: by text
+    to the account's phone and by email, whichever it has (`ivr worker` delivers them).
+    Audited with your name (`--by`, else IVR_OPERATOR, else your login name).
+
+    \b
+    Examples:
+      ivr disputes resolve 482-913-0057 --outcome credited --note "meter misread" --by kim
+      IVR_OPERATOR=kim ivr disputes resolve 4829130057 --outcome denied
+
+    Exit status 1 when no open dispute has that reference, or the note cannot be kept.
     """
+    notify = dispute_outcomes(runtime.settings.COMPANY_NAME)
     with runtime.transaction() as session:
         try:
             dispute = resolve(
                 session,
                 reference.replace("-", "").strip(),
                 DisputeStatus(outcome),
-                actor=f"operator:{actor}",
+                actor=actor,
                 now=utcnow(),
+                notify=notify,
+                note=note,
             )
         except DisputeError as error:
             raise click.ClickException(f"{error}. See `ivr disputes list --status open`.") from None

@@ -37,6 +37,9 @@ class Account(Base):
     )
     language: Mapped[str] = mapped_column(String(10), default="en-US")
     time_zone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    # The instant the last import's balance was true at (its balance_as_of), if it said:
+    # an older file is refused for this account, so a stale export cannot win.
+    balance_as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -36,6 +36,8 @@ class Dispute(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(80))
+    closed_note: Mapped[str | None] = mapped_column(String(500))
+    """Why it was resolved so, in the resolver's words (``ivr disputes resolve --note``)."""
 
     def __repr__(self) -> str:
         return f"<Dispute {self.id} {self.amount_cents}c {self.status.value}>"

@@ -9,6 +9,12 @@ control characters make a bad row (in the header, a refused file), never a half-
 An account number that more than one row carries is ambiguous (which PIN and balance are
 right?), so the file is read twice: first for those repeats, whose rows are all refused, then
 to import.
+
+A balance is true as of an instant (the optional ``balance_as_of`` column, or ``--as-of`` for a
+whole file). Payments the IVR approved since then are ones the file cannot show yet, so they
+are taken off what it says (:func:`ivr.ops.export.owed_since` names them: the same payments
+``ivr payments export`` hands over). A row older than the last import of its account is
+refused, unless forced: it would undo what the newer one said.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import IO, Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
@@ -34,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.models import Account, AccountPhone, AccountStatus, Base, utcnow
+from ivr.ops.export import owed_since, utc_text
 from payments.policy import WrittenAmountError, parse_written_amount
 from verification import keyed_hash, normalize_phone
 
@@ -52,6 +60,7 @@ COLUMNS = (
     "language",
 )
 REQUIRED = ("account_number", "name", "pin", "balance")
+AS_OF = "balance_as_of"  # optional: when the row's balance was true (see parse_as_of)
 BATCH = 10_000  # rows per chunk and per transaction: fewer, larger set-based statements
 PARSE_AHEAD = 4  # chunks parsed ahead of the writer: bounded memory on million-row files
 _LANGUAGES = {"en": "en-US", "en-us": "en-US", "english": "en-US"} | {
@@ -77,8 +86,13 @@ class HeaderError(ValueError):
 
 @dataclass
 class ImportReport:
+    """What an import did. ``dated`` rows had a balance_as_of; of those, ``adjusted`` had
+    IVR payments approved since taken off their balance."""
+
     imported: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    adjusted: int = 0
+    dated: int = 0
 
 
 FIELDS = (
@@ -94,6 +108,10 @@ FIELDS = (
     "status",
     "language",
     "time_zone",
+    "balance_as_of",
+)
+_BALANCE, _MINIMUM, _AS_OF = (
+    FIELDS.index(name) for name in ("balance_cents", "minimum_due_cents", AS_OF)
 )
 
 
@@ -139,6 +157,32 @@ def parse_due_date(raw: str) -> dt.date | None:
         return dt.datetime.strptime(text, "%m/%d/%Y").date()
     except ValueError:
         raise RowError(f"due_date {raw!r} is not a date like 2026-12-19") from None
+
+
+def parse_as_of(raw: str, zone: str, name: str = AS_OF) -> dt.datetime | None:
+    """The instant a balance was true at, in UTC. An ISO 8601 instant needs its UTC offset
+    (``Z`` or ``-05:00``): a bare time is ambiguous. A date alone means the end of that day in
+    ``zone`` (the accounts' time zone), as a billing system's "balance as of December 2"
+    counts the whole day; so a day that has not ended yet is refused, like any instant to
+    come: no balance can show payments not yet made."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text) + dt.timedelta(days=1)
+            moment = dt.datetime.combine(day, dt.time(), ZoneInfo(zone))
+        else:
+            moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise RowError(
+            f"{name} {raw!r} is not an instant like 2026-12-02T18:00:00Z or a date like 2026-12-02"
+        ) from None
+    if moment.tzinfo is None:
+        raise RowError(f"{name} {raw!r} has no UTC offset; add Z or one like -05:00")
+    if moment > utcnow():
+        raise RowError(f"{name} {raw!r} is in the future (a date means the end of that day)")
+    return moment.astimezone(dt.UTC)
 
 
 def _digits(raw: str, column: str, sizes: tuple[int, int], *, required: bool) -> str | None:
@@ -193,8 +237,11 @@ def _amounts(cell: dict[str, str]) -> tuple[int, int]:
     return balance, minimum
 
 
-def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
-    """Validate and convert one CSV row (blank optional cells are fine)."""
+def parse_row(
+    row: dict[str, str], settings: Settings, as_of: dt.datetime | None = None
+) -> AccountRecord:
+    """Validate and convert one CSV row (blank optional cells are fine); ``as_of`` is the
+    balance_as_of of a row whose own cell is blank."""
     if _BAD_CHARACTER.search("".join(row.values())):  # one search for the common case
         for column, raw in row.items():
             if problem := _bad_text(column, raw):
@@ -208,6 +255,10 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     pin = _digits(cell["pin"], "pin", (4, 8), required=True)
     ssn4 = _digits(cell["ssn_last4"], "ssn_last4", (4, 4), required=False)
     zip_code = _digits(cell["service_zip"].split("-")[0], "service_zip", (5, 5), required=False)
+    if zip_code is None and ssn4 is None:
+        raise RowError(
+            f"account {number} needs service_zip or ssn_last4: without one, no caller can verify"
+        )
     phones = []
     for raw in filter(None, (part.strip() for part in re.split(r"[;|]", cell["phone"]))):
         e164 = normalize_phone(raw, settings.DEFAULT_REGION)
@@ -224,6 +275,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
     if language is None:
         raise RowError(f"language {cell['language']!r} is not en-US or es-US")
     balance, minimum = _amounts(cell)
+    dated = parse_as_of(row.get(AS_OF) or "", settings.DEFAULT_TIME_ZONE) or as_of
     pepper = settings.PIN_PEPPER
     columns = (  # in FIELDS order
         number,
@@ -238,6 +290,7 @@ def parse_row(row: dict[str, str], settings: Settings) -> AccountRecord:
         status,
         language,
         settings.DEFAULT_TIME_ZONE,
+        dated,
     )
     return AccountRecord(columns, tuple(dict.fromkeys(phones)))
 
@@ -450,10 +503,15 @@ class ParsedChunk:
     records: list[Record]
     errors: list[Problem]
     rows: int
+    lines: list[int] = field(default_factory=list)  # each record's line
 
 
 def parse_chunk(
-    header: list[str], chunk: list[Line], refused: list[Problem], settings: Settings
+    header: list[str],
+    chunk: list[Line],
+    refused: list[Problem],
+    settings: Settings,
+    as_of: dt.datetime | None = None,
 ) -> ParsedChunk:
     """Validate a chunk of rows (runs in a worker process for large files), and report them
     in file order with the rows ``refused`` before parsing. Rows travel as lists of cells and
@@ -461,11 +519,12 @@ def parse_chunk(
     parsed = ParsedChunk([], list(refused), len(chunk) + len(refused))
     for line, cells in chunk:
         try:
-            row, phones = parse_row(dict(zip(header, cells, strict=False)), settings)
+            row, phones = parse_row(dict(zip(header, cells, strict=False)), settings, as_of)
         except RowError as error:
             parsed.errors.append((line, str(error)))
         else:
             parsed.records.append((row, phones))
+            parsed.lines.append(line)
     if refused:
         parsed.errors.sort()
     return parsed
@@ -493,7 +552,7 @@ def _chunks(
         yield chunk, refused
 
 
-def _parsed(text: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
+def _parsed(text: IO[str], settings: Settings, as_of: dt.datetime | None) -> Iterator[ParsedChunk]:
     """Parsed chunks in file order. A file of more than one chunk is parsed in worker
     processes, so validation (phone numbers, keyed hashes) overlaps with the database
     writes."""
@@ -506,16 +565,92 @@ def _parsed(text: IO[str], settings: Settings) -> Iterator[ParsedChunk]:
     if first is None:
         return
     if second is None:  # one chunk: not worth starting processes
-        yield parse_chunk(header, *first, settings)
+        yield parse_chunk(header, *first, settings, as_of)
         return
     window: deque[Future[ParsedChunk]] = deque()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for chunk in itertools.chain((first, second), chunks):
-            window.append(pool.submit(parse_chunk, header, *chunk, settings))
+            window.append(pool.submit(parse_chunk, header, *chunk, settings, as_of))
             if len(window) >= PARSE_AHEAD:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
+
+
+@dataclass
+class _Dated:
+    """A chunk's records once held against what is stored: stale rows refused, the others'
+    balances lowered by the payments approved since their balance_as_of."""
+
+    records: list[Record]
+    refused: list[Problem]
+    adjusted: int
+    dated: int
+
+
+def _stale(line: int, number: str, as_of: dt.datetime, last: dt.datetime) -> Problem:
+    return (
+        line,
+        f"balance_as_of {utc_text(as_of)} is older than {utc_text(last)}, the last import of "
+        f"account {number}: its balance would undo that import and the payments since. Import "
+        "a newer file, or use --force",
+    )
+
+
+def _held_against_stored(session: Session, parsed: ParsedChunk, *, force: bool) -> _Dated:
+    """Refuse the rows older than their account's last import (unless ``force``), and take
+    the payments approved since a row's balance_as_of off its balance and minimum due.
+
+    The chunk's accounts are locked first (PostgreSQL; SQLite's write lock covers them): a
+    payment that settles meanwhile either committed before, and is counted here, or waits and
+    then takes itself off the imported balance. Either way it is counted once."""
+    numbers = [row[0] for row, _ in parsed.records if row[_AS_OF] is not None]
+    if not numbers:
+        return _Dated(parsed.records, [], 0, 0)
+    query = (
+        select(Account.number, Account.id, Account.balance_as_of)
+        .where(Account.number.in_(numbers))
+        .order_by(Account.id)
+        .with_for_update()
+    )
+    stored = {number: (id_, last) for number, id_, last in session.execute(query)}
+    kept: list[tuple[Record, int | None]] = []  # with the stored account of a dated row
+    refused: list[Problem] = []
+    as_of: dict[int, dt.datetime] = {}
+    for line, (row, phones) in zip(parsed.lines, parsed.records, strict=True):
+        account_id, last = stored.get(row[0], (None, None)) if row[_AS_OF] else (None, None)
+        if last is not None and row[_AS_OF] < last and not force:
+            refused.append(_stale(line, row[0], row[_AS_OF], last))
+            continue
+        if account_id is not None:
+            as_of[account_id] = row[_AS_OF]
+        kept.append(((row, phones), account_id))
+    owed = _owed(session, as_of)
+    records = [
+        (_lowered(row, owed[account_id]), phones) if account_id in owed else (row, phones)
+        for (row, phones), account_id in kept
+    ]
+    return _Dated(records, refused, len(owed), len(numbers))
+
+
+def _owed(session: Session, as_of: dict[int, dt.datetime]) -> dict[int, int]:
+    """Each account's payments approved at or after its own balance_as_of, in cents."""
+    owed: dict[int, int] = {}
+    if not as_of:
+        return owed
+    for account_id, approved, cents in owed_since(session, min(as_of.values()), as_of):
+        if approved >= as_of[account_id]:
+            owed[account_id] = owed.get(account_id, 0) + cents
+    return owed
+
+
+def _lowered(row: tuple[Any, ...], cents: int) -> tuple[Any, ...]:
+    """``row`` with ``cents`` already paid: off the balance, and off the minimum due down to
+    zero, as an approved payment lowers them (``payments.ledger.take_off_balance``)."""
+    cells = list(row)
+    cells[_BALANCE] -= cents
+    cells[_MINIMUM] = max(cells[_MINIMUM] - cents, 0)
+    return tuple(cells)
 
 
 def import_accounts(
@@ -523,18 +658,30 @@ def import_accounts(
     stream: IO[bytes],
     settings: Settings,
     progress: Callable[[int], None] = lambda _rows: None,
+    *,
+    as_of: dt.datetime | None = None,
+    force: bool = False,
 ) -> ImportReport:
     """Import every good row of ``stream``, a seekable binary file of UTF-8 CSV (read twice);
     each batch commits on its own, so a failure late in a huge file keeps what was already
-    loaded. Raises ``HeaderError`` before writing anything when the header is unusable."""
+    loaded. Raises ``HeaderError`` before writing anything when the header is unusable.
+
+    ``as_of`` is the balance_as_of of rows without one of their own (none: their balances are
+    taken as they are, as before the column existed); ``force`` imports rows older than their
+    account's last import."""
     report = ImportReport()
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        for parsed in _parsed(text, settings):
-            report.errors += parsed.errors
+        for parsed in _parsed(text, settings, as_of):
+            refused: list[Problem] = []
             if parsed.records:  # a chunk of bad rows needs no transaction
                 with session_scope() as session:
-                    report.imported += write_batch(session, parsed.records)
+                    dated = _held_against_stored(session, parsed, force=force)
+                    report.imported += write_batch(session, dated.records)
+                refused = dated.refused
+                report.adjusted += dated.adjusted
+                report.dated += dated.dated
+            report.errors += sorted(parsed.errors + refused) if refused else parsed.errors
             progress(parsed.rows)
     finally:
         text.detach()  # the caller's stream stays open

@@ -1,5 +1,6 @@
-"""The agent console at ``/agent/``: log-in, the calls handed to the agent, account look-up,
-and secure payment with live progress (server-sent events).
+"""The agent console at ``/agent/``: log-in, the calls handed to the agent, account look-up
+(with its arrangements, disputes, locks and saved cards), lifting a verification lock,
+recording a dispute, and secure payment with live progress (server-sent events).
 
 Views only translate HTTP: every rule lives in :mod:`flows.agent` and every action goes
 through :class:`ivr.channels.agent_console.AgentConsole`. A console session lives in the database
@@ -305,6 +306,29 @@ def claim(handoff_id: int) -> BaseResponse:
 @signed_in
 def start_payment(handoff_id: int) -> BaseResponse:
     console().start(g.agent, handoff_id, request.form.get("amount", "")[:20])
+    return redirect(url_for("agent.call", handoff_id=handoff_id))
+
+
+@bp.post("/locks/lift")
+@bp.post("/calls/<row_id:handoff_id>/locks/lift")
+@signed_in
+def lift_lock(handoff_id: int | None = None) -> BaseResponse:
+    subject = console().lift_lock(g.agent, request.form.get("subject", "")[:120], handoff_id)
+    flash(f"Lock on {subject} lifted: the caller can verify by phone and text again.", "info")
+    return redirect(_back())
+
+
+@bp.post("/calls/<row_id:handoff_id>/disputes")
+@signed_in
+def record_dispute(handoff_id: int) -> BaseResponse:
+    dispute = console().record_dispute(g.agent, handoff_id, request.form.get("amount", "")[:20])
+    flash(
+        f"Dispute {dispute.reference_number} recorded: "
+        f"{Money(dispute.amount_cents).write('en-US')} is held out of the amount due until the "
+        "billing team resolves it. Read the caller the reference number; a receipt also goes to "
+        "the account's phone and email.",
+        "info",
+    )
     return redirect(url_for("agent.call", handoff_id=handoff_id))
 
 

@@ -130,15 +130,37 @@ def test_an_earlier_date_keyed_as_mmdd(db, simulator, ada):
     assert due_date(db, ada) == chosen
 
 
+def plans_offered(said, intro):
+    """The lines of the first plan list in ``said`` (from ``intro`` to its "go back")."""
+    start = said.index(intro)
+    end = said.index("To go back, press star.", start)
+    return said[start : end + 1]
+
+
 def test_an_installment_plan(db, simulator, ada):
-    record = call(simulator, [*ARRANGE, "3", "3", "1", "*"])
-    assert "For 3 payments of 47 dollars and 50 cents, press 3." in record.said
-    assert "For 6 payments of 23 dollars and 75 cents, press 6." in record.said
+    record = call(simulator, [*ARRANGE, "3", "1", "3", "1", "*"])
+    first = US.after(today() + dt.timedelta(days=13))  # two weeks out at the soonest
+    intro = f"Payments are monthly, the first on {spoken(first)}."
+    assert plans_offered(record.said, intro) == [
+        intro,
+        "For 2 payments of 71 dollars and 25 cents, press 2.",
+        "For 6 payments of 23 dollars and 75 cents, press 6.",
+        "For other plans, press 1.",
+        "To go back, press star.",
+    ]
+    others = record.said[record.said.index("To go back, press star.") + 1 :]
+    assert plans_offered(others, intro) == [
+        intro,
+        "For 3 payments of 47 dollars and 50 cents, press 3.",
+        "For 4 payments, the first of 35 dollars and 64 cents and then 35 dollars and 62 cents "
+        "each, press 4.",
+        "For 5 payments of 28 dollars and 50 cents, press 5.",
+        "To go back, press star.",
+    ]
     [made] = arrangements(db)
     assert made.kind is ArrangementKind.INSTALLMENTS
     assert [row["amount_cents"] for row in made.schedule] == [4750, 4750, 4750]
-    first = dt.date.fromisoformat(made.schedule[0]["date"])
-    assert first == US.after(today())
+    assert dt.date.fromisoformat(made.schedule[0]["date"]) == first
     assert any(
         line.startswith("Here are the terms: 142 dollars and 50 cents in 3 monthly payments: ")
         and f"47 dollars and 50 cents on {spoken(first)}" in line
@@ -241,6 +263,7 @@ def test_a_plan_with_a_down_payment_takes_it_by_card_then_charges_that_card(
     assert balance(db, ada) == 14250 - 1425
 
     first = dt.date.fromisoformat(made.schedule[0]["date"])
+    assert (first - today()).days >= 14  # not the day after the down payment
     assert run_promises_on(settings, first).charged == 1
     assert balance(db, ada) == 14250 - 1425 - 6413
     assert leaks(database_dump(db)) == []

@@ -81,9 +81,10 @@ class Tap:
 
 
 def keypad_calls(app: Flask) -> list[CallRecord]:
-    """Our DTMF capture: a decline, then an Amex approved; then a hang-up after the code."""
+    """Our DTMF capture: a decline, then an Amex approved and its receipt emailed; then a
+    hang-up after the code."""
     simulator = simulator_for(app)
-    paid = [*PAY_FIVE_DOLLARS, *card(DECLINED), "1", "1", *card(AMEX, code=AMEX_CODE), "1", ""]
+    paid = [*PAY_FIVE_DOLLARS, *card(DECLINED), "1", "1", *card(AMEX, code=AMEX_CODE), "1", "3"]
     hung_up = [*PAY_FIVE_DOLLARS, f"{VISA}#", "1230", CODE]
     records = [simulator.call(keys_from(keys), caller=ADA_PHONE) for keys in (paid, hung_up)]
     assert records[1].hung_up_by == "caller"
@@ -120,9 +121,10 @@ def pay_page(app: Flask) -> None:
 
 
 def twilio_pay(app: Flask) -> CallRecord:
-    """Twilio's ``<Pay>`` collects the card; we get the token and the masked number."""
+    """Twilio's ``<Pay>`` collects the card; we get the token and the masked number, and the
+    caller asks for the receipt by email."""
     record = simulator_for(app).call(
-        keys_from([*PAY_FIVE_DOLLARS, *card(AMEX, code=AMEX_CODE), ""]), caller=ADA_PHONE
+        keys_from([*PAY_FIVE_DOLLARS, *card(AMEX, code=AMEX_CODE), "3"]), caller=ADA_PHONE
     )
     assert any("<Pay " in response for response in record.responses)
     return record

@@ -49,10 +49,14 @@ def test_disputing_the_whole_balance_then_reaching_a_representative(db, simulato
     assert (sms.recipient, email.recipient) == ("+15005550006", "ada@example.com")
     assert "$142.50 is held out of the amount due" in sms.body
 
-    # nothing to offer: the menu, 1 pay, 3 more time
-    after = call(simulator, [*VERIFY, "1", "3", "*"])
-    assert "Your account has no balance due." in after.said
-    assert "Your account has no balance due, so there is nothing to arrange." in after.said
+    # nothing is offered before the menu: 1 pays, 3 is more time
+    paying = call(simulator, [*VERIFY, "1", "*"])
+    assert (
+        "Nothing else is due now. To pay the disputed amount too, 142 dollars and 50 cents, "
+        "press 1." in paying.said
+    )
+    arranging = call(simulator, [*VERIFY, "3", "*"])
+    assert "Your account has no balance due, so there is nothing to arrange." in arranging.said
 
 
 def test_disputing_part_holds_it_out_of_the_pay_menu(db, simulator, ada):

@@ -201,9 +201,9 @@ def test_without_a_saved_card_the_link_is_sent_straight_away(client, db, ada, ph
 
 
 def test_a_card_saved_after_a_phone_payment_pays_by_text(client, db, ada, simulator):
-    presses = [*PAY_MENU, "3", "50#", *card(), "1", "3"]
+    presses = [*PAY_MENU, "3", "50#", *card(), "1", "4"]
     record = simulator.call(keys_from(presses), caller="+15005550006")
-    assert "To save this card for paying by text message, press 3." in record.said
+    assert "To save this card for paying by text message, press 4." in record.said
     assert "Your Visa ending in 4 2 4 2 is saved for paying by text message." in record.said
     db.rollback()
     [method] = db.scalars(select(PaymentMethod)).all()
@@ -230,7 +230,8 @@ def test_the_pay_page_speaks_the_texters_language(client, db, settings):
     assert "Pago aprobado" in done.text
     db.rollback()
     [receipt] = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
-    assert receipt.body.startswith("Riverside Utilities: recibimos su pago de $142.50")
+    assert receipt.body.startswith("Riverside Utilities: recibimos su pago para la cuenta")
+    assert ": $142.50, cargo $0.00, total cobrado $142.50, pagado con Visa" in receipt.body
 
 
 def test_a_double_submit_of_the_pay_page_charges_once(app, db, ada):

@@ -481,7 +481,10 @@ def test_silence_after_anything_else_says_goodbye(at_menu: Call) -> None:
             (Prompt("balance_no_date", {"amount": Money(14250)}),),
         ),
         ({"balance": "0.00", "minimum_due": "0"}, (Prompt("no_balance"),)),
-        ({"balance": "-20.00", "minimum_due": "0"}, (Prompt("no_balance"),)),
+        (
+            {"balance": "-20.00", "minimum_due": "0"},
+            (Prompt("balance_credit", {"amount": Money(2000)}),),
+        ),
         (
             {"balance": "1234.05", "minimum_due": "0.01", "due_date": "2027-01-01"},
             (
@@ -555,7 +558,7 @@ def test_3_offers_more_time_to_pay(at_menu: Call) -> None:
 def test_1_opens_the_pay_menu(at_menu: Call) -> None:
     turn = at_menu.press("1")
     assert at_menu.state == "pay_menu"
-    assert turn.say[0] == Prompt("pay_menu_full", {"amount": Money(14250)})
+    assert turn.say[0] == Prompt("pay_menu_full", {"amount": Money(14250), "digit": 1})
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from ivr import migrate
 from ivr.db import make_engine
@@ -199,3 +200,132 @@ def test_call_sessions_become_conversations_with_their_rows_and_captures(empty_u
 
     command.downgrade(migrate.alembic_config(empty_url), "0009")
     assert "call_sessions" in schema_of(empty_url) and "conversations" not in schema_of(empty_url)
+
+
+def test_accounts_gain_an_empty_balance_as_of_and_keep_their_rows(empty_url: str) -> None:
+    """0012: existing accounts have no balance_as_of (their next import is taken as before);
+    downgrading drops the column and keeps the accounts."""
+    migrate.upgrade(empty_url, "0010")
+    engine = create_engine(empty_url)
+    account = (
+        "INSERT INTO accounts (number, name, pin_hash, balance_cents, minimum_due_cents, status,"
+        " language, time_zone, created_at, updated_at) VALUES ('70000001', 'Ada', 'h', 14250,"
+        " 0, 'active', 'en-US', 'America/New_York', :at, :at)"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(account), {"at": "2026-12-01 00:00:00"})
+    engine.dispose()
+
+    migrate.upgrade(empty_url)
+
+    columns = {name: nullable for name, _, nullable in schema_of(empty_url)["accounts"]["columns"]}
+    assert columns["balance_as_of"] is True
+    engine = create_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT number, balance_as_of FROM accounts")).all() == [
+            ("70000001", None)
+        ]
+    engine.dispose()
+
+    command.downgrade(migrate.alembic_config(empty_url), "0010")
+    assert "balance_as_of" not in {c[0] for c in schema_of(empty_url)["accounts"]["columns"]}
+    engine = create_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT number FROM accounts")).all() == [("70000001",)]
+    engine.dispose()
+
+
+def test_disputes_gain_an_empty_resolution_note_and_keep_their_rows(empty_url: str) -> None:
+    """0013 adds ``disputes.closed_note``: a dispute resolved before it keeps its row, with no
+    note; downgrading drops the column and nothing else."""
+    before = ScriptDirectory.from_config(migrate.alembic_config(empty_url)).get_revision("0013")
+    assert before is not None and isinstance(before.down_revision, str)
+    migrate.upgrade(empty_url, before.down_revision)
+    engine = create_engine(empty_url)
+    at = {"at": "2026-12-01 00:00:00"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO accounts (id, number, name, pin_hash, balance_cents,"
+                " minimum_due_cents, status, language, time_zone, created_at, updated_at)"
+                " VALUES (1, '70000001', 'Ada', 'h', 14250, 0, 'active', 'en-US',"
+                " 'America/New_York', :at, :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO disputes (account_id, reference_number, amount_cents, scope, status,"
+                " channel, created_at, closed_at, closed_by) VALUES (1, '4829130057', 5000,"
+                " 'amount', 'denied', 'voice', :at, :at, 'operator:kim')"
+            ),
+            at,
+        )
+    engine.dispose()
+
+    migrate.upgrade(empty_url)
+
+    engine = create_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT reference_number, closed_by, closed_note FROM disputes")
+            ).one()
+        assert tuple(row) == ("4829130057", "operator:kim", None)
+    finally:
+        engine.dispose()
+    command.downgrade(migrate.alembic_config(empty_url), before.down_revision)
+    columns = [name for name, _, _ in schema_of(empty_url)["disputes"]["columns"]]
+    assert "closed_note" not in columns and "closed_by" in columns
+
+
+def test_reconnection_requests_come_and_go_with_0011(empty_url: str) -> None:
+    """0011 adds the table, one request per payment; downgrading drops it and nothing else."""
+    migrate.upgrade(empty_url, "0010")
+    before = schema_of(empty_url)
+
+    migrate.upgrade(empty_url, "0011")
+
+    table = schema_of(empty_url)["reconnection_requests"]
+    assert [name for name, _, _ in table["columns"]] == [
+        "id", "account_id", "payment_id", "amount_cents", "fee_cents", "status", "language",
+        "created_at", "expected_by",
+    ]  # fmt: skip
+    assert ("payment_id",) in table["unique"]
+    assert sorted(table["foreign"]) == [
+        ("accounts", ("account_id",)),
+        ("payments", ("payment_id",)),
+    ]
+    engine = create_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO accounts (id, number, name, pin_hash, balance_cents,"
+                    " minimum_due_cents, status, language, time_zone, created_at, updated_at)"
+                    " VALUES (1, '70000001', 'Ada', 'h', 0, 0, 'disconnected', 'en-US',"
+                    " 'America/New_York', :at, :at)"
+                ),
+                {"at": "2026-12-01 00:00:00"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO payments (id, account_id, amount_cents, fee_cents, status,"
+                    " idempotency_key, channel, gateway, created_at, updated_at) VALUES"
+                    " (1, 1, 30000, 0, 'approved', 'k', 'voice', 'sandbox', :at, :at)"
+                ),
+                {"at": "2026-12-01 00:00:00"},
+            )
+            request = (
+                "INSERT INTO reconnection_requests (account_id, payment_id, amount_cents,"
+                " fee_cents, status, language, created_at, expected_by) VALUES"
+                " (1, 1, 30000, 5000, 'pending', 'en-US', :at, :at)"
+            )
+            conn.execute(text(request), {"at": "2026-12-01 00:00:00"})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(request), {"at": "2026-12-01 00:00:00"})  # the same payment
+    finally:
+        engine.dispose()
+
+    command.downgrade(migrate.alembic_config(empty_url), "0010")
+    assert schema_of(empty_url) == before

@@ -164,18 +164,27 @@ def test_plans_keep_each_payment_at_or_above_the_minimum(amount, counts):
         assert min(i.amount_cents for i in plan.schedule) >= 2000
 
 
-def test_plan_dates_are_monthly_from_the_next_business_day():
+def test_plan_dates_are_monthly_from_the_first_business_day_two_weeks_out():
     [*_, plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=4), 14250, TODAY)
+    assert POLICY.first_installment_days == 14
     assert [i.date for i in plan.schedule] == [
-        dt.date(2026, 11, 23),  # Saturday's next business day is Monday
-        dt.date(2026, 12, 23),
-        dt.date(2027, 1, 22),  # the 23rd is a Saturday
-        dt.date(2027, 2, 23),
+        dt.date(2026, 12, 7),  # 14 days from Saturday is a Saturday: the Monday after
+        dt.date(2027, 1, 7),
+        dt.date(2027, 2, 5),  # the 7th is a Sunday
+        dt.date(2027, 3, 5),
     ]
 
 
+@pytest.mark.parametrize("today", [TODAY, dt.date(2026, 11, 23), dt.date(2026, 12, 24)])
+def test_no_first_installment_is_due_tomorrow_even_after_a_down_payment(today):
+    down_plans = policy(DOWN_PAYMENT_PERCENT=10)
+    for plan in rules.installment_plans(down_plans, 14250, today):
+        assert plan.down_payment_cents == 1425  # taken today, by card
+        assert (plan.schedule[0].date - today).days >= 14
+
+
 def test_plan_dates_clamp_to_the_month_end():
-    plan = rules.installment_plans(POLICY, 6000, dt.date(2027, 1, 28))[-1]
+    plan = rules.installment_plans(POLICY, 6000, dt.date(2027, 1, 15))[-1]
     assert [i.date for i in plan.schedule] == [
         dt.date(2027, 1, 29),
         dt.date(2027, 2, 26),  # 28 February 2027 is a Sunday
@@ -310,7 +319,7 @@ def test_a_plan_leaves_the_account_as_billed(standalone_factory, settings):
         made = rules.create(session, POLICY, ada.id, Plan(3), now=NOW, by=BY)
         session.commit()
         assert [row["amount_cents"] for row in made.schedule] == [4750, 4750, 4750]
-        assert made.due_date == dt.date(2027, 1, 22)
+        assert made.due_date == dt.date(2027, 2, 5)
         assert session.get(Account, ada.id).due_date == dt.date(2026, 12, 1)
 
 
@@ -367,19 +376,19 @@ def test_a_saturday_holiday_is_observed_on_the_friday():
 
 
 def test_plans_skip_holidays_at_both_ends():
-    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 24))
-    # The 25th is Christmas: the plan starts Monday the 28th; 28 January is a Thursday.
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 11))
+    # Two weeks out is Christmas: the plan starts Monday the 28th; 28 January is a Thursday.
     assert [i.date for i in plan.schedule] == [dt.date(2026, 12, 28), dt.date(2027, 1, 28)]
-    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 18))
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 5))
     # Monday 21 December, then 21 January 2027, a Thursday.
     assert [i.date for i in plan.schedule] == [dt.date(2026, 12, 21), dt.date(2027, 1, 21)]
-    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 31))
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 12, 18))
     # New Year's Day is off and so is the weekend: Monday the 4th, then 4 February.
     assert [i.date for i in plan.schedule] == [dt.date(2027, 1, 4), dt.date(2027, 2, 4)]
 
 
 def test_an_installment_on_a_holiday_moves_back_to_the_business_day_before():
-    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 10, 23))
+    [plan] = rules.installment_plans(policy(INSTALLMENTS_MAX=2), 14250, dt.date(2026, 10, 10))
     # 26 October, then 26 November (Thanksgiving) moves back to Wednesday the 25th.
     assert [i.date for i in plan.schedule] == [dt.date(2026, 10, 26), dt.date(2026, 11, 25)]
 
@@ -399,8 +408,8 @@ def test_an_unknown_holiday_calendar_is_refused():
 @pytest.mark.parametrize(
     ("zone", "first"),
     [
-        ("America/New_York", dt.date(2026, 11, 25)),  # 01:00 Tuesday the 24th there
-        ("America/Los_Angeles", dt.date(2026, 11, 24)),  # 22:00 Monday the 23rd there
+        ("America/New_York", dt.date(2026, 12, 8)),  # 01:00 Tuesday the 24th there
+        ("America/Los_Angeles", dt.date(2026, 12, 7)),  # 22:00 Monday the 23rd there
     ],
 )
 def test_today_is_the_accounts_own_calendar_day(zone, first):

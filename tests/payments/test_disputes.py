@@ -13,9 +13,10 @@ from ivr.db import transaction
 from ivr.models import AuditEvent, DisputeStatus
 from payments import arrangements as rules
 from payments import disputes
+from payments.amounts import amounts_due
 from payments.arrangements import ArrangementPolicy, Extension, Offers, Refusal, Refused
 from payments.confirmation import is_valid
-from payments.disputes import AmountsDue, DisputeError, Scope
+from payments.disputes import DisputeError, Scope
 from payments.ledger import number_taken
 from tests.support.factories import add_account
 
@@ -33,7 +34,8 @@ def dispute(factory, account, cents, scope=Scope.AMOUNT):
 
 def due(factory, account):
     with transaction(factory) as session:
-        return disputes.amounts_due(session, session.merge(account))
+        found = amounts_due(session, session.merge(account), POLICY.reconnection_fee_cents)
+        return found.full_cents, found.minimum_cents
 
 
 pytestmark = pytest.mark.ada(due_date="2026-12-01")
@@ -54,10 +56,10 @@ def test_a_dispute_gets_a_reference_from_the_confirmation_series_and_is_audited(
 @pytest.mark.parametrize(
     ("disputed", "expected"),
     [
-        ([], AmountsDue(14250, 3500)),
-        ([5000], AmountsDue(9250, 3500)),
-        ([5000, 7000], AmountsDue(2250, 2250)),  # the minimum never exceeds what is owed
-        ([14250], AmountsDue(0, 0)),
+        ([], (14250, 3500)),
+        ([5000], (9250, 3500)),
+        ([5000, 7000], (2250, 2250)),  # the minimum never exceeds what is owed
+        ([14250], (0, 0)),
     ],
 )
 def test_open_disputes_are_held_out_of_the_amounts_due(standalone_factory, ada, disputed, expected):
@@ -78,21 +80,53 @@ def test_an_amount_already_disputed_cannot_be_disputed_twice(standalone_factory,
         dispute(standalone_factory, ada, 100)
 
 
-def test_resolving_ends_the_hold_once(standalone_factory, ada):
+class Told(list):
+    """An outcome notice hook that remembers whom it was asked to tell, and of what."""
+
+    def __call__(self, session, account, made):
+        self.append((account.number, made.reference_number, made.status))
+
+
+def resolve(session, reference, outcome, told, note=None):
+    return disputes.resolve(
+        session, reference, outcome, actor="operator:x", now=NOW, notify=told, note=note
+    )
+
+
+def test_resolving_ends_the_hold_once_and_tells_the_account_holder(standalone_factory, ada):
     made = dispute(standalone_factory, ada, 5000)
+    told = Told()
     with transaction(standalone_factory) as session:
-        closed = disputes.resolve(
-            session, made.reference_number, DisputeStatus.DENIED, actor="operator:x", now=NOW
-        )
+        closed = resolve(session, made.reference_number, DisputeStatus.DENIED, told, "no error")
         assert (closed.status, closed.closed_by) == (DisputeStatus.DENIED, "operator:x")
-    assert due(standalone_factory, ada).full_cents == 14250
+        assert closed.closed_note == "no error"
+    assert told == [("70000001", made.reference_number, DisputeStatus.DENIED)]
+    assert due(standalone_factory, ada)[0] == 14250
     with transaction(standalone_factory) as session, pytest.raises(DisputeError, match="already"):
-        disputes.resolve(session, made.reference_number, DisputeStatus.CREDITED, actor="x", now=NOW)
+        resolve(session, made.reference_number, DisputeStatus.CREDITED, told)
     with (
         transaction(standalone_factory) as session,
         pytest.raises(DisputeError, match="no dispute"),
     ):
-        disputes.resolve(session, "0000000000", DisputeStatus.CREDITED, actor="x", now=NOW)
+        resolve(session, "0000000000", DisputeStatus.CREDITED, told)
+    assert len(told) == 1
+
+
+@pytest.mark.parametrize(
+    ("note", "refusal"),
+    [
+        ("x" * 501, "at most 500 characters"),
+        ("first line\nsecond line", "one printable line"),
+        ("card 4242 4242 4242 4242 on file", "must not hold a card number"),
+    ],
+)
+def test_a_note_that_cannot_be_kept_leaves_the_dispute_open(standalone_factory, ada, note, refusal):
+    made = dispute(standalone_factory, ada, 5000)
+    told = Told()
+    with transaction(standalone_factory) as session, pytest.raises(DisputeError, match=refusal):
+        resolve(session, made.reference_number, DisputeStatus.CREDITED, told, note)
+    assert told == []
+    assert due(standalone_factory, ada)[0] == 14250 - 5000
 
 
 def offer(factory, account):

@@ -45,7 +45,9 @@ from payments.gateways.sandbox_tables import SandboxCharge
 from tests.support.factories import add_account, balance
 
 MADE = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)  # Saturday, 10:00 in New York
-FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 12, 23), dt.date(2027, 1, 22)
+# A plan made then: the first installment two weeks out (Monday), then monthly (7 February 2027
+# is a Sunday).
+FIRST, SECOND, THIRD = dt.date(2026, 12, 7), dt.date(2027, 1, 7), dt.date(2027, 2, 5)
 BY = rules.Origin("test")
 LIMITS = ledger.DeclineLimits(per_session=3, per_account=5)
 
@@ -325,8 +327,9 @@ def test_a_reminder_goes_out_days_before_each_date_exactly_once(
     db, standalone_factory, keeper, ada
 ):
     plan = arrange(standalone_factory, ada, Plan(3), card_on_file(standalone_factory, ada))
-    # Made two days before the first date: already inside its window.
-    assert keeper(MADE).reminded == 1
+    # Made two weeks before the first date: a reminder only once inside its window.
+    assert keeper(MADE).reminded == 0
+    assert keeper(at(FIRST - dt.timedelta(days=3))).reminded == 1
     keeper(at(FIRST))
     before = SECOND - dt.timedelta(days=3)
     assert keeper(at(before - dt.timedelta(days=1))).reminded == 0
@@ -338,7 +341,7 @@ def test_a_reminder_goes_out_days_before_each_date_exactly_once(
     assert len(texts) == 2
     assert texts[1] == (
         "Riverside Utilities: reminder for account ending 0001: $47.50 will be charged to your "
-        f"card ending 4242 on 12/23/2026, under payment arrangement "
+        f"card ending 4242 on 01/07/2027, under payment arrangement "
         f"{db.get(Arrangement, plan).confirmation_number[:3]}-"
         f"{db.get(Arrangement, plan).confirmation_number[3:6]}-"
         f"{db.get(Arrangement, plan).confirmation_number[6:]}."
@@ -403,8 +406,8 @@ def test_a_balance_cleared_by_the_billing_system_keeps_the_promise(
 def test_a_card_expiring_before_the_last_installment_is_not_used(db, standalone_factory, ada):
     card = card_on_file(standalone_factory, ada)
     with transaction(standalone_factory) as session:
-        session.get(Payment, card).exp_year = 2026
-        session.get(Payment, card).exp_month = 12
+        session.get(Payment, card).exp_year = 2027
+        session.get(Payment, card).exp_month = 1
     with standalone_factory() as session:
         assert promises.card_on_file(session, ada.id, "sandbox", THIRD) is None
         assert promises.card_on_file(session, ada.id, "sandbox", SECOND).id == card
@@ -453,7 +456,7 @@ def test_a_reminder_asks_only_for_what_is_still_short(db, standalone_factory, ke
     arrange(standalone_factory, ada, Plan(3))
     pay(standalone_factory, ada, 4750 + 1000, at(FIRST))
     keeper(at(SECOND - dt.timedelta(days=2)))
-    assert any("$37.50 is due by 12/23/2026" in body for body in bodies(db))
+    assert any("$37.50 is due by 01/07/2027" in body for body in bodies(db))
 
 
 @pytest.mark.postgres_only
@@ -473,3 +476,21 @@ def test_two_hosts_running_at_once_charge_an_installment_once(db, standalone_fac
     assert stored_charges(db) == [f"arrangement:{plan}:1:1"]
     assert balance(db, ada) == 14250 - 4750
     assert sum(report.charged for report in reports) == 1
+
+
+def test_the_next_installment_is_what_is_still_short_of_the_first_unmet_one(
+    standalone_factory, ada
+):
+    arrange(standalone_factory, ada, Plan(3))
+
+    def next_due():
+        with transaction(standalone_factory) as session:
+            return promises.next_due(session, session.get(Account, ada.id))
+
+    assert next_due() == promises.Due(4750, FIRST)
+    pay(standalone_factory, ada, 4750, at(FIRST), key="first")
+    assert next_due() == promises.Due(4750, SECOND)
+    pay(standalone_factory, ada, 1000, at(FIRST), key="part")
+    assert next_due() == promises.Due(3750, SECOND)  # paying early counts
+    pay(standalone_factory, ada, 8500, at(FIRST), key="rest")
+    assert next_due() is None  # nothing owed: no installment is due

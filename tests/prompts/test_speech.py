@@ -18,8 +18,10 @@ from prompts import Money, SpokenDate, SpokenDigits
         (101, "1 dollar and 1 cent", "1 dólar con 1 centavo"),
         (10000, "100 dollars", "100 dólares"),
         (14250, "142 dollars and 50 cents", "142 dólares con 50 centavos"),
-        (-1, "minus 1 cent", "menos 1 centavo"),
-        (-14250, "minus 142 dollars and 50 cents", "menos 142 dólares con 50 centavos"),
+        # A negative balance is money the customer has with us.
+        (-1, "a credit of 1 cent", "un crédito de 1 centavo"),
+        (-2500, "a credit of 25 dollars", "un crédito de 25 dólares"),
+        (-14200, "a credit of 142 dollars", "un crédito de 142 dólares"),
         (
             123_456_789_05,
             "123456789 dollars and 5 cents",

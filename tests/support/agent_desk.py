@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import time
@@ -34,6 +35,15 @@ def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+def section(page: str, section_id: str) -> str:
+    """The text of the page's section ``section_id``, as the agent reads it."""
+    start = page.index(f'id="{section_id}"')
+    text = re.sub(
+        r"<[^>]+>", "", page[page.index(">", start) + 1 : page.index("</section>", start)]
+    )
+    return " ".join(html.unescape(text).split())
 
 
 class Desk:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.models import Account, Payment
+from ivr.models import Account, Payment, PaymentStatus
 from ivr.ops.importer import COLUMNS, parse_row, write_batch
+from payments.confirmation import new_confirmation_number
+from payments.ledger import number_taken
 from verification import find_account
 
 ADA = {
@@ -58,3 +61,36 @@ def payments(session: Session) -> list[Payment]:
     """Every payment row as committed now, oldest first."""
     session.rollback()
     return list(session.scalars(select(Payment).order_by(Payment.id)))
+
+
+def settled_payment(
+    session: Session,
+    account: Account,
+    cents: int,
+    at: dt.datetime,
+    status: PaymentStatus = PaymentStatus.APPROVED,
+    **columns: Any,
+) -> Payment:
+    """A card payment row as ``payments.ledger.settle`` leaves it, settled ``at`` (an
+    approval with its confirmation number), committed. The balance is left alone: the tests
+    that need one import it."""
+    approved = status is PaymentStatus.APPROVED
+    defaults: dict[str, Any] = {
+        "channel": "voice",
+        "gateway": "sandbox",
+        "brand": "visa",
+        "last4": "4242",
+        "idempotency_key": f"test-{uuid.uuid4().hex}",
+        "created_at": at - dt.timedelta(seconds=5),
+    }
+    payment = Payment(
+        account_id=account.id,
+        amount_cents=cents,
+        status=status,
+        confirmation_number=new_confirmation_number(number_taken(session)) if approved else None,
+        updated_at=at,
+        **{**defaults, **columns},
+    )
+    session.add(payment)
+    session.commit()
+    return payment

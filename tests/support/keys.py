@@ -31,6 +31,8 @@ def in_spanish(script: list[str]) -> list[str]:
 
 
 TEXT_VERIFY = ("hi", "1234", "94105")  # any first text, then PIN, then ZIP
+TEXT_BALANCE = (*TEXT_VERIFY, "1")  # text menu 1: the balance
+TEXT_PAY = (*TEXT_VERIFY, "2")  # text menu 2: the pay menu
 
 
 def card(

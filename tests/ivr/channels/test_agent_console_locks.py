@@ -4,14 +4,12 @@ the phone of a call handed to the agent, so the agent knows why the IVR turned a
 from __future__ import annotations
 
 import datetime as dt
-import html
-import re
 
 import pytest
 
 from ivr.models import LockoutCounter, utcnow
 from ivr.simulator.emulator import keys_from
-from tests.support.agent_desk import Desk, WaitingCaller, make_agent, take_call
+from tests.support.agent_desk import Desk, WaitingCaller, make_agent, section, take_call
 from verification import lockout
 
 PHONE = "+15005550006"
@@ -26,15 +24,6 @@ def desk(client, db):
     console = Desk(client)
     assert console.login().status_code == 302
     return console
-
-
-def section(page: str, section_id: str) -> str:
-    """The text of the page's section ``section_id``, as the agent reads it."""
-    start = page.index(f'id="{section_id}"')
-    text = re.sub(
-        r"<[^>]+>", "", page[page.index(">", start) + 1 : page.index("</section>", start)]
-    )
-    return " ".join(html.unescape(text).split())
 
 
 def test_a_looked_up_account_shows_its_lock_and_how_often_it_locked(client, db, desk, ada):
@@ -57,11 +46,11 @@ def test_a_looked_up_account_shows_its_lock_and_how_often_it_locked(client, db, 
     assert "ivr locks clear" in shown
 
 
-def test_a_hard_lock_says_only_an_operator_lifts_it(client, db, desk, ada):
+def test_a_hard_lock_says_it_lasts_until_lifted(client, db, desk, ada):
     db.add(LockoutCounter(subject="account:70000001", failures=0, locked_until=lockout.HARD_LOCK))
     db.commit()
     page = client.get("/agent/accounts?number=70000001").get_data(as_text=True)
-    assert "account:70000001: locked until an operator clears it." in section(page, "account-locks")
+    assert "account:70000001: locked until lifted. Lift this lock" in section(page, "account-locks")
 
 
 def test_an_account_without_locks_says_so(client, db, desk, ada):

@@ -74,7 +74,7 @@ def test_run_charges_the_installments_that_fell_due_and_is_safe_to_repeat(
 ):
     ada = add_account(db, settings, due_date=(utcnow().date() + dt.timedelta(days=3)).isoformat())
     plan = made_days_ago(
-        standalone_factory, ada, Plan(3), 40, card_on_file(standalone_factory, ada)
+        standalone_factory, ada, Plan(3), 50, card_on_file(standalone_factory, ada)
     )
 
     first = run_ivr(["arrangements", "run"], env)

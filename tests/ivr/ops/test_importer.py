@@ -6,17 +6,19 @@ import csv
 import datetime as dt
 import io
 import re
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings, load_settings
 from ivr.db import transaction
-from ivr.models import Account, AccountPhone, AccountStatus
+from ivr.models import Account, AccountPhone, AccountStatus, PaymentStatus, utcnow
 from ivr.ops import importer
 from ivr.ops.importer import (
     COLUMNS,
@@ -28,8 +30,10 @@ from ivr.ops.importer import (
     parse_cents,
     parse_row,
 )
+from payments import ledger
+from payments.gateways import ChargeResult, ChargeStatus
 from tests.support.cli import cli_env, csv_text, run_ivr, write_csv
-from tests.support.factories import account_row
+from tests.support.factories import account_row, add_account, balance, settled_payment
 from verification import find_account, keyed_hash
 
 DEV = load_settings(environ={})  # for checks that need no database
@@ -91,7 +95,9 @@ def import_file(
         path.write_bytes(encoded(text))
         result = run_ivr(["accounts", "import", str(path)], cli_env(database_url))
         done = re.fullmatch(
-            rf"Imported (\d+) accounts from {re.escape(str(path))}\.\n", result.stdout
+            rf"Imported (\d+) accounts from {re.escape(str(path))}\.\n"
+            r"(?:Adjusted (\d+) accounts? for IVR payments approved after balance_as_of\.\n)?",
+            result.stdout,
         )
         assert done is not None, result.output
         errors = []
@@ -102,7 +108,8 @@ def import_file(
             rejected = "1 row was" if len(errors) == 1 else f"{len(errors)} rows were"
             assert result.stderr.startswith(f"{rejected} rejected:\n")
         assert result.exit_code == (1 if errors else 0), result.output
-        return ImportReport(int(done[1]), errors)
+        dated = done[2] is not None  # the command says only whether any row was dated
+        return ImportReport(int(done[1]), errors, int(done[2] or 0), 1 if dated else 0)
 
     return through_the_cli
 
@@ -689,10 +696,10 @@ def test_a_nul_byte_in_a_column_the_importer_ignores_still_refuses_its_row(
     import_file: ImportFile, db: Session
 ) -> None:
     text = (
-        "account_number,name,pin,balance,notes\n"
-        "70000001,Ada,1234,1.00,VIP\n"
-        "70000002,Benito,1234,1.00,\x00\n"
-        "70000003,Grace,1234,1.00,\n"
+        "account_number,name,pin,balance,service_zip,notes\n"
+        "70000001,Ada,1234,1.00,94105,VIP\n"
+        "70000002,Benito,1234,1.00,94105,\x00\n"
+        "70000003,Grace,1234,1.00,94105,\n"
     )
     report = import_file(text)
 
@@ -845,7 +852,7 @@ def test_an_empty_file_lacks_every_required_column() -> None:
 def test_header_names_ignore_case_spaces_order_and_unknown_columns(
     standalone_factory: sessionmaker[Session], db: Session, settings: Settings
 ) -> None:
-    text = " Balance ,PIN,Name,Account_Number,Notes\n142.50,1234,Ada,70000001,VIP\n"
+    text = " Balance ,PIN,Name,Account_Number,Notes,SSN_Last4\n142.50,1234,Ada,70000001,VIP,6789\n"
     assert load(standalone_factory, settings, text) == ImportReport(1, [])
     account = stored(db, "70000001")
     assert account is not None
@@ -856,7 +863,7 @@ def test_header_names_ignore_case_spaces_order_and_unknown_columns(
 def test_short_rows_leave_the_missing_cells_blank(
     standalone_factory: sessionmaker[Session], db: Session, settings: Settings
 ) -> None:
-    text = "account_number,name,pin,balance,phone,email\n70000001,Ada,1234,1.00\n"
+    text = "account_number,name,pin,balance,service_zip,phone,email\n70000001,Ada,1234,1.00,94105\n"
     assert load(standalone_factory, settings, text) == ImportReport(1, [])
     account = stored(db, "70000001")
     assert account is not None and account.email is None
@@ -908,3 +915,294 @@ def test_quoted_fields_and_a_utf8_bom_file_import_through_the_cli(
     assert phones_of(ada) == ["+15005550006", "+14155550123"]
     benito = stored(db, "70000002")
     assert benito is not None and benito.name == "Juárez, Benito"
+
+
+# --- accounts that could never verify ------------------------------------------------------
+
+
+def test_a_row_with_neither_zip_nor_ssn_is_rejected_and_the_good_rows_land(
+    import_file: ImportFile, db: Session
+) -> None:
+    rows = [
+        account_row(),
+        account_row(account_number="70000002", service_zip="", ssn_last4=""),
+        account_row(account_number="70000003", service_zip="", ssn_last4="6789"),
+    ]
+    report = import_file(csv_text(rows))
+
+    assert report.errors == [
+        (3, "account 70000002 needs service_zip or ssn_last4: without one, no caller can verify")
+    ]
+    assert [account.number for account in all_accounts(db)] == ["70000001", "70000003"]
+
+
+# --- balance_as_of -------------------------------------------------------------------------
+
+EASTERN = "America/New_York"
+BEFORE = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC)  # the billing system's snapshot
+PAID = BEFORE + dt.timedelta(hours=2)  # a payment through the IVR after it
+
+
+@pytest.mark.parametrize(
+    ("raw", "instant"),
+    [
+        ("2026-12-01T17:00:00Z", BEFORE),
+        ("2026-12-01T12:00:00-05:00", BEFORE),
+        ("2026-12-01T17:00:00.250+00:00", BEFORE + dt.timedelta(milliseconds=250)),
+        ("20261201T170000Z", BEFORE),  # the basic format is ISO 8601 too
+        # a date alone is the end of that day where the accounts are: midnight, Eastern
+        ("2026-12-01", dt.datetime(2026, 12, 2, 5, 0, tzinfo=dt.UTC)),
+        ("2026-07-01", dt.datetime(2026, 7, 2, 4, 0, tzinfo=dt.UTC)),  # summer time
+        (" ", None),
+    ],
+)
+def test_balance_as_of_is_an_instant_with_its_offset_or_a_day_that_ended(
+    raw: str, instant: dt.datetime | None
+) -> None:
+    parsed = importer.parse_as_of(raw, EASTERN)
+    assert parsed == instant
+    assert parsed is None or parsed.tzinfo is dt.UTC
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("2026-12-01T17:00:00", "has no UTC offset; add Z or one like -05:00"),
+        ("yesterday", "is not an instant like 2026-12-02T18:00:00Z or a date like 2026-12-02"),
+        ("12/01/2026", "is not an instant like 2026-12-02T18:00:00Z or a date like 2026-12-02"),
+        ("2999-01-01T00:00:00Z", r"is in the future \(a date means the end of that day\)"),
+        (dt.date.today().isoformat(), r"is in the future \(a date means the end of that day\)"),
+    ],
+)
+def test_balance_as_of_that_is_ambiguous_or_to_come_is_refused(raw: str, reason: str) -> None:
+    with pytest.raises(RowError, match=rf"^balance_as_of {re.escape(repr(raw))} {reason}$"):
+        importer.parse_as_of(raw, EASTERN)
+
+
+def dated_text(as_of: dt.datetime | str, **overrides: str) -> str:
+    """Ada's row as the billing system wrote it at ``as_of``: $300.00 owed, $200.00 due."""
+    row = account_row(**{"balance": "300.00", "minimum_due": "200.00", **overrides})
+    cell = as_of if isinstance(as_of, str) else as_of.isoformat()
+    return csv_text([{**row, "balance_as_of": cell}], (*COLUMNS, "balance_as_of"))
+
+
+def as_imported(db: Session, number: str = "70000001") -> tuple[int, int, dt.datetime | None]:
+    """The account's balance, minimum due and balance_as_of as committed now."""
+    db.rollback()
+    columns = (Account.balance_cents, Account.minimum_due_cents, Account.balance_as_of)
+    row = db.execute(select(*columns).where(Account.number == number)).one()
+    return row[0], row[1], row[2]
+
+
+@pytest.fixture
+def paid_175(db: Session, settings: Settings) -> Account:
+    """Ada, who paid $175.00 through the IVR at PAID (from $300.00, so $125.00 is left)."""
+    ada = add_account(db, settings, balance="125.00", minimum_due="25.00")
+    settled_payment(db, ada, 17500, PAID)
+    return ada
+
+
+def test_payments_approved_after_balance_as_of_are_taken_off_the_stale_balance(
+    import_file: ImportFile, db: Session, paid_175: Account
+) -> None:
+    report = import_file(dated_text(BEFORE))
+
+    assert (report.imported, report.errors, report.adjusted) == (1, [], 1)
+    assert as_imported(db) == (12500, 2500, BEFORE)
+
+
+def test_payments_the_balance_already_holds_or_that_were_never_approved_stay_out(
+    import_file: ImportFile, db: Session, paid_175: Account
+) -> None:
+    settled_payment(db, paid_175, 5000, PAID, PaymentStatus.DECLINED)
+    report = import_file(dated_text(PAID + dt.timedelta(microseconds=1)))
+
+    assert (report.imported, report.errors, report.adjusted) == (1, [], 0)
+    assert as_imported(db)[0] == 30000
+
+
+def test_a_payment_at_the_very_instant_of_balance_as_of_is_one_the_file_lacks(
+    import_file: ImportFile, db: Session, paid_175: Account
+) -> None:
+    """An export's window leaves out its --until, the instant the next file is as of."""
+    assert import_file(dated_text(PAID)).adjusted == 1
+
+
+def test_a_payment_larger_than_the_minimum_due_leaves_none_due(
+    import_file: ImportFile, db: Session, paid_175: Account
+) -> None:
+    import_file(dated_text(BEFORE, minimum_due="100.00"))
+    assert as_imported(db)[:2] == (12500, 0)
+
+
+def test_a_file_older_than_the_last_import_of_an_account_is_refused_for_it(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    newer = dated_text(PAID, balance="80.00", minimum_due="0")
+    assert load(standalone_factory, settings, newer) == ImportReport(1, [], 0, 1)
+    rows = [
+        {**account_row(), "balance_as_of": BEFORE.isoformat()},
+        {**account_row(account_number="70000002"), "balance_as_of": BEFORE.isoformat()},
+    ]
+    report = load(standalone_factory, settings, csv_text(rows, (*COLUMNS, "balance_as_of")))
+
+    assert report.errors == [
+        (
+            2,
+            "balance_as_of 2026-12-01T17:00:00.000000Z is older than "
+            "2026-12-01T19:00:00.000000Z, the last import of account 70000001: its balance "
+            "would undo that import and the payments since. Import a newer file, or use --force",
+        )
+    ]
+    assert report.imported == 1  # the other account, new, lands
+    assert as_imported(db) == (8000, 0, PAID)
+
+
+def test_force_imports_an_older_file_and_still_keeps_the_payments_since_it(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings, paid_175: Account
+) -> None:
+    later = PAID + dt.timedelta(hours=1)
+    load(standalone_factory, settings, dated_text(later, balance="125.00", minimum_due="0"))
+    stale = io.BytesIO(dated_text(BEFORE).encode())
+
+    report = import_accounts(lambda: transaction(standalone_factory), stale, settings, force=True)
+
+    assert (report.imported, report.errors, report.adjusted) == (1, [], 1)
+    assert as_imported(db) == (12500, 2500, BEFORE)
+
+
+def test_the_same_file_imported_again_is_not_older_and_is_adjusted_the_same(
+    import_file: ImportFile, db: Session, paid_175: Account
+) -> None:
+    assert import_file(dated_text(BEFORE)).adjusted == 1
+    assert import_file(dated_text(BEFORE)) == ImportReport(1, [], 1, 1)
+    assert balance(db, paid_175) == 12500
+
+
+def test_as_of_for_the_whole_file_dates_the_rows_without_their_own(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings, paid_175: Account
+) -> None:
+    rows = [
+        {**account_row(balance="300.00", minimum_due="0"), "balance_as_of": ""},
+        {**account_row(account_number="70000002"), "balance_as_of": PAID.isoformat()},
+    ]
+    text = csv_text(rows, (*COLUMNS, "balance_as_of")).encode()
+    scope = lambda: transaction(standalone_factory)  # noqa: E731
+
+    report = import_accounts(scope, io.BytesIO(text), settings, as_of=BEFORE)
+
+    assert (report.imported, report.adjusted, report.dated) == (2, 1, 2)
+    assert balance(db, paid_175) == 12500
+    assert as_imported(db, "70000002")[2] == PAID  # its own cell wins
+
+
+def test_without_balance_as_of_the_balance_is_taken_as_it_is_and_the_as_of_cleared(
+    import_file: ImportFile, db: Session, paid_175: Account
+) -> None:
+    import_file(dated_text(BEFORE))
+
+    report = import_file(csv_text([account_row(balance="300.00", minimum_due="0")]))
+
+    assert report == ImportReport(1, [])
+    assert as_imported(db) == (30000, 0, None)
+
+
+def test_the_command_reports_the_adjusted_accounts_and_takes_as_of_and_force(
+    database_url: str, db: Session, paid_175: Account, tmp_path: Path
+) -> None:
+    env = cli_env(database_url)
+    path = tmp_path / "accounts.csv"
+    path.write_text(csv_text([account_row(balance="300.00", minimum_due="0")]))
+
+    result = run_ivr(["accounts", "import", "--as-of", "2026-12-01T12:00:00-05:00", str(path)], env)
+
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert result.stdout == (
+        f"Imported 1 accounts from {path}.\n"
+        "Adjusted 1 account for IVR payments approved after balance_as_of.\n"
+    )
+    assert balance(db, paid_175) == 12500
+
+    older = ["accounts", "import", "--as-of", "2026-11-30", str(path)]
+    refused = run_ivr(older, env)
+    assert refused.exit_code == 1
+    assert f"{path}:2: balance_as_of 2026-12-01T05:00:00.000000Z is older than" in refused.stderr
+    forced = run_ivr([*older[:2], "--force", *older[2:]], env)
+    assert (forced.exit_code, forced.stderr) == (0, ""), forced.output
+    assert balance(db, paid_175) == 12500
+
+
+@pytest.mark.parametrize("raw", ["2026-12-01T12:00:00", "soon", "2999-01-01"])
+def test_the_command_refuses_an_as_of_it_cannot_place(
+    raw: str, database_url: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "accounts.csv", [account_row()])
+    result = run_ivr(["accounts", "import", "--as-of", raw, str(path)], cli_env(database_url))
+    assert result.exit_code == 2
+    assert f"Invalid value for '--as-of': {raw!r} " in result.stderr
+
+
+def test_a_file_of_many_batches_adjusts_and_refuses_in_each_with_its_line(
+    standalone_factory: sessionmaker[Session],
+    db: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks parsed in worker processes carry the file's --as-of, and each batch is held
+    against what is stored on its own."""
+    monkeypatch.setattr(importer, "BATCH", 2)
+    numbers = [f"7000000{n}" for n in range(1, 7)]
+    for number in numbers[::3]:  # lines 2 and 5, in the first and second batch
+        settled_payment(db, add_account(db, settings, account_number=number), 5000, PAID)
+    last = add_account(db, settings, account_number=numbers[-1])
+    load(standalone_factory, settings, dated_text(PAID, account_number=last.number))
+    rows = [account_row(account_number=number, balance="100.00") for number in numbers]
+    progress: list[int] = []
+
+    report = import_accounts(
+        lambda: transaction(standalone_factory),
+        io.BytesIO(csv_text(rows).encode()),
+        settings,
+        progress.append,
+        as_of=BEFORE,
+    )
+
+    assert (report.imported, report.adjusted, report.dated, sum(progress)) == (5, 2, 6, 6)
+    assert [line for line, _ in report.errors] == [7]
+    balances = [as_imported(db, number)[0] for number in numbers]
+    assert balances == [5000, 10000, 10000, 5000, 10000, 30000]  # the last one: refused
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer
+def test_a_payment_settling_while_the_import_runs_is_taken_off_once(
+    standalone_factory: sessionmaker[Session], db: Session, settings: Settings
+) -> None:
+    """The import waits for the account a settling payment holds, then counts the payment:
+    neither the file's balance nor the ledger's subtraction is lost."""
+    ada = add_account(db, settings, balance="300.00", minimum_due="0")
+    new = ledger.NewPayment(ada.id, 17500, 0, "race", "voice", None, "sandbox", "visa", "4242")
+    with transaction(standalone_factory) as session:
+        payment_id = ledger.begin(session, new, allow_overpayment=False, declines=None).id
+    as_of = utcnow()
+    settling = standalone_factory()
+    ledger.settle(settling, payment_id, ChargeResult(ChargeStatus.APPROVED, "ref"), wipe=False)
+    settling.flush()  # the account row is now locked until this commits
+    reports: list[ImportReport] = []
+    stale = io.BytesIO(dated_text(as_of, minimum_due="0").encode())
+    importing = threading.Thread(
+        target=lambda: reports.append(
+            import_accounts(lambda: transaction(standalone_factory), stale, settings)
+        )
+    )
+    importing.start()
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    while importing.is_alive() and not db.scalar(waiting):
+        db.rollback()
+        time.sleep(0.01)
+    assert importing.is_alive(), "the import did not wait for the settling payment"
+    settling.commit()
+    settling.close()
+    importing.join()
+
+    assert [(report.imported, report.adjusted) for report in reports] == [(1, 1)]
+    assert as_imported(db)[0] == 12500

@@ -63,7 +63,7 @@ def test_payments_verification_lockouts_and_outbox_come_from_the_database(metere
     simulator = simulator_for(metered)
     declined = [*PAY_FULL, "4000000000000002#", *CARD[1:], "1", "*"]
     simulator.call(keys_from(declined), caller="+15005550006")
-    simulator.call(keys_from([*PAY_FULL, *CARD, "1", ""]), caller="+15005550006")
+    simulator.call(keys_from([*PAY_FULL, *CARD, "1", "3"]), caller="+15005550006")
     wrong = ["", "1"] + ["9999#", "94105"] * settings.MAX_ACCOUNT_FAILURES + [""]
     simulator.call(keys_from(wrong), caller="+15005550006")
     text = metrics_text(metered.test_client())
@@ -77,7 +77,7 @@ def test_payments_verification_lockouts_and_outbox_come_from_the_database(metere
     assert value(text, "ivr_verification_attempts_total", outcome="locked") == 1
     assert value(text, "ivr_lockouts_active", lock="timed") == 1
     assert value(text, "ivr_lockouts_active", lock="hard") == 0
-    assert value(text, "ivr_outbox_messages", status="pending") == 1  # the email receipt
+    assert value(text, "ivr_outbox_messages", status="pending") == 1  # the email receipt asked for
     assert value(text, "ivr_outbox_oldest_pending_seconds") >= 0
     for private in ("70000001", "5005550006", "ada@example.com", "4242"):
         assert private not in text

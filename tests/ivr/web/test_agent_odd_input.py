@@ -66,6 +66,9 @@ SIGNED_IN_FIELDS = [
     ("POST", "/agent/payments/1/rerequest", "field"),
     ("POST", "/agent/payments/1/cancel", "back"),
     ("POST", "/agent/calls/1/claim", "anything"),
+    ("POST", "/agent/calls/1/disputes", "amount"),
+    ("POST", "/agent/calls/1/locks/lift", "subject"),
+    ("POST", "/agent/locks/lift", "back"),
     ("GET", "/agent/", "next"),
 ]
 
@@ -88,6 +91,8 @@ def test_a_control_character_in_any_field_is_a_400(desk, method, path, field):
         ("GET", "/agent/calls/{}"),
         ("POST", "/agent/calls/{}/claim"),
         ("POST", "/agent/calls/{}/payment"),
+        ("POST", "/agent/calls/{}/disputes"),
+        ("POST", "/agent/calls/{}/locks/lift"),
         ("POST", "/agent/payments/{}/rerequest"),
         ("POST", "/agent/payments/{}/cancel"),
         ("GET", "/agent/payments/{}/events"),
