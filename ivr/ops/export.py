@@ -1,8 +1,8 @@
 """Handing the IVR's money back to the billing system: ``ivr payments export``.
 
 The export is a list of row sources, each a small query for one kind of row (settled
-payments today; reversals and reconnection requests are one more function each in
-``ROW_SOURCES``). Every source yields its rows in ``(occurred_at, id)`` order, and the sources
+payments and reconnection requests today; reversals, once the ledger has them, are one more
+function in ``ROW_SOURCES``). Every source yields its rows in ``(occurred_at, id)`` order, and the sources
 are merged in that order, so the same window always gives the same rows in the same order:
 the billing system may post a row twice, and skips it by its stable ``id``.
 
@@ -25,7 +25,7 @@ from typing import IO, Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ivr.models import Account, Payment, PaymentStatus
+from ivr.models import Account, Payment, PaymentStatus, ReconnectionRequest
 
 FORMATS = ("csv", "jsonl")
 
@@ -94,7 +94,35 @@ def settled_payments(
         )
 
 
-ROW_SOURCES: tuple[RowSource, ...] = (settled_payments,)
+def reconnection_requests(
+    session: Session, since: dt.datetime, until: dt.datetime | None
+) -> Iterator[ExportRow]:
+    """Service to restore: the account paid what reconnecting costs. The row carries the
+    payment's confirmation number; the payment itself is its own row."""
+    query = (
+        select(ReconnectionRequest, Payment, Account.number)
+        .join(Payment, ReconnectionRequest.payment_id == Payment.id)
+        .join(Account, ReconnectionRequest.account_id == Account.id)
+        .where(ReconnectionRequest.created_at >= since)
+    )
+    if until is not None:
+        query = query.where(ReconnectionRequest.created_at < until)
+    query = query.order_by(ReconnectionRequest.created_at, ReconnectionRequest.id)
+    for request, payment, number in session.execute(query.execution_options(yield_per=1000)):
+        yield ExportRow(
+            id=f"reconnection:{payment.confirmation_number}",
+            kind="reconnection_request",
+            occurred_at=request.created_at,
+            account_number=number,
+            amount_cents=request.amount_cents,
+            fee_cents=request.fee_cents,
+            method=masked_method(payment.brand, payment.last4),
+            channel=payment.channel,
+            confirmation_number=payment.confirmation_number,
+        )
+
+
+ROW_SOURCES: tuple[RowSource, ...] = (settled_payments, reconnection_requests)
 
 
 def export_rows(
