@@ -171,7 +171,7 @@ def test_while_a_payment_is_in_doubt_the_menu_offers_what_is_left(app, db, simul
     record = call(simulator, [*PAY_FULL, *card(), "1", ""])
     assert (
         "A payment of 50 dollars is still being confirmed with the bank, so you can pay up to "
-        "92 dollars and 50 cents now." in record.said
+        "92 dollars and 50 cents now. To pay that, press 1." in record.said
     )
     assert "For the minimum due, 35 dollars, press 2." not in record.said  # covered by it
     assert not any("you can pay now" in line for line in record.said)  # no refusal
