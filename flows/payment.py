@@ -55,6 +55,7 @@ from payments.ledger import DeclineScope
 from payments.policy import AmountError, parse_amount
 from payments.service import Authorize, PaymentSource, SavedCard
 from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
+from verification import readable_phone
 
 RECEIPT = "payment_receipt"
 RECONNECTED = "reconnection_requested"
@@ -660,7 +661,8 @@ class DeclineLimit(Step):
     goes_to = ("agent", "main_menu")
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
-        return Turn((phrase("decline_limit_options", number=ctx.settings.AGENT_NUMBER),), Ask())
+        number = readable_phone(ctx.settings.AGENT_NUMBER, ctx.settings.DEFAULT_REGION)
+        return Turn((phrase("decline_limit_options", number=number),), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "0":

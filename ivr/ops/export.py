@@ -2,9 +2,9 @@
 
 The export is a list of row sources, each a small query for one kind of row (settled
 payments and reconnection requests today; reversals, once the ledger has them, are one more
-function in ``ROW_SOURCES``). Every source yields its rows in ``(occurred_at, id)`` order, and the sources
-are merged in that order, so the same window always gives the same rows in the same order:
-the billing system may post a row twice, and skips it by its stable ``id``.
+function in ``ROW_SOURCES``). Every source yields its rows in ``(occurred_at, id)`` order, and
+the sources are merged in that order, so the same window always gives the same rows in the
+same order: the billing system may post a row twice, and skips it by its stable ``id``.
 
 A payment's time is when it was approved, not when it was started: a payment settled late by
 ``ivr reconcile`` then lands in the window that follows its approval instead of none. The

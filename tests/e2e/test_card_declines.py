@@ -77,7 +77,7 @@ def test_a_pay_link_takes_three_declined_cards_then_no_more(client, db, ada):
     assert "You can try another card." in replies[1].text
     for reply in replies[2:]:
         assert LINK_LIMIT in reply.text
-        assert "call +15005550100 and ask for a representative" in reply.text
+        assert "call (500) 555-0100 and ask for a representative" in reply.text
         assert 'name="number"' not in reply.text
     assert authorizations(db) == 3
     # A good card is refused too, without a gateway call; opening the link shows no form.
@@ -131,7 +131,7 @@ def test_an_account_takes_five_declined_cards_a_day_across_calls(app, client, db
     phone.conversation("MENU", "2")
     assert phone.send("1") == (
         "For your security, no more cards can be tried on this account today. "
-        "To pay with a representative, call +15005550100. Reply MENU for other options."
+        "To pay with a representative, call (500) 555-0100. Reply MENU for other options."
     )
     page = client.get(path)
     assert page.status_code == 429 and "<form" not in page.text
