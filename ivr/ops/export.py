@@ -75,30 +75,37 @@ def _approved_between(since: dt.datetime, until: dt.datetime | None) -> Select[P
     return query if until is None else query.where(approved_at < until)
 
 
+def _row(
+    kind: str, name: str, payment: Payment, number: str, at: dt.datetime, **cents: int
+) -> ExportRow:
+    """A row about ``payment``; its id is ``name`` and the payment's confirmation number."""
+    return ExportRow(
+        id=f"{name}:{payment.confirmation_number}",
+        kind=kind,
+        occurred_at=at,
+        account_number=number,
+        amount_cents=cents.get("amount_cents", payment.amount_cents),
+        fee_cents=cents.get("fee_cents", payment.fee_cents),
+        method=masked_method(payment.brand, payment.last4),
+        channel=payment.channel,
+        confirmation_number=payment.confirmation_number,
+    )
+
+
 def settled_payments(
     session: Session, since: dt.datetime, until: dt.datetime | None
 ) -> Iterator[ExportRow]:
     """Approved payments (still approved: a reversal will be rows of its own kind)."""
     query = _approved_between(since, until).order_by(approved_at, Payment.confirmation_number)
     for payment, number in session.execute(query.execution_options(yield_per=1000)):
-        yield ExportRow(
-            id=f"payment:{payment.confirmation_number}",
-            kind="payment",
-            occurred_at=payment.updated_at,
-            account_number=number,
-            amount_cents=payment.amount_cents,
-            fee_cents=payment.fee_cents,
-            method=masked_method(payment.brand, payment.last4),
-            channel=payment.channel,
-            confirmation_number=payment.confirmation_number,
-        )
+        yield _row("payment", "payment", payment, number, payment.updated_at)
 
 
 def reconnection_requests(
     session: Session, since: dt.datetime, until: dt.datetime | None
 ) -> Iterator[ExportRow]:
-    """Service to restore: the account paid what reconnecting costs. The row carries the
-    payment's confirmation number; the payment itself is its own row."""
+    """Service to restore: the account paid what reconnecting costs (the amount is the whole
+    payment, the fee included). The payment itself is a row of its own."""
     query = (
         select(ReconnectionRequest, Payment, Account.number)
         .join(Payment, ReconnectionRequest.payment_id == Payment.id)
@@ -107,18 +114,16 @@ def reconnection_requests(
     )
     if until is not None:
         query = query.where(ReconnectionRequest.created_at < until)
-    query = query.order_by(ReconnectionRequest.created_at, ReconnectionRequest.id)
+    query = query.order_by(ReconnectionRequest.created_at, Payment.confirmation_number)
     for request, payment, number in session.execute(query.execution_options(yield_per=1000)):
-        yield ExportRow(
-            id=f"reconnection:{payment.confirmation_number}",
-            kind="reconnection_request",
-            occurred_at=request.created_at,
-            account_number=number,
+        yield _row(
+            "reconnection_request",
+            "reconnection",
+            payment,
+            number,
+            request.created_at,
             amount_cents=request.amount_cents,
             fee_cents=request.fee_cents,
-            method=masked_method(payment.brand, payment.last4),
-            channel=payment.channel,
-            confirmation_number=payment.confirmation_number,
         )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from ivr.models import (
@@ -27,20 +26,12 @@ from tests.support.account_records import (
     saved_cards,
     two_disputes,
 )
-from tests.support.agent_desk import Desk, WaitingCaller, make_agent, section, take_call
+from tests.support.agent_desk import WaitingCaller, section, take_call
 from tests.support.card_scan import database_dump, leaks
 from tests.support.keys import VERIFY
 
 ADA_PHONE = "+15005550006"
 LOCKED_OUT = ["", "1", "0", ""]  # the account ending 0001: locked, so 0 for a person; waits
-
-
-@pytest.fixture
-def desk(client, db):
-    make_agent(db)
-    console = Desk(client)
-    assert console.login().status_code == 302
-    return console
 
 
 def audited(db, action):
