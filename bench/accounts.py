@@ -19,9 +19,9 @@ PIN = "1234"
 ZIP = "94105"
 CARD = "4242424242424242"
 # Answers for a verified caller paying in full by Visa: greeting (silence), "yes, that's my
-# account", PIN, ZIP, pay, full balance, card number, expiry, code, billing ZIP, confirm,
+# account", PIN, ZIP, "to pay it now, press 1", card number, expiry, code, billing ZIP, confirm,
 # then silence after hearing the confirmation number.
-JOURNEY = ("", "1", f"{PIN}#", ZIP, "2", "1", f"{CARD}#", "1230", "123", ZIP, "1", "")
+JOURNEY = ("", "1", f"{PIN}#", ZIP, "1", f"{CARD}#", "1230", "123", ZIP, "1", "")
 MAX_ACCOUNTS = 8_000_000  # distinct valid caller IDs in the 212 area code
 
 

@@ -26,7 +26,7 @@ from flows import agent_capture
 from flows.context import Context
 from flows.data import AgentData, PaymentData
 from flows.dispute import send_receipt
-from flows.engine import Conference, Flow, GiveUp, Go, Queue, Step, Transfer, Turn
+from flows.engine import Conference, Flow, Go, Hook, Queue, Step, Transfer, Turn
 from flows.payment import CAPTURE, TWILIO_PAY, approval, capture_with_fee, end_capture
 from ivr.config import Settings
 from ivr.models import (
@@ -167,7 +167,7 @@ def give_up(conv: Conversation, ctx: Context) -> Go | None:
     return Go(agent_capture.RESULT_STATE)
 
 
-GIVE_UP = GiveUp(give_up, goes_to=(agent_capture.RESULT_STATE,))
+GIVE_UP = Hook("give_up", give_up, goes_to=(agent_capture.RESULT_STATE,))
 AGENT_STEPS: tuple[Step, ...] = (AgentCaptureStart(), AgentCaptureStop(), AgentCaptureResult())
 
 

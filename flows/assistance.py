@@ -1,4 +1,4 @@
-"""Assistance programs (main menu 6): read on request, and texted with 1.
+"""Assistance programs (other choices 2; by text, 6): read on request, and texted with 1.
 
 The list is the billing team's file (``payments.assistance``), read on each request; a file
 that has become unreadable is logged and the caller is offered a representative instead.

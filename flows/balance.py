@@ -1,4 +1,5 @@
-"""What the balance says, on every channel: one fact a sentence, most pressing first.
+"""What the balance says, on every channel: one fact a sentence, most pressing first; and
+the last payment.
 
 A disconnected account hears that first, and what reconnecting costs or when service comes
 back; a plan's next installment comes before the balance (the bill's own due date and minimum
@@ -11,8 +12,8 @@ from __future__ import annotations
 from flows.context import Context, phrase
 from ivr.models import Account, AccountStatus
 from payments.amounts import AmountsDue, amounts_due
-from payments.ledger import pending_reconnection
-from prompts import Money, Prompt, SpokenDate
+from payments.ledger import last_approved_payment, pending_reconnection
+from prompts import Money, Prompt, SpokenDate, SpokenDigits
 
 
 def due_now(ctx: Context, account: Account) -> AmountsDue:
@@ -77,3 +78,17 @@ def balance_now(cents: int) -> Prompt:
     """The balance after a payment: "no balance due" rather than "0 dollars" (a negative one
     is spoken as a credit)."""
     return phrase("new_balance", amount=Money(cents)) if cents else phrase("new_balance_none")
+
+
+def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
+    payment = last_approved_payment(ctx.session, account.id)
+    if payment is None or payment.confirmation_number is None:
+        return (phrase("no_payments"),)
+    return (
+        phrase(
+            "last_payment",
+            amount=Money(payment.amount_cents),
+            date=SpokenDate(account.local_date(payment.created_at)),
+            number=SpokenDigits(payment.confirmation_number, (3, 3, 4)),
+        ),
+    )

@@ -70,11 +70,17 @@ class FlowData:
 
 class ConversationData(FlowData):
     """What the engine keeps for every step: failed tries and silences at the current step,
-    and whether prompts are slower (:mod:`flows.accessible`)."""
+    whether something was said on the way into it (an answer), whether its last offer was made
+    there (and is waiting for an answer), whether prompts are slower (:mod:`flows.accessible`)
+    and whether the caller asked for more time to answer."""
 
     tries = Slot[int]("_tries", 0)
+    answered = Slot[bool]("_answered", False)
     silences = Slot[int]("_silences", 0)
+    offered = Slot[bool]("_offered", False)
+    offering = Slot[bool]("_offering", False)
     slow = Slot[bool]("slow", False)
+    more_time = Slot[bool]("more_time", False)
 
 
 class CallerData(FlowData):
@@ -85,6 +91,15 @@ class CallerData(FlowData):
     identified_by = Slot[str | None]("identified_by", None)  # "caller_id" or "keypad"
     pin_ok = Slot[bool]("pin_ok", False)
     failed_attempts = Slot[int]("failed_attempts", 0)
+    language_chosen = Slot[bool]("language_chosen", False)  # keyed: the account's no longer leads
+
+
+class MenuData(FlowData):
+    """The menus (:mod:`flows.menus`): whether the main menu was read in full this call, and
+    whether its last prompt was the short "anything else?"."""
+
+    heard = Slot[bool]("menu_heard", False)
+    short = Slot[bool]("menu_short", False)
 
 
 class Pay(TypedDict):

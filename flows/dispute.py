@@ -1,5 +1,5 @@
-"""Disputing a charge (main menu 5): the whole balance or an amount keyed, confirmed, given a
-reference number, held out of the amount due, then a representative offered.
+"""Disputing a charge (other choices 1; by text, 5): the whole balance or an amount keyed,
+confirmed, given a reference number, held out of the amount due, then a representative offered.
 
 Billing data carries no bill lines, so a caller picks the balance or keys the amount; what can
 be disputed is what is owed and not already in dispute (``payments.disputes``).

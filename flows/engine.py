@@ -10,6 +10,11 @@ Each step declares the states it may go to (``goes_to``), so a flow is checked w
 built: a target that is not one of its steps, or a step no path reaches, refuses the build
 (:class:`FlowError`) instead of failing on the call that first gets there. Every move is checked
 against the declaration too, so the declarations cannot drift from the code.
+
+Two rules can hold at every step of a flow: 0, at a step that has no use of its own for it,
+reaches a person (``person``); and before the flow lets a caller go for silence or bad entries,
+it offers once per step the question again, more time, or that person (``offers_help``), so
+no prompt is a dead end.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from flows.context import Context
@@ -149,13 +154,21 @@ class Repeat:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """Say ``say`` and wait for one key at the same step: the flow's last offer before it lets
+    the caller go (:meth:`Flow.handle` reads the answer, not the step)."""
+
+    say: tuple[Prompt, ...]
+
+
+@dataclass(frozen=True)
 class Finish:
     """End the conversation with ``turn``."""
 
     turn: Turn
 
 
-Outcome = Go | Retry | Repeat | Finish | Authorize
+Outcome = Go | Retry | Repeat | Finish | Offer | Authorize
 
 
 class FlowError(Exception):
@@ -164,16 +177,18 @@ class FlowError(Exception):
 
 
 @dataclass(frozen=True)
-class GiveUp:
-    """What may keep a caller the flow is about to let go (``keep`` returns ``None`` to let
-    them go), and the states it may send them to."""
+class Hook:
+    """A move of the whole flow rather than of one step (``run`` returns ``None`` to make
+    none), and the states it may send the caller to."""
 
-    keep: Callable[[Conversation, Context], Outcome | None]
+    name: str
+    run: Callable[[Conversation, Context], Outcome | None]
     goes_to: tuple[str, ...] = ()
-    name: str = field(default="give_up", init=False)
 
 
 _O = TypeVar("_O", bound=Outcome | Turn | None)
+OFFER_ASK = Ask(max_digits=1, timeout=8)
+MORE_TIME, REPEAT, PERSON = "1", "*", "0"
 
 
 def goodbye(*say: Prompt) -> Finish:
@@ -220,13 +235,18 @@ class Flow:
         steps: Iterable[Step],
         start: str,
         limits: Limits | None = None,
-        give_up: GiveUp | None = None,
+        give_up: Hook | None = None,
         *,
         name: str = "flow",
         entries: Iterable[str] = (),
+        person: Hook | None = None,
+        offers_help: bool = False,
     ) -> None:
         """``entries`` are the states entered from outside the flow's own moves (an agent's
-        console moving the call, a text keyword such as MENU)."""
+        console moving the call, a text keyword such as MENU). ``give_up`` may keep a caller
+        the flow is about to let go (a representative is waiting); ``person`` is where 0 leads
+        from any step with no other use for it, and ``offers_help`` makes the flow offer the
+        question again, more time or that person before it lets anyone go."""
         self.name = name
         self.steps: dict[str, Step] = {}
         for step in steps:
@@ -237,15 +257,16 @@ class Flow:
         self.entries = frozenset(entries) | {start}
         self.limits = limits or Limits()
         self.give_up = give_up
+        self.person = person
+        self.offers_help = offers_help and person is not None
         self._check()
 
     def _check(self) -> None:
         for entry in sorted(self.entries):
             if entry not in self.steps:
                 raise FlowError(f"flow {self.name!r}: entry {entry!r} is not a step of the flow")
-        sources: list[Step | GiveUp] = [*self.steps.values()]
-        if self.give_up is not None:
-            sources.append(self.give_up)
+        hooks = [hook for hook in (self.give_up, self.person) if hook is not None]
+        sources: list[Step | Hook] = [*self.steps.values(), *hooks]
         for source in sources:
             for target in source.goes_to:
                 if target not in self.steps:
@@ -254,8 +275,8 @@ class Flow:
                         "which is not a step of the flow"
                     )
         reached = set(self.entries)
-        if self.give_up is not None:
-            reached.update(self.give_up.goes_to)
+        for hook in hooks:
+            reached.update(hook.goes_to)
         todo = list(reached)
         while todo:
             for target in self.steps[todo.pop()].goes_to:
@@ -268,7 +289,7 @@ class Flow:
                     f"flow {self.name!r}: step {state!r} is unreachable from {self.start_state!r}"
                 )
 
-    def _checked(self, source: Step | GiveUp, outcome: _O) -> _O:
+    def _checked(self, source: Step | Hook, outcome: _O) -> _O:
         """``outcome``, once it is sure that a move is one ``source`` declared."""
         if isinstance(outcome, Go) and outcome.state not in source.goes_to:
             raise FlowError(
@@ -293,18 +314,30 @@ class Flow:
         if conv.state == DONE or conv.state not in self.steps:
             return self._apply(conv, ctx, goodbye(Prompt("goodbye")))
         step = self.steps[conv.state]
-        if isinstance(event, NoInput):
+        data = ConversationData(conv)
+        if data.offering and isinstance(event, Digits | NoInput):
+            outcome = self._answer_offer(conv, ctx, event)
+        elif isinstance(event, NoInput):
             chosen = self._checked(step, step.on_no_input(conv, ctx))
             outcome = chosen or self._silence(conv, ctx)
         elif not isinstance(event, Digits):
             outcome = self._checked(step, step.on_event(conv, ctx, event))
         elif _KEYPAD.fullmatch(event.value):
             outcome = self._checked(step, step.on_input(conv, ctx, event.value))
-            if event.value == "*" and isinstance(outcome, Retry) and ConversationData(conv).slow:
-                outcome = Repeat()  # with slower prompts, a star no step uses repeats the question
+            if isinstance(outcome, Retry):
+                outcome = self._unused_key(conv, ctx, event.value) or outcome
         else:
             outcome = Retry(Prompt("invalid_choice"))
         return self._apply(conv, ctx, outcome)
+
+    def _unused_key(self, conv: Conversation, ctx: Context, keys: str) -> Outcome | None:
+        """The keys that mean the same at every step that has no use of its own for them: 0
+        for a person, and * to hear the question again with slower prompts."""
+        if keys == PERSON and self.person is not None:
+            return self._checked(self.person, self.person.run(conv, ctx))
+        if keys == REPEAT and ConversationData(conv).slow:
+            return Repeat()
+        return None
 
     def _silence(self, conv: Conversation, ctx: Context) -> Outcome:
         data = ConversationData(conv)
@@ -316,10 +349,34 @@ class Flow:
 
     def _goodbye(self, conv: Conversation, ctx: Context, prompt: Prompt) -> Outcome:
         """Too much silence or too many bad entries: the flow's ``give_up`` may keep the caller
-        (a representative is waiting), otherwise a polite goodbye."""
-        if self.give_up is None:
+        (a representative is waiting); a flow with a person offers, once per step, the question
+        again, more time, or the person; otherwise a polite goodbye."""
+        if self.give_up is not None:
+            kept = self._checked(self.give_up, self.give_up.run(conv, ctx))
+            if kept is not None:
+                return kept
+        data = ConversationData(conv)
+        if not self.offers_help or data.offered:
             return goodbye(prompt)
-        return self._checked(self.give_up, self.give_up.keep(conv, ctx)) or goodbye(prompt)
+        data.offered = data.offering = True
+        return Offer((Prompt("offer_help"),))
+
+    def _answer_offer(self, conv: Conversation, ctx: Context, event: Digits | NoInput) -> Outcome:
+        """The caller's answer to :meth:`_goodbye`'s offer: the question again (with more time
+        when asked), the person, or goodbye."""
+        data = ConversationData(conv)
+        del data.offering, data.tries, data.silences
+        keys = event.value if isinstance(event, Digits) else ""
+        if keys == MORE_TIME:
+            data.more_time = True
+            return Repeat((Prompt("more_time"),))
+        if keys == REPEAT:
+            return Repeat()
+        if keys == PERSON and self.person is not None:
+            return self._checked(self.person, self.person.run(conv, ctx)) or goodbye(
+                Prompt("goodbye")
+            )
+        return goodbye(Prompt("goodbye"))
 
     def _apply(self, conv: Conversation, ctx: Context, outcome: Outcome) -> Turn:
         said: tuple[Prompt, ...] = ()
@@ -330,6 +387,8 @@ class Flow:
             if isinstance(outcome, Finish):
                 conv.state = DONE
                 return Turn(said + outcome.turn.say, end=outcome.turn.end)
+            if isinstance(outcome, Offer):  # the step stays; the engine reads the answer
+                return Turn(said + outcome.say, OFFER_ASK)
             if isinstance(outcome, Retry):
                 data.tries += 1
                 if data.tries > self.limits.retries:
@@ -340,8 +399,9 @@ class Flow:
                 said += outcome.say
             else:
                 conv.state = outcome.state
-                del data.tries
-                del data.silences
+                del data.tries, data.silences, data.offered, data.answered
+                if outcome.say:
+                    data.answered = True
                 said += outcome.say
             step = self.steps[conv.state]
             entered = self._checked(step, step.prompt(conv, ctx))

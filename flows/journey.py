@@ -1,40 +1,46 @@
-"""The caller journey: greeting, identification, verification, main menu (DESIGN.md steps 1-3)."""
+"""The caller journey: greeting, identification, verification, then the menus (DESIGN.md steps
+1-3).
+
+0 reaches a person from every prompt, before verification too (:func:`to_person`; the agent
+sees the caller as unverified), and a caller who fails verification is told so. Once the
+account is known its language leads, unless the caller chose one at the greeting.
+"""
 
 from __future__ import annotations
 
 import math
 
-from flows import accessible
+from flows import accessible, agent_capture
 from flows.agent import AGENT_STEPS, ENTRIES, GIVE_UP, to_agent
 from flows.arrangement import ARRANGEMENT_STEPS
 from flows.assistance import ASSISTANCE_STEPS
-from flows.balance import balance_prompts
 from flows.context import Context, phrase
 from flows.data import CallerData
 from flows.dispute import DISPUTE_STEPS
-from flows.engine import Ask, Finish, Flow, Go, Retry, Step, Turn, goodbye
-from flows.payment import PAYMENT_STEPS
+from flows.engine import Ask, Finish, Flow, Go, Hook, Retry, Step, Turn, goodbye
+from flows.menus import ENGLISH, MENU_STEPS, PAY_OFFER, SPANISH
+from flows.payment import PAYMENT_STEPS, end_capture
 from ivr import audit
 from ivr.models import Account, Conversation
-from payments.ledger import last_approved_payment
-from prompts import Money, Prompt, SpokenDate, SpokenDigits
+from prompts import Prompt, SpokenDigits
 from verification import accounts_for_caller, lockout
 
 ACCOUNT_DIGITS = (4, 16)
+CARD_STEPS = frozenset((*agent_capture.FIELDS, "pay_confirm"))  # where card fields wait
 PIN_DIGITS = (4, 8)
-SPANISH = "es-US"
-ENGLISH = "en-US"
 
 
-def _menu_turn() -> Turn:
-    return Turn((phrase("main_menu"),), Ask(max_digits=1))
+def _account_language(conv: Conversation, account: Account) -> None:
+    """The account's language leads once it is known, unless the caller chose one."""
+    if not CallerData(conv).language_chosen:
+        conv.language = account.language
 
 
 class Greeting(Step):
     """Welcome, with the offer of the other language."""
 
     name = "greeting"
-    goes_to = ("identify",)
+    goes_to = ("identify", "agent")
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         accessible.on_greeting(conv, ctx)
@@ -43,10 +49,14 @@ class Greeting(Step):
         return Turn((phrase("welcome", company=ctx.settings.COMPANY_NAME), offer), Ask(timeout=3))
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go:
+        if digits == "0":
+            return Go("agent")
         if digits == "9" and conv.language != SPANISH:
             conv.language = SPANISH
+            CallerData(conv).language_chosen = True
         elif digits == "1" and conv.language == SPANISH:
             conv.language = ENGLISH
+            CallerData(conv).language_chosen = True
         return Go("identify")
 
     def on_no_input(self, conv: Conversation, ctx: Context) -> Go:
@@ -63,6 +73,7 @@ class Identify(Step):
         matches = accounts_for_caller(ctx.session, ctx.caller)
         if len(matches) == 1:
             CallerData(conv).account_number = matches[0].number
+            _account_language(conv, matches[0])
             return Go("confirm_caller_account")
         return Go("enter_account")
 
@@ -128,11 +139,12 @@ class EnterPin(Step):
 class EnterDetail(Step):
     name = "enter_detail"
 
-    def __init__(self, account_step: str = "enter_account") -> None:
+    def __init__(self, account_step: str = "enter_account", verified_step: str = PAY_OFFER) -> None:
         """``account_step``: where a caller who keyed their account number keys it again
-        after a failed verification."""
+        after a failed verification; ``verified_step``: where a verified caller goes."""
         self.account_step = account_step
-        self.goes_to = ("main_menu", "locked", "enter_pin", account_step)
+        self.verified_step = verified_step
+        self.goes_to = (verified_step, "locked", "enter_pin", account_step)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
         return Turn((phrase("enter_detail"),), Ask(max_digits=5, finish_on_key="#", timeout=10))
@@ -146,14 +158,16 @@ class EnterDetail(Step):
         outcome = ctx.verifier.conclude(caller.account_number, pin_ok=pin_ok, detail=digits)
         if outcome.account is not None:
             conv.account_id = outcome.account.id
+            conv.account = outcome.account  # loaded now, for the offer in this same turn
             conv.verified = True
             accessible.on_verified(conv, ctx)
-            return Go("main_menu", (phrase("verified"),))
+            _account_language(conv, outcome.account)
+            return Go(self.verified_step, (phrase("verified"),))
         caller.failed_attempts += 1
         if outcome.locked_until is not None:
             return Go("locked")
         restart = "enter_pin" if caller.identified_by == "caller_id" else self.account_step
-        return Go(restart, (phrase("verify_failed"),))
+        return Go(restart, (phrase("verify_failed"), phrase("forgot_credentials")))
 
 
 class Locked(Step):
@@ -176,60 +190,6 @@ class Locked(Step):
         return goodbye(phrase("goodbye"))
 
 
-def last_payment_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
-    payment = last_approved_payment(ctx.session, account.id)
-    if payment is None or payment.confirmation_number is None:
-        return (phrase("no_payments"),)
-    return (
-        phrase(
-            "last_payment",
-            amount=Money(payment.amount_cents),
-            date=SpokenDate(account.local_date(payment.created_at)),
-            number=SpokenDigits(payment.confirmation_number, (3, 3, 4)),
-        ),
-    )
-
-
-class MainMenu(Step):
-    name = "main_menu"
-    goes_to = (
-        "identify",
-        "main_menu",
-        "pay_menu",
-        "arrangement_offer",
-        "dispute_menu",
-        "assistance_programs",
-        "agent",
-    )
-
-    def prompt(self, conv: Conversation, ctx: Context) -> Turn:
-        return _menu_turn()
-
-    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
-        account = conv.account
-        if account is None:
-            return Go("identify")
-        if digits == "1":
-            return Go(self.name, balance_prompts(ctx, account))
-        if digits == "2":
-            return Go("pay_menu")
-        if digits == "3":
-            return Go("arrangement_offer")
-        if digits == "4":
-            return Go(self.name, last_payment_prompts(ctx, account))
-        if digits == "5":
-            return Go("dispute_menu")
-        if digits == "6":
-            return Go("assistance_programs")
-        if digits == "7":
-            return Go(self.name, (accessible.toggle(conv, ctx),))
-        if digits == "0":
-            return Go("agent")
-        if digits == "*":
-            return Go(self.name)
-        return Retry(phrase("invalid_choice"))
-
-
 class TransferToAgent(Step):
     """Hand the call to a representative; the verified context stays on the session."""
 
@@ -243,14 +203,26 @@ class TransferToAgent(Step):
             outcome="verified" if conv.verified else "unverified",
             resource=f"account:{conv.account.number}" if conv.account else None,
             origin=ctx.origin,
+            failed_verifications=CallerData(conv).failed_attempts,
         )
         return Turn((phrase("transferring"),), end=to_agent(conv, ctx))
 
 
+def to_person(conv: Conversation, ctx: Context) -> Go:
+    """0 at a prompt with no other use for it: whatever card fields were keyed are wiped; a
+    caller in an agent's capture goes back to that agent, anyone else to the agents."""
+    if conv.state in CARD_STEPS:
+        end_capture(conv, ctx)
+    return agent_capture.abandoned(conv, ctx, "pay_cancelled") or Go("agent")
+
+
 def agent_whisper(conv: Conversation) -> tuple[Prompt, ...]:
-    """What the representative hears before the caller is connected."""
+    """What the representative hears before the caller is connected: verified, or not, and
+    whether a verification failed (a forgotten PIN, most often)."""
     if conv.verified and conv.account is not None:
         return (phrase("agent_whisper_verified", last4=SpokenDigits(conv.account.last4)),)
+    if CallerData(conv).failed_attempts:
+        return (phrase("agent_whisper_not_verified_after_failure"),)
     return (phrase("agent_whisper_unverified"),)
 
 
@@ -263,7 +235,7 @@ CALL_FLOW = Flow(
         EnterPin(),
         EnterDetail(),
         Locked(),
-        MainMenu(),
+        *MENU_STEPS,
         TransferToAgent(),
         *PAYMENT_STEPS,
         *ARRANGEMENT_STEPS,
@@ -275,4 +247,6 @@ CALL_FLOW = Flow(
     give_up=GIVE_UP,
     name="voice",
     entries=ENTRIES.values(),
+    person=Hook("zero", to_person, goes_to=("agent", agent_capture.RESULT_STATE)),
+    offers_help=True,
 )

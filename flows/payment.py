@@ -55,6 +55,7 @@ from payments.ledger import DeclineScope
 from payments.policy import AmountError, parse_amount
 from payments.service import Authorize, PaymentSource, SavedCard
 from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
+from verification import readable_phone
 
 RECEIPT = "payment_receipt"
 RECONNECTED = "reconnection_requested"
@@ -142,7 +143,7 @@ def approval(amount: int, fee: int) -> Prompt:
     )
 
 
-def _choose(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
+def choose_amount(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
     """Accept ``amount`` if policy allows, and move on to capture. A disconnected account's
     payment may pay for reconnecting: the caller then hears what happens next."""
     account = verified_account(conv)
@@ -163,7 +164,7 @@ class Offer:
     params: dict[str, Money | SpokenDate] = field(default_factory=dict)
 
 
-def _offers(due: AmountsDue) -> list[Offer]:
+def pay_offers(due: AmountsDue) -> list[Offer]:
     """At most two offers, at keys 1 and 2 (3 is another amount), most pressing first: the
     reconnection, else a plan's installment, then the balance; else the minimum; with nothing
     else to pay, the disputed amount, which a caller may still pay."""
@@ -228,14 +229,14 @@ class CaptureMethod(Step):
 
 
 class PayMenu(Step):
-    """What can be paid now, each at its key (see :func:`_offers`), another amount, or back."""
+    """What can be paid now, each at its key (see :func:`pay_offers`), another amount, or back."""
 
     name = "pay_menu"
     goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         due = due_now(ctx, verified_account(conv))
-        offers = _offers(due)
+        offers = pay_offers(due)
         if not offers:
             if due.confirming_cents:
                 confirming = Money(due.confirming_cents)
@@ -252,9 +253,9 @@ class PayMenu(Step):
         # A call that reached the menu before offers were kept has them worked out again.
         offered = PaymentData(conv).offered
         if offered is None:
-            offered = [o.cents for o in _offers(due_now(ctx, verified_account(conv)))]
+            offered = [o.cents for o in pay_offers(due_now(ctx, verified_account(conv)))]
         if digits in ("1", "2") and int(digits) <= len(offered) and offered[int(digits) - 1] > 0:
-            return _choose(conv, ctx, offered[int(digits) - 1])
+            return choose_amount(conv, ctx, offered[int(digits) - 1])
         if digits == "3":
             return Go("enter_amount")
         if digits == "*":
@@ -273,7 +274,7 @@ class EnterAmount(Step):
         amount = parse_amount(digits)
         if amount is None:
             return Retry(phrase("amount_invalid"))
-        return _choose(conv, ctx, amount)
+        return choose_amount(conv, ctx, amount)
 
 
 def _field_retry(verdict: FieldVerdict) -> Retry:
@@ -660,7 +661,8 @@ class DeclineLimit(Step):
     goes_to = ("agent", "main_menu")
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
-        return Turn((phrase("decline_limit_options", number=ctx.settings.AGENT_NUMBER),), Ask())
+        number = readable_phone(ctx.settings.AGENT_NUMBER, ctx.settings.DEFAULT_REGION)
+        return Turn((phrase("decline_limit_options", number=number),), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "0":

@@ -39,20 +39,20 @@ from flows.engine import (
     Flow,
     Go,
     Hangup,
+    Hook,
+    Repeat,
     Retry,
     Step,
     Turn,
 )
 from flows.journey import (
     ACCOUNT_DIGITS,
-    ENGLISH,
-    SPANISH,
     EnterAccount,
     EnterDetail,
     EnterPin,
     Locked,
-    MainMenu,
 )
+from flows.menus import ENGLISH, MENU, SPANISH, TextMenu
 from flows.payment import (
     CAPTURE,
     DECLINE_LIMIT,
@@ -133,25 +133,13 @@ class AgentByPhone(Step):
         return Turn((said,), end=Hangup())
 
 
-class TextMainMenu(MainMenu):
-    """The voice menu's choices that mean something in a text. 7 (slower prompts) is a voice
-    setting: by text it is a choice the menu does not offer, answered with the menu."""
-
-    VOICE_ONLY = frozenset({"7"})
-
-    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
-        if digits in self.VOICE_ONLY and conv.account is not None:
-            return Retry(phrase("invalid_choice"))
-        return super().on_input(conv, ctx, digits)
-
-
 class MenuPause(Step):
     """A reply that leaves the sender at the menu without repeating it: the next answer is a
     menu choice (MENU shows the choices)."""
 
-    goes_to = MainMenu.goes_to
+    goes_to = TextMenu.goes_to
 
-    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Repeat | Retry:
         return MAIN_MENU.on_input(conv, ctx, digits)
 
 
@@ -272,14 +260,14 @@ class PaymentReceipt(MenuPause):
         )
 
 
-MAIN_MENU = TextMainMenu()
+MAIN_MENU = TextMenu()
 
 TEXT_FLOW = Flow(
     [
         Identify(),
         ChooseAccount(),
         EnterPin(),
-        EnterDetail(ChooseAccount.name),
+        EnterDetail(ChooseAccount.name, MENU),
         Locked(),
         MAIN_MENU,
         AgentByPhone(),
@@ -300,6 +288,7 @@ TEXT_FLOW = Flow(
     start="identify",
     name="text",
     entries=("agent", "main_menu"),  # the AGENT and MENU keywords
+    person=Hook("zero", lambda conv, ctx: Go("agent"), goes_to=("agent",)),  # 0, as AGENT
 )
 
 

@@ -153,6 +153,7 @@ class Settings:
     PAYLINK_TTL_MINUTES: int = 15
     RELAY_CALLER_IDS: str = ""
     SLOW_PROMPT_TIMEOUT_FACTOR: int = 3
+    MORE_TIME_TIMEOUT_FACTOR: int = 2
     # Agent console and agent-assisted capture
     AGENT_TRANSFER: str = "queue"
     AGENT_QUEUE: str = "agents"

@@ -27,6 +27,7 @@ from ivr.db import make_engine, make_session_factory
 from ivr.models import Account, Base
 from ivr.simulator.emulator import Simulator, flask_transport
 from ivr.web.factory import create_app
+from tests.support.agent_desk import Desk, make_agent
 from tests.support.factories import add_account
 
 # A name reserved for tests (RFC 6761): no deployment can have it, so, like loopback, it may run
@@ -178,3 +179,12 @@ def ada(request: pytest.FixtureRequest, db: Session, settings: Settings) -> Acco
     """
     marker = request.node.get_closest_marker("ada")
     return add_account(db, settings, **(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def desk(client: FlaskClient, db: Session) -> Desk:
+    """Alice, an agent, logged in to the console."""
+    make_agent(db)
+    console = Desk(client)
+    assert console.login().status_code == 302
+    return console

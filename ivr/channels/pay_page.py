@@ -33,6 +33,7 @@ from payments.confirmation import SPOKEN_GROUPS
 from payments.paylinks import CardForm, LinkState
 from payments.service import Authorize, CardInHand, PaymentService
 from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
+from verification import readable_phone
 
 log = logging.getLogger("ivr.paypage")
 
@@ -198,7 +199,8 @@ class PayPage:
     def _limited(self, link: PayLink, scope: ledger.DeclineScope, status: int) -> Page:
         """Too many declines: no card form, and a number where a representative can help."""
         key = f"paypage_decline_limit_{scope.value}"
-        return self._message(link.language, key, status, number=self.settings.AGENT_NUMBER)
+        number = readable_phone(self.settings.AGENT_NUMBER, self.settings.DEFAULT_REGION)
+        return self._message(link.language, key, status, number=number)
 
     def _message(self, language: str, key: str, status: int, **params: Any) -> Page:
         values = {"company": self.settings.COMPANY_NAME, "message": key, "params": params}

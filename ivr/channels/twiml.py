@@ -72,16 +72,21 @@ def _pay(response: VoiceResponse, pay: SecureCapture, language: str, turn_number
 
 
 def voice_turn(
-    turn: Turn, language: str, turn_number: int, call_sid: str, *, slow_factor: int = 1
+    turn: Turn,
+    language: str,
+    turn_number: int,
+    call_sid: str,
+    *,
+    slow: bool = False,
+    patience: int = 1,
 ) -> str:
     """TwiML for ``turn``; ``turn_number`` rides in the action URLs to detect replays.
 
     Silence and a lone ``#`` both fall through the ``<Gather>`` to the ``<Redirect>``, which
-    reports them as no input. A ``slow_factor`` above 1 (slower prompts) speaks slowly and
+    reports them as no input. ``slow`` (slower prompts) speaks slowly; ``patience``
     multiplies the time the caller has to answer.
     """
     response = VoiceResponse()
-    slow = slow_factor > 1
     if turn.ask is not None:
         ask = turn.ask
         gather = response.gather(
@@ -90,7 +95,7 @@ def voice_turn(
             method="POST",
             num_digits=ask.max_digits,
             finish_on_key=ask.finish_on_key,
-            timeout=ask.timeout * slow_factor,
+            timeout=ask.timeout * patience,
         )
         _say(gather, turn.say, language, slow)
         response.redirect(f"{STEP_URL}?turn={turn_number}&silence=1", method="POST")

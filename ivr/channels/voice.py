@@ -210,8 +210,14 @@ class VoiceCalls:
         if turn.end is not None:
             with db.no_autoflush:
                 self.payments.vault(db, now).wipe(conv.sid)
-        slow = self.settings.SLOW_PROMPT_TIMEOUT_FACTOR if ConversationData(conv).slow else 1
-        conv.last_response = voice_turn(turn, conv.language, conv.turn, conv.sid, slow_factor=slow)
+        data = ConversationData(conv)
+        patience = max(
+            self.settings.SLOW_PROMPT_TIMEOUT_FACTOR if data.slow else 1,
+            self.settings.MORE_TIME_TIMEOUT_FACTOR if data.more_time else 1,
+        )
+        conv.last_response = voice_turn(
+            turn, conv.language, conv.turn, conv.sid, slow=data.slow, patience=patience
+        )
         logs.event(log, "call.turn", call=conv.sid, state=conv.state, turn=conv.turn)
         return conv.last_response
 

@@ -1,10 +1,10 @@
 """Handing the IVR's money back to the billing system: ``ivr payments export``.
 
 The export is a list of row sources, each a small query for one kind of row (settled
-payments today; reversals and reconnection requests are one more function each in
-``ROW_SOURCES``). Every source yields its rows in ``(occurred_at, id)`` order, and the sources
-are merged in that order, so the same window always gives the same rows in the same order:
-the billing system may post a row twice, and skips it by its stable ``id``.
+payments and reconnection requests today; reversals, once the ledger has them, are one more
+function in ``ROW_SOURCES``). Every source yields its rows in ``(occurred_at, id)`` order, and
+the sources are merged in that order, so the same window always gives the same rows in the
+same order: the billing system may post a row twice, and skips it by its stable ``id``.
 
 A payment's time is when it was approved, not when it was started: a payment settled late by
 ``ivr reconcile`` then lands in the window that follows its approval instead of none. The
@@ -25,7 +25,7 @@ from typing import IO, Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ivr.models import Account, Payment, PaymentStatus
+from ivr.models import Account, Payment, PaymentStatus, ReconnectionRequest
 
 FORMATS = ("csv", "jsonl")
 
@@ -75,26 +75,59 @@ def _approved_between(since: dt.datetime, until: dt.datetime | None) -> Select[P
     return query if until is None else query.where(approved_at < until)
 
 
+def _row(
+    kind: str, name: str, payment: Payment, number: str, at: dt.datetime, **cents: int
+) -> ExportRow:
+    """A row about ``payment``; its id is ``name`` and the payment's confirmation number."""
+    return ExportRow(
+        id=f"{name}:{payment.confirmation_number}",
+        kind=kind,
+        occurred_at=at,
+        account_number=number,
+        amount_cents=cents.get("amount_cents", payment.amount_cents),
+        fee_cents=cents.get("fee_cents", payment.fee_cents),
+        method=masked_method(payment.brand, payment.last4),
+        channel=payment.channel,
+        confirmation_number=payment.confirmation_number,
+    )
+
+
 def settled_payments(
     session: Session, since: dt.datetime, until: dt.datetime | None
 ) -> Iterator[ExportRow]:
     """Approved payments (still approved: a reversal will be rows of its own kind)."""
     query = _approved_between(since, until).order_by(approved_at, Payment.confirmation_number)
     for payment, number in session.execute(query.execution_options(yield_per=1000)):
-        yield ExportRow(
-            id=f"payment:{payment.confirmation_number}",
-            kind="payment",
-            occurred_at=payment.updated_at,
-            account_number=number,
-            amount_cents=payment.amount_cents,
-            fee_cents=payment.fee_cents,
-            method=masked_method(payment.brand, payment.last4),
-            channel=payment.channel,
-            confirmation_number=payment.confirmation_number,
+        yield _row("payment", "payment", payment, number, payment.updated_at)
+
+
+def reconnection_requests(
+    session: Session, since: dt.datetime, until: dt.datetime | None
+) -> Iterator[ExportRow]:
+    """Service to restore: the account paid what reconnecting costs (the amount is the whole
+    payment, the fee included). The payment itself is a row of its own."""
+    query = (
+        select(ReconnectionRequest, Payment, Account.number)
+        .join(Payment, ReconnectionRequest.payment_id == Payment.id)
+        .join(Account, ReconnectionRequest.account_id == Account.id)
+        .where(ReconnectionRequest.created_at >= since)
+    )
+    if until is not None:
+        query = query.where(ReconnectionRequest.created_at < until)
+    query = query.order_by(ReconnectionRequest.created_at, Payment.confirmation_number)
+    for request, payment, number in session.execute(query.execution_options(yield_per=1000)):
+        yield _row(
+            "reconnection_request",
+            "reconnection",
+            payment,
+            number,
+            request.created_at,
+            amount_cents=request.amount_cents,
+            fee_cents=request.fee_cents,
         )
 
 
-ROW_SOURCES: tuple[RowSource, ...] = (settled_payments,)
+ROW_SOURCES: tuple[RowSource, ...] = (settled_payments, reconnection_requests)
 
 
 def export_rows(

@@ -1,12 +1,12 @@
 """English (US) prompts."""
 
 MESSAGES = {
-    "welcome": "Thank you for calling {company} bill payments.",
+    "welcome": "Welcome to {company} bill payments.",
     "language_offer": "For English, press 1.",
     "confirm_caller_account": "Is this about the account ending in {last4}? Press 1 for yes, 2 for no.",
     "enter_account": "Please enter your account number, followed by the pound key.",
     "enter_account_again": "Please enter your account number again, followed by the pound key.",
-    "enter_pin": "Enter your PIN, then press pound.",
+    "enter_pin": "Enter your PIN, then pound.",
     "invalid_account_format": "Account numbers are {min} to {max} digits.",
     "invalid_pin_format": "Your PIN is 4 to 8 digits.",
     "verify_failed": "Sorry, we could not verify those details.",
@@ -16,9 +16,8 @@ MESSAGES = {
         "minutes. You can call back after that. To speak with a representative now, press 0."
     ),
     "main_menu": (
-        "For your balance, press 1. To pay, 2. For more time, 3. Your last payment, 4. "
-        "To dispute a charge, 5. Help paying your bill, 6. Slower prompts, 7. "
-        "A representative, 0."
+        "To pay, press 1. Your balance and last payment, 2. More time or a payment plan, 3. "
+        "Other choices, 4. A representative, 0. To hear this again, star."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
     "balance_no_date": "Your balance is {amount}.",
@@ -53,12 +52,12 @@ MESSAGES = {
     "amount_too_large": "The largest payment we can take by phone is {amount}.",
     "amount_over_balance": "That is more than the {amount} you can pay now.",
     "fee_notice": "A convenience fee of {fee} applies, for a total of {total}.",
-    "capture_intro": "For your security, this part is not recorded. Press star to start over.",
-    "enter_card_number": "Enter your card number, then press pound.",
-    "enter_card_expiry": "Now the expiration date: 2 digits for the month, 2 for the year.",
-    "enter_card_code_back": "Now the 3 digit security code on the back.",
-    "enter_card_code_front": "Now the 4 digit security code on the front.",
-    "enter_card_zip": "And the 5 digit billing ZIP code.",
+    "capture_intro": "This part is not recorded. Star starts over.",
+    "enter_card_number": "Enter your card number, then pound.",
+    "enter_card_expiry": "Now the expiration date, 4 digits.",
+    "enter_card_code_back": "The 3 digit security code.",
+    "enter_card_code_front": "The 4 digit security code on the front.",
+    "enter_card_zip": "And the billing ZIP code.",
     "card_number_invalid": "That card number is not valid.",
     "card_brand_unsupported": "Sorry, we do not accept that type of card.",
     "card_expiry_invalid": "That is not a valid expiration date.",
@@ -72,11 +71,11 @@ MESSAGES = {
     "brand_discover": "Discover",
     "brand_diners": "Diners Club",
     "brand_jcb": "J C B",
-    "pay_readback": "{brand} ending in {last4}, {amount}. To pay, press 1. To cancel, press 2.",
-    "pay_readback_with_fee": "{brand} ending in {last4}, {amount} plus a fee of {fee}, {total} in all. To pay, press 1. To cancel, press 2.",
+    "pay_readback": "{brand} ending in {last4}, {amount}. To pay, press 1; to cancel, 2.",
+    "pay_readback_with_fee": "{brand} ending in {last4}, {amount} plus a fee of {fee}, {total} in all. To pay, press 1; to cancel, 2.",
     "pay_cancelled": "Your payment was cancelled. Nothing was charged.",
-    "processing": "One moment, processing your payment.",
-    "payment_approved": "Thank you, your payment of {amount} is approved.",
+    "processing": "One moment.",
+    "payment_approved": "Thank you, your payment is approved.",
     "confirmation_number": "Your confirmation number is {number}.",
     "new_balance": "Your balance is now {amount}.",
     "receipt_options": "To hear the confirmation number again, press 1. To get it by text message, press 2.",
@@ -99,7 +98,7 @@ MESSAGES = {
     "enter_card_code": "Enter the security code from your card.",
     "brand_card": "Card",
     "payment_in_progress": "A payment for this account is already being processed, so nothing more was charged.",
-    "enter_detail": "Now your 5 digit service ZIP code, or the last 4 of the account's Social Security number, then pound.",
+    "enter_detail": "Now your service ZIP code, or the last 4 of your Social Security number, then pound.",
     "invalid_detail_format": "Please enter 5 digits for the ZIP code, or 4 digits for the Social Security number.",
     "arrangement_offer_extension": "I can move your due date to as late as {date}. Press 1 for that date, 2 to choose an earlier date.",
     "arrangement_offer_installments": "To pay in monthly installments, press 3.",
@@ -203,8 +202,8 @@ MESSAGES = {
     "paypage_decline_limit_session": "For your security, this link takes no more cards after several were declined, and nothing more was charged. To pay, call {number} and ask for a representative.",
     "paypage_decline_limit_account": "For your security, no more cards can be tried on this account today, and nothing more was charged. To pay, call {number} and ask for a representative.",
     # --- Accessible voice (issue 6) ---
-    "slow_prompts_on": "Slower prompts are on, with more time to answer. Press star to hear a question again. We will remember this for your account. To turn them off, press 7 at the main menu.",
-    "slow_prompts_off": "Slower prompts are off. To turn them back on, press 7 at the main menu.",
+    "slow_prompts_on": "Slower prompts are on, with more time to answer. Press star to hear a question again. We will remember this for your account. To turn them off, press 4 at the main menu, then 3.",
+    "slow_prompts_off": "Slower prompts are off. To turn them back on, press 4 at the main menu, then 3.",
     "save_card_offer": "To save this card for paying by text message, press 4.",
     "card_saved": "Your {brand} ending in {last4} is saved for paying by text message.",
     # Payment arrangements over time, down payments, disputes, assistance programs.
@@ -255,6 +254,26 @@ MESSAGES = {
     "agent_capture_failed": "Sorry, we could not take the payment just now, and nothing was charged.",
     "returning_to_agent": "Please hold while I return you to your representative.",
     "agent_capture_hung_up": "The caller hung up before paying. Nothing was charged.",
+    # --- Menus: pay first, four choices, "anything else?", a person and more time everywhere
+    "pay_now_offer": "To pay it now, press 1. For anything else, 2.",
+    "pay_offer_else": "For anything else, press 2.",
+    "anything_else": "Anything else? For the menu, press star.",
+    "other_channels": "You can also use this service by text message, or by TTY through 711.",
+    "other_choices_menu": (
+        "To dispute a charge, press 1. Help paying your bill, 2. Slower prompts on or off, 3. "
+        "A representative, 0. The main menu, star."
+    ),
+    "switch_language": "For English, press 9.",
+    "offer_help": (
+        "To hear that again, press star. For more time, press 1. For a representative, press 0."
+    ),
+    "more_time": "All right, take your time.",
+    "sms_payment_approved": "Thank you, your payment of {amount} is approved.",
+    "forgot_credentials": "If you forgot your PIN or account number, press 0 for a representative.",
+    "sms_forgot_credentials": "If you forgot your PIN or account number, reply AGENT.",
+    "agent_whisper_not_verified_after_failure": (
+        "Caller not verified: verification failed, may have forgotten the PIN or account number."
+    ),
     # console and dispute outcomes
     "dispute_credited_sms": "{company}: your dispute {number} for account ending {last4} was upheld. {amount} will be credited to your account.",
     "dispute_credited_email": "We reviewed your dispute of {amount} for account ending {last4} and upheld it: {amount} will be credited to your account, and your next bill shows the credit.\nReference number: {number}\n\n{company}",

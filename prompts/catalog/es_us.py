@@ -1,7 +1,7 @@
 """Spanish (US) prompts."""
 
 MESSAGES = {
-    "welcome": "Gracias por llamar a los pagos de facturas de {company}.",
+    "welcome": "Bienvenido a los pagos de facturas de {company}.",
     "language_offer": "Para español, oprima nueve.",
     "confirm_caller_account": (
         "¿Llama por la cuenta que termina en {last4}? Oprima 1 para sí, 2 para no."
@@ -18,9 +18,8 @@ MESSAGES = {
         "{minutes} minutos. Puede llamar después. Para hablar con un representante ahora, oprima 0."
     ),
     "main_menu": (
-        "Para su saldo, oprima 1. Para pagar, 2. Para más tiempo, 3. Su último pago, 4. "
-        "Para disputar un cargo, 5. Ayuda con su factura, 6. Mensajes más lentos, 7. "
-        "Un representante, 0."
+        "Para pagar, oprima 1. Su saldo y último pago, 2. Más tiempo o un plan de pagos, 3. "
+        "Otras opciones, 4. Un representante, 0. Para escuchar de nuevo, asterisco."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
     "balance_no_date": "Su saldo es de {amount}.",
@@ -57,12 +56,12 @@ MESSAGES = {
     "amount_too_large": "El pago máximo que podemos aceptar por teléfono es de {amount}.",
     "amount_over_balance": "Eso es más de los {amount} que puede pagar ahora.",
     "fee_notice": "Se aplica un cargo por servicio de {fee}, para un total de {total}.",
-    "capture_intro": "Por su seguridad, esta parte no se graba. Oprima asterisco para empezar de nuevo.",
+    "capture_intro": "Esta parte no se graba. Asterisco empieza de nuevo.",
     "enter_card_number": "Marque el número de su tarjeta y luego numeral.",
-    "enter_card_expiry": "Ahora la fecha de vencimiento: 2 dígitos para el mes y 2 para el año.",
-    "enter_card_code_back": "Ahora el código de seguridad de 3 dígitos del reverso.",
-    "enter_card_code_front": "Ahora el código de seguridad de 4 dígitos del frente.",
-    "enter_card_zip": "Y el código postal de facturación, de 5 dígitos.",
+    "enter_card_expiry": "Ahora la fecha de vencimiento, 4 dígitos.",
+    "enter_card_code_back": "El código de seguridad de 3 dígitos.",
+    "enter_card_code_front": "El código de seguridad de 4 dígitos del frente.",
+    "enter_card_zip": "Y el código postal de facturación.",
     "card_number_invalid": "Ese número de tarjeta no es válido.",
     "card_brand_unsupported": "Lo sentimos, no aceptamos ese tipo de tarjeta.",
     "card_expiry_invalid": "Esa fecha de vencimiento no es válida.",
@@ -76,11 +75,11 @@ MESSAGES = {
     "brand_discover": "Discover",
     "brand_diners": "Diners Club",
     "brand_jcb": "J C B",
-    "pay_readback": "{brand} que termina en {last4}, {amount}. Para pagar, oprima 1. Para cancelar, oprima 2.",
-    "pay_readback_with_fee": "{brand} que termina en {last4}, {amount} más un cargo de {fee}, {total} en total. Para pagar, oprima 1. Para cancelar, oprima 2.",
+    "pay_readback": "{brand} que termina en {last4}, {amount}. Para pagar, oprima 1; para cancelar, 2.",
+    "pay_readback_with_fee": "{brand} que termina en {last4}, {amount} más un cargo de {fee}, {total} en total. Para pagar, oprima 1; para cancelar, 2.",
     "pay_cancelled": "Su pago fue cancelado. No se hizo ningún cargo.",
-    "processing": "Un momento, procesando su pago.",
-    "payment_approved": "Gracias, su pago de {amount} fue aprobado.",
+    "processing": "Un momento.",
+    "payment_approved": "Gracias, su pago fue aprobado.",
     "confirmation_number": "Su número de confirmación es {number}.",
     "new_balance": "Su saldo ahora es de {amount}.",
     "receipt_options": "Para escuchar de nuevo el número de confirmación, oprima 1. Para recibirlo por mensaje de texto, oprima 2.",
@@ -103,7 +102,7 @@ MESSAGES = {
     "enter_card_code": "Marque el código de seguridad de su tarjeta.",
     "brand_card": "Tarjeta",
     "payment_in_progress": "Ya se está procesando un pago para esta cuenta, así que no se hizo otro cargo.",
-    "enter_detail": "Ahora el código postal de servicio, de 5 dígitos, o los últimos 4 del Seguro Social de la cuenta y luego numeral.",
+    "enter_detail": "Ahora su código postal de servicio, o los últimos 4 de su Seguro Social, y luego numeral.",
     "invalid_detail_format": "Marque 5 dígitos para el código postal, o 4 dígitos para el Seguro Social.",
     "arrangement_offer_extension": "Puedo mover su fecha de vencimiento hasta el {date}. Oprima 1 para esa fecha, 2 para elegir una fecha anterior.",
     "arrangement_offer_installments": "Para pagar en cuotas mensuales, oprima 3.",
@@ -207,8 +206,8 @@ MESSAGES = {
     "paypage_decline_limit_session": "Por su seguridad, este enlace no acepta más tarjetas después de varios rechazos, y no se hizo ningún otro cargo. Para pagar, llame al {number} y pida hablar con un representante.",
     "paypage_decline_limit_account": "Por su seguridad, no se pueden intentar más tarjetas en esta cuenta hoy, y no se hizo ningún otro cargo. Para pagar, llame al {number} y pida hablar con un representante.",
     # --- Accessible voice (issue 6) ---
-    "slow_prompts_on": "Los mensajes lentos están activados, con más tiempo para responder. Oprima asterisco para escuchar una pregunta de nuevo. Lo recordaremos para su cuenta. Para desactivarlos, oprima 7 en el menú principal.",
-    "slow_prompts_off": "Los mensajes lentos están desactivados. Para activarlos de nuevo, oprima 7 en el menú principal.",
+    "slow_prompts_on": "Los mensajes lentos están activados, con más tiempo para responder. Oprima asterisco para escuchar una pregunta de nuevo. Lo recordaremos para su cuenta. Para desactivarlos, oprima 4 en el menú principal y luego 3.",
+    "slow_prompts_off": "Los mensajes lentos están desactivados. Para activarlos de nuevo, oprima 4 en el menú principal y luego 3.",
     "save_card_offer": "Para guardar esta tarjeta y pagar por mensaje de texto, oprima 4.",
     "card_saved": "Su {brand} que termina en {last4} quedó guardada para pagar por mensaje de texto.",
     # Payment arrangements over time, down payments, disputes, assistance programs.
@@ -259,6 +258,27 @@ MESSAGES = {
     "agent_capture_failed": "Lo sentimos, no pudimos tomar el pago en este momento, y no se hizo ningún cargo.",
     "returning_to_agent": "Espere mientras le comunico de nuevo con su representante.",
     "agent_capture_hung_up": "La persona colgó antes de pagar. No se hizo ningún cargo.",
+    # --- Menus: pay first, four choices, "anything else?", a person and more time everywhere
+    "pay_now_offer": "Para pagarlo ahora, oprima 1. Para otra cosa, 2.",
+    "pay_offer_else": "Para otra cosa, oprima 2.",
+    "anything_else": "¿Algo más? Para el menú, oprima asterisco.",
+    "other_channels": "También puede usar este servicio por mensaje de texto, o por TTY a través del 711.",
+    "other_choices_menu": (
+        "Para disputar un cargo, oprima 1. Ayuda para pagar su factura, 2. Mensajes más lentos, "
+        "activar o desactivar, 3. Un representante, 0. El menú principal, asterisco."
+    ),
+    "switch_language": "Para español, oprima nueve.",
+    "offer_help": (
+        "Para escuchar de nuevo, oprima asterisco. Para más tiempo, oprima 1. Para un "
+        "representante, oprima 0."
+    ),
+    "more_time": "Muy bien, tómese su tiempo.",
+    "sms_payment_approved": "Gracias, su pago de {amount} fue aprobado.",
+    "forgot_credentials": "Si olvidó su PIN o su número de cuenta, oprima 0 para hablar con un representante.",
+    "sms_forgot_credentials": "Si olvidó su PIN o su número de cuenta, responda AGENTE.",
+    "agent_whisper_not_verified_after_failure": (
+        "Persona no verificada: la verificación falló, quizá olvidó el PIN o el número de cuenta."
+    ),
     # console and dispute outcomes
     "dispute_credited_sms": "{company}: su disputa {number} de la cuenta que termina en {last4} fue aceptada. Se acreditarán {amount} a su cuenta.",
     "dispute_credited_email": "Revisamos su disputa de {amount} de la cuenta que termina en {last4} y la aceptamos: se acreditarán {amount} a su cuenta, y su próxima factura mostrará el crédito.\nNúmero de referencia: {number}\n\n{company}",

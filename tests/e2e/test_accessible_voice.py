@@ -11,7 +11,7 @@ from ivr.models import VoicePreference
 from ivr.simulator.emulator import keys_from
 from prompts.catalog import en_us, es_us
 from tests.conftest import simulator_for
-from tests.support.keys import VERIFY
+from tests.support.keys import SLOWER_PROMPTS
 from tests.support.webhooks import call_form, post
 
 RELAY = "+15005550006"
@@ -58,11 +58,11 @@ def test_other_callers_get_the_usual_pace(make_app, ada):
 
 
 def test_menu_7_switches_slow_prompts_and_the_account_remembers(client, db, ada, simulator):
-    record = simulator.call(keys_from([*VERIFY, "7"]), caller=RELAY)
+    record = simulator.call(keys_from(SLOWER_PROMPTS), caller=RELAY)
     assert (
         "Slower prompts are on, with more time to answer. Press star to hear a question "
-        "again. We will remember this for your account. To turn them off, press 7 at the main "
-        "menu." in record.said
+        "again. We will remember this for your account. To turn them off, press 4 at the main "
+        "menu, then 3." in record.said
     )
     db.rollback()
     assert db.get(VoicePreference, ada.id).slow_prompts is True
@@ -70,11 +70,11 @@ def test_menu_7_switches_slow_prompts_and_the_account_remembers(client, db, ada,
     # The next call: the usual pace until the caller is known, then slow.
     call = RawCall(client)
     assert call.gather_timeout() == 3 and set(call.slow()) == {False}
-    for keys in ("1", "1", "1234", "94105"):  # English; my account; PIN; ZIP
+    for keys in ("1", "1", "1234", "94105", "2", "4"):  # English; mine; PIN; ZIP; menu; other
         call.press(keys)
     assert set(call.slow()) == {True}
     assert call.gather_timeout() == 6 * 3
-    call.press("7")
+    call.press("3")
     assert set(call.slow()) == {False} and call.gather_timeout() == 6
     db.rollback()
     assert db.get(VoicePreference, ada.id, populate_existing=True).slow_prompts is False
@@ -100,9 +100,9 @@ def test_with_slower_prompts_a_star_no_step_uses_repeats_the_question(
     assert "Enter your PIN" in said(call.press("*"))[-1]
 
 
-def test_the_menu_offers_slower_prompts_in_both_languages():
-    assert "Slower prompts, 7." in en_us.MESSAGES["main_menu"]
-    assert "Mensajes más lentos, 7." in es_us.MESSAGES["main_menu"]
+def test_the_other_choices_offer_slower_prompts_in_both_languages():
+    assert "Slower prompts on or off, 3." in en_us.MESSAGES["other_choices_menu"]
+    assert "Mensajes más lentos, activar o desactivar, 3." in es_us.MESSAGES["other_choices_menu"]
 
 
 def test_every_prompt_is_translated():
@@ -121,6 +121,6 @@ def test_every_prompt_is_translated():
 @pytest.mark.parametrize(("relay", "repeats"), [(RELAY, 2), ("+15005550100", 1)])
 def test_with_slower_prompts_silence_is_waited_out_once_more(make_app, ada, relay, repeats):
     app = make_app(RELAY_CALLER_IDS=relay)
-    record = simulator_for(app).call(keys_from(["", "", "", ""]), caller=RELAY)
+    record = simulator_for(app).call(keys_from(["", "", "", "", ""]), caller=RELAY)
     assert record.said.count("Sorry, I did not hear anything.") == repeats
-    assert record.said[-1].startswith("We did not receive your answer.")
+    assert record.said[-1] in ("Thank you for calling. Goodbye.", "Gracias por llamar. Adiós.")

@@ -39,14 +39,6 @@ from tests.support.webhooks import call_form, post, row_counts
 DECLINED = "4000000000000002"
 
 
-@pytest.fixture
-def desk(client, db):
-    make_agent(db)
-    console = Desk(client)
-    assert console.login().status_code == 302
-    return console
-
-
 BRIDGE_EVENTS = {
     "telephony.participant_held": "held",
     "telephony.participant_unheld": "unheld",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from ivr.models import (
@@ -20,27 +19,19 @@ from ivr.models import (
     utcnow,
 )
 from ivr.simulator.emulator import keys_from
-from payments import disputes
+from payments.amounts import amounts_due
 from tests.support.account_records import (
     lock,
     plan_with_one_installment_paid,
     saved_cards,
     two_disputes,
 )
-from tests.support.agent_desk import Desk, WaitingCaller, make_agent, section, take_call
+from tests.support.agent_desk import WaitingCaller, section, take_call
 from tests.support.card_scan import database_dump, leaks
 from tests.support.keys import VERIFY
 
 ADA_PHONE = "+15005550006"
 LOCKED_OUT = ["", "1", "0", ""]  # the account ending 0001: locked, so 0 for a person; waits
-
-
-@pytest.fixture
-def desk(client, db):
-    make_agent(db)
-    console = Desk(client)
-    assert console.login().status_code == 302
-    return console
 
 
 def audited(db, action):
@@ -200,7 +191,7 @@ def test_the_agent_records_a_dispute_held_out_of_what_is_due(app, client, db, de
     scopes = [(d.amount_cents, d.scope) for d in db.scalars(select(Dispute).order_by(Dispute.id))]
     assert scopes == [(5000, "amount"), (9250, "balance")]
     assert "Nothing more can be disputed" in client.get(back).get_data(as_text=True)
-    assert disputes.amounts_due(db, ada).full_cents == 0  # all of it is held
+    assert amounts_due(db, ada, 0).full_cents == 0  # all of it is held
     caller.hang_up()
     assert leaks(database_dump(db)) == []
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ivr.models import (
     Account,
     AccountStatus,
+    Arrangement,
     AuditEvent,
     OutboxMessage,
     PaymentStatus,
@@ -20,8 +21,8 @@ from ivr.models import (
     ReconnectionStatus,
     utcnow,
 )
+from ivr.ops.export import export_rows
 from ivr.simulator.emulator import keys_from
-from payments.business_days import BusinessDays
 from prompts import SpokenDate
 from tests.conftest import simulator_for
 from tests.support.factories import add_account, balance, payments
@@ -116,7 +117,7 @@ def test_a_disconnected_caller_pays_to_reconnect_and_hears_what_happens_next(
     assert all(back_by(request, "text") in m.body for m in notices)
 
     # The request is pending: the fee is not asked again, and nothing more can be paid.
-    later = call(simulator, [*BALANCE, *PAY_MENU[len(VERIFY) :]])
+    later = call(simulator, [*VERIFY, "2", "1"])  # nothing to offer: the menu, balance, pay
     assert "Your service is disconnected." in later.said
     assert (
         f"Your reconnection is paid, and service should be back within 24 hours, by "
@@ -245,7 +246,8 @@ def test_after_a_plan_the_balance_and_pay_menu_speak_its_next_installment(
     client, db, simulator, ada
 ):
     call(simulator, [*ARRANGE, "3", "3", "1", "*"])
-    first = BusinessDays("US").after(utcnow().astimezone(ZoneInfo("America/New_York")).date())
+    db.rollback()
+    first = dt.date.fromisoformat(db.scalars(select(Arrangement)).one().schedule[0]["date"])
     heard = call(simulator, BALANCE)
     assert (
         "Under your payment plan, your next payment is 103 dollars and 43 cents, due on "
@@ -287,7 +289,7 @@ def test_a_credit_is_said_as_one(simulator, ada):
 
 def test_a_fee_is_named_before_its_amount_and_no_balance_is_said_in_words(make_app, db, ada):
     app = make_app(FEE_FLAT_CENTS=214)
-    record = call(simulator_for(app), [*PAY_MENU, "1", *card(), "1", ""])
+    record = call(simulator_for(app), [*PAY_MENU, "1", "1", *card(), "1", ""])  # 1: the fee
     assert any(
         "142 dollars and 50 cents plus a fee of 2 dollars and 14 cents, 144 dollars and 64 cents "
         "in all" in line
@@ -296,3 +298,21 @@ def test_a_fee_is_named_before_its_amount_and_no_balance_is_said_in_words(make_a
     assert "You now have no balance due." in record.said
     assert re.search(r"\b0 dollars", said(record)) is None
     assert balance(db, ada) == 0
+
+
+def test_a_reconnection_is_exported_for_the_billing_system_beside_its_payment(
+    db, simulator, disconnected
+):
+    call(simulator, [*PAY_MENU, "1", *card(), "1", ""])
+    [payment] = payments(db)
+    rows = {row.id: row for row in export_rows(db, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))}
+    number = payment.confirmation_number
+    assert set(rows) == {f"payment:{number}", f"reconnection:{number}"}
+    request = rows[f"reconnection:{number}"]
+    assert (request.kind, request.account_number, request.amount_cents, request.fee_cents) == (
+        "reconnection_request",
+        disconnected.number,
+        30000,
+        5000,
+    )
+    assert request.method == "visa ...4242"

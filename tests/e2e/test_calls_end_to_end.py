@@ -16,7 +16,7 @@ from ivr.models import (
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.factories import ADA_PHONE, STRANGER, add_account
-from tests.support.keys import VERIFY, VERIFY_BY_NUMBER, VERIFY_IN_SPANISH
+from tests.support.keys import BALANCE, MENU, VERIFY, VERIFY_BY_NUMBER, VERIFY_IN_SPANISH
 from verification import lockout
 
 
@@ -25,7 +25,7 @@ def call(simulator, presses, caller=ADA_PHONE):
 
 
 def test_caller_id_match_verifies_and_hears_balance_and_due_date(simulator, ada):
-    record = call(simulator, [*VERIFY, "1"])
+    record = call(simulator, BALANCE)
     assert "Is this about the account ending in 0 0 0 1?" in record.text
     assert (
         "Your balance is 142 dollars and 50 cents, due on Saturday, December 19, 2026."
@@ -36,20 +36,20 @@ def test_caller_id_match_verifies_and_hears_balance_and_due_date(simulator, ada)
 
 
 def test_unknown_caller_enters_the_account_number(simulator, ada):
-    record = call(simulator, [*VERIFY_BY_NUMBER, "1"], caller=STRANGER)
+    record = call(simulator, VERIFY_BY_NUMBER, caller=STRANGER)
     assert "Please enter your account number, followed by the pound key." in record.said
     assert "Thank you." in record.said
 
 
 def test_ssn_last4_is_asked_when_no_service_zip(simulator, db, settings):
     add_account(db, settings, account_number="70000003", phone="", service_zip="", ssn_last4="6789")
-    record = call(simulator, ["", "70000003#", "1234#", "6789", "1"], caller=STRANGER)
+    record = call(simulator, ["", "70000003#", "1234#", "6789"], caller=STRANGER)
     assert any("Social Security" in line for line in record.said)
     assert "Thank you." in record.said
 
 
 def test_spanish_caller_hears_every_prompt_in_spanish(simulator, ada):
-    record = call(simulator, [*VERIFY_IN_SPANISH, "1"])
+    record = call(simulator, VERIFY_IN_SPANISH)
     assert (
         "¿Llama por la cuenta que termina en 0 0 0 1? Oprima 1 para sí, 2 para no." in record.said
     )
@@ -98,23 +98,27 @@ def test_invented_account_behaves_like_a_real_one_with_wrong_answers(simulator, 
     assert real.said == invented.said
 
 
-def test_silence_repeats_once_then_says_goodbye(simulator, ada):
-    record = call(simulator, ["", "", ""])
+def test_silence_repeats_once_offers_help_then_says_goodbye(simulator, ada):
+    record = call(simulator, ["", "", "", ""])
     assert record.said.count("Sorry, I did not hear anything.") == 1
-    assert record.said[-1].startswith("We did not receive your answer.")
+    assert (
+        "To hear that again, press star. For more time, press 1. For a representative, press 0."
+        in record.said
+    )
+    assert record.said[-1] == "Thank you for calling. Goodbye."
     assert record.hung_up_by == "ivr"
 
 
-@pytest.mark.parametrize("junk", ["9", "#", "8"])
+@pytest.mark.parametrize("junk", ["#", "8"])
 def test_junk_at_the_menu_is_re_prompted(simulator, ada, junk):
-    record = call(simulator, [*VERIFY, junk, "1"])
+    record = call(simulator, [*MENU, junk, "2"])
     assert "Sorry, that is not one of the choices." in record.said
     assert any(line.startswith("Your balance is") for line in record.said)
 
 
 def test_star_repeats_the_menu(simulator, ada):
-    record = call(simulator, [*VERIFY, "*", "*"])
-    menus = [line for line in record.said if line.startswith("For your balance, press 1")]
+    record = call(simulator, [*MENU, "*", "*"])
+    menus = [line for line in record.said if line.startswith("To pay, press 1.")]
     assert len(menus) == 3
 
 
@@ -132,7 +136,7 @@ def test_last_payment_is_read_with_its_confirmation_number(simulator, db, ada):
         )
     )
     db.commit()
-    record = call(simulator, [*VERIFY, "4"])
+    record = call(simulator, BALANCE)
     # 03:00 UTC on the 20th is still the 19th in New York.
     assert (
         "Your last payment was 50 dollars on Thursday, November 19, 2026. "
@@ -159,7 +163,7 @@ def test_hangup_mid_flow_ends_the_session(simulator, db, ada):
 
 
 def test_no_secret_reaches_twiml_audit_or_session(simulator, db, ada):
-    record = call(simulator, [*VERIFY, "1"])
+    record = call(simulator, BALANCE)
     twiml = "".join(record.responses)
     audit = " ".join(
         str((e.actor, e.resource, e.origin, e.detail)) for e in db.scalars(select(AuditEvent))

@@ -7,7 +7,7 @@ from ivr.simulator.emulator import keys_from
 from payments.confirmation import is_valid
 from tests.support.card_scan import database_dump, leaks
 from tests.support.factories import add_account
-from tests.support.keys import ARRANGE, DISPUTE, PAY_MENU, VERIFY_IN_SPANISH, card
+from tests.support.keys import DISPUTE, VERIFY, card, in_spanish
 from tests.support.webhooks import twice_simulator
 
 
@@ -49,17 +49,18 @@ def test_disputing_the_whole_balance_then_reaching_a_representative(db, simulato
     assert (sms.recipient, email.recipient) == ("+15005550006", "ada@example.com")
     assert "$142.50 is held out of the amount due" in sms.body
 
-    paying = call(simulator, [*PAY_MENU, "*"])
+    # nothing is offered before the menu: 1 pays, 3 is more time
+    paying = call(simulator, [*VERIFY, "1", "*"])
     assert (
         "Nothing else is due now. To pay the disputed amount too, 142 dollars and 50 cents, "
         "press 1." in paying.said
     )
-    arranging = call(simulator, [*ARRANGE, "*"])
+    arranging = call(simulator, [*VERIFY, "3", "*"])
     assert "Your account has no balance due, so there is nothing to arrange." in arranging.said
 
 
 def test_disputing_part_holds_it_out_of_the_pay_menu(db, simulator, ada):
-    record = call(simulator, [*DISPUTE, "2", "500#", "50#", "1", "*", "1", "2", "*"])
+    record = call(simulator, [*DISPUTE, "2", "500#", "50#", "1", "*", "2", "1", "*"])
     assert "You can dispute up to 142 dollars and 50 cents." in record.said
     [made] = disputes(db)
     assert (made.amount_cents, made.scope) == (5000, "amount")
@@ -76,7 +77,7 @@ def test_a_second_dispute_can_only_cover_what_is_left(db, simulator, ada):
         for line in record.said
     )
     assert [d.amount_cents for d in disputes(db)] == [10000, 4250]
-    nothing = call(simulator, [*DISPUTE, "*"])
+    nothing = call(simulator, [*VERIFY, "4", "1", "*"])  # nothing to offer: the menu first
     assert "There is no amount due on this account to dispute." in nothing.said
 
 
@@ -96,7 +97,7 @@ def test_a_disconnected_account_reconnects_for_what_is_not_in_dispute(db, settin
 
 
 def test_spanish_callers_dispute_in_spanish(db, simulator, ada):
-    record = call(simulator, [*VERIFY_IN_SPANISH, "5", "1", "1", "*"])
+    record = call(simulator, [*in_spanish(DISPUTE), "1", "1", "*"])
     assert any(line.startswith("Su disputa de 142 dólares con 50 centavos") for line in record.said)
 
 
@@ -108,7 +109,7 @@ def test_every_webhook_delivered_twice_records_one_dispute(db, app, settings, ad
 
 
 def test_no_card_data_anywhere_after_disputing_then_paying(db, simulator, ada):
-    call(simulator, [*DISPUTE, "2", "42*50#", "1", "*", "2", "1", *card(), "1", "*"])
+    call(simulator, [*DISPUTE, "2", "42*50#", "1", "*", "1", "1", *card(), "1", "*"])
     [made] = disputes(db)
     assert made.amount_cents == 4250
     assert leaks(database_dump(db)) == []

@@ -30,7 +30,7 @@ APPROVED = (
     "Thank you, your payment of 142 dollars and 50 cents is approved, with a convenience fee of "
     "2 dollars and 50 cents: 145 dollars in all."
 )
-CARD_PROMPT = "Enter your card number, then press pound."
+CARD_PROMPT = "Enter your card number, then pound."
 
 
 def call(simulator, presses):

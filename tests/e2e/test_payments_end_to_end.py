@@ -15,7 +15,7 @@ from payments.gateways.sandbox_tables import SandboxCharge
 from tests.conftest import simulator_for
 from tests.support.card_scan import AMEX_CODE, captures_left, database_dump, leaks
 from tests.support.factories import add_account, balance, payments
-from tests.support.keys import PAY_FULL, VERIFY, VERIFY_BY_NUMBER, VISA, card
+from tests.support.keys import PAY_FULL, PAY_MENU, VERIFY, VERIFY_BY_NUMBER, VISA, card
 from tests.support.webhooks import twice_simulator
 
 
@@ -42,9 +42,9 @@ def test_full_balance_by_visa_is_approved_with_a_confirmation_number(app, db, si
     )
     assert (
         "Visa ending in 4 2 4 2, 142 dollars and 50 cents. "
-        "To pay, press 1. To cancel, press 2." in record.said
+        "To pay, press 1; to cancel, 2." in record.said
     )
-    assert "Thank you, your payment of 142 dollars and 50 cents is approved." in record.said
+    assert "Thank you, your payment is approved." in record.said
     assert any(line.startswith(f"Your confirmation number is {spoken}") for line in record.said)
     assert "You now have no balance due." in record.said
     assert record.said[-1] == "Thank you for your payment. Goodbye."
@@ -118,7 +118,7 @@ def test_each_card_field_re_prompts_on_bad_input(db, simulator, ada, field, bad,
 
 def test_amex_asks_for_four_digits_from_the_front(db, simulator, ada):
     record = call(simulator, [*PAY_FULL, *card("378282246310005", code=AMEX_CODE), "1", ""])
-    assert "Now the 4 digit security code on the front." in record.said
+    assert "The 4 digit security code on the front." in record.said
     assert any(line.startswith("American Express ending in 0 0 0 5") for line in record.said)
     assert payments(db)[0].status is PaymentStatus.APPROVED
 
@@ -139,7 +139,7 @@ def test_cancel_at_the_read_back_charges_nothing(app, db, simulator, ada):
 
 
 def test_another_amount_in_dollars_and_cents(db, simulator, ada):
-    record = call(simulator, [*VERIFY, "2", "3", "25*50#", *card(), "1", ""])
+    record = call(simulator, [*PAY_MENU, "3", "25*50#", *card(), "1", ""])
     assert any(", 25 dollars and 50 cents. To pay, press 1" in line for line in record.said)
     assert balance(db, ada) == 14250 - 2550
 
@@ -153,7 +153,7 @@ def test_another_amount_in_dollars_and_cents(db, simulator, ada):
     ],
 )
 def test_amounts_outside_policy_are_refused(db, simulator, ada, keys, complaint):
-    record = call(simulator, [*VERIFY, "2", "3", keys])
+    record = call(simulator, [*PAY_MENU, "3", keys])
     assert complaint in record.said
     assert payments(db) == []
 
@@ -175,13 +175,17 @@ def test_while_a_payment_is_in_doubt_the_menu_offers_what_is_left(app, db, simul
     )
     assert "For the minimum due, 35 dollars, press 2." not in record.said  # covered by it
     assert not any("you can pay now" in line for line in record.said)  # no refusal
-    assert "Thank you, your payment of 92 dollars and 50 cents is approved." in record.said
+    assert "Visa ending in 4 2 4 2, 92 dollars and 50 cents. To pay, press 1; to cancel, 2." in (
+        record.said
+    )
+    assert "Thank you, your payment is approved." in record.said
     assert [p.status for p in payments(db)] == [PaymentStatus.UNKNOWN, PaymentStatus.APPROVED]
 
 
 def test_a_payment_in_doubt_for_the_whole_balance_leaves_nothing_to_pay(app, db, simulator, ada):
     in_doubt(app, ada, 14250)
-    record = call(simulator, [*VERIFY, "2", ""])
+    # nothing left to offer, so straight to the menu: 1, pay
+    record = call(simulator, [*VERIFY, "1", ""])
     assert (
         "A payment of 142 dollars and 50 cents is still being confirmed with the bank, so there "
         "is nothing more to pay now." in record.said
@@ -192,7 +196,7 @@ def test_a_payment_in_doubt_for_the_whole_balance_leaves_nothing_to_pay(app, db,
 
 def test_ceiling_applies_when_overpayment_is_allowed(make_app, db, settings, ada):
     app = make_app(ALLOW_OVERPAYMENT=True, PAYMENT_MAX_CENTS=20000)
-    record = call(simulator_for(app), [*VERIFY, "2", "3", "250#", "180#", *card(), "1"])
+    record = call(simulator_for(app), [*PAY_MENU, "3", "250#", "180#", *card(), "1"])
     assert "The largest payment we can take by phone is 200 dollars." in record.said
     assert balance(db, ada) == 14250 - 18000
 
@@ -215,7 +219,7 @@ def test_convenience_fee_is_spoken_before_confirming_and_charged_on_top(
 
 
 def test_confirmation_can_be_texted_and_heard_again_from_the_menu(db, simulator, ada):
-    record = call(simulator, [*PAY_FULL, *card(), "1", "2", "4"])
+    record = call(simulator, [*PAY_FULL, *card(), "1", "2", "2"])
     [payment] = payments(db)
     number = payment.confirmation_number
     assert "I have sent it by text message to the number ending in 0 0 0 6." in record.said
@@ -275,7 +279,7 @@ def test_hanging_up_during_capture_wipes_the_card(db, simulator, ada):
 
 
 def test_silence_during_capture_ends_the_call_and_wipes_the_card(db, simulator, ada):
-    record = call(simulator, [*PAY_FULL, f"{VISA}#", "", ""])
+    record = call(simulator, [*PAY_FULL, f"{VISA}#", "", "", ""])  # the last, after the offer
     assert record.hung_up_by == "ivr"
     assert captures_left(db) == 0
 
@@ -294,7 +298,7 @@ def test_pay_verb_mode_records_what_twilio_reports(pay_mode_app, db, settings, a
     assert payment.status is PaymentStatus.APPROVED
     assert (payment.gateway, payment.brand, payment.last4) == ("twilio-pay", "visa", "4242")
     assert payment.gateway_reference.startswith("ch_sim_")
-    assert "Thank you, your payment of 142 dollars and 50 cents is approved." in record.said
+    assert "Thank you, your payment is approved." in record.said
     assert balance(db, ada) == 0
 
 
@@ -319,7 +323,7 @@ def test_no_card_data_anywhere_after_full_calls(make_app, db, settings, caplog, 
         call(simulator, [*PAY_FULL, *card("4000000000000002"), "1", "1", *card(), "1", "2"]),
         call(
             simulator,
-            [*VERIFY, "2", "3", "5#", *card("378282246310005", code=AMEX_CODE), "1", ""],
+            [*PAY_MENU, "3", "5#", *card("378282246310005", code=AMEX_CODE), "1", ""],
             caller="+15005550011",
         ),
         call(simulator, [*PAY_FULL, *card("4000000000009995"), "1"]),
@@ -341,7 +345,7 @@ def test_no_text_receipt_to_a_number_that_texted_stop(db, simulator, ada):
 
 
 def test_a_text_receipt_goes_to_the_accounts_phone_not_a_stranger_caller(db, simulator, ada):
-    keyed = [*VERIFY_BY_NUMBER, "2", "1"]
+    keyed = [*VERIFY_BY_NUMBER, "1"]
     record = call(simulator, [*keyed, *card(), "1", "2"], caller="+12025550123")
     assert "I have sent it by text message to the number ending in 0 0 0 6." in record.said
     sms = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).one()

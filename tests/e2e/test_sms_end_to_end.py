@@ -86,7 +86,10 @@ def test_a_number_on_two_accounts_names_one_of_them(client, db, settings):
 
 def test_wrong_answers_lock_the_account_for_text_and_voice_alike(client, db, ada, simulator):
     replies = Phone(client).conversation("hi", "1111", "94105", "1111", "94105", "1111", "94105")
-    assert replies[2] == "Sorry, we could not verify those details. Reply with your PIN."
+    assert replies[2] == (
+        "Sorry, we could not verify those details. If you forgot your PIN or account number, "
+        "reply AGENT. Reply with your PIN."
+    )
     assert replies[-1] == (
         "For your security, access to this account is locked for the next 30 minutes. "
         "Reply AGENT to reach a representative."

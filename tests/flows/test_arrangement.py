@@ -19,7 +19,6 @@ from tests.support.factories import balance
 from tests.support.keys import card, posted
 
 CARD = posted(card())
-VERIFY = posted(keys.VERIFY)
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def config(config: dict[str, Any]) -> dict[str, Any]:
 def down_payment(dial: Dial, ada: Account, fake_payments: FakePayments) -> Call:
     """Ada chose a two-payment plan, accepted its terms, keyed a card and confirmed."""
     call = dial(caller=ADA_PHONE, payments=fake_payments)
-    call.keys(*VERIFY, "3", "3", "2", "1", *CARD)
+    call.keys(*posted(keys.ARRANGE), "3", "2", "1", *CARD)
     assert call.state == "pay_confirm"
     assert call.conv.data["pay"]["amount"] == 1425
     assert call.press("1").resume
@@ -69,13 +68,13 @@ def test_a_disputed_balance_is_not_asked_for(
     dial: Dial, ada: Account, fake_payments: FakePayments
 ) -> None:
     call = dial(caller=ADA_PHONE, payments=fake_payments)
-    call.keys(*VERIFY, "5", "1")
+    call.keys(*posted(keys.DISPUTE), "1")
     assert call.state == "dispute_confirm"
     call.press("1")
     assert call.state == "dispute_recorded"
     [dispute] = call.session.scalars(select(Dispute)).all()
     assert dispute.amount_cents == 14250
-    turn = call.keys("*", "2")
+    turn = call.keys("*", "1")  # the main menu, then pay
     # Only offered, to be paid of the caller's own accord.
     assert turn.say[0] == Prompt("pay_menu_disputed", {"amount": Money(14250), "digit": 1})
     assert call.state == "pay_menu"

@@ -16,9 +16,9 @@ from flows.engine import (
     Finish,
     Flow,
     FlowError,
-    GiveUp,
     Go,
     Hangup,
+    Hook,
     Limits,
     NoInput,
     Outcome,
@@ -351,7 +351,7 @@ def test_two_steps_of_one_name_are_refused() -> None:
 
 def test_a_give_up_target_must_be_a_step() -> None:
     with pytest.raises(FlowError, match="step 'give_up' may go to 'desk'"):
-        Flow(STEPS, start="menu", give_up=GiveUp(lambda conv, ctx: None, ("desk",)))
+        Flow(STEPS, start="menu", give_up=Hook("give_up", lambda conv, ctx: None, ("desk",)))
 
 
 def test_a_move_the_step_did_not_declare_fails_loudly() -> None:

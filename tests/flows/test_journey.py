@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.engine import DONE, Ask, Hangup, Queue, Turn
+from flows.data import ConversationData
+from flows.engine import DONE, OFFER_ASK, Ask, Hangup, Queue, Turn
 from flows.journey import agent_whisper
 from ivr.config import Settings
 from ivr.models import Account, AuditEvent, Payment, PaymentStatus
@@ -28,10 +29,18 @@ ENTER_ACCOUNT = Turn((Prompt("enter_account"),), ACCOUNT_ASK)
 ENTER_PIN = Turn((Prompt("enter_pin"),), PIN_ASK)
 ENTER_DETAIL = Turn((Prompt("enter_detail"),), DETAIL_ASK)
 MAIN_MENU = Turn((Prompt("main_menu"),), MENU_ASK)
+FIRST_MENU = Turn((Prompt("main_menu"), Prompt("other_channels")), MENU_ASK)  # once a call
+ANYTHING_ELSE = Turn((Prompt("anything_else"),), MENU_ASK)
+OFFER_HELP = Turn((Prompt("offer_help"),), OFFER_ASK)
+GOODBYE = Turn((Prompt("goodbye"),), end=Hangup())
 CONFIRM_ADA = Turn((Prompt("confirm_caller_account", {"last4": SpokenDigits("0001")}),), Ask())
-VERIFIED = Turn((Prompt("verified"), Prompt("main_menu")), MENU_ASK)
-FAILED_BY_KEYPAD = Turn((Prompt("verify_failed"), Prompt("enter_account_again")), ACCOUNT_ASK)
 BALANCE = Prompt("balance", {"amount": Money(14250), "date": SpokenDate(dt.date(2026, 12, 19))})
+MINIMUM = Prompt("minimum_due", {"amount": Money(3500)})
+PAY_NOW = Turn((BALANCE, Prompt("pay_now_offer")), MENU_ASK)
+VERIFIED = Turn((Prompt("verified"), BALANCE, Prompt("pay_now_offer")), MENU_ASK)
+FAILED = (Prompt("verify_failed"), Prompt("forgot_credentials"))
+FAILED_BY_KEYPAD = Turn((*FAILED, Prompt("enter_account_again")), ACCOUNT_ASK)
+FAILED_BY_CALLER_ID = Turn((*FAILED, Prompt("enter_pin")), PIN_ASK)
 
 # From the greeting: identify by caller ID, or key the account number in.
 BY_CALLER_ID = ("", "1")
@@ -58,11 +67,17 @@ def transfers(session: Session) -> list[tuple[str, str, str | None]]:
     return [(e.actor, e.outcome, e.resource) for e in session.scalars(query)]
 
 
+def transferred_unverified(call: Call, settings: Settings, caller: str | None) -> None:
+    assert call.state == DONE
+    assert transfers(call.session) == [(f"caller:{caller or 'unknown'}", "unverified", None)]
+
+
 @pytest.fixture
 def at_menu(dial: Dial, ada: Account) -> Call:
-    """Ada, verified through her caller ID, at the main menu."""
+    """Ada, verified through her caller ID, past the offer to pay, at the main menu."""
     call = dial(caller=ADA_PHONE)
     assert call.keys(*BY_CALLER_ID, "1234", "94105") == VERIFIED
+    assert call.press("2") == FIRST_MENU
     return call
 
 
@@ -139,7 +154,72 @@ def test_denying_the_caller_id_account_asks_for_the_number(dial: Dial, ada: Acco
     assert call.conv.data == {"account_number": "70000002", "identified_by": "keypad"}
 
 
-@pytest.mark.parametrize("key", ["3", "0", "*", "12", "x"])
+@pytest.mark.parametrize(
+    ("caller", "keys"),
+    [
+        pytest.param(None, (), id="greeting"),
+        pytest.param(ADA_PHONE, ("",), id="caller-id-question"),
+        pytest.param(None, ("",), id="account-number"),
+        pytest.param(None, BY_KEYPAD, id="pin"),
+        pytest.param(None, (*BY_KEYPAD, "1234"), id="account-detail"),
+    ],
+)
+def test_0_reaches_a_person_before_verification(
+    dial: Dial, settings: Settings, ada: Account, caller: str | None, keys: tuple[str, ...]
+) -> None:
+    call = dial(caller=caller)
+    call.keys(*keys)
+    assert call.press("0") == transfer(settings)
+    transferred_unverified(call, settings, caller)
+    assert agent_whisper(call.conv) == (Prompt("agent_whisper_unverified"),)
+
+
+def test_a_caller_who_forgot_the_pin_is_offered_a_person_and_marked_unverified(
+    dial: Dial, settings: Settings, ada: Account
+) -> None:
+    call = dial(caller=ADA_PHONE)
+    assert call.keys(*BY_CALLER_ID, "9999", "94105") == FAILED_BY_CALLER_ID
+    assert call.press("0") == transfer(settings)
+    transferred_unverified(call, settings, ADA_PHONE)
+    assert agent_whisper(call.conv) == (Prompt("agent_whisper_not_verified_after_failure"),)
+    event = call.session.scalars(select(AuditEvent)).all()[-1]
+    assert event.detail["failed_verifications"] == 1
+
+
+# The account's language
+
+
+@pytest.fixture
+def spanish_account(db: Session, settings: Settings) -> Account:
+    return add_account(db, settings, language="es-US")
+
+
+def test_the_accounts_language_leads_once_the_caller_id_names_it(
+    dial: Dial, spanish_account: Account
+) -> None:
+    call = dial(caller=ADA_PHONE)
+    call.silence()
+    assert call.conv.language == "es-US"
+
+
+def test_a_language_chosen_at_the_greeting_stays(dial: Dial, spanish_account: Account) -> None:
+    call = dial(caller=ADA_PHONE, language="es-US")
+    call.press("1")  # "For English, press 1"
+    call.keys("1", "1234", "94105")
+    assert (call.conv.language, call.conv.verified) == ("en-US", True)
+
+
+def test_a_keyed_account_number_changes_no_language_until_verified(
+    dial: Dial, spanish_account: Account
+) -> None:
+    call = dial(caller=STRANGER)
+    call.keys(*BY_KEYPAD, "1234")
+    assert call.conv.language == "en-US"  # nothing may tell which accounts exist
+    call.press("94105")
+    assert call.conv.language == "es-US"
+
+
+@pytest.mark.parametrize("key", ["3", "*", "12", "x"])
 def test_other_keys_at_the_confirmation_ask_again(dial: Dial, ada: Account, key: str) -> None:
     call = dial(caller=ADA_PHONE)
     call.silence()
@@ -178,12 +258,31 @@ def test_a_malformed_account_number_is_asked_again(
     assert "account_number" not in call.conv.data
 
 
-def test_three_malformed_account_numbers_end_the_call(dial: Dial) -> None:
+def test_three_malformed_account_numbers_offer_help_before_goodbye(dial: Dial) -> None:
     call = dial()
-    assert call.keys("", "1", "12", "123") == Turn(
-        (Prompt("goodbye_too_many_attempts"),), end=Hangup()
-    )
+    assert call.keys("", "1", "12", "123") == OFFER_HELP
+    assert call.state == "enter_account"
+    assert call.silence() == GOODBYE
     assert call.state == DONE
+
+
+def test_after_the_offer_star_asks_again_and_1_gives_more_time(dial: Dial) -> None:
+    call = dial()
+    call.keys("", "1", "12", "123")
+    assert call.press("*") == ENTER_ACCOUNT
+    call.keys("1", "12")  # the offer is made once a question: then goodbye
+    assert call.press("123") == Turn((Prompt("goodbye_too_many_attempts"),), end=Hangup())
+    again = dial()
+    again.keys("", "1", "12", "123")
+    assert again.press("1") == after("more_time", ENTER_ACCOUNT)
+    assert ConversationData(again.conv).more_time is True
+
+
+def test_after_the_offer_0_reaches_a_person(dial: Dial, settings: Settings) -> None:
+    call = dial()
+    call.keys("", "1", "12", "123")
+    assert call.press("0") == transfer(settings)
+    transferred_unverified(call, settings, None)
 
 
 @pytest.mark.parametrize("number", ["7000", "70000001", UNKNOWN, "1" * 16])
@@ -211,7 +310,7 @@ def test_pin_then_zip_verifies(dial: Dial, ada: Account) -> None:
     call = dial()
     assert call.keys(*BY_KEYPAD, "1234") == ENTER_DETAIL
     assert call.press("94105") == VERIFIED
-    assert call.state == "main_menu"
+    assert call.state == "pay_offer"
     assert call.conv.verified is True
     assert call.conv.account_id == ada.id
     assert "pin_ok" not in call.conv.data
@@ -261,6 +360,7 @@ def test_every_failure_sounds_the_same(
         "account_number": number,
         "identified_by": "keypad",
         "failed_attempts": 1,
+        "_answered": True,  # "we could not verify those details" was said on the way
     }
 
 
@@ -269,7 +369,7 @@ def test_a_caller_id_failure_asks_for_the_pin_again(
     dial: Dial, ada: Account, pin: str, zip_code: str
 ) -> None:
     call = dial(caller=ADA_PHONE)
-    assert call.keys(*BY_CALLER_ID, pin, zip_code) == after("verify_failed", ENTER_PIN)
+    assert call.keys(*BY_CALLER_ID, pin, zip_code) == FAILED_BY_CALLER_ID
     assert call.press("1234") == ENTER_DETAIL
     assert call.press("94105") == VERIFIED
 
@@ -278,7 +378,7 @@ def test_a_caller_id_failure_asks_for_the_pin_again(
     ("caller", "identify", "failed"),
     [
         pytest.param(None, BY_KEYPAD, FAILED_BY_KEYPAD, id="keypad"),
-        pytest.param(ADA_PHONE, BY_CALLER_ID, after("verify_failed", ENTER_PIN), id="caller-id"),
+        pytest.param(ADA_PHONE, BY_CALLER_ID, FAILED_BY_CALLER_ID, id="caller-id"),
     ],
 )
 def test_repeated_failures_lock_the_account_and_offer_a_person(
@@ -300,7 +400,7 @@ def test_repeated_failures_lock_the_account_and_offer_a_person(
     assert call.press("0") == transfer(settings)
     assert call.state == DONE
     assert transfers(call.session) == [(f"caller:{caller or 'unknown'}", "unverified", None)]
-    assert agent_whisper(call.conv) == (Prompt("agent_whisper_unverified"),)
+    assert agent_whisper(call.conv) == (Prompt("agent_whisper_not_verified_after_failure"),)
 
 
 @pytest.mark.parametrize(("key", "event"), [("1", "press"), ("9", "press"), ("", "silence")])
@@ -330,14 +430,45 @@ def test_a_locked_account_stays_locked_on_the_next_call(
     assert second.state == "locked"
 
 
-# Main menu
+# The offer to pay, then the main menu
 
 
-def test_balance_says_amount_due_date_and_minimum(at_menu: Call) -> None:
-    assert at_menu.press("1") == Turn(
-        (BALANCE, Prompt("minimum_due", {"amount": Money(3500)}), Prompt("main_menu")), MENU_ASK
+def test_a_balance_due_is_offered_before_the_menu(dial: Dial, ada: Account) -> None:
+    call = dial(caller=ADA_PHONE)
+    assert call.keys(*BY_CALLER_ID, "1234", "94105") == VERIFIED
+    turn = call.press("1")
+    assert call.state == "card_number"
+    assert call.conv.data["pay"] == {"amount": 14250, "fee": 0, "then": "payment_receipt"}
+    assert turn.say[-1] == Prompt("enter_card_number")
+
+
+@pytest.mark.parametrize("event", ["2", "silence"])
+def test_2_or_silence_at_the_offer_goes_to_the_menu(dial: Dial, ada: Account, event: str) -> None:
+    call = dial(caller=ADA_PHONE)
+    call.keys(*BY_CALLER_ID, "1234", "94105")
+    assert (call.silence() if event == "silence" else call.press(event)) == FIRST_MENU
+
+
+def test_nothing_to_pay_goes_straight_to_the_menu(
+    dial: Dial, db: Session, settings: Settings
+) -> None:
+    add_account(db, settings, balance="0.00", minimum_due="0")
+    call = dial(caller=ADA_PHONE)
+    assert call.keys(*BY_CALLER_ID, "1234", "94105") == after("verified", FIRST_MENU)
+
+
+def test_balance_and_last_payment_then_anything_else(at_menu: Call) -> None:
+    assert at_menu.press("2") == Turn(
+        (BALANCE, MINIMUM, Prompt("no_payments"), Prompt("anything_else")), MENU_ASK
     )
     assert at_menu.state == "main_menu"
+    assert at_menu.press("*") == MAIN_MENU  # the whole menu, when asked for
+
+
+def test_silence_after_anything_else_says_goodbye(at_menu: Call) -> None:
+    at_menu.press("2")
+    assert at_menu.silence() == GOODBYE
+    assert at_menu.state == DONE
 
 
 @pytest.mark.parametrize(
@@ -372,11 +503,11 @@ def test_balance_variants(
     add_account(db, settings, **overrides)
     call = dial(caller=ADA_PHONE)
     call.keys(*BY_CALLER_ID, "1234", "94105")
-    assert call.press("1") == Turn((*expected, Prompt("main_menu")), MENU_ASK)
-
-
-def test_last_payment_with_none_on_record(at_menu: Call) -> None:
-    assert at_menu.press("4") == after("no_payments", MAIN_MENU)
+    if call.state == "pay_offer":
+        call.press("2")
+    assert call.press("2") == Turn(
+        (*expected, Prompt("no_payments"), Prompt("anything_else")), MENU_ASK
+    )
 
 
 def test_last_payment_says_the_latest_approved_one(at_menu: Call, ada: Account) -> None:
@@ -403,17 +534,15 @@ def test_last_payment_says_the_latest_approved_one(at_menu: Call, ada: Account) 
         ]
     )
     at_menu.session.commit()
-    assert at_menu.press("4") == after(
-        Prompt(
-            "last_payment",
-            {
-                "amount": Money(14250),
-                "date": SpokenDate(dt.date(2026, 2, 28)),
-                "number": SpokenDigits("5005550102", (3, 3, 4)),
-            },
-        ),
-        MAIN_MENU,
+    last = Prompt(
+        "last_payment",
+        {
+            "amount": Money(14250),
+            "date": SpokenDate(dt.date(2026, 2, 28)),
+            "number": SpokenDigits("5005550102", (3, 3, 4)),
+        },
     )
+    assert at_menu.press("2") == Turn((BALANCE, MINIMUM, last, Prompt("anything_else")), MENU_ASK)
 
 
 def test_3_offers_more_time_to_pay(at_menu: Call) -> None:
@@ -426,10 +555,43 @@ def test_3_offers_more_time_to_pay(at_menu: Call) -> None:
     )
 
 
-def test_2_starts_a_payment(at_menu: Call) -> None:
-    turn = at_menu.press("2")
+def test_1_opens_the_pay_menu(at_menu: Call) -> None:
+    turn = at_menu.press("1")
     assert at_menu.state == "pay_menu"
     assert turn.say[0] == Prompt("pay_menu_full", {"amount": Money(14250), "digit": 1})
+
+
+@pytest.mark.parametrize(
+    ("key", "state"),
+    [("1", "dispute_menu"), ("2", "assistance_programs"), ("*", "main_menu")],
+)
+def test_4_holds_the_other_choices(at_menu: Call, key: str, state: str) -> None:
+    assert at_menu.press("4") == Turn(
+        (Prompt("other_choices_menu"), Prompt("switch_language", language="es-US")), MENU_ASK
+    )
+    at_menu.press(key)
+    assert at_menu.state == state
+
+
+def test_other_choices_3_turns_slower_prompts_on(at_menu: Call) -> None:
+    at_menu.press("4")
+    assert at_menu.press("3") == after("slow_prompts_on", ANYTHING_ELSE)
+    assert ConversationData(at_menu.conv).slow is True
+
+
+def test_9_at_the_menu_switches_language_and_asks_again(at_menu: Call) -> None:
+    assert at_menu.press("9") == MAIN_MENU
+    assert at_menu.conv.language == "es-US"
+    assert at_menu.press("9") == MAIN_MENU
+    assert at_menu.conv.language == "en-US"
+
+
+def test_9_at_the_other_choices_offers_the_language_it_switches_to(at_menu: Call) -> None:
+    at_menu.press("4")
+    assert at_menu.press("9") == Turn(
+        (Prompt("other_choices_menu"), Prompt("switch_language", language="en-US")), MENU_ASK
+    )
+    assert at_menu.conv.language == "es-US"
 
 
 def test_0_transfers_a_verified_caller(at_menu: Call, settings: Settings) -> None:
@@ -447,27 +609,29 @@ def test_star_repeats_the_menu(at_menu: Call) -> None:
     assert at_menu.state == "main_menu"
 
 
-@pytest.mark.parametrize("keys", ["8", "9", "#", "12", "1*", "abc", " "])
+@pytest.mark.parametrize("keys", ["8", "#", "12", "1*", "abc", " "])
 def test_other_keys_at_the_menu_ask_again(at_menu: Call, keys: str) -> None:
     assert at_menu.press(keys) == after("invalid_choice", MAIN_MENU)
     assert at_menu.state == "main_menu"
 
 
-def test_three_wrong_keys_at_the_menu_end_the_call(at_menu: Call) -> None:
+def test_three_wrong_keys_at_the_menu_offer_help_first(at_menu: Call) -> None:
     at_menu.press("8")
-    at_menu.press("9")
-    assert at_menu.press("#") == Turn((Prompt("goodbye_too_many_attempts"),), end=Hangup())
+    at_menu.press("7")
+    assert at_menu.press("#") == OFFER_HELP
+    assert at_menu.press("5") == GOODBYE
     assert at_menu.state == DONE
 
 
-def test_silence_at_the_menu_repeats_it_once_then_says_goodbye(at_menu: Call) -> None:
+def test_silence_at_the_menu_repeats_it_offers_help_then_says_goodbye(at_menu: Call) -> None:
     assert at_menu.silence() == after("no_input", MAIN_MENU)
     assert at_menu.state == "main_menu"
-    assert at_menu.silence() == Turn((Prompt("goodbye_no_input"),), end=Hangup())
+    assert at_menu.silence() == OFFER_HELP
+    assert at_menu.silence() == GOODBYE
     assert at_menu.state == DONE
 
 
 def test_a_finished_call_only_says_goodbye(at_menu: Call) -> None:
+    at_menu.press("2")
     at_menu.silence()
-    at_menu.silence()
-    assert at_menu.press("1") == Turn((Prompt("goodbye"),), end=Hangup())
+    assert at_menu.press("1") == GOODBYE

@@ -13,7 +13,9 @@ from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 from payments.service import Authorize, PaidElsewhere
 from prompts import Money, Prompt
 from tests.flows.conftest import ADA_PHONE, Call, Dial, FakePayments
+from tests.support import keys
 from tests.support.factories import balance
+from tests.support.keys import posted
 
 PAID = PaidElsewhere(
     ChargeResult(ChargeStatus.APPROVED, "pay_ref_1", "tok_twilio"), "visa", "4242", (12, 2030)
@@ -29,7 +31,7 @@ def config(config: dict[str, Any]) -> dict[str, Any]:
 def in_pay(dial: Dial, ada: Account, fake_payments: FakePayments) -> Call:
     """Ada chose to pay her full balance: the call is in ``<Pay>``."""
     call = dial(caller=ADA_PHONE, payments=fake_payments)
-    turn = call.keys("", "1", "1234", "94105", "2", "1")
+    turn = call.keys(*posted(keys.PAY_FULL))
     assert turn == Turn((), pay=SecureCapture(14250, turn.pay.description, "Default"))
     return call
 

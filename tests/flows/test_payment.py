@@ -14,6 +14,7 @@ from payments.gateways import ChargeResult, ChargeStatus, DeclineReason
 from payments.service import Authorize
 from prompts import Money, Prompt
 from tests.flows.conftest import ADA_PHONE, APPROVED, Call, Dial, FakePayments
+from tests.support import keys
 from tests.support.factories import balance
 from tests.support.keys import card, posted
 
@@ -24,7 +25,7 @@ CARD = posted(card())
 def paying(dial: Dial, ada: Account, fake_payments: FakePayments) -> Call:
     """Ada, verified, has keyed a card for her full balance and heard the read-back."""
     call = dial(caller=ADA_PHONE, payments=fake_payments)
-    call.keys("", "1", "1234", "94105", "2", "1", *CARD)
+    call.keys(*posted(keys.PAY_FULL), *CARD)
     assert call.state == "pay_confirm"
     return call
 
@@ -93,3 +94,16 @@ def test_cancelling_at_the_read_back_wipes_the_card_and_asks_for_nothing(
     assert paying.press("2").say[0] == Prompt("pay_cancelled")
     assert fake_payments.orders == []
     assert captures(paying.session) == []
+
+
+@pytest.mark.parametrize("fields", [1, 2, 3, 4], ids=["expiry", "code", "zip", "read-back"])
+def test_0_during_card_capture_wipes_the_fields_and_reaches_a_person(
+    dial: Dial, ada: Account, fake_payments: FakePayments, fields: int
+) -> None:
+    call = dial(caller=ADA_PHONE, payments=fake_payments)
+    call.keys(*posted(keys.PAY_FULL), *CARD[:fields])
+    assert captures(call.session) == [call.conv.sid]
+    turn = call.press("0")
+    assert (turn.say, type(turn.end).__name__) == ((Prompt("transferring"),), "Queue")
+    assert captures(call.session) == []
+    assert fake_payments.orders == []

@@ -14,12 +14,21 @@ VISA = "4242424242424242"
 VERIFY = ["", "1", "1234#", "94105"]
 VERIFY_IN_SPANISH = ["9", *VERIFY[1:]]
 VERIFY_BY_NUMBER = ["", "70000001#", "1234#", "94105"]  # as a caller ID on no account must
-PAY_MENU = [*VERIFY, "2"]  # main menu 2: the pay menu
-PAY_FULL = [*PAY_MENU, "1"]  # then 1: its first offer (the full balance, for Ada as imported)
-BALANCE = [*VERIFY, "1"]  # main menu 1: the balance, then the main menu again
-ARRANGE = [*VERIFY, "3"]
-DISPUTE = [*VERIFY, "5"]
-ASSISTANCE = [*VERIFY, "6"]
+PAY_FULL = [*VERIFY, "1"]  # "your balance is ...; to pay it now, press 1"
+MENU = [*VERIFY, "2"]  # "for anything else, 2": past the pay offer, to the main menu
+PAY_MENU = [*MENU, "1"]  # main menu 1: the amounts to pay
+BALANCE = [*MENU, "2"]  # main menu 2: the balance and the last payment
+ARRANGE = [*MENU, "3"]
+OTHER_CHOICES = [*MENU, "4"]
+DISPUTE = [*OTHER_CHOICES, "1"]
+ASSISTANCE = [*OTHER_CHOICES, "2"]
+SLOWER_PROMPTS = [*OTHER_CHOICES, "3"]
+
+
+def in_spanish(script: list[str]) -> list[str]:
+    """``script`` with 9 (Spanish) pressed at the greeting."""
+    return ["9", *script[1:]]
+
 
 TEXT_VERIFY = ("hi", "1234", "94105")  # any first text, then PIN, then ZIP
 TEXT_BALANCE = (*TEXT_VERIFY, "1")  # text menu 1: the balance

@@ -9,21 +9,13 @@ import pytest
 
 from ivr.models import LockoutCounter, utcnow
 from ivr.simulator.emulator import keys_from
-from tests.support.agent_desk import Desk, WaitingCaller, make_agent, section, take_call
+from tests.support.agent_desk import WaitingCaller, section, take_call
 from verification import lockout
 
 PHONE = "+15005550006"
 
 
 pytestmark = pytest.mark.ada(phone=PHONE)
-
-
-@pytest.fixture
-def desk(client, db):
-    make_agent(db)
-    console = Desk(client)
-    assert console.login().status_code == 302
-    return console
 
 
 def test_a_looked_up_account_shows_its_lock_and_how_often_it_locked(client, db, desk, ada):

@@ -428,7 +428,7 @@ def demo_env(env: dict[str, str | None]) -> dict[str, str | None]:
 
 
 def test_call_hears_the_balance_of_the_demo_account(demo_env: dict[str, str | None]) -> None:
-    result = run_ivr(["call", "--press", ",1,1234#,94105,1"], demo_env)
+    result = run_ivr(["call", "--press", ",1,1234#,94105,2,2"], demo_env)
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -450,13 +450,13 @@ CARD = "4242424242424241#,4242424242424242#,1230,739,30301"
 def test_call_shows_no_card_detail_the_caller_keys(
     demo_env: dict[str, str | None], mode: str, after_capture: list[str]
 ) -> None:
-    presses = ",".join([",1,1234#,94105,2,1", CARD, *after_capture])
+    presses = ",".join([",1,1234#,94105,1", CARD, *after_capture])
     result = run_ivr(["call", "--press", presses], {**demo_env, "CAPTURE_MODE": mode})
 
     assert result.exit_code == 0, result.output
     pressed = [line for line in result.stdout.splitlines() if "caller presses:" in line]
     hidden = [f"({len(keys)} keys, hidden)" for keys in CARD.split(",")]
-    shown = ["(nothing)", "1", "1234#", "94105", "2", "1", *hidden, *after_capture]
+    shown = ["(nothing)", "1", "1234#", "94105", "1", *hidden, *after_capture]
     assert pressed == [f"  caller presses: {keys}" for keys in shown]
     # a random call SID may hold "739" by chance: look only outside the SIDs
     output = re.sub(r"\bCA[0-9a-f]{32}\b", "CA…", result.output)
@@ -475,7 +475,7 @@ def test_call_ending_in_0_reports_the_transfer(
     demo_env: dict[str, str | None], transfer: str, line: str, summary: str
 ) -> None:
     env = {**demo_env, "AGENT_TRANSFER": transfer}
-    result = run_ivr(["call", "--press", ",1,1234#,94105,1,0"], env)
+    result = run_ivr(["call", "--press", ",1,1234#,94105,0"], env)
 
     assert result.exit_code == 0, result.output
     assert ADA_BALANCE in result.stdout

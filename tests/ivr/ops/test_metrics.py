@@ -13,7 +13,7 @@ import pytest
 from ivr.simulator.emulator import keys_from
 from tests.conftest import simulator_for
 from tests.support.factories import add_account
-from tests.support.keys import PAY_FULL, VERIFY, card
+from tests.support.keys import PAY_FULL, card
 from tests.support.scraping import METRICS_TOKEN, metrics_text, value
 from tests.support.webhooks import call_form, post
 
@@ -61,7 +61,7 @@ def test_requests_are_counted_by_endpoint_and_status_and_timed(metered):
 def test_payments_verification_lockouts_and_outbox_come_from_the_database(metered, db, settings):
     add_account(db, settings)
     simulator = simulator_for(metered)
-    declined = [*VERIFY, "2", "1", "4000000000000002#", *CARD[1:], "1", "*"]
+    declined = [*PAY_FULL, "4000000000000002#", *CARD[1:], "1", "*"]
     simulator.call(keys_from(declined), caller="+15005550006")
     simulator.call(keys_from([*PAY_FULL, *CARD, "1", "3"]), caller="+15005550006")
     wrong = ["", "1"] + ["9999#", "94105"] * settings.MAX_ACCOUNT_FAILURES + [""]

@@ -9,18 +9,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.support.agent_desk import PASSWORD, Desk, csrf_of, make_agent
+from tests.support.agent_desk import PASSWORD, csrf_of, make_agent
 
 TOO_BIG = [2**31, 2**63, 10**30]
 CONTROL = ["\x00", "\r\n", "\x1b", "\x7f"]
-
-
-@pytest.fixture
-def desk(client, db) -> Desk:
-    make_agent(db)
-    console = Desk(client)
-    assert console.login().status_code == 302
-    return console
 
 
 def login_form(client, **fields: str) -> dict[str, str]:
