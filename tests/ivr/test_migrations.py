@@ -212,8 +212,14 @@ def test_accounts_gain_an_empty_balance_as_of_and_keep_their_rows(empty_url: str
         " language, time_zone, created_at, updated_at) VALUES ('70000001', 'Ada', 'h', 14250,"
         " 0, 'active', 'en-US', 'America/New_York', :at, :at)"
     )
+    dispute = (  # a row that refers to the account: a downgrade must not trip on it
+        "INSERT INTO disputes (account_id, reference_number, amount_cents, scope, status,"
+        " channel, created_at) SELECT id, '4829130057', 5000, 'amount', 'open', 'voice', :at"
+        " FROM accounts"
+    )
     with engine.begin() as conn:
         conn.execute(text(account), {"at": "2026-12-01 00:00:00"})
+        conn.execute(text(dispute), {"at": "2026-12-01 00:00:00"})
     engine.dispose()
 
     migrate.upgrade(empty_url)
@@ -232,6 +238,7 @@ def test_accounts_gain_an_empty_balance_as_of_and_keep_their_rows(empty_url: str
     engine = create_engine(empty_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT number FROM accounts")).all() == [("70000001",)]
+        assert conn.execute(text("SELECT count(*) FROM disputes")).scalar() == 1
     engine.dispose()
 
 

@@ -28,6 +28,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_column("balance_as_of")
+    """Downgrade schema: a plain ``DROP COLUMN`` (SQLite has it since 3.35), not a batch copy
+    of ``accounts``, whose ``DROP TABLE`` would break every row that refers to an account."""
+    op.drop_column("accounts", "balance_as_of")
