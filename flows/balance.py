@@ -9,6 +9,8 @@ once it is held out. Every figure comes from :mod:`payments.amounts`, as the pay
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flows.context import Context, phrase
 from ivr.models import Account, AccountStatus
 from payments.amounts import AmountsDue, amounts_due
@@ -40,14 +42,15 @@ def reconnection_prompts(ctx: Context, account: Account, due: AmountsDue) -> tup
     return (said, phrase("reconnect_pending", hours=ctx.settings.RECONNECTION_HOURS, date=back))
 
 
-def _balance(account: Account, plan: bool) -> Prompt:
+def _balance(account: Account, plan: bool, today: dt.date) -> Prompt:
     cents = account.balance_cents
     if cents == 0:
         return phrase("no_balance")
     if cents < 0:
         return phrase("balance_credit", amount=Money(-cents))
     if account.due_date and not plan:
-        return phrase("balance", amount=Money(cents), date=SpokenDate(account.due_date))
+        key = "balance_past_due" if account.due_date < today else "balance"
+        return phrase(key, amount=Money(cents), date=SpokenDate(account.due_date))
     return phrase("balance_no_date", amount=Money(cents))
 
 
@@ -59,7 +62,7 @@ def balance_prompts(ctx: Context, account: Account) -> tuple[Prompt, ...]:
     if plan is not None:
         amount, date = Money(plan.amount_cents), SpokenDate(plan.date)
         said.append(phrase("balance_installment", amount=amount, date=date))
-    said.append(_balance(account, plan is not None))
+    said.append(_balance(account, plan is not None, account.local_date(ctx.now)))
     owed = account.balance_cents - due.disputed_cents
     if due.disputed_cents > 0:
         said.append(phrase("balance_disputed", amount=Money(due.disputed_cents)))

@@ -20,6 +20,7 @@ MESSAGES = {
         "Other choices, 4. A representative, 0. To hear this again, star."
     ),
     "balance": "Your balance is {amount}, due on {date}.",
+    "balance_past_due": "Your balance is {amount}, which was due on {date}.",
     "balance_no_date": "Your balance is {amount}.",
     "minimum_due": "The minimum payment due is {amount}.",
     "no_balance": "Your account has no balance due.",

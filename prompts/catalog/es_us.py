@@ -22,6 +22,7 @@ MESSAGES = {
         "Otras opciones, 4. Un representante, 0. Para escuchar de nuevo, asterisco."
     ),
     "balance": "Su saldo es de {amount}, con vencimiento el {date}.",
+    "balance_past_due": "Su saldo es de {amount}, que venció el {date}.",
     "balance_no_date": "Su saldo es de {amount}.",
     "minimum_due": "El pago mínimo es de {amount}.",
     "no_balance": "Su cuenta no tiene saldo pendiente.",

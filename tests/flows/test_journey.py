@@ -477,6 +477,15 @@ def test_silence_after_anything_else_says_goodbye(at_menu: Call) -> None:
         ({"minimum_due": "142.50"}, (BALANCE,)),
         ({"minimum_due": "0"}, (BALANCE,)),
         (
+            {"minimum_due": "0", "due_date": "2026-02-20"},
+            (
+                Prompt(
+                    "balance_past_due",
+                    {"amount": Money(14250), "date": SpokenDate(dt.date(2026, 2, 20))},
+                ),
+            ),
+        ),
+        (
             {"due_date": "", "minimum_due": ""},
             (Prompt("balance_no_date", {"amount": Money(14250)}),),
         ),
