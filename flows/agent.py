@@ -286,7 +286,7 @@ def start_capture(
     if ledger.decline_limit(session, account.id, conv.sid, declines) is not None:
         raise ConsoleRefusedError(_DECLINE_LIMIT)
     policy = PaymentPolicy.from_settings(settings)
-    payable = account.balance_cents - ledger.in_flight_cents(session, account.id)
+    payable = ledger.payable_cents(session, account, settings.RECONNECTION_FEE_CENTS)
     error = policy.check(amount_cents, payable)
     if error is not None:
         limit = {
@@ -322,7 +322,11 @@ def start_capture(
         )
         try:
             payment = ledger.begin(
-                session, new, allow_overpayment=settings.ALLOW_OVERPAYMENT, declines=declines
+                session,
+                new,
+                allow_overpayment=settings.ALLOW_OVERPAYMENT,
+                declines=declines,
+                reconnection_fee_cents=settings.RECONNECTION_FEE_CENTS,
             )
         except ledger.DeclineLimitError:
             raise ConsoleRefusedError(_DECLINE_LIMIT) from None

@@ -64,10 +64,7 @@ DECLINE_LIMIT = "decline_limit"
 
 
 def payable_cents(ctx: Context, account: Account) -> int:
-    """The balance less payments already in flight, so two calls cannot both pay it in full,
-    plus the reconnection fee a disconnected account still has to pay."""
-    fee = ledger.reconnection_fee_due(ctx.session, account, ctx.settings.RECONNECTION_FEE_CENTS)
-    return account.balance_cents - ledger.in_flight_cents(ctx.session, account.id) + fee
+    return ledger.payable_cents(ctx.session, account, ctx.settings.RECONNECTION_FEE_CENTS)
 
 
 def _amount_refusal(ctx: Context, error: AmountError, payable: int) -> Prompt:

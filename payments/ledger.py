@@ -104,6 +104,17 @@ def reconnection_fee_due(session: Session, account: Account, fee_cents: int) -> 
     return 0 if pending_reconnection(session, account.id) else fee_cents
 
 
+def payable_cents(session: Session, account: Account, reconnection_fee_cents: int) -> int:
+    """What may be paid now: the balance less payments already in flight (so two calls cannot
+    both pay it in full), plus the reconnection fee a disconnected account still owes."""
+    in_flight = in_flight_cents(session, account.id)
+    return (
+        account.balance_cents
+        - in_flight
+        + reconnection_fee_due(session, account, reconnection_fee_cents)
+    )
+
+
 @dataclass(frozen=True)
 class NewPayment:
     """What is known before the gateway is asked."""
@@ -258,8 +269,7 @@ def begin(
     balance (:func:`reconnection_fee_due`, judged under the lock too).
     """
     account = lock_account(session, new.account_id)
-    payable = account.balance_cents - in_flight_cents(session, account.id)
-    payable += reconnection_fee_due(session, account, reconnection_fee_cents)
+    payable = payable_cents(session, account, reconnection_fee_cents)
     refusal = _refusal(session, account, new, declines)
     if refusal is None and not allow_overpayment and new.amount_cents > payable:
         refusal = PaymentRefusedError(f"account {account.last4}: {payable} cents payable")

@@ -136,3 +136,18 @@ def test_the_agents_cancel_drops_the_card_and_returns_the_caller(
     )
     assert turn is not None and turn.say[0] == Prompt("agent_capture_cancelled")
     assert fake_payments.orders == []
+
+
+@pytest.mark.ada(status="disconnected")
+def test_an_agent_may_take_the_reconnection_amount_and_no_more(
+    dial: Dial, ada: Account, settings: Settings, fake_payments: FakePayments
+) -> None:
+    """The console's amount obeys the caller's rule: the balance plus the fee still owed."""
+    call = dial(caller=ADA_PHONE, payments=fake_payments)
+    call.keys("", "1", "1234", "94105", "0")
+    agent, handoff = handed_to(call.session, call)
+    reconnect = 14250 + settings.RECONNECTION_FEE_CENTS
+    with pytest.raises(desk.ConsoleRefusedError, match="192.50"):
+        desk.start_capture(call.session, settings, agent, handoff.id, reconnect + 1)
+    capture = desk.start_capture(call.session, settings, agent, handoff.id, reconnect)
+    assert capture.amount_cents == reconnect
