@@ -147,7 +147,7 @@ def test_an_agent_may_take_the_reconnection_amount_and_no_more(
     call.keys("", "1", "1234", "94105", "0")
     agent, handoff = handed_to(call.session, call)
     reconnect = 14250 + settings.RECONNECTION_FEE_CENTS
-    with pytest.raises(desk.ConsoleRefusedError, match="192.50"):
+    with pytest.raises(desk.ConsoleRefusedError, match=r"\$192\.50"):
         desk.start_capture(call.session, settings, agent, handoff.id, reconnect + 1)
     capture = desk.start_capture(call.session, settings, agent, handoff.id, reconnect)
     assert capture.amount_cents == reconnect
