@@ -281,18 +281,22 @@ def total(conv: Conversation) -> Money:
 class PayMethod(Step):
     """By phone, once the amount (and any fee) is agreed: a saved card (1), another card (2),
     or a one-time pay link by text (3) when the account has a phone that takes texts. With no
-    saved card, the card is asked for straight away, as before."""
+    saved card, the card is asked for straight away, as before: asking would lengthen the
+    time to pay, so the link is then offered at the pay menu instead (4)."""
 
     name = PAY_METHOD
     goes_to = ("card_number", "pay_verb", "authorizing", DECLINE_LIMIT, "main_menu")
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
+        phone = text_recipient(ctx.session, conv, verified_account(conv))
+        if PaymentData(conv).pay.get("by_link") and phone is not None:
+            return self._link_by_text(conv, ctx, phone)  # asked for at the pay menu
         saved = saved_card(conv, ctx)
         if saved is None:
             return self._new_card(conv, ctx)
         brand, last4 = phrase(f"brand_{saved.brand}"), SpokenDigits(saved.last4)
         said = [phrase("pay_saved_choice", brand=brand, last4=last4)]
-        if text_recipient(ctx.session, conv, verified_account(conv)) is not None:
+        if phone is not None:
             said.append(phrase("pay_link_choice"))
         return Turn(tuple(said), Ask())
 
@@ -324,10 +328,20 @@ class PayMethod(Step):
 
 
 class PayMenu(Step):
-    """What can be paid now, each at its key (see :func:`pay_offers`), another amount, or back."""
+    """What can be paid now, each at its key (see :func:`pay_offers`), another amount, a link
+    by text for the first amount (on a call), or back."""
 
     name = "pay_menu"
-    goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
+    goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)  # 4: a link, through CAPTURE
+
+    def __init__(self, links: bool = False) -> None:
+        """``links``: a call, which may ask for a pay link by text (a text has one anyway)."""
+        self.links = links
+
+    def _link_phone(self, conv: Conversation, ctx: Context) -> str | None:
+        if not self.links:
+            return None
+        return text_recipient(ctx.session, conv, verified_account(conv))
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         due = due_now(ctx, verified_account(conv))
@@ -340,6 +354,8 @@ class PayMenu(Step):
                 )
             return Go("main_menu", (phrase("no_balance"),))
         say = [phrase(o.key, **o.params, digit=n) for n, o in enumerate(offers, start=1)]
+        if self._link_phone(conv, ctx) is not None:
+            say.append(phrase("pay_menu_link", amount=Money(offers[0].cents)))
         # The key pays the amount just heard; the ledger re-checks it under the account lock.
         PaymentData(conv).offered = [offer.cents for offer in offers]
         return Turn((*say, phrase("pay_menu_other")), Ask())
@@ -353,9 +369,20 @@ class PayMenu(Step):
             return choose_amount(conv, ctx, offered[int(digits) - 1])
         if digits == "3":
             return Go("enter_amount")
+        if digits == "4" and offered and self._link_phone(conv, ctx) is not None:
+            return self._by_link(conv, ctx, offered[0])
         if digits == "*":
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
+
+    def _by_link(self, conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
+        """The first amount offered, as any amount chosen (its fee said, the decline limits
+        checked), to be paid through a link by text rather than a card keyed now."""
+        chosen = choose_amount(conv, ctx, amount)
+        if isinstance(chosen, Go) and chosen.state == CAPTURE:
+            data = PaymentData(conv)
+            data.pay = {**data.pay, "by_link": True}
+        return chosen
 
 
 class EnterAmount(Step):
@@ -777,7 +804,7 @@ class DeclineLimit(Step):
 
 
 PAYMENT_STEPS: tuple[Step, ...] = (
-    PayMenu(),
+    PayMenu(links=True),
     CaptureMethod(),
     PayMethod(),
     EnterAmount(),

@@ -337,4 +337,5 @@ MESSAGES = {
     "saved_cards_end": "For the main menu, press star.",
     "saved_cards_none": "You have no saved cards.",
     "saved_card_removed": "Your {brand} ending in {last4} is removed. It will not be charged again.",
+    "pay_menu_link": "For a secure link by text message to pay {amount}, press 4.",
 }

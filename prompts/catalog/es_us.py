@@ -343,4 +343,5 @@ MESSAGES = {
     "saved_cards_end": "Para el menú principal, oprima asterisco.",
     "saved_cards_none": "No tiene tarjetas guardadas.",
     "saved_card_removed": "Su {brand} que termina en {last4} fue eliminada. No se le volverá a cobrar.",
+    "pay_menu_link": "Para recibir un enlace seguro por mensaje de texto para pagar {amount}, oprima 4.",
 }

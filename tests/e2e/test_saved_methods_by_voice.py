@@ -110,3 +110,21 @@ def test_a_pay_link_by_text_from_the_phone_opens_the_pay_page_and_pays(client, d
     paid = payments(db)[-1]
     assert (paid.status, paid.amount_cents, paid.channel) == (PaymentStatus.APPROVED, 2000, "web")
     assert balance(db, ada) == 14250 - 5000 - 2000
+
+
+def test_without_a_saved_card_the_pay_menu_texts_a_link_for_its_first_amount(
+    client, db, simulator, ada
+):
+    offer = "For a secure link by text message to pay 142 dollars and 50 cents, press 4."
+    record = call(simulator, [*PAY_MENU, "4", ""])
+    assert offer in record.said and CHOICE not in record.said
+    assert (
+        "I have sent a secure link to the number ending in 0 0 0 6. It works for 15 minutes."
+        in record.said
+    )
+    db.rollback()
+    [sent] = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
+    assert sent.body.startswith("Pay $142.50 securely here: https://pay.example.com/pay/")
+    assert pay(client, link_in(sent.body)).status_code == 200
+    db.rollback()
+    assert balance(db, ada) == 0
