@@ -108,7 +108,8 @@ class Pay(TypedDict):
     amount: int
     fee: int
     then: NotRequired[str]
-    saved_method: NotRequired[int]  # by text: the saved card ``authorizing`` charges
+    saved_method: NotRequired[int]  # the saved card ``authorizing`` charges
+    by_link: NotRequired[bool]  # by phone: a pay link by text, asked for at the pay menu
 
 
 class Card(TypedDict):

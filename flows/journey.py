@@ -20,6 +20,7 @@ from flows.dispute import DISPUTE_STEPS
 from flows.engine import Ask, Finish, Flow, Go, Hook, Retry, Step, Turn, goodbye
 from flows.menus import ENGLISH, MENU_STEPS, PAY_OFFER, SPANISH
 from flows.payment import PAYMENT_STEPS, end_capture
+from flows.saved_cards import SAVED_CARDS_STEPS
 from ivr import audit
 from ivr.models import Account, Conversation
 from prompts import Prompt, SpokenDigits
@@ -241,6 +242,7 @@ CALL_FLOW = Flow(
         *ARRANGEMENT_STEPS,
         *DISPUTE_STEPS,
         *ASSISTANCE_STEPS,
+        *SAVED_CARDS_STEPS,
         *AGENT_STEPS,
     ],
     start="greeting",

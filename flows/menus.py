@@ -21,6 +21,7 @@ from flows.context import Context, phrase, verified_account
 from flows.data import CallerData, ConversationData, MenuData
 from flows.engine import Ask, Finish, Go, Repeat, Retry, Step, Turn, goodbye
 from flows.payment import STARTS_CAPTURE, Offer, choose_amount, pay_offers
+from flows.saved_cards import SAVED_CARDS
 from ivr.models import Conversation
 from prompts import Prompt
 
@@ -74,6 +75,7 @@ CHOICES: Mapping[str, Choice] = {
     "dispute": _move("dispute_menu"),
     "help_paying": _move("assistance_programs"),
     "slower_prompts": _answer(_slower),
+    "saved_cards": _move(SAVED_CARDS),
     "other_choices": _move(OTHER_CHOICES),
     "agent": _move("agent"),
 }
@@ -143,7 +145,13 @@ class MainMenu(Menu):
 
 class OtherChoices(Menu):
     name = OTHER_CHOICES
-    keys = {"1": "dispute", "2": "help_paying", "3": "slower_prompts", "0": "agent"}
+    keys = {
+        "1": "dispute",
+        "2": "help_paying",
+        "3": "slower_prompts",
+        "4": "saved_cards",
+        "0": "agent",
+    }
     back = MENU
     languages = True
 

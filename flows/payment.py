@@ -12,6 +12,7 @@ with the settled row (:class:`~flows.engine.Authorized`). No step moves money it
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -40,12 +41,13 @@ from ivr.models import (
     Account,
     AccountStatus,
     Conversation,
+    PayLink,
     Payment,
     PaymentMethod,
     PaymentStatus,
     ReconnectionRequest,
 )
-from payments import ledger, methods
+from payments import ledger, methods, paylinks
 from payments.amounts import AmountsDue
 from payments.capture import FieldVerdict
 from payments.cards import Brand, code_length
@@ -58,6 +60,7 @@ from prompts import Money, Prompt, SpokenDate, SpokenDigits, render
 from verification import readable_phone
 
 RECEIPT = "payment_receipt"
+PAY_METHOD = "pay_method"  # by phone: a saved card, another card, or a link by text
 RECONNECTED = "reconnection_requested"
 TWILIO_PAY = "twilio-pay"
 DECLINE_LIMIT = "decline_limit"
@@ -208,28 +211,134 @@ class CaptureMethod(Step):
     nothing: the caller goes back to the menu, or to the agent who started the capture."""
 
     name = CAPTURE
-    goes_to = ("card_number", "pay_verb", "main_menu", agent_capture.RESULT_STATE)
+    goes_to = ("card_number", "pay_verb", PAY_METHOD, "main_menu", agent_capture.RESULT_STATE)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         pay = PaymentData(conv).pay
         if not pay["fee"]:
-            return Go(_card_step(ctx))
+            return self._accepted(conv, ctx)
         key = "fee_choice_agent" if agent_capture.running(conv, ctx) else "fee_choice"
         return Turn((phrase(key, total=Money(pay["amount"] + pay["fee"])),), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "1":
-            return Go(_card_step(ctx))
+            return self._accepted(conv, ctx)
         if digits == "2":
             return _abandon_capture(conv, ctx, agent_capture.FEE_DECLINED)
         return Retry(phrase("invalid_choice"))
 
+    def _accepted(self, conv: Conversation, ctx: Context) -> Go:
+        """An agent's capture takes a card as keyed; a caller alone may choose a saved one."""
+        return Go(_card_step(ctx) if agent_capture.running(conv, ctx) else PAY_METHOD)
+
+
+def saved_card(conv: Conversation, ctx: Context) -> PaymentMethod | None:
+    """The saved card to offer: the latest consented one that is not removed or expired."""
+    account = verified_account(conv)
+    found = methods.usable(ctx.session, account.id, account.local_date(ctx.now))
+    return found[0] if found else None
+
+
+def pay_with_saved(conv: Conversation, ctx: Context, saved: PaymentMethod, key: str) -> Go:
+    """Begin the chosen payment on ``saved`` (idempotency ``key``): ``authorizing`` charges it
+    through the one payment path, by text or by phone."""
+    try:
+        payment = _begin(conv, ctx, saved.brand, saved.last4, gateway=saved.gateway, key=key)
+    except ledger.DeclineLimitError as refused:
+        return decline_limit_reached(refused.scope)
+    except ledger.PaymentRefusedError:
+        return Go("main_menu", (phrase("payment_in_progress"),))
+    data = PaymentData(conv)
+    data.payment_id = payment.id
+    data.pay = {**data.pay, "saved_method": saved.id}
+    return Go("authorizing")
+
+
+def new_pay_link(conv: Conversation, ctx: Context, phone: str | None) -> tuple[PayLink, str]:
+    """A one-time link to the pay page for the chosen amount, and its address (said once)."""
+    pay = PaymentData(conv).pay
+    link, token = paylinks.create(
+        ctx.session,
+        ctx.settings.SECRET_KEY,
+        paylinks.NewLink(
+            verified_account(conv).id, pay["amount"], pay["fee"], phone, conv.language
+        ),
+        now=ctx.now,
+        ttl=dt.timedelta(minutes=ctx.settings.PAYLINK_TTL_MINUTES),
+    )
+    return link, paylinks.url_for(ctx.settings.PUBLIC_BASE_URL, token)
+
+
+def total(conv: Conversation) -> Money:
+    """The chosen amount with its fee: what a saved card or a link charges."""
+    pay = PaymentData(conv).pay
+    return Money(pay["amount"] + pay["fee"])
+
+
+class PayMethod(Step):
+    """By phone, once the amount (and any fee) is agreed: a saved card (1), another card (2),
+    or a one-time pay link by text (3) when the account has a phone that takes texts. With no
+    saved card, the card is asked for straight away, as before: asking would lengthen the
+    time to pay, so the link is then offered at the pay menu instead (4)."""
+
+    name = PAY_METHOD
+    goes_to = ("card_number", "pay_verb", "authorizing", DECLINE_LIMIT, "main_menu")
+
+    def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
+        phone = text_recipient(ctx.session, conv, verified_account(conv))
+        if PaymentData(conv).pay.get("by_link") and phone is not None:
+            return self._link_by_text(conv, ctx, phone)  # asked for at the pay menu
+        saved = saved_card(conv, ctx)
+        if saved is None:
+            return self._new_card(conv, ctx)
+        brand, last4 = phrase(f"brand_{saved.brand}"), SpokenDigits(saved.last4)
+        said = [phrase("pay_saved_choice", brand=brand, last4=last4)]
+        if phone is not None:
+            said.append(phrase("pay_link_choice"))
+        return Turn(tuple(said), Ask())
+
+    def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
+        saved = saved_card(conv, ctx)
+        if digits == "1" and saved is not None:
+            return pay_with_saved(conv, ctx, saved, _idempotency_key(conv))
+        if digits == "2":
+            return self._new_card(conv, ctx)
+        phone = text_recipient(ctx.session, conv, verified_account(conv))
+        if digits == "3" and phone is not None:
+            return self._link_by_text(conv, ctx, phone)
+        return Retry(phrase("invalid_choice"))
+
+    def _new_card(self, conv: Conversation, ctx: Context) -> Go:
+        data = PaymentData(conv)
+        pay = data.pay.copy()
+        pay.pop("saved_method", None)  # after a declined saved card, the card keyed now
+        data.pay = pay
+        return Go(_card_step(ctx))
+
+    def _link_by_text(self, conv: Conversation, ctx: Context, phone: str) -> Go:
+        _, url = new_pay_link(conv, ctx, phone)
+        minutes = ctx.settings.PAYLINK_TTL_MINUTES
+        sent = phrase("text_paylink_sent", amount=total(conv), url=url, minutes=minutes)
+        outbox.enqueue(ctx.session, "sms", phone, render(sent, conv.language, medium="text"))
+        last4 = SpokenDigits(phone[-4:])
+        return Go("main_menu", (phrase("pay_link_texted", last4=last4, minutes=minutes),))
+
 
 class PayMenu(Step):
-    """What can be paid now, each at its key (see :func:`pay_offers`), another amount, or back."""
+    """What can be paid now, each at its key (see :func:`pay_offers`), another amount, a link
+    by text for the first amount (on a call), or back."""
 
     name = "pay_menu"
-    goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)
+    goes_to = ("main_menu", "enter_amount", *STARTS_CAPTURE)  # 4: a link, through CAPTURE
+
+    def __init__(self, links: bool = False) -> None:
+        """``links``: a call, which may ask for a pay link by text (a text has one anyway)."""
+        self.links = links
+
+    def _link_phone(self, conv: Conversation, ctx: Context) -> str | None:
+        if not self.links:
+            return None
+        return text_recipient(ctx.session, conv, verified_account(conv))
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
         due = due_now(ctx, verified_account(conv))
@@ -242,6 +351,8 @@ class PayMenu(Step):
                 )
             return Go("main_menu", (phrase("no_balance"),))
         say = [phrase(o.key, **o.params, digit=n) for n, o in enumerate(offers, start=1)]
+        if self._link_phone(conv, ctx) is not None:
+            say.append(phrase("pay_menu_link", amount=Money(offers[0].cents)))
         # The key pays the amount just heard; the ledger re-checks it under the account lock.
         PaymentData(conv).offered = [offer.cents for offer in offers]
         return Turn((*say, phrase("pay_menu_other")), Ask())
@@ -255,9 +366,20 @@ class PayMenu(Step):
             return choose_amount(conv, ctx, offered[int(digits) - 1])
         if digits == "3":
             return Go("enter_amount")
+        if digits == "4" and offered and self._link_phone(conv, ctx) is not None:
+            return self._by_link(conv, ctx, offered[0])
         if digits == "*":
             return Go("main_menu")
         return Retry(phrase("invalid_choice"))
+
+    def _by_link(self, conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
+        """The first amount offered, as any amount chosen (its fee said, the decline limits
+        checked), to be paid through a link by text rather than a card keyed now."""
+        chosen = choose_amount(conv, ctx, amount)
+        if isinstance(chosen, Go) and chosen.state == CAPTURE:
+            data = PaymentData(conv)
+            data.pay = {**data.pay, "by_link": True}
+        return chosen
 
 
 class EnterAmount(Step):
@@ -381,7 +503,16 @@ def _idempotency_key(conv: Conversation) -> str:
     return f"{conv.sid}:{PaymentData(conv).attempt}"
 
 
-def _begin(conv: Conversation, ctx: Context, brand: str | None, last4: str | None) -> Payment:
+def _begin(
+    conv: Conversation,
+    ctx: Context,
+    brand: str | None,
+    last4: str | None,
+    *,
+    gateway: str | None = None,
+    key: str | None = None,
+) -> Payment:
+    """A pending payment of the chosen amount; ``gateway`` and ``key`` for a saved card."""
     pay = PaymentData(conv).pay
     return ledger.begin(
         ctx.session,
@@ -389,10 +520,10 @@ def _begin(conv: Conversation, ctx: Context, brand: str | None, last4: str | Non
             account_id=verified_account(conv).id,
             amount_cents=pay["amount"],
             fee_cents=pay["fee"],
-            idempotency_key=_idempotency_key(conv),
+            idempotency_key=key or _idempotency_key(conv),
             channel=conv.channel,
             session_sid=conv.sid,
-            gateway=TWILIO_PAY if _twilio_pay(ctx) else ctx.settings.PAYMENT_GATEWAY,
+            gateway=gateway or (TWILIO_PAY if _twilio_pay(ctx) else ctx.settings.PAYMENT_GATEWAY),
             brand=brand,
             last4=last4,
         ),
@@ -463,7 +594,7 @@ def _after_settlement(
 
 
 def _source(conv: Conversation, ctx: Context) -> PaymentSource | None:
-    """The card the pending payment is charged with: the saved method chosen by text, else
+    """The card the pending payment is charged with: the saved method chosen, else
     the card keyed into this call's vault (its row, as the channel read it)."""
     method_id = PaymentData(conv).pay.get("saved_method")
     if method_id is None:
@@ -670,8 +801,9 @@ class DeclineLimit(Step):
 
 
 PAYMENT_STEPS: tuple[Step, ...] = (
-    PayMenu(),
+    PayMenu(links=True),
     CaptureMethod(),
+    PayMethod(),
     EnterAmount(),
     CardNumber(),
     CardExpiry(),

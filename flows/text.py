@@ -20,7 +20,6 @@ not offered by text.
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from enum import Enum
 
@@ -62,14 +61,16 @@ from flows.payment import (
     PaymentDeclined,
     PayMenu,
     ReconnectionRequested,
-    decline_limit_reached,
+    new_pay_link,
+    pay_with_saved,
+    saved_card,
+    total,
 )
-from ivr.models import Conversation, Payment, PaymentMethod, TextOptOut
+from ivr.models import Conversation, Payment, TextOptOut
 from ivr.outbox import opted_out
-from payments import ledger, methods, paylinks
 from payments.cards import CARD_LIKE, check_number
 from payments.confirmation import SPOKEN_GROUPS
-from prompts import Money, SpokenDigits
+from prompts import SpokenDigits
 from verification import accounts_for_caller, readable_phone
 
 CHANNEL = "sms"
@@ -143,11 +144,6 @@ class MenuPause(Step):
         return MAIN_MENU.on_input(conv, ctx, digits)
 
 
-def _total(conv: Conversation) -> Money:
-    pay = PaymentData(conv).pay
-    return Money(pay["amount"] + pay["fee"])
-
-
 class Capture(Step):
     """Card details are never taken by text: a saved card or a pay link instead."""
 
@@ -164,18 +160,13 @@ class PayMethod(Step):
     name = TEXT_PAY_METHOD
     goes_to = (PAY_LINK, "authorizing", DECLINE_LIMIT, "main_menu")
 
-    def _saved(self, conv: Conversation, ctx: Context) -> PaymentMethod | None:
-        account = verified_account(conv)
-        found = methods.usable(ctx.session, account.id, account.local_date(ctx.now))
-        return found[0] if found else None
-
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
-        saved = self._saved(conv, ctx)
+        saved = saved_card(conv, ctx)
         if saved is None:
             return Go(PAY_LINK)
         offer = phrase(
             "text_pay_saved",
-            amount=_total(conv),
+            amount=total(conv),
             brand=phrase(f"brand_{saved.brand}"),
             last4=saved.last4,
         )
@@ -184,37 +175,11 @@ class PayMethod(Step):
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Retry:
         if digits == "2":
             return Go(PAY_LINK)
-        saved = self._saved(conv, ctx)
+        saved = saved_card(conv, ctx)
         if digits != "1" or saved is None:
             return Retry(phrase("invalid_choice"))
-        pay = PaymentData(conv).pay
-        try:
-            payment = ledger.begin(
-                ctx.session,
-                ledger.NewPayment(
-                    account_id=verified_account(conv).id,
-                    amount_cents=pay["amount"],
-                    fee_cents=pay["fee"],
-                    # One key per inbound message: Twilio's retry of it can never charge again.
-                    idempotency_key=ctx.origin,
-                    channel=CHANNEL,
-                    session_sid=conv.sid,
-                    gateway=saved.gateway,
-                    brand=saved.brand,
-                    last4=saved.last4,
-                ),
-                allow_overpayment=ctx.settings.ALLOW_OVERPAYMENT,
-                declines=ctx.decline_limits,
-                reconnection_fee_cents=ctx.settings.RECONNECTION_FEE_CENTS,
-            )
-        except ledger.DeclineLimitError as refused:
-            return decline_limit_reached(refused.scope)
-        except ledger.PaymentRefusedError:
-            return Go("main_menu", (phrase("payment_in_progress"),))
-        data = PaymentData(conv)
-        data.payment_id = payment.id
-        data.pay = {**pay, "saved_method": saved.id}  # charged by ``authorizing``
-        return Go("authorizing")
+        # One key per inbound message: Twilio's retry of it can never charge again.
+        return pay_with_saved(conv, ctx, saved, ctx.origin)
 
 
 class PayLinkStep(MenuPause):
@@ -223,19 +188,10 @@ class PayLinkStep(MenuPause):
     name = PAY_LINK
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn:
-        account = verified_account(conv)
-        pay = PaymentData(conv).pay
-        minutes = ctx.settings.PAYLINK_TTL_MINUTES
-        link, token = paylinks.create(
-            ctx.session,
-            ctx.settings.SECRET_KEY,
-            paylinks.NewLink(account.id, pay["amount"], pay["fee"], conv.caller, conv.language),
-            now=ctx.now,
-            ttl=dt.timedelta(minutes=minutes),
-        )
+        link, url = new_pay_link(conv, ctx, conv.caller)
         TextData(conv).paylink_sent = link.id
-        url = paylinks.url_for(ctx.settings.PUBLIC_BASE_URL, token)
-        sent = phrase("text_paylink_sent", amount=_total(conv), url=url, minutes=minutes)
+        minutes = ctx.settings.PAYLINK_TTL_MINUTES
+        sent = phrase("text_paylink_sent", amount=total(conv), url=url, minutes=minutes)
         return Turn((sent, phrase("text_menu_hint")), Ask())
 
 

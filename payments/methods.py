@@ -2,7 +2,7 @@
 
 A method is saved from an approved payment (its gateway token, brand, last four and expiry),
 never from card data, and records when and on which channel the cardholder agreed. The text
-channel offers only methods that are not removed and not expired.
+channel and the phone offer only methods that are not removed and not expired.
 """
 
 from __future__ import annotations
@@ -79,16 +79,22 @@ def save_from(
     return method
 
 
-def usable(session: Session, account_id: int, today: dt.date) -> list[PaymentMethod]:
-    """The account's saved methods that may be charged today, most recently consented first."""
+def active(session: Session, account_id: int) -> list[PaymentMethod]:
+    """The account's saved methods not removed, expired ones too (the cardholder may still
+    remove them), most recently consented first."""
     query = (
         select(PaymentMethod)
         .where(PaymentMethod.account_id == account_id, PaymentMethod.removed_at.is_(None))
         .order_by(PaymentMethod.consent_at.desc(), PaymentMethod.id.desc())
     )
+    return list(session.scalars(query))
+
+
+def usable(session: Session, account_id: int, today: dt.date) -> list[PaymentMethod]:
+    """The account's saved methods that may be charged today, most recently consented first."""
     return [
         method
-        for method in session.scalars(query)
+        for method in active(session, account_id)
         if (method.exp_year, method.exp_month) >= (today.year, today.month)
     ]
 

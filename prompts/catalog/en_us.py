@@ -205,8 +205,8 @@ MESSAGES = {
     # --- Accessible voice (issue 6) ---
     "slow_prompts_on": "Slower prompts are on, with more time to answer. Press star to hear a question again. We will remember this for your account. To turn them off, press 4 at the main menu, then 3.",
     "slow_prompts_off": "Slower prompts are off. To turn them back on, press 4 at the main menu, then 3.",
-    "save_card_offer": "To save this card for paying by text message, press 4.",
-    "card_saved": "Your {brand} ending in {last4} is saved for paying by text message.",
+    "save_card_offer": "To save this card for paying by phone or text message, press 4.",
+    "card_saved": "Your {brand} ending in {last4} is saved for paying by phone or text message.",
     # Payment arrangements over time, down payments, disputes, assistance programs.
     "arrangement_installments_card": "Each payment will be charged on its date to the {brand} ending in {last4} that you last paid with.",
     "arrangement_installments_self": "Please pay each installment by its date, by phone or online. We will send you a reminder a few days before.",
@@ -262,7 +262,7 @@ MESSAGES = {
     "other_channels": "You can also use this service by text message, or by TTY through 711.",
     "other_choices_menu": (
         "To dispute a charge, press 1. Help paying your bill, 2. Slower prompts on or off, 3. "
-        "A representative, 0. The main menu, star."
+        "Your saved cards, 4. A representative, 0. The main menu, star."
     ),
     "switch_language": "For English, press 9.",
     "offer_help": (
@@ -330,4 +330,13 @@ MESSAGES = {
     "sms_reconnect_cost": "To reconnect it, pay {amount}, the reconnection fee of {fee} included.",
     "sms_reconnect_pending": "Your reconnection is paid: service should be back by {date}.",
     "sms_balance_installment": "Next plan payment: {amount}, due {date}.",
+    # saved methods by voice: a saved card or a link by text before any card field, and removal
+    "pay_saved_choice": "To pay with the {brand} ending in {last4}, press 1. To use another card, press 2.",
+    "pay_link_choice": "To get a secure link by text message instead, press 3.",
+    "pay_link_texted": "I have sent a secure link to the number ending in {last4}. It works for {minutes} minutes.",
+    "saved_card_item": "Your {brand} ending in {last4} is saved. To remove it, press {digit}.",
+    "saved_cards_end": "For the main menu, press star.",
+    "saved_cards_none": "You have no saved cards.",
+    "saved_card_removed": "Your {brand} ending in {last4} is removed. It will not be charged again.",
+    "pay_menu_link": "For a secure link by text message to pay {amount}, press 4.",
 }

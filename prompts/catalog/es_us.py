@@ -209,8 +209,8 @@ MESSAGES = {
     # --- Accessible voice (issue 6) ---
     "slow_prompts_on": "Los mensajes lentos están activados, con más tiempo para responder. Oprima asterisco para escuchar una pregunta de nuevo. Lo recordaremos para su cuenta. Para desactivarlos, oprima 4 en el menú principal y luego 3.",
     "slow_prompts_off": "Los mensajes lentos están desactivados. Para activarlos de nuevo, oprima 4 en el menú principal y luego 3.",
-    "save_card_offer": "Para guardar esta tarjeta y pagar por mensaje de texto, oprima 4.",
-    "card_saved": "Su {brand} que termina en {last4} quedó guardada para pagar por mensaje de texto.",
+    "save_card_offer": "Para guardar esta tarjeta y pagar por teléfono o por mensaje de texto, oprima 4.",
+    "card_saved": "Su {brand} que termina en {last4} quedó guardada para pagar por teléfono o por mensaje de texto.",
     # Payment arrangements over time, down payments, disputes, assistance programs.
     "arrangement_installments_card": "Cada pago se cargará en su fecha a la {brand} que termina en {last4} con la que pagó la última vez.",
     "arrangement_installments_self": "Pague cada cuota a más tardar en su fecha, por teléfono o en línea. Le enviaremos un recordatorio unos días antes.",
@@ -266,7 +266,8 @@ MESSAGES = {
     "other_channels": "También puede usar este servicio por mensaje de texto, o por TTY a través del 711.",
     "other_choices_menu": (
         "Para disputar un cargo, oprima 1. Ayuda para pagar su factura, 2. Mensajes más lentos, "
-        "activar o desactivar, 3. Un representante, 0. El menú principal, asterisco."
+        "activar o desactivar, 3. Sus tarjetas guardadas, 4. Un representante, 0. El menú "
+        "principal, asterisco."
     ),
     "switch_language": "Para español, oprima nueve.",
     "offer_help": (
@@ -335,4 +336,13 @@ MESSAGES = {
     "sms_reconnect_cost": "Para reconectarlo, pague {amount}, con el cargo de reconexión de {fee}.",
     "sms_reconnect_pending": "Su reconexión está pagada: el servicio debería volver a más tardar el {date}.",
     "sms_balance_installment": "Próximo pago del plan: {amount}, vence el {date}.",
+    # saved methods by voice: a saved card or a link by text before any card field, and removal
+    "pay_saved_choice": "Para pagar con la {brand} que termina en {last4}, oprima 1. Para usar otra tarjeta, oprima 2.",
+    "pay_link_choice": "Para recibir en su lugar un enlace seguro por mensaje de texto, oprima 3.",
+    "pay_link_texted": "Le envié un enlace seguro al número que termina en {last4}. Funciona durante {minutes} minutos.",
+    "saved_card_item": "Su {brand} que termina en {last4} está guardada. Para eliminarla, oprima {digit}.",
+    "saved_cards_end": "Para el menú principal, oprima asterisco.",
+    "saved_cards_none": "No tiene tarjetas guardadas.",
+    "saved_card_removed": "Su {brand} que termina en {last4} fue eliminada. No se le volverá a cobrar.",
+    "pay_menu_link": "Para recibir un enlace seguro por mensaje de texto para pagar {amount}, oprima 4.",
 }

@@ -203,8 +203,9 @@ def test_without_a_saved_card_the_link_is_sent_straight_away(client, db, ada, ph
 def test_a_card_saved_after_a_phone_payment_pays_by_text(client, db, ada, simulator):
     presses = [*PAY_MENU, "3", "50#", *card(), "1", "4"]
     record = simulator.call(keys_from(presses), caller="+15005550006")
-    assert "To save this card for paying by text message, press 4." in record.said
-    assert "Your Visa ending in 4 2 4 2 is saved for paying by text message." in record.said
+    assert "To save this card for paying by phone or text message, press 4." in record.said
+    saved = "Your Visa ending in 4 2 4 2 is saved for paying by phone or text message."
+    assert saved in record.said
     db.rollback()
     [method] = db.scalars(select(PaymentMethod)).all()
     assert (method.consent_channel, method.last4) == ("voice", "4242")

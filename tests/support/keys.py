@@ -23,6 +23,7 @@ OTHER_CHOICES = [*MENU, "4"]
 DISPUTE = [*OTHER_CHOICES, "1"]
 ASSISTANCE = [*OTHER_CHOICES, "2"]
 SLOWER_PROMPTS = [*OTHER_CHOICES, "3"]
+SAVED_CARDS = [*OTHER_CHOICES, "4"]
 
 
 def in_spanish(script: list[str]) -> list[str]:
