@@ -23,6 +23,7 @@ from flows.engine import Ask, Finish, Go, Repeat, Retry, Step, Turn, goodbye
 from flows.payment import STARTS_CAPTURE, Offer, choose_amount, pay_offers
 from flows.saved_cards import SAVED_CARDS
 from ivr.models import Conversation
+from payments.amounts import AmountsDue
 from prompts import Prompt
 
 SPANISH = "es-US"
@@ -189,13 +190,14 @@ class PayOffer(Step):
     goes_to = (MENU, "agent", *STARTS_CAPTURE)
 
     def prompt(self, conv: Conversation, ctx: Context) -> Turn | Go:
-        offer = _first_offer(conv, ctx)
+        account = verified_account(conv)
+        due = due_now(ctx, account)
+        offer = _first_offer(due)
         if offer is None:
             return Go(MENU)
-        account = verified_account(conv)
         if offer.key != "pay_menu_full":  # a reconnection, a plan's installment, a payment in doubt
             said = (
-                *reconnection_prompts(ctx, account, due_now(ctx, account))[:1],
+                *reconnection_prompts(ctx, account, due)[:1],
                 phrase(offer.key, **offer.params, digit=1),
                 phrase("pay_offer_else"),
             )
@@ -205,7 +207,7 @@ class PayOffer(Step):
         return Turn((*facts, phrase("pay_now_offer")), Ask())
 
     def on_input(self, conv: Conversation, ctx: Context, digits: str) -> Go | Repeat | Retry:
-        offer = _first_offer(conv, ctx)
+        offer = _first_offer(due_now(ctx, verified_account(conv)))
         if digits == "1" and offer is not None:
             return choose_amount(conv, ctx, offer.cents)
         if digits in ("1", "2"):
@@ -222,8 +224,8 @@ class PayOffer(Step):
         return Go(MENU)
 
 
-def _first_offer(conv: Conversation, ctx: Context) -> Offer | None:
-    offers = pay_offers(due_now(ctx, verified_account(conv)))
+def _first_offer(due: AmountsDue) -> Offer | None:
+    offers = pay_offers(due)
     if not offers or offers[0].key == "pay_menu_disputed":
         return None
     return offers[0]
