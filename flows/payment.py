@@ -38,7 +38,6 @@ from flows.engine import (
 from flows.receipts import email_receipt, masked_email, payment_receipt, text_recipient
 from ivr import outbox
 from ivr.models import (
-    Account,
     AccountStatus,
     Conversation,
     PayLink,
@@ -64,10 +63,6 @@ PAY_METHOD = "pay_method"  # by phone: a saved card, another card, or a link by 
 RECONNECTED = "reconnection_requested"
 TWILIO_PAY = "twilio-pay"
 DECLINE_LIMIT = "decline_limit"
-
-
-def payable_cents(ctx: Context, account: Account) -> int:
-    return ledger.payable_cents(ctx.session, account, ctx.settings.RECONNECTION_FEE_CENTS)
 
 
 def _amount_refusal(ctx: Context, error: AmountError, payable: int) -> Prompt:
@@ -147,7 +142,7 @@ def choose_amount(conv: Conversation, ctx: Context, amount: int) -> Go | Retry:
     """Accept ``amount`` if policy allows, and move on to capture. A disconnected account's
     payment may pay for reconnecting: the caller then hears what happens next."""
     account = verified_account(conv)
-    payable = payable_cents(ctx, account)
+    payable = ledger.payable_cents(ctx.session, account, ctx.settings.RECONNECTION_FEE_CENTS)
     error = ctx.payment_policy.check(amount, payable)
     if error is not None:
         return Retry(_amount_refusal(ctx, error, payable))
