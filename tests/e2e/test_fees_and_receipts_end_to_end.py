@@ -17,7 +17,7 @@ from tests.conftest import simulator_for
 from tests.support.agent_desk import Desk, WaitingCaller, final, make_agent, take_call
 from tests.support.card_scan import captures_left, database_dump, leaks
 from tests.support.factories import add_account, balance, payments
-from tests.support.keys import PAY_FULL, PAY_MENU, TEXT_VERIFY, VERIFY, VERIFY_IN_SPANISH, card
+from tests.support.keys import PAY_FULL, PAY_MENU, TEXT_VERIFY, card, in_spanish
 from tests.support.texting import Phone, link_in, pay
 
 FEE = {"FEE_FLAT_CENTS": 250}
@@ -237,7 +237,7 @@ def test_an_account_without_email_is_not_offered_one(db, settings, simulator):
     assert db.scalars(select(OutboxMessage)).all() == []
 
 
-IN_SPANISH = [*VERIFY_IN_SPANISH, *PAY_FULL[len(VERIFY) :], *card(), "1"]
+IN_SPANISH = [*in_spanish(PAY_FULL), *card(), "1"]
 
 
 def test_the_email_receipt_is_in_the_language_of_the_call_not_the_account(db, simulator, ada):
