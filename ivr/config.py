@@ -93,6 +93,7 @@ class Settings:
     TWILIO_AUTH_TOKEN: str = ""
     VERIFY_SIGNATURES: bool = True
     PAYMENT_GATEWAY: str = "sandbox"
+    BANK_RAIL: str = "sandbox"
     SANDBOX_DELAY_MS: int = 0
     STRIPE_API_KEY: str = ""
     STRIPE_API_BASE: str = "https://api.stripe.com"

@@ -32,6 +32,7 @@ from ivr.models import (
     Arrangement,
     Dispute,
     Payment,
+    PaymentKind,
     PaymentStatus,
     ReconnectionRequest,
     ReconnectionStatus,
@@ -128,6 +129,7 @@ class NewPayment:
     gateway: str
     brand: str | None = None
     last4: str | None = None
+    method: PaymentKind = PaymentKind.CARD
 
 
 class PaymentRefusedError(Exception):

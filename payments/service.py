@@ -1,14 +1,18 @@
 """Moving money: one entry point, :meth:`PaymentService.authorize`, for every channel and method.
 
 Whoever wants a pending payment charged (the keypad, ``<Pay>``, a saved card by text, the pay
-page, an agent's capture, Twilio's Payments API, a scheduled installment) names it and the card's
-source in an :class:`Authorize`, and the same rule runs for all of them:
+page, an agent's capture, Twilio's Payments API, a scheduled installment, a bank debit) names it
+and the money's source in an :class:`Authorize`, and the same rule runs for all of them:
 
 1. the pending row comes first: :func:`payments.ledger.begin` wrote and committed it, with its
    idempotency key, before anyone asks for an authorization;
 2. the gateway is asked outside any transaction: no database lock is held while it answers;
 3. the answer is settled once (:func:`payments.ledger.settle`), in its own transaction;
 4. on doubt (no answer, or no card any more) the gateway's books are asked, never a new key.
+
+A bank account goes to the bank rail (:mod:`payments.rails`) instead of the card gateway, by
+the same four steps: its acceptance is the approval, and its progress afterwards is
+:mod:`payments.bank_debits`'.
 
 Every step is safe to repeat: the gateway sees the same idempotency key, ``settle`` is a no-op
 on a settled row, and a payment whose outcome is unknown is only ever asked about, never
@@ -24,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import transaction
-from ivr.models import Payment, PaymentStatus
+from ivr.models import BankDebit, Payment, PaymentKind, PaymentStatus
 from payments import ledger
 from payments.capture import CapturedCard, CardVault, KeyRing, open_card
 from payments.gateways import (
@@ -38,6 +42,7 @@ from payments.gateways import (
     PaymentGateway,
     StoredCard,
 )
+from payments.rails import BankAccount, BankRail, DebitRequest, SecCode, StoredBankAccount
 
 RECONCILE_AFTER = dt.timedelta(minutes=10)
 NEVER_CHARGED = ChargeResult(ChargeStatus.FAILED, decline_reason=DeclineReason.PROCESSING_ERROR)
@@ -69,7 +74,22 @@ class PaidElsewhere:
     exp: tuple[int, int] | None = None
 
 
-PaymentSource = CapturedCard | SavedCard | CardInHand | PaidElsewhere
+@dataclass(frozen=True)
+class BankInHand:
+    """A bank account held in memory for this request only (the pay page), never stored."""
+
+    account: BankAccount
+
+
+@dataclass(frozen=True)
+class SavedBank:
+    """A bank account the rail holds, by the token of an earlier debit."""
+
+    token: str
+
+
+BankSource = BankInHand | SavedBank
+PaymentSource = CapturedCard | SavedCard | CardInHand | PaidElsewhere | BankSource
 
 
 @dataclass(frozen=True)
@@ -96,9 +116,11 @@ class PaymentService:
         keys: KeyRing,
         capture_ttl: dt.timedelta,
         on_approved: ledger.OnApproved | None = None,
+        rail: BankRail | None = None,
     ) -> None:
         self.factory = factory
         self.gateway = gateway
+        self.rail = rail
         self.keys = keys
         self.capture_ttl = capture_ttl
         self.on_approved = on_approved
@@ -122,6 +144,8 @@ class PaymentService:
         if isinstance(source, PaidElsewhere):
             facts = (source.brand, source.last4, source.exp)
             return self._settle(order.payment_id, source.answer, facts, keyed=False)
+        if isinstance(source, BankInHand | SavedBank):
+            return self._debit(order.payment_id, source)
         keyed = isinstance(source, CapturedCard)
         with transaction(self.factory) as session:
             payment = session.get(Payment, order.payment_id)
@@ -149,6 +173,49 @@ class PaymentService:
             answer = NEVER_CHARGED
         exp = (card.exp_month, card.exp_year) if isinstance(card, Card) else None
         return self._settle(order.payment_id, answer, (None, None, exp), keyed=keyed)
+
+    def _bank_rail(self) -> BankRail:
+        if self.rail is None:
+            raise GatewayError("no bank rail is configured (BANK_RAIL)")
+        return self.rail
+
+    def _debit(self, payment_id: int, source: BankSource) -> Payment:
+        """Ask the rail to take a pending bank payment on the date its debit names."""
+        rail = self._bank_rail()
+        with transaction(self.factory) as session:
+            payment = session.get(Payment, payment_id)
+            debit = session.get(BankDebit, payment_id)
+            assert payment is not None and debit is not None
+            if payment.status in ledger.SETTLED:
+                return payment
+            account = (
+                source.account
+                if isinstance(source, BankInHand)
+                else StoredBankAccount(source.token)
+            )
+            request = DebitRequest(
+                payment.idempotency_key,
+                payment.amount_cents + payment.fee_cents,
+                account,
+                debit.effective_date,
+                SecCode(debit.sec_code),
+                individual_id=str(payment.account_id),
+                metadata={"payment_id": str(payment.id)},
+            )
+        try:
+            answer = rail.debit(request)
+        except GatewayTimeout:
+            with transaction(self.factory) as session:
+                return ledger.mark_unknown(session, payment_id, wipe=False)
+        except GatewayError:
+            answer = NEVER_CHARGED
+        with transaction(self.factory) as session:
+            payment = ledger.settle(
+                session, payment_id, answer, on_approved=self.on_approved, wipe=False
+            )
+            debit = session.get_one(BankDebit, payment_id)
+            debit.token = payment.gateway_token or debit.token
+            return payment
 
     def _card(self, source: PaymentSource, now: dt.datetime) -> Card | StoredCard | None:
         """The card to send; ``None`` when the captured one is gone. Must NOT move money."""
@@ -190,8 +257,9 @@ class PaymentService:
             payment = session.get(Payment, payment_id)
             assert payment is not None
             key = payment.idempotency_key
+            books = self._bank_rail() if payment.method is PaymentKind.BANK else self.gateway
         try:
-            result = self.gateway.find(key)
+            result = books.find(key)
         except GatewayError:
             with transaction(self.factory) as session:
                 return ledger.mark_unknown(session, payment_id)

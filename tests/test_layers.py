@@ -41,7 +41,13 @@ MAY_IMPORT = {
 # The fakes' tables sit beside the fakes, outside the kernel's models; Alembic's env.py (which
 # nothing imports) needs them in the metadata, so it alone may import these from the kernel.
 ALEMBIC_ENV = "ivr.migrations.env"
-DEVELOPMENT_TABLES = frozenset({"payments.gateways.sandbox_tables", "ivr.adapters.local_tables"})
+DEVELOPMENT_TABLES = frozenset(
+    {
+        "payments.gateways.sandbox_tables",
+        "payments.rails.sandbox_tables",
+        "ivr.adapters.local_tables",
+    }
+)
 TELEPHONY_ADAPTER = "ivr.adapters.telephony"
 TWILIO_REST = ("twilio.rest", "twilio.http", "twilio.base")
 

@@ -49,6 +49,8 @@ from payments.capture import KeyRing
 from payments.gateways import ADAPTERS as GATEWAYS
 from payments.gateways import PaymentGateway, gateway_from_settings
 from payments.promises import PromisePolicy
+from payments.rails import ADAPTERS as RAILS
+from payments.rails import rail_from_settings
 from payments.reconnection import ReconnectionPolicy, requests
 from payments.service import PaymentService
 
@@ -75,6 +77,7 @@ def checked_settings(
     choose(GATEWAYS, settings, "PAYMENT_GATEWAY")
     if settings.PAYMENT_GATEWAY == "stripe" and not settings.STRIPE_API_KEY:
         raise ConfigError("PAYMENT_GATEWAY=stripe needs STRIPE_API_KEY.")
+    choose(RAILS, settings, "BANK_RAIL")
     choose(TELEPHONES, settings, "TELEPHONY")
     if settings.TELEPHONY == "twilio" and (
         settings.TWILIO_ACCOUNT_SID == DEV_ACCOUNT_SID
@@ -156,6 +159,7 @@ def build_payments(
         KeyRing(settings.CAPTURE_KEY),
         dt.timedelta(minutes=settings.CAPTURE_TTL_MINUTES),
         on_approved=_in_turn(requests(policy, notices), email_receipts(settings.COMPANY_NAME)),
+        rail=rail_from_settings(settings, factory),
     )
 
 

@@ -13,10 +13,11 @@ from sqlalchemy.exc import DBAPIError
 
 from ivr import logs
 from ivr.adapters.delivery import CLAIM_LEASE, MAX_ATTEMPTS, DeliveryReport, deliver_due
+from ivr.channels.bank_notices import return_notices
 from ivr.cli.arrangements import run_promises
 from ivr.cli.common import Runtime, pass_runtime
 from ivr.models import utcnow
-from payments import capture
+from payments import bank_debits, capture
 
 log = logging.getLogger("ivr.worker")
 
@@ -26,7 +27,9 @@ WORKER_HELP = f"""Deliver the outbox: receipts and notices that payments queued,
 
 Each pass first keeps payment arrangements up to date, exactly as `ivr arrangements run`
 does (installment charges, reminders, kept and broken promises), so their notices go out in
-the same pass. It also deletes encrypted card fields past their time-to-live
+the same pass. It then asks the bank rail (BANK_RAIL) where each accepted bank debit is:
+submitted, settled, or returned by the bank, which puts the amount back on the balance and
+tells the customer by text and email. It also deletes encrypted card fields past their time-to-live
 (CAPTURE_TTL_MINUTES), such as those of a call whose end Twilio never reported.
 
 Each pass sends every pending message that is due and marks it sent. A message that cannot be
@@ -83,6 +86,13 @@ def worker(runtime: Runtime, interval: float, once: bool) -> None:
         now = utcnow()  # after the promises, so the notices they queued are due too
         if kept.total:
             click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} arrangements: {kept}")
+        rail = runtime.services.payments.rail
+        if rail is not None:
+            notify = return_notices(settings.COMPANY_NAME)
+            moved = bank_debits.track_all(runtime.factory, rail, now.date(), now, notify)
+            if moved:
+                counts = ", ".join(f"{state.value} {n}" for state, n in sorted(moved.items()))
+                click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} bank debits: {counts}")
         with runtime.transaction() as session:
             wiped = capture.purge_expired(session, now)
         if wiped:

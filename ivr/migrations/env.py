@@ -13,6 +13,7 @@ from ivr.adapters import local_tables  # noqa: F401
 from ivr.db import make_engine
 from ivr.models import Base
 from payments.gateways import sandbox_tables  # noqa: F401
+from payments.rails import sandbox_tables as rail_tables  # noqa: F401
 
 config = context.config
 

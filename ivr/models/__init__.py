@@ -3,8 +3,8 @@
 Import models from ``ivr.models``, not from its modules: ``base`` (the declarative base, UTC
 times, portable enums), ``accounts``, ``sessions`` (call and text conversations), ``payments``
 (payments, card captures, saved methods, pay links), ``arrangements``, ``disputes``,
-``agents`` (the console), ``lockouts``, ``reconnections`` (requests to restore service) and
-``records`` (audit trail and outbox). The
+``agents`` (the console), ``lockouts``, ``reconnections`` (requests to restore service),
+``bank`` (bank debits and their proof) and ``records`` (audit trail and outbox). The
 development fakes' tables sit beside their fakes, on the same ``Base``:
 ``payments.gateways.sandbox_tables`` and ``ivr.adapters.local_tables``.
 
@@ -29,10 +29,18 @@ from ivr.models.arrangements import (
     ArrangementStatus,
     InstallmentStatus,
 )
+from ivr.models.bank import BankAccountType, BankDebit, DebitState
 from ivr.models.base import Base, UTCDateTime, utcnow
 from ivr.models.disputes import Dispute, DisputeStatus
 from ivr.models.lockouts import LockoutCounter
-from ivr.models.payments import CardCapture, PayLink, Payment, PaymentMethod, PaymentStatus
+from ivr.models.payments import (
+    CardCapture,
+    PayLink,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+)
 from ivr.models.reconnections import ReconnectionRequest, ReconnectionStatus
 from ivr.models.records import AuditEvent, OutboxMessage, OutboxStatus
 from ivr.models.sessions import Conversation, SessionStatus, TextMessage, TextOptOut
@@ -50,11 +58,14 @@ __all__ = [
     "ArrangementKind",
     "ArrangementStatus",
     "AuditEvent",
+    "BankAccountType",
+    "BankDebit",
     "Base",
     "CaptureStatus",
     "CardCapture",
     "ConsoleSession",
     "Conversation",
+    "DebitState",
     "Dispute",
     "DisputeStatus",
     "InstallmentStatus",
@@ -63,6 +74,7 @@ __all__ = [
     "OutboxStatus",
     "PayLink",
     "Payment",
+    "PaymentKind",
     "PaymentMethod",
     "PaymentStatus",
     "ReconnectionRequest",

@@ -18,6 +18,12 @@ class PaymentStatus(enum.StrEnum):
     DECLINED = "declined"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    RETURNED = "returned"  # a bank debit the bank sent back: the amount is owed again
+
+
+class PaymentKind(enum.StrEnum):
+    CARD = "card"
+    BANK = "bank"
 
 
 class Payment(Base):
@@ -35,6 +41,9 @@ class Payment(Base):
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     confirmation_number: Mapped[str | None] = mapped_column(String(10), unique=True)
     channel: Mapped[str] = mapped_column(String(10))
+    method: Mapped[PaymentKind] = mapped_column(
+        enum_column(PaymentKind, "payment_kind"), server_default=PaymentKind.CARD.value
+    )
     session_sid: Mapped[str | None] = mapped_column(String(64))
     brand: Mapped[str | None] = mapped_column(String(20))
     last4: Mapped[str | None] = mapped_column(String(4))

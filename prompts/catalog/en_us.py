@@ -339,4 +339,13 @@ MESSAGES = {
     "saved_cards_none": "You have no saved cards.",
     "saved_card_removed": "Your {brand} ending in {last4} is removed. It will not be charged again.",
     "pay_menu_link": "For a secure link by text message to pay {amount}, press 4.",
+    # bank debits: a return told to the customer
+    "bank_return_r01": "insufficient funds",
+    "bank_return_r02": "the account is closed",
+    "bank_return_r03": "the bank could not find the account",
+    "bank_return_r10": "the account holder told the bank it was not authorized",
+    "bank_return_other": "the bank refused it",
+    "bank_returned_sms": "{company}: your bank payment of {amount} for account ending {last4}, from the account ending {bank_last4}, was returned by your bank ({code}: {reason}). {amount} is due again; your balance is {balance}.",
+    "bank_returned_email": "Your bank returned your payment of {amount} for account ending {last4}, from the bank account ending {bank_last4}.\nThe bank's reason: {code}, {reason}.\n\n{amount} is due again, and your balance is now {balance}. You can pay by card or another bank account by phone, by text or on our website.\n\n{company}",
+    "bank_returned_subject": "Your bank payment was returned",
 }

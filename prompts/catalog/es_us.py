@@ -345,4 +345,13 @@ MESSAGES = {
     "saved_cards_none": "No tiene tarjetas guardadas.",
     "saved_card_removed": "Su {brand} que termina en {last4} fue eliminada. No se le volverá a cobrar.",
     "pay_menu_link": "Para recibir un enlace seguro por mensaje de texto para pagar {amount}, oprima 4.",
+    # bank debits: a return told to the customer
+    "bank_return_r01": "fondos insuficientes",
+    "bank_return_r02": "la cuenta está cerrada",
+    "bank_return_r03": "el banco no encontró la cuenta",
+    "bank_return_r10": "el titular le dijo al banco que no lo autorizó",
+    "bank_return_other": "el banco lo rechazó",
+    "bank_returned_sms": "{company}: su pago bancario de {amount} para la cuenta que termina en {last4}, de la cuenta bancaria que termina en {bank_last4}, fue devuelto por su banco ({code}: {reason}). Debe de nuevo {amount}; su saldo es {balance}.",
+    "bank_returned_email": "Su banco devolvió su pago de {amount} para la cuenta que termina en {last4}, de la cuenta bancaria que termina en {bank_last4}.\nEl motivo del banco: {code}, {reason}.\n\nDebe de nuevo {amount} y su saldo ahora es {balance}. Puede pagar con tarjeta u otra cuenta bancaria por teléfono, por mensaje de texto o en nuestro sitio web.\n\n{company}",
+    "bank_returned_subject": "Su pago bancario fue devuelto",
 }

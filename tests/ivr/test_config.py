@@ -294,6 +294,7 @@ def test_a_public_url_with_real_secrets_starts_in_development() -> None:
     [
         ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY='paypal' is unknown; use one of: "),
         ({"PAYMENT_GATEWAY": "stripe"}, "PAYMENT_GATEWAY=stripe needs STRIPE_API_KEY."),
+        ({"BANK_RAIL": "wire"}, "BANK_RAIL='wire' is unknown; use one of: sandbox."),
         ({"AGENT_TRANSFER": "fax"}, "AGENT_TRANSFER='fax' is unknown; use one of: queue, dial."),
         ({"CAPTURE_KEY": "c2hvcnQ="}, "generate one with: openssl rand -base64 32"),
         ({"TELEPHONY": "vonage"}, "TELEPHONY='vonage' is unknown; use one of: local, twilio."),

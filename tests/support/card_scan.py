@@ -1,4 +1,5 @@
-"""Looking for card data where it must never be: database rows, logs, TwiML, outbox."""
+"""Looking for card and bank account data where it must never be: database rows, logs, TwiML,
+outbox."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ivr.models import CardCapture
 from payments.capture import KeyRing
+from payments.rails.sandbox import SETTLES, TEST_RETURNS
 
 TEST_CARDS = (
     "4242424242424242",
@@ -19,18 +21,22 @@ TEST_CARDS = (
     "4000000000000069",
     "378282246310005",
 )
+# The sandbox rail's test bank account numbers.
+TEST_BANK_ACCOUNTS = (SETTLES, *TEST_RETURNS)
 # Security codes chosen to be unmistakable as standalone tokens.
 CODE = "739"
 AMEX_CODE = "7391"
 
 
 # Each number with or without spaces, dashes or dots between its digits, as people write them.
-_WRITTEN = {number: re.compile(r"[ .-]?".join(number)) for number in TEST_CARDS}
+_WRITTEN = {
+    number: re.compile(r"[ .-]?".join(number)) for number in (*TEST_CARDS, *TEST_BANK_ACCOUNTS)
+}
 
 
 def leaks(haystack: str) -> list[str]:
-    """Card numbers (in any of those forms) and security codes (as :func:`standalone` tokens)
-    found in ``haystack``."""
+    """Card and bank account numbers (in any of those forms) and security codes (as
+    :func:`standalone` tokens) found in ``haystack``."""
     found = [number for number, written in _WRITTEN.items() if written.search(haystack)]
     return found + [code for code in (CODE, AMEX_CODE) if standalone(code).search(haystack)]
 

@@ -7,13 +7,16 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
-from ivr.models import Account, Payment, PaymentStatus
+from ivr.db import transaction
+from ivr.models import Account, BankAccountType, Payment, PaymentKind, PaymentStatus
 from ivr.ops.importer import COLUMNS, parse_row, write_batch
+from payments import bank_debits, ledger
 from payments.confirmation import new_confirmation_number
 from payments.ledger import number_taken
+from payments.rails import BankAccount, SecCode
 from verification import find_account
 
 ADA = {
@@ -94,3 +97,36 @@ def settled_payment(
     session.add(payment)
     session.commit()
     return payment
+
+
+ROUTING = "110000000"  # the sandbox's test routing number (a valid ABA check digit)
+
+
+def account_of(number: str) -> BankAccount:
+    """A checking account at the test routing number."""
+    return BankAccount(ROUTING, number, BankAccountType.CHECKING, "Ada Lovelace")
+
+
+def bank_payment(
+    factory: sessionmaker[Session], account_id: int, on: dt.date, key: str, cents: int
+) -> int:
+    """A pending bank payment by phone, to be taken ``on``, as the one payment path begins it."""
+    new = ledger.NewPayment(
+        account_id=account_id,
+        amount_cents=cents,
+        fee_cents=0,
+        idempotency_key=key,
+        channel="voice",
+        session_sid=None,
+        gateway="sandbox",
+        brand="checking",
+        last4="6789",
+        method=PaymentKind.BANK,
+    )
+    debit = bank_debits.NewDebit(
+        SecCode.TEL, BankAccountType.CHECKING, "6789", on, "the authorization as read"
+    )
+    with transaction(factory) as session:
+        payment = ledger.begin(session, new, allow_overpayment=False, declines=None)
+        bank_debits.record(session, payment, "sandbox", debit)
+        return payment.id
